@@ -1,0 +1,35 @@
+"""Route dependencies: the services built in the lifespan, and API-key checking."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.services import Services
+from clipcite.errors import Unauthorized
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _presented_key(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.headers.get("x-access-token") or request.headers.get("x-api-key")
+
+
+def require_api_key(request: Request) -> None:
+    """When keys are configured, every /v1 route needs one (Bearer or x-access-token); constant-time compare."""
+    keys = request.app.state.services.settings.api_keys
+    if not keys:
+        return
+    presented = _presented_key(request) or ""
+    if not any(hmac.compare_digest(presented.encode(), k.encode()) for k in keys):
+        raise Unauthorized("missing or invalid API key")

@@ -1,0 +1,121 @@
+"""Wire types (pydantic) for requests, in the order of the OpenAI / Cloudglue docs.
+
+Unknown fields are tolerated and logged (clients send vendor extras); values that are present but
+wrong are rejected with `param` naming the field. Extensions to the OpenAI chat request (Cloudglue's
+`collections` / `filter`, VideoDB's `collection_id` / `video_id`) sit in one marked block.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+log = logging.getLogger(__name__)
+
+
+class LenientModel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="after")
+    def _log_unknown(self) -> "LenientModel":
+        if self.model_extra:
+            log.info("%s: ignoring unknown field(s) %s", type(self).__name__, sorted(self.model_extra))
+        return self
+
+
+# --- collections ---------------------------------------------------------------------------------
+
+
+class NewCollection(LenientModel):
+    collection_type: Literal["media-descriptions", "rich-transcripts", "entities"] = "media-descriptions"
+    name: str = Field(min_length=1, max_length=200)
+    description: Optional[str] = Field(None, max_length=5000)
+    default_segmentation_config: Optional[dict[str, Any]] = None
+
+
+class CollectionUpdate(LenientModel):
+    name: Optional[str] = Field(None, min_length=1, max_length=200)
+    description: Optional[str] = Field(None, max_length=5000)
+
+
+class AddCollectionFile(LenientModel):
+    file_id: Optional[str] = None
+    url: Optional[str] = None
+    segmentation_id: Optional[str] = None
+    segmentation_config: Optional[dict[str, Any]] = None
+    metadata: Optional[dict[str, Any]] = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "AddCollectionFile":
+        if not self.file_id and not self.url:
+            raise ValueError("either file_id or url is required")
+        return self
+
+
+class FileUpdate(LenientModel):
+    metadata: Optional[dict[str, Any]] = None
+    filename: Optional[str] = Field(None, min_length=1, max_length=255)
+
+
+# --- chat ------------------------------------------------------------------------------------------
+
+
+class ContentPart(LenientModel):
+    type: str
+    text: Optional[str] = None
+
+
+class ChatMessageIn(LenientModel):
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: Union[str, list[ContentPart], None] = None
+    name: Optional[str] = None
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        if isinstance(self.content, list):
+            return "\n".join(p.text or "" for p in self.content if p.type in ("text", "input_text"))
+        return ""
+
+
+class StreamOptions(LenientModel):
+    include_usage: bool = False
+
+
+class ChatCompletionRequest(LenientModel):
+    messages: list[ChatMessageIn] = Field(min_length=1)
+    model: str = "nimbus-001"
+    frequency_penalty: float = Field(0.0, ge=-2, le=2)
+    max_completion_tokens: Optional[int] = Field(None, ge=1, le=32768)
+    max_tokens: Optional[int] = Field(None, ge=1, le=32768)
+    n: int = Field(1, ge=1, le=1, description="Only one choice is generated.")
+    presence_penalty: float = Field(0.0, ge=-2, le=2)
+    seed: Optional[int] = None
+    stop: Union[str, list[str], None] = None
+    stream: bool = False
+    stream_options: Optional[StreamOptions] = None
+    temperature: Optional[float] = Field(None, ge=0, le=2)
+    top_p: Optional[float] = Field(None, gt=0, le=1)
+    user: Optional[str] = None
+
+    # --- extensions: Cloudglue / VideoDB ---
+    collections: Optional[list[str]] = Field(None, min_length=1)
+    filter: Optional[dict[str, Any]] = None
+    collection_id: Optional[str] = None
+    video_id: Optional[str] = None
+    top_k: Optional[int] = Field(None, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _rules(self) -> "ChatCompletionRequest":
+        if self.stream_options is not None and not self.stream:
+            raise ValueError("stream_options is only allowed when stream is true")
+        if isinstance(self.stop, list) and len(self.stop) > 4:
+            raise ValueError("stop accepts at most 4 sequences")
+        return self
+
+    def stop_list(self) -> tuple[str, ...]:
+        if self.stop is None:
+            return ()
+        return (self.stop,) if isinstance(self.stop, str) else tuple(self.stop)

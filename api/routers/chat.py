@@ -1,0 +1,158 @@
+"""`POST /v1/chat/completions`: OpenAI-compatible, with Cloudglue's collections/filter/citations.
+
+The wire request becomes an engine `ChatRequest` in exactly one function (`to_engine_request`).
+Blocking model work runs in the thread pool; streaming follows OpenAI's SSE framing: role first,
+content deltas, the citations on the final chunk, a usage chunk when asked, and always `[DONE]`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Annotated, Any, AsyncIterator
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from api.deps import ServicesDep
+from api.errors import error_body
+from api.protocol import ChatCompletionRequest
+from api.serialize import list_obj
+from api.services import Services
+from clipcite.errors import ClipciteError, InvalidRequest, NotFound
+from engine.chat import ChatAnswer, ChatRequest
+from engine.citations import citation_to_wire
+from engine.filters import parse_filter
+from engine.generation import GenerationParams
+from engine.retrieval import RetrievalOptions
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["chat"])
+
+
+def accepted_models(svc: Services) -> set[str]:
+    s = svc.settings
+    return {s.chat_model, s.chat_model_alias, svc.generator.model_path.stem, "clipcite"}
+
+
+def to_engine_request(svc: Services, body: ChatCompletionRequest) -> ChatRequest:
+    if body.model not in accepted_models(svc):
+        raise NotFound(f"model {body.model!r} not found; available: {sorted(accepted_models(svc))}", param="model",
+                       code="model_not_found")
+    collections = list(body.collections or [])
+    if body.collection_id:
+        collections.append(body.collection_id)
+    for cid in collections:
+        svc.catalog.get_collection(cid)
+    if not collections:  # plain OpenAI clients: the whole library
+        collections = [c.id for c in svc.catalog.list_collections(limit=10_000)[0]]
+    file_ids = None
+    if body.video_id:
+        svc.catalog.get_file(body.video_id)
+        file_ids = [body.video_id]
+    messages = [{"role": "system" if m.role == "developer" else m.role, "content": m.text()} for m in body.messages]
+    if not any(m["role"] == "user" and m["content"].strip() for m in messages):
+        raise InvalidRequest("messages must contain a user message with text", param="messages")
+    s = svc.settings
+    params = GenerationParams(
+        max_tokens=body.max_completion_tokens or body.max_tokens or s.max_answer_tokens,
+        temperature=0.0 if body.temperature is None else body.temperature,
+        top_p=1.0 if body.top_p is None else body.top_p, seed=body.seed, stop=body.stop_list(),
+        presence_penalty=body.presence_penalty, frequency_penalty=body.frequency_penalty)
+    return ChatRequest(messages=messages, collections=collections, filter=parse_filter(body.filter),
+                       file_ids=file_ids, params=params, retrieval=RetrievalOptions(limit=body.top_k or s.top_k))
+
+
+def _payload_echo(body: ChatCompletionRequest) -> dict[str, Any]:
+    out: dict[str, Any] = {"messages": [{"role": m.role, "content": m.text()} for m in body.messages],
+                           "collections": body.collections or ([body.collection_id] if body.collection_id else [])}
+    if body.temperature is not None:
+        out["temperature"] = body.temperature
+    if body.filter:
+        out["filter"] = body.filter
+    return out
+
+
+def completion_obj(cid: str, created_ms: int, model: str, ans: ChatAnswer, body: ChatCompletionRequest) -> dict[str, Any]:
+    return {
+        "id": cid, "object": "chat.completion", "created": created_ms // 1000, "created_at": created_ms,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": ans.text},
+                     "finish_reason": ans.finish_reason, "logprobs": None,
+                     "citations": [citation_to_wire(c) for c in ans.citations]}],
+        "usage": {"prompt_tokens": ans.prompt_tokens, "completion_tokens": ans.completion_tokens,
+                  "total_tokens": ans.prompt_tokens + ans.completion_tokens},
+        "payload": _payload_echo(body),
+    }
+
+
+@router.post("/chat/completions", summary="Answer from the videos, with timestamped citations")
+async def create_chat_completion(svc: ServicesDep, body: ChatCompletionRequest, request: Request) -> Any:
+    req = await run_in_threadpool(to_engine_request, svc, body)
+    cid = f"chatcmpl-{uuid.uuid4().hex}"
+    created_ms = int(time.time() * 1000)
+    if body.stream:
+        return StreamingResponse(_sse(svc, req, body, cid, created_ms, request), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    ans = await run_in_threadpool(svc.chat.answer, req)
+    out = completion_obj(cid, created_ms, body.model, ans, body)
+    svc.catalog.put_completion(cid, created_ms, out)
+    return out
+
+
+def _chunk(cid: str, created_ms: int, model: str, delta: dict[str, Any], finish: str | None = None,
+           **extra: Any) -> str:
+    choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None, **extra}
+    obj = {"id": cid, "object": "chat.completion.chunk", "created": created_ms // 1000, "model": model,
+           "choices": [choice]}
+    return f"data: {json.dumps(obj)}\n\n"
+
+
+async def _sse(svc: Services, req: ChatRequest, body: ChatCompletionRequest, cid: str, created_ms: int,
+               request: Request) -> AsyncIterator[str]:
+    model = body.model
+    yield _chunk(cid, created_ms, model, {"role": "assistant", "content": ""})
+    gen = svc.chat.stream(req)
+    sentinel = object()
+    try:
+        while True:
+            item = await run_in_threadpool(next, gen, sentinel)
+            if item is sentinel:
+                break
+            if isinstance(item, ChatAnswer):
+                citations = [citation_to_wire(c) for c in item.citations]
+                yield _chunk(cid, created_ms, model, {}, item.finish_reason, citations=citations)
+                if body.stream_options and body.stream_options.include_usage:
+                    usage = {"prompt_tokens": item.prompt_tokens, "completion_tokens": item.completion_tokens,
+                             "total_tokens": item.prompt_tokens + item.completion_tokens}
+                    yield f"data: {json.dumps({'id': cid, 'object': 'chat.completion.chunk', 'created': created_ms // 1000, 'model': model, 'choices': [], 'usage': usage})}\n\n"
+                svc.catalog.put_completion(cid, created_ms, completion_obj(cid, created_ms, model, item, body))
+                break
+            yield _chunk(cid, created_ms, model, {"content": item})
+            if await request.is_disconnected():
+                log.info("client went away; stopping generation of %s", cid)
+                break
+    except ClipciteError as exc:
+        yield f"data: {json.dumps(error_body(exc.message, exc.error_type, exc.param, exc.status_code))}\n\n"
+    except Exception as exc:  # noqa: BLE001 - the stream has started; report in-band
+        log.exception("stream %s failed", cid)
+        yield f"data: {json.dumps(error_body(str(exc), 'server_error', None, 500))}\n\n"
+    finally:
+        await run_in_threadpool(gen.close)
+    yield "data: [DONE]\n\n"
+
+
+@router.get("/chat/completions", summary="List stored chat completions")
+def list_completions(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                     offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    rows, total = svc.catalog.list_completions(limit, offset)
+    return list_obj(rows, total, limit, offset)
+
+
+@router.get("/chat/completions/{completion_id}", summary="Get a stored chat completion")
+def get_completion(svc: ServicesDep, completion_id: str) -> dict[str, Any]:
+    return svc.catalog.get_completion(completion_id)
+

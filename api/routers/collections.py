@@ -1,0 +1,172 @@
+"""Collections and their videos (Cloudglue `media-descriptions` collections)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any, Optional
+
+from fastapi import APIRouter, Query
+
+from api.deps import ServicesDep
+from api.protocol import AddCollectionFile, CollectionUpdate, NewCollection
+from api.serialize import collection_file_obj, collection_obj, list_obj, media_description
+from api.services import Services
+from clipcite.domain import Segment
+from clipcite.errors import Conflict, InvalidRequest
+from engine.catalog import CollectionFileRecord, CollectionRecord, new_id, now_ms
+from engine.filters import Group, Match
+from ingest.pipeline import file_scope
+from ingest.segment import SegmentationConfig
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["collections"])
+
+
+@router.post("/collections", summary="Create a collection")
+def create_collection(svc: ServicesDep, body: NewCollection) -> dict[str, Any]:
+    if body.default_segmentation_config:
+        SegmentationConfig.from_wire(body.default_segmentation_config, svc.settings.segment_seconds,
+                                     param="default_segmentation_config")
+    rec = CollectionRecord(id=new_id(), name=body.name, description=body.description,
+                           collection_type=body.collection_type,
+                           default_segmentation_config=body.default_segmentation_config, created_at=now_ms())
+    return collection_obj(svc.catalog.add_collection(rec))
+
+
+@router.get("/collections", summary="List collections")
+def list_collections(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                     offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    rows, total = svc.catalog.list_collections(limit, offset)
+    return list_obj([collection_obj(c) for c in rows], total, limit, offset)
+
+
+@router.get("/collections/{collection_id}", summary="Get a collection")
+def get_collection(svc: ServicesDep, collection_id: str) -> dict[str, Any]:
+    return collection_obj(svc.catalog.get_collection(collection_id))
+
+
+@router.put("/collections/{collection_id}", summary="Rename or describe a collection")
+def update_collection(svc: ServicesDep, collection_id: str, body: CollectionUpdate) -> dict[str, Any]:
+    return collection_obj(svc.catalog.update_collection(collection_id, body.name, body.description))
+
+
+@router.delete("/collections/{collection_id}", summary="Delete a collection and its index")
+def delete_collection(svc: ServicesDep, collection_id: str) -> dict[str, Any]:
+    svc.catalog.get_collection(collection_id)
+    svc.catalog.delete_collection(collection_id)
+    svc.store.delete(Group(must=[Match("collection_id", (collection_id,))]))
+    return {"id": collection_id, "object": "collection"}
+
+
+def add_file(svc: Services, collection_id: str, body: AddCollectionFile) -> dict[str, Any]:
+    coll = svc.catalog.get_collection(collection_id)
+    if body.url and not body.file_id:
+        raise InvalidRequest("adding by url is not supported here; upload the file first and pass file_id",
+                             param="url")
+    if body.segmentation_id and body.segmentation_config:
+        raise InvalidRequest("give segmentation_id or segmentation_config, not both", param="segmentation_config")
+    frec = svc.catalog.get_file(body.file_id or "")
+    raw_cfg = body.segmentation_config or coll.default_segmentation_config
+    cfg = SegmentationConfig.from_wire(raw_cfg, svc.settings.segment_seconds,
+                                       param="segmentation_config" if body.segmentation_config
+                                       else "default_segmentation_config")
+    existing = None
+    try:
+        existing = svc.catalog.get_collection_file(collection_id, frec.id)
+    except Exception:  # noqa: BLE001 - NotFound: first add
+        pass
+    if existing and existing.status in ("pending", "processing") and existing.segmentation_config == cfg.to_wire():
+        return collection_file_obj(existing, frec)
+    if existing and existing.status == "completed" and existing.segmentation_config == cfg.to_wire() \
+            and (body.metadata or {}) == existing.metadata:
+        return collection_file_obj(existing, frec)
+    status = "pending" if frec.status == "completed" else "failed"
+    cf = CollectionFileRecord(collection_id=collection_id, file_id=frec.id, added_at=now_ms(), status=status,
+                              segmentation_id=new_id(), segmentation_config=cfg.to_wire(),
+                              metadata=body.metadata or {}, error=frec.error if status == "failed" else None)
+    svc.catalog.upsert_collection_file(cf)
+    if status == "pending":
+        svc.catalog.enqueue_job(collection_id, frec.id)
+        svc.worker.wake()
+    return collection_file_obj(cf, frec)
+
+
+@router.post("/collections/{collection_id}/videos", summary="Add a video to a collection (deprecated alias)")
+def add_video(svc: ServicesDep, collection_id: str, body: AddCollectionFile) -> dict[str, Any]:
+    return add_file(svc, collection_id, body)
+
+
+@router.post("/collections/{collection_id}/media", summary="Add media to a collection")
+def add_media(svc: ServicesDep, collection_id: str, body: AddCollectionFile) -> dict[str, Any]:
+    return add_file(svc, collection_id, body)
+
+
+@router.get("/collections/{collection_id}/videos", summary="List a collection's videos")
+def list_videos(svc: ServicesDep, collection_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                offset: Annotated[int, Query(ge=0)] = 0, status: Optional[str] = None) -> dict[str, Any]:
+    svc.catalog.get_collection(collection_id)
+    rows, total = svc.catalog.list_collection_files(collection_id, limit, offset, status)
+    return list_obj([collection_file_obj(cf) for cf in rows], total, limit, offset)
+
+
+@router.get("/collections/{collection_id}/videos/{file_id}", summary="Get a video's status in a collection")
+def get_video(svc: ServicesDep, collection_id: str, file_id: str) -> dict[str, Any]:
+    svc.catalog.get_collection(collection_id)
+    cf = svc.catalog.get_collection_file(collection_id, file_id)
+    return collection_file_obj(cf, svc.catalog.get_file(file_id))
+
+
+@router.delete("/collections/{collection_id}/videos/{file_id}", summary="Remove a video from a collection")
+def remove_video(svc: ServicesDep, collection_id: str, file_id: str) -> dict[str, Any]:
+    svc.catalog.get_collection(collection_id)
+    svc.catalog.remove_collection_file(collection_id, file_id)
+    svc.store.delete(file_scope(collection_id, file_id))
+    return {"collection_id": collection_id, "file_id": file_id, "object": "collection_file"}
+
+
+def file_segments(svc: Services, collection_id: str, file_id: str, start: float | None = None,
+                  end: float | None = None) -> list[Segment]:
+    segs = [Segment.from_payload(h.payload) for h in svc.store.scroll(file_scope(collection_id, file_id))]
+    if start is not None:
+        segs = [s for s in segs if s.end_time > start]
+    if end is not None:
+        segs = [s for s in segs if s.start_time < end]
+    return sorted(segs, key=lambda s: s.start_time)
+
+
+def _describe(svc: Services, collection_id: str, file_id: str, start: float | None, end: float | None) -> dict[str, Any]:
+    svc.catalog.get_collection(collection_id)
+    cf = svc.catalog.get_collection_file(collection_id, file_id)
+    if cf.status != "completed":
+        raise Conflict(f"file {file_id} is {cf.status} in this collection; media descriptions exist once it completes",
+                       param="file_id")
+    return media_description(collection_id, svc.catalog.get_file(file_id),
+                             file_segments(svc, collection_id, file_id, start, end))
+
+
+@router.get("/collections/{collection_id}/videos/{file_id}/media-descriptions",
+            summary="A video's segments: speech, scene text and visual descriptions")
+def get_media_descriptions(svc: ServicesDep, collection_id: str, file_id: str,
+                           start_time_seconds: Optional[float] = None, end_time_seconds: Optional[float] = None,
+                           response_format: Optional[str] = None) -> Any:
+    desc = _describe(svc, collection_id, file_id, start_time_seconds, end_time_seconds)
+    if response_format == "markdown":
+        return {k: desc[k] for k in ("collection_id", "file_id", "title", "duration_seconds", "content", "file")}
+    if response_format not in (None, "json"):
+        raise InvalidRequest("response_format must be 'json' or 'markdown'", param="response_format")
+    return desc
+
+
+@router.get("/collections/{collection_id}/media-descriptions", summary="Media descriptions of every video")
+def list_media_descriptions(svc: ServicesDep, collection_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                            offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    svc.catalog.get_collection(collection_id)
+    rows, total = svc.catalog.list_collection_files(collection_id, limit, offset, status="completed")
+    data = []
+    for cf in rows:
+        desc = _describe(svc, collection_id, cf.file_id, None, None)
+        data.append({"file_id": cf.file_id, "added_at": cf.added_at, "object": "collection_file",
+                     "duration_seconds": desc["duration_seconds"], "file": desc["file"],
+                     "data": {k: desc[k] for k in ("content", "title", "speech", "scene_text",
+                                                   "visual_scene_description")}})
+    return list_obj(data, total, limit, offset)

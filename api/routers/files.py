@@ -1,0 +1,135 @@
+"""Files: upload (streamed to disk, probed before anything is queued), list, get, update, delete."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.concurrency import run_in_threadpool
+
+from api.deps import ServicesDep
+from api.protocol import FileUpdate
+from api.serialize import file_obj, list_obj
+from api.services import Services
+from clipcite.errors import InvalidRequest, MediaError, PayloadTooLarge
+from engine.catalog import FileRecord, new_id, now_ms
+from engine.filters import Group, Match, numeric_mirror
+from ingest.probe import probe
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["files"])
+
+_SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
+
+
+def _parse_metadata(raw: str | None) -> dict[str, Any]:
+    if raw is None or raw == "":
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest("metadata must be a JSON object", param="metadata") from exc
+    if not isinstance(value, dict):
+        raise InvalidRequest("metadata must be a JSON object", param="metadata")
+    return value
+
+
+def save_upload(svc: Services, upload: UploadFile) -> tuple[Path, int, str]:
+    """Copy in 1 MiB chunks under a generated name; enforce the size limit while copying."""
+    suffix = Path(upload.filename or "").suffix.lower()
+    suffix = suffix if _SAFE_SUFFIX.match(suffix) else ".bin"
+    file_id = new_id()
+    dest = svc.files_dir / f"{file_id}{suffix}"
+    tmp = dest.with_suffix(dest.suffix + ".part")
+    digest, size = hashlib.sha256(), 0
+    limit = svc.settings.max_upload_bytes
+    try:
+        with open(tmp, "wb") as out:
+            while chunk := upload.file.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"upload exceeds the {limit} byte limit", param="file")
+                digest.update(chunk)
+                out.write(chunk)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest, size, digest.hexdigest()
+
+
+def register_file(svc: Services, path: Path, filename: str, size: int, sha256: str,
+                  metadata: dict[str, Any]) -> FileRecord:
+    """Probe and record; unreadable media is kept as a `failed` file with its reason."""
+    file_id = path.stem
+    try:
+        info = probe(path)
+        status, error, video_info = "completed", None, info.__dict__.copy()
+    except MediaError as exc:
+        status, error, video_info = "failed", exc.message, None
+        log.info("upload %s (%s) is not usable media: %s", file_id, filename, exc.message)
+    rec = FileRecord(id=file_id, filename=filename, path=str(path), bytes=size, sha256=sha256, created_at=now_ms(),
+                     metadata=metadata, video_info=video_info, status=status, error=error)
+    return svc.catalog.add_file(rec)
+
+
+def _clean_filename(name: str | None) -> str:
+    base = Path((name or "upload").replace("\\", "/")).name
+    base = re.sub(r"[\x00-\x1f]", "", base).strip() or "upload"
+    return base[:255]
+
+
+@router.post("/files", summary="Upload a video file")
+async def upload_file(svc: ServicesDep, file: Annotated[UploadFile, File(description="The video")],
+                      metadata: Annotated[Optional[str], Form(description="JSON object")] = None,
+                      enable_segment_thumbnails: Annotated[Optional[str], Form()] = None) -> dict[str, Any]:
+    meta = _parse_metadata(metadata)
+    path, size, sha = await run_in_threadpool(save_upload, svc, file)
+    rec = await run_in_threadpool(register_file, svc, path, _clean_filename(file.filename), size, sha, meta)
+    return file_obj(rec)
+
+
+@router.get("/files", summary="List files")
+def list_files(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
+               offset: Annotated[int, Query(ge=0)] = 0, status: Optional[str] = None) -> dict[str, Any]:
+    rows, total = svc.catalog.list_files(limit, offset, status)
+    return list_obj([file_obj(f) for f in rows], total, limit, offset)
+
+
+@router.get("/files/{file_id}", summary="Get a file")
+def get_file(svc: ServicesDep, file_id: str) -> dict[str, Any]:
+    return file_obj(svc.catalog.get_file(file_id))
+
+
+@router.put("/files/{file_id}", summary="Update a file's metadata (reflected in filters at once)")
+def update_file(svc: ServicesDep, file_id: str, body: FileUpdate) -> dict[str, Any]:
+    current = svc.catalog.get_file(file_id)
+    metadata = body.metadata if body.metadata is not None else current.metadata
+    rec = svc.catalog.update_file_metadata(file_id, metadata, body.filename)
+    apply_file_metadata(svc, rec.id, metadata, rec.filename)
+    return file_obj(rec)
+
+
+def apply_file_metadata(svc: Services, file_id: str, metadata: dict[str, Any], filename: str) -> None:
+    """Rewrite the file-level payload of every segment of the file (and its numeric mirror) in place.
+
+    The whole `metadata` object is replaced (so removed keys stop matching); `_num.metadata` is set
+    under its own key so per-segment numbers (`_num.segment_duration`) are untouched."""
+    scope = Group(must=[Match("file_id", (file_id,))])
+    svc.store.set_payload(scope, {"metadata": metadata})
+    svc.store.set_payload(scope, {"metadata": numeric_mirror({"metadata": metadata}).get("metadata", {})}, key="_num")
+    svc.store.set_payload(scope, {"filename": filename}, key="file_info")
+
+
+@router.delete("/files/{file_id}", summary="Delete a file and all its segments")
+def delete_file(svc: ServicesDep, file_id: str) -> dict[str, Any]:
+    rec = svc.catalog.get_file(file_id)
+    svc.catalog.delete_file(file_id)
+    svc.store.delete(Group(must=[Match("file_id", (file_id,))]))
+    Path(rec.path).unlink(missing_ok=True)
+    return {"id": file_id, "object": "file"}

@@ -1,0 +1,34 @@
+"""Health and model listing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.deps import ServicesDep
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/health", summary="Liveness and queue depth (no auth)")
+def health(svc: ServicesDep) -> dict[str, Any]:
+    return {"status": "ok", "queue_depth": svc.catalog.queue_depth(), "segments": svc.store.count(),
+            "device": svc.devices.device}
+
+
+@router.get("/v1/models", summary="Models this server answers with")
+def list_models(svc: ServicesDep) -> dict[str, Any]:
+    s = svc.settings
+    ids = [s.chat_model, s.chat_model_alias]
+    return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": "clipcite"} for i in ids]}
+
+
+@router.get("/v1/models/{model_id}", summary="One model")
+def get_model(svc: ServicesDep, model_id: str) -> dict[str, Any]:
+    from clipcite.errors import NotFound
+
+    s = svc.settings
+    if model_id not in (s.chat_model, s.chat_model_alias):
+        raise NotFound(f"model {model_id!r} not found", param="model", code="model_not_found")
+    return {"id": model_id, "object": "model", "created": 0, "owned_by": "clipcite"}

@@ -1,0 +1,92 @@
+"""Builds the long-lived components once (in the app's lifespan) and hands them to routes.
+
+Heavy models are constructed here but load their weights on first use; weights are located through the
+model registry, so a missing model is a clear error naming its package, raised at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from clipcite.settings import Settings
+from engine.catalog import Catalog
+from engine.chat import ChatService
+from engine.generation import LlamaGenerator
+from engine.retrieval import Retriever
+from engine.store import SegmentStore, open_store
+from ingest.embed import SentenceEmbedder
+from ingest.jobs import IngestContext, IngestWorker
+from ingest.pipeline import Analyzer
+from ingest.scene_text import RapidOcrReader
+from ingest.speech import WhisperTranscriber
+from ingest.visual import build_describer
+from models.devices import DevicePlan, plan_devices
+from models.registry import ModelRegistry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    devices: DevicePlan
+    registry: ModelRegistry
+    catalog: Catalog
+    store: SegmentStore
+    embedder: SentenceEmbedder
+    generator: LlamaGenerator
+    retriever: Retriever
+    chat: ChatService
+    worker: IngestWorker
+    files_dir: Path
+
+    def close(self) -> None:
+        self.worker.stop()
+        self.generator.close()
+        self.store.close()
+        self.catalog.close()
+
+
+def _embedding_dim(model_dir: Path) -> int:
+    """Read the output size from the model's files so the store opens without loading torch."""
+    for dense in sorted(model_dir.glob("*_Dense/config.json")):
+        return int(json.loads(dense.read_text())["out_features"])
+    cfg = model_dir / "config.json"
+    return int(json.loads(cfg.read_text()).get("hidden_size", 384)) if cfg.exists() else 384
+
+
+def build_services(settings: Settings) -> Services:
+    data = settings.resolved_data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    files_dir = data / "files"
+    files_dir.mkdir(exist_ok=True)
+    devices = plan_devices(settings.device, settings.threads)
+    registry = ModelRegistry(data)
+
+    embed_path = registry.resolve(settings.embed_model, "embedding")
+    chat_path = registry.resolve(settings.chat_model, "chat")
+    transcriber = None
+    if settings.speech_enabled:
+        transcriber = WhisperTranscriber(registry.resolve(settings.whisper_model, "whisper"), settings.whisper_model,
+                                         device=devices.device, compute_type=devices.whisper_compute_type,
+                                         threads=devices.threads, language=settings.whisper_language)
+    ocr = RapidOcrReader(threads=devices.threads) if settings.ocr_enabled else None
+    describer = build_describer(settings.visual_describer, devices.threads) if settings.visual_enabled else None
+
+    catalog = Catalog(data / "catalog.sqlite3")
+    embedder = SentenceEmbedder(embed_path, device=devices.device, threads=devices.threads)
+    store = open_store(settings.store, data, _embedding_dim(embed_path), url=settings.qdrant_url,
+                       api_key=settings.qdrant_api_key)
+    generator = LlamaGenerator(chat_path, settings.chat_model, n_ctx=settings.n_ctx, threads=devices.threads,
+                               n_gpu_layers=devices.llama_gpu_layers(settings.n_gpu_layers))
+    retriever = Retriever(store, embedder)
+    analyzer = Analyzer(transcriber=transcriber, ocr=ocr, describer=describer, sample_fps=settings.frame_sample_fps)
+    worker = IngestWorker(IngestContext(catalog, store, embedder, analyzer, settings.segment_seconds),
+                          workers=settings.ingest_workers)
+    return Services(settings=settings, devices=devices, registry=registry, catalog=catalog, store=store,
+                    embedder=embedder, generator=generator, retriever=retriever,
+                    chat=ChatService(retriever, generator, settings.context_chars_per_segment), worker=worker,
+                    files_dir=files_dir)

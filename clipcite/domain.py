@@ -1,0 +1,129 @@
+"""Domain types shared by ingest, engine and api.
+
+Plain dataclasses: they cross module boundaries; pydantic wire types stay in `api/`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, NewType
+
+Seconds = NewType("Seconds", float)
+SegmentId = NewType("SegmentId", str)
+FileId = NewType("FileId", str)
+CollectionId = NewType("CollectionId", str)
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    start: float
+    end: float
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"TimeRange end {self.end} before start {self.start}")
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    def overlaps(self, other: "TimeRange") -> bool:
+        return self.start < other.end and other.start < self.end
+
+    def contains(self, t: float) -> bool:
+        return self.start <= t < self.end
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    duration_seconds: float
+    fps: float
+    width: int
+    height: int
+    has_audio: bool
+    has_video: bool = True
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class SpeechSpan:
+    """One transcribed utterance with word timings (faster-whisper segment)."""
+
+    text: str
+    start: float
+    end: float
+    words: tuple[Word, ...] = ()
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class FrameText:
+    """Text read on screen in one keyframe, valid from `start` until the next keyframe."""
+
+    start: float
+    end: float
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FrameVisual:
+    """A visual description of one keyframe, valid from `start` until the next keyframe."""
+
+    start: float
+    end: float
+    description: str
+    labels: tuple[str, ...] = ()
+
+
+@dataclass
+class SpeechPart:
+    text: str
+    start_time: float
+    end_time: float
+    speaker: str | None = None
+
+
+@dataclass
+class Segment:
+    """One indexed unit: a time window of one file in one collection, with all modalities."""
+
+    collection_id: str
+    file_id: str
+    segment_id: str
+    index: int
+    start_time: float
+    end_time: float
+    speech: list[SpeechPart] = field(default_factory=list)
+    scene_text: list[str] = field(default_factory=list)
+    visual: list[str] = field(default_factory=list)
+    # Copied from the file so that filters run inside the store.
+    metadata: dict[str, Any] = field(default_factory=dict)
+    segment_metadata: dict[str, Any] = field(default_factory=dict)
+    file_info: dict[str, Any] = field(default_factory=dict)
+    video_info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def speech_text(self) -> str:
+        return " ".join(p.text for p in self.speech).strip()
+
+    def to_payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> "Segment":
+        data = dict(payload)
+        data["speech"] = [SpeechPart(**p) for p in data.get("speech", [])]
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class ScoredSegment:
+    segment: Segment
+    score: float

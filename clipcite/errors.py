@@ -1,0 +1,66 @@
+"""Typed errors, mapped once to the API's error shape in `api/errors.py`.
+
+Each carries the OpenAI-style `type`, the offending `param` and the HTTP status, so no layer ever
+has to guess a status from a message.
+"""
+
+from __future__ import annotations
+
+
+class ClipciteError(Exception):
+    status_code = 500
+    error_type = "server_error"
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+
+
+class InvalidRequest(ClipciteError):
+    status_code = 400
+    error_type = "invalid_request_error"
+
+
+class Unauthorized(ClipciteError):
+    status_code = 401
+    error_type = "authentication_error"
+
+
+class NotFound(ClipciteError):
+    status_code = 404
+    error_type = "not_found_error"
+
+
+class Conflict(ClipciteError):
+    status_code = 409
+    error_type = "conflict_error"
+
+
+class PayloadTooLarge(ClipciteError):
+    status_code = 413
+    error_type = "invalid_request_error"
+
+
+class Overloaded(ClipciteError):
+    status_code = 503
+    error_type = "overloaded_error"
+
+    def __init__(self, message: str, *, retry_after: int = 5, **kw) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class ModelUnavailable(ClipciteError):
+    """A model's weights are not installed; the message names the package or setting that fixes it."""
+
+    status_code = 503
+    error_type = "model_unavailable"
+
+
+class MediaError(ClipciteError):
+    """A file is not usable media (corrupt, empty, no streams); ends its job as `failed`."""
+
+    status_code = 422
+    error_type = "invalid_media"

@@ -1,0 +1,70 @@
+"""Settings shared by the CLI, the server and the tests.
+
+One loader (`load_settings`) reads `CLIPCITE_*` environment variables; the CLI overlays its flags on top
+and `create_app(settings=...)` takes an instance directly, so tests never touch the environment.
+Every field has a default that runs on a 2-core CPU machine with no configuration file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLIPCITE_", extra="ignore")
+
+    # --- server ---
+    host: str = Field("127.0.0.1", description="Interface to bind.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port.")
+    data_dir: Path = Field(Path("./clipcite-data"), description="All state lives under this directory.")
+    api_keys: list[str] = Field(default_factory=list, description="Accepted bearer keys; empty = no auth.")
+    max_upload_bytes: int = Field(2 * 1024**3, ge=1, description="Largest accepted upload.")
+
+    # --- devices ---
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Device for every model.")
+    threads: int = Field(1, ge=1, le=256, description="CPU threads per model (1 is fastest on 2 vCPUs).")
+
+    # --- models ---
+    whisper_model: str = Field(
+        "tiny.en", description="Registry name (tiny.en, base) or a path to a CTranslate2 Whisper directory."
+    )
+    whisper_language: str | None = Field(None, description="Force a language; None = detect.")
+    embed_model: str = Field("all-minilm-l6-v2", description="Registry name or sentence-transformers path.")
+    chat_model: str = Field(
+        "qwen2.5-coder-1.5b-instruct-q4_k_m", description="Registry name or a path to a GGUF file."
+    )
+    chat_model_alias: str = Field("nimbus-001", description="Extra model id the API accepts (Cloudglue's).")
+    n_ctx: int = Field(4096, ge=512, le=131072, description="LLM context window in tokens.")
+    n_gpu_layers: int | None = Field(None, description="Layers offloaded to the GPU; None = all on cuda.")
+    max_answer_tokens: int = Field(256, ge=1, le=8192, description="Default cap on generated tokens.")
+
+    # --- store ---
+    store: Literal["edge", "qdrant"] = Field("edge", description="edge = embedded qdrant-edge; qdrant = server.")
+    qdrant_url: str | None = Field(None, description="Qdrant server/cluster URL when store=qdrant.")
+    qdrant_api_key: str | None = Field(None, description="Qdrant API key when store=qdrant.")
+
+    # --- ingest ---
+    segment_seconds: float = Field(20.0, gt=0.5, le=600, description="Default uniform window (Cloudglue).")
+    frame_sample_fps: float = Field(2.0, gt=0, le=30, description="Frames per second looked at for changes.")
+    ocr_enabled: bool = Field(True, description="Read on-screen text with RapidOCR.")
+    visual_enabled: bool = Field(True, description="Describe keyframes visually.")
+    visual_describer: str = Field("auto", description="auto | detector | colours (see ingest/visual.py).")
+    speech_enabled: bool = Field(True, description="Transcribe speech with faster-whisper.")
+    ingest_workers: int = Field(1, ge=1, le=64, description="Concurrent ingest jobs.")
+
+    # --- retrieval / prompting ---
+    top_k: int = Field(6, ge=1, le=50, description="Segments retrieved per question.")
+    context_chars_per_segment: int = Field(600, ge=50, le=10000, description="Prompt budget per segment.")
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Environment first, explicit overrides (CLI flags) last; `None` overrides are ignored."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

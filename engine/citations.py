@@ -1,0 +1,125 @@
+"""Map an answer to the segments it relies on, as Cloudglue citation objects.
+
+Markers `[n]` (also `[n, m]`, `[n][m]`, `segment n`) pick segments by number. A model that answered
+without markers is attributed by content overlap (answer terms found in a segment), so small models
+still cite, but only segments whose words the answer actually uses. A refusal cites nothing, and
+numbers that name no segment are dropped rather than invented.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from clipcite.domain import ScoredSegment, Segment
+from engine import lexical
+from engine.prompting import REFUSAL
+
+_MARKER = re.compile(r"\[(\s*\d+\s*(?:[,;]\s*\d+\s*)*)\]|\bsegments?\s+(\d+(?:\s*(?:,|and)\s*\d+)*)", re.I)
+_REFUSAL_PATTERNS = re.compile(
+    r"(do(?:es)? not contain|don't contain|not (?:mentioned|provided|stated|available|specified)|"
+    r"no information|cannot (?:find|answer|determine)|can't (?:find|answer|determine)|unable to (?:find|answer|determine)|"
+    r"not (?:in|found in) the (?:segments|videos))", re.I)
+
+
+@dataclass
+class Citation:
+    segment: Segment
+    number: int
+    sources: list[str] = field(default_factory=list)
+    context: str = ""
+
+
+def is_refusal(answer: str) -> bool:
+    text = answer.strip()
+    if not text:
+        return True
+    return REFUSAL.lower().rstrip(".") in text.lower() or bool(_REFUSAL_PATTERNS.search(text[:300]))
+
+
+def marker_numbers(answer: str) -> list[int]:
+    nums: list[int] = []
+    for m in _MARKER.finditer(answer):
+        group = m.group(1) or m.group(2) or ""
+        nums.extend(int(n) for n in re.findall(r"\d+", group))
+    return list(dict.fromkeys(nums))
+
+
+def strip_markers(answer: str) -> str:
+    return re.sub(r"\s*\[\s*\d+\s*(?:[,;]\s*\d+\s*)*\]", "", answer).strip()
+
+
+def _terms(text: str) -> set[str]:
+    return set(lexical.tokens(text))
+
+
+def relevant_sources(seg: Segment, answer: str) -> list[str]:
+    """Which modalities of the segment share terms with the answer (all non-empty ones if none does)."""
+    terms = _terms(strip_markers(answer))
+    modal = {"speech": seg.speech_text, "scene_text": " ".join(seg.scene_text),
+             "visual_scene_description": " ".join(seg.visual)}
+    hits = [name for name, text in modal.items() if text and terms & _terms(text)]
+    return hits or [name for name, text in modal.items() if text]
+
+
+def _sentence_for(answer: str, number: int) -> str:
+    for sentence in re.split(r"(?<=[.!?])\s+", answer):
+        if number in marker_numbers(sentence):
+            return strip_markers(sentence)
+    return strip_markers(answer)[:300]
+
+
+def attribute(answer: str, segments: list[ScoredSegment], min_shared: int = 2) -> list[int]:
+    """Numbers (1-based) of segments whose text shares the most answer terms; ties keep retrieval order."""
+    terms = _terms(strip_markers(answer))
+    if not terms:
+        return []
+    scored = []
+    for i, s in enumerate(segments):
+        seg = s.segment
+        seg_terms = _terms(" ".join([seg.speech_text, " ".join(seg.scene_text), " ".join(seg.visual)]))
+        shared = len(terms & seg_terms)
+        if shared >= min(min_shared, len(terms)):
+            scored.append((shared, -i, i + 1))
+    if not scored:
+        return []
+    best = max(scored)[0]
+    return [n for shared, _, n in sorted(scored, reverse=True) if shared >= max(min_shared, best * 0.75)][:3]
+
+
+def cite(answer: str, segments: list[ScoredSegment]) -> list[Citation]:
+    if is_refusal(answer) or not segments:
+        return []
+    numbers = [n for n in marker_numbers(answer) if 1 <= n <= len(segments)]
+    from_markers = bool(numbers)
+    if not numbers:
+        numbers = attribute(answer, segments)
+    out = []
+    for n in numbers:
+        seg = segments[n - 1].segment
+        context = _sentence_for(answer, n) if from_markers else strip_markers(answer)[:300]
+        out.append(Citation(segment=seg, number=n, sources=relevant_sources(seg, answer), context=context))
+    return out
+
+
+def citation_to_wire(c: Citation) -> dict[str, Any]:
+    seg = c.segment
+    return {
+        "collection_id": seg.collection_id,
+        "file_id": seg.file_id,
+        "segment_id": seg.segment_id,
+        "start_time": seg.start_time,
+        "end_time": seg.end_time,
+        "filename": seg.file_info.get("filename"),
+        "number": c.number,
+        "text": seg.speech_text or " ".join(seg.scene_text),
+        "context": c.context,
+        "relevant_sources": [{"text": s} for s in c.sources],
+        "speech": [{"speaker": p.speaker, "text": p.text, "start_time": p.start_time, "end_time": p.end_time}
+                   if p.speaker else {"text": p.text, "start_time": p.start_time, "end_time": p.end_time}
+                   for p in seg.speech],
+        "scene_text": [{"text": t, "start_time": seg.start_time, "end_time": seg.end_time} for t in seg.scene_text],
+        "visual_scene_description": [{"text": v, "start_time": seg.start_time, "end_time": seg.end_time}
+                                     for v in seg.visual],
+    }

@@ -1,0 +1,212 @@
+"""Cloudglue filter language -> a neutral condition tree that every store backend executes natively.
+
+Why a neutral tree: the embedded store (qdrant-edge) and the server store (qdrant-client) spell their
+filter classes differently; translating the wire filter once keeps the semantics in one place and lets
+the congruence test compare backends on identical input.
+
+Value typing: the wire carries every value as text. Numbers compare as numbers through a numeric mirror
+of the payload (`_num.<key>`, written at upsert for every leaf that parses as a number, booleans as
+1.0 / 0.0), so `year LessThan "2024"` works whether the user stored `2024` or `"2024"`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from clipcite.errors import InvalidRequest
+
+OPERATORS = ("Equal", "NotEqual", "LessThan", "GreaterThan", "In", "ContainsAny", "ContainsAll", "Like")
+FILE_PATHS = {"bytes": "file_info.bytes", "filename": "file_info.filename", "uri": "file_info.uri",
+              "created_at": "file_info.created_at", "id": "file_id"}
+VIDEO_INFO_PATHS = ("duration_seconds", "has_audio")
+NUM_PREFIX = "_num"
+
+
+@dataclass(frozen=True)
+class Match:
+    """key equals one of `values` (any of them; arrays in the payload match if any element does)."""
+
+    key: str
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Range:
+    key: str
+    gt: float | None = None
+    lt: float | None = None
+    gte: float | None = None
+    lte: float | None = None
+
+
+@dataclass(frozen=True)
+class Substring:
+    key: str
+    text: str
+
+
+Leaf = Union[Match, Range, Substring]
+
+
+@dataclass
+class Group:
+    """must: all; should: at least one; must_not: none."""
+
+    must: list["Node"] = field(default_factory=list)
+    should: list["Node"] = field(default_factory=list)
+    must_not: list["Node"] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.must or self.should or self.must_not)
+
+
+Node = Union[Leaf, Group]
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if value == value and value not in (float("inf"), float("-inf")) else None
+
+
+def _as_bool(text: str) -> bool | None:
+    low = str(text).strip().lower()
+    return True if low == "true" else False if low == "false" else None
+
+
+def _typed_variants(text: str) -> tuple[Any, ...]:
+    """The payload may hold "2024", 2024 or True for the same wire text: match each spelling."""
+    variants: list[Any] = [text]
+    num = _as_number(text)
+    if num is not None:
+        variants.append(int(num) if num.is_integer() else num)
+    flag = _as_bool(text)
+    if flag is not None:
+        variants.append(flag)
+    return tuple(variants)
+
+
+def _equal(key: str, text: str) -> Node:
+    variants = _typed_variants(text)
+    return Match(key, variants)
+
+
+def criterion_to_node(key: str, crit: dict[str, Any], param: str) -> Node:
+    op = crit.get("operator")
+    text = crit.get("valueText", crit.get("value_text"))
+    array = crit.get("valueTextArray", crit.get("value_text_array"))
+    if op not in OPERATORS:
+        raise InvalidRequest(f"unknown filter operator {op!r}; expected one of {', '.join(OPERATORS)}",
+                             param=f"{param}.operator")
+
+    def need_text() -> str:
+        if text is None:
+            raise InvalidRequest(f"operator {op} needs valueText", param=f"{param}.valueText")
+        return str(text)
+
+    def need_array() -> list[str]:
+        if array is None:
+            if op == "In" and text is not None:
+                return [t.strip() for t in str(text).split(",") if t.strip()]
+            raise InvalidRequest(f"operator {op} needs valueTextArray", param=f"{param}.valueTextArray")
+        if not isinstance(array, list) or not array:
+            raise InvalidRequest("valueTextArray must be a non-empty list", param=f"{param}.valueTextArray")
+        return [str(v) for v in array]
+
+    if op == "Equal":
+        return _equal(key, need_text())
+    if op == "NotEqual":
+        return Group(must_not=[_equal(key, need_text())])
+    if op in ("LessThan", "GreaterThan"):
+        num = _as_number(need_text())
+        if num is None:
+            raise InvalidRequest(f"{op} needs a number, got {text!r}", param=f"{param}.valueText")
+        num_key = f"{NUM_PREFIX}.{key}"
+        return Range(num_key, lt=num) if op == "LessThan" else Range(num_key, gt=num)
+    if op in ("In", "ContainsAny"):
+        values: list[Any] = []
+        for item in need_array():
+            values.extend(_typed_variants(item))
+        return Match(key, tuple(dict.fromkeys(values)))
+    if op == "ContainsAll":
+        return Group(must=[_equal(key, item) for item in need_array()])
+    # Like: SQL-style pattern with % wildcards; only the infix form maps to a substring match.
+    pattern = need_text()
+    core = pattern.strip("%")
+    if "%" in core or "_" in core.replace("\\_", ""):
+        raise InvalidRequest("Like supports '%text%', 'text%' and '%text' patterns", param=f"{param}.valueText")
+    return Substring(key, core)
+
+
+def _validate_path(path: Any, param: str) -> str:
+    if not isinstance(path, str) or not path.strip() or path.startswith(".") or ".." in path:
+        raise InvalidRequest("filter path must be a non-empty dotted name", param=f"{param}.path")
+    return path.strip()
+
+
+def parse_filter(raw: dict[str, Any] | None, param: str = "filter") -> Group:
+    """Translate a Cloudglue `filter` object (wire field names) into a condition tree (all must hold)."""
+    root = Group()
+    if not raw:
+        return root
+    if not isinstance(raw, dict):
+        raise InvalidRequest("filter must be an object", param=param)
+    unknown = set(raw) - {"metadata", "video_info", "file"}
+    if unknown:
+        raise InvalidRequest(f"unknown filter section(s): {', '.join(sorted(unknown))}", param=param)
+    for section in ("metadata", "video_info", "file"):
+        items = raw.get(section) or []
+        if not isinstance(items, list):
+            raise InvalidRequest(f"filter.{section} must be a list", param=f"{param}.{section}")
+        for i, crit in enumerate(items):
+            p = f"{param}.{section}[{i}]"
+            if not isinstance(crit, dict):
+                raise InvalidRequest("filter criterion must be an object", param=p)
+            path = _validate_path(crit.get("path"), p)
+            if section == "metadata":
+                scope = crit.get("scope", "file")
+                key = f"segment_metadata.{path}" if scope == "segment" else f"metadata.{path}"
+            elif section == "video_info":
+                if path not in VIDEO_INFO_PATHS:
+                    raise InvalidRequest(f"video_info path must be one of {VIDEO_INFO_PATHS}", param=f"{p}.path")
+                scope = crit.get("scope", "file")
+                if scope not in ("file", "segment"):
+                    raise InvalidRequest("scope must be 'file' or 'segment'", param=f"{p}.scope")
+                if scope == "segment":
+                    if path != "duration_seconds":
+                        raise InvalidRequest("only duration_seconds has segment scope", param=f"{p}.path")
+                    key = "segment_duration"
+                else:
+                    key = f"video_info.{path}"
+            else:
+                if path not in FILE_PATHS:
+                    raise InvalidRequest(f"file path must be one of {sorted(FILE_PATHS)}", param=f"{p}.path")
+                key = FILE_PATHS[path]
+            root.must.append(criterion_to_node(key, crit, p))
+    return root
+
+
+def numeric_mirror(payload: dict[str, Any], keys: tuple[str, ...] = ("metadata", "segment_metadata",
+                   "video_info", "file_info")) -> dict[str, Any]:
+    """Build the `_num` mirror: every leaf under `keys` that reads as a number, as a float."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            out = {k: walk(v) for k, v in value.items()}
+            return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
+        if isinstance(value, list):
+            nums = [walk(v) for v in value if not isinstance(v, (dict, list))]
+            return [n for n in nums if n is not None] or None
+        if isinstance(value, (bool, int, float)):  # booleans as 1.0 / 0.0: qdrant-edge cannot match bools
+            return float(value)
+        if isinstance(value, str):
+            return _as_number(value)
+        return None
+
+    mirror = {k: walk(payload.get(k) or {}) for k in keys}
+    mirror["segment_duration"] = payload.get("segment_duration")
+    return {k: v for k, v in mirror.items() if v not in (None, {})}
+

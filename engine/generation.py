@@ -1,0 +1,112 @@
+"""Text generation with a local GGUF model through llama-cpp-python (CPU or CUDA).
+
+One model handle per process behind a lock: llama.cpp contexts are not re-entrant, and on a 2-core CPU
+one request at a time is also the fastest schedule. llama-cpp-python keeps the previous prompt's tokens
+and only evaluates the part after the longest common prefix, so the fixed system prompt is read once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    max_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    response_format: dict[str, Any] | None = None
+
+
+@dataclass
+class Generation:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class LlamaGenerator:
+    def __init__(self, model_path: Path, model_name: str, *, n_ctx: int = 4096, threads: int = 1,
+                 n_gpu_layers: int = 0, seed: int = 0) -> None:
+        self.model_path = Path(model_path)
+        self.model_name = model_name
+        self.n_ctx = n_ctx
+        self.threads = threads
+        self.n_gpu_layers = n_gpu_layers
+        self.seed = seed
+        self._llm = None
+        self._load_lock = threading.Lock()
+        self.lock = threading.Lock()  # held for a whole generation, streaming included
+        self.load_seconds: float | None = None
+
+    def load(self):
+        with self._load_lock:
+            if self._llm is None:
+                try:
+                    from llama_cpp import Llama
+                except ImportError as exc:
+                    raise RuntimeError("generation needs llama-cpp-python: pip install llama-cpp-python") from exc
+                t0 = time.perf_counter()
+                log.info("loading chat model %s (n_ctx=%d, threads=%d, gpu_layers=%d)", self.model_path.name,
+                         self.n_ctx, self.threads, self.n_gpu_layers)
+                self._llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
+                                  n_threads_batch=self.threads, n_gpu_layers=self.n_gpu_layers, seed=self.seed,
+                                  verbose=False)
+                self.load_seconds = time.perf_counter() - t0
+        return self._llm
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.load().tokenize(text.encode(), add_bos=False, special=True))
+
+    def _kwargs(self, messages: list[dict[str, Any]], p: GenerationParams) -> dict[str, Any]:
+        kw: dict[str, Any] = dict(messages=messages, max_tokens=p.max_tokens, temperature=p.temperature,
+                                  top_p=p.top_p, stop=list(p.stop) or None, presence_penalty=p.presence_penalty,
+                                  frequency_penalty=p.frequency_penalty)
+        if p.seed is not None:
+            kw["seed"] = p.seed
+        if p.response_format:
+            kw["response_format"] = p.response_format
+        return kw
+
+    def chat(self, messages: list[dict[str, Any]], params: GenerationParams) -> Generation:
+        llm = self.load()
+        with self.lock:
+            t0 = time.perf_counter()
+            out = llm.create_chat_completion(**self._kwargs(messages, params))
+        choice = out["choices"][0]
+        usage = out.get("usage") or {}
+        return Generation(text=choice["message"].get("content") or "", prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                          completion_tokens=int(usage.get("completion_tokens", 0)),
+                          finish_reason=choice.get("finish_reason") or "stop",
+                          timings={"generate": time.perf_counter() - t0})
+
+    def stream(self, messages: list[dict[str, Any]], params: GenerationParams) -> Iterator[tuple[str, str | None]]:
+        """Yields (delta_text, finish_reason); the lock is held until the iterator is exhausted or closed."""
+        llm = self.load()
+        with self.lock:
+            for chunk in llm.create_chat_completion(stream=True, **self._kwargs(messages, params)):
+                choice = chunk["choices"][0]
+                delta = (choice.get("delta") or {}).get("content") or ""
+                yield delta, choice.get("finish_reason")
+
+    def close(self) -> None:
+        with self._load_lock:
+            if self._llm is not None:
+                try:
+                    self._llm.close()
+                except Exception:  # noqa: BLE001 - best effort at shutdown
+                    pass
+                self._llm = None

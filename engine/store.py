@@ -1,0 +1,330 @@
+"""One segment store interface over Qdrant's engine: embedded (qdrant-edge) or a server (qdrant-client).
+
+Why one facade: the embedded shard is the zero-config default on a workstation; a Qdrant server or
+cluster is the scale-out path. Both speak the same collection layout - a dense vector `dense`, sparse
+lexical vectors `speech_lex` / `ocr_lex` / `visual_lex` (IDF modifier), payload indexes on the
+filterable fields - and both execute the neutral filter tree from `engine.filters` natively, so
+filters never post-filter a top-k in Python. Features a backend lacks raise loudly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from engine.filters import NUM_PREFIX, Group, Match, Node, Range, Substring
+
+log = logging.getLogger(__name__)
+
+DENSE = "dense"
+SPARSE_NAMES = ("speech_lex", "ocr_lex", "visual_lex")
+KEYWORD_INDEXES = ("collection_id", "file_id", "segment_id", "file_info.filename")
+FLOAT_INDEXES = ("start_time", "end_time", "segment_duration")
+
+
+@dataclass
+class SparseVec:
+    indices: list[int]
+    values: list[float]
+
+
+@dataclass
+class StorePoint:
+    id: int
+    dense: list[float]
+    payload: dict[str, Any]
+    sparse: dict[str, SparseVec] = field(default_factory=dict)
+
+
+@dataclass
+class Hit:
+    id: int
+    score: float
+    payload: dict[str, Any]
+
+
+@dataclass
+class HybridQuery:
+    dense: list[float] | None
+    sparse: dict[str, SparseVec] = field(default_factory=dict)
+    limit: int = 10
+    prefetch_limit: int = 50
+
+
+class SegmentStore(Protocol):
+    def upsert(self, points: list[StorePoint]) -> None: ...
+    def query(self, q: HybridQuery, flt: Group | None) -> list[Hit]: ...
+    def scroll(self, flt: Group | None, limit: int = 10_000) -> list[Hit]: ...
+    def count(self, flt: Group | None = None) -> int: ...
+    def delete(self, flt: Group) -> None: ...
+    def set_payload(self, flt: Group, payload: dict[str, Any], key: str | None = None) -> None: ...
+    def close(self) -> None: ...
+
+
+class _FilterBuilder:
+    """Builds a backend's Filter from the neutral tree; `m` is the module holding the backend's classes."""
+
+    def __init__(self, m: Any, range_cls: Any) -> None:
+        self.m = m
+        self.range_cls = range_cls
+
+    def leaf(self, node: Node) -> Any:
+        m = self.m
+        if isinstance(node, Group):
+            return self.group(node)
+        if isinstance(node, Range):
+            return m.FieldCondition(key=node.key, range=self.range_cls(gt=node.gt, lt=node.lt, gte=node.gte, lte=node.lte))
+        if isinstance(node, Substring):
+            return self.substring(node)
+        assert isinstance(node, Match)
+        strs = [v for v in node.values if isinstance(v, str)]
+        ints = [v for v in node.values if isinstance(v, int) and not isinstance(v, bool)]
+        bools = [v for v in node.values if isinstance(v, bool)]
+        floats = [v for v in node.values if isinstance(v, float)]
+        conds: list[Any] = []
+        if strs:
+            conds.append(m.FieldCondition(key=node.key, match=m.MatchAny(any=strs)))
+        if ints:
+            conds.append(m.FieldCondition(key=node.key, match=m.MatchAny(any=ints)))
+        # Booleans and non-integral numbers match through the numeric mirror (qdrant-edge turns a bool
+        # MatchValue into an integer and never matches a stored bool).
+        for f in [float(b) for b in bools] + floats:
+            conds.append(m.FieldCondition(key=f"{NUM_PREFIX}.{node.key}", range=self.range_cls(gte=f, lte=f)))
+        return conds[0] if len(conds) == 1 else m.Filter(should=conds)
+
+    def substring(self, node: Substring) -> Any:
+        raise NotImplementedError("Like filters are not supported by this store backend")
+
+    def group(self, g: Group) -> Any:
+        return self.m.Filter(
+            must=[self.leaf(n) for n in g.must] or None,
+            should=[self.leaf(n) for n in g.should] or None,
+            must_not=[self.leaf(n) for n in g.must_not] or None,
+        )
+
+    def build(self, g: Group | None) -> Any:
+        if g is None or g.is_empty():
+            return None
+        return self.group(g)
+
+
+# --- embedded: qdrant-edge --------------------------------------------------------------------------
+
+
+class _EdgeNamespace:
+    """Adapts qdrant_edge's constructors to keyword names shared with qdrant_client.models."""
+
+    def __init__(self) -> None:
+        import qdrant_edge as q
+
+        self.q = q
+
+    def FieldCondition(self, key, match=None, range=None):  # noqa: N802 - mirrors the class name
+        return self.q.FieldCondition(key=key, match=match, range=range)
+
+    def MatchAny(self, any):  # noqa: N802,A002
+        return self.q.MatchAny(any)
+
+    def MatchValue(self, value):  # noqa: N802
+        return self.q.MatchValue(value)
+
+    def Filter(self, must=None, should=None, must_not=None):  # noqa: N802
+        return self.q.Filter(must=must, should=should, must_not=must_not)
+
+
+class EdgeStore:
+    """qdrant-edge shard in-process. One process owns the shard (it holds a WAL lock); access is
+    serialised with a lock because the shard handle is shared by the API and the ingest worker."""
+
+    def __init__(self, path: Path, dim: int) -> None:
+        import qdrant_edge as q
+
+        self.q = q
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._filters = _FilterBuilder(_EdgeNamespace(), q.RangeFloat)
+        if (self.path / "edge_config.json").exists() or (self.path.exists() and any(self.path.iterdir())):
+            self.shard = q.EdgeShard.load(str(self.path))
+        else:
+            self.path.mkdir(parents=True, exist_ok=True)
+            cfg = q.EdgeConfig(
+                vectors={DENSE: q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine)},
+                sparse_vectors={n: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf) for n in SPARSE_NAMES},
+            )
+            self.shard = q.EdgeShard.create(str(self.path), cfg)
+            for key in KEYWORD_INDEXES:
+                self.shard.update(q.UpdateOperation.create_field_index(key, q.PayloadSchemaType.Keyword))
+            for key in FLOAT_INDEXES:
+                self.shard.update(q.UpdateOperation.create_field_index(key, q.PayloadSchemaType.Float))
+
+    def _vector(self, p: StorePoint) -> dict[str, Any]:
+        vec: dict[str, Any] = {DENSE: p.dense}
+        for name, sv in p.sparse.items():
+            if sv.indices:
+                vec[name] = self.q.SparseVector(indices=sv.indices, values=sv.values)
+        return vec
+
+    def upsert(self, points: list[StorePoint]) -> None:
+        if not points:
+            return
+        with self._lock:
+            self.shard.update(self.q.UpdateOperation.upsert_points(
+                [self.q.Point(id=p.id, vector=self._vector(p), payload=p.payload) for p in points]))
+            self.shard.flush()
+
+    def _nearest(self, q: HybridQuery) -> list[tuple[Any, str]]:
+        out = []
+        if q.dense is not None:
+            out.append((q.dense, DENSE))
+        for name, sv in q.sparse.items():
+            if sv.indices:
+                out.append((self.q.SparseVector(indices=sv.indices, values=sv.values), name))
+        return out
+
+    def query(self, q: HybridQuery, flt: Group | None) -> list[Hit]:
+        flt_obj = self._filters.build(flt)
+        searches = self._nearest(q)
+        if not searches:
+            return []
+        with self._lock:
+            if len(searches) == 1:
+                vec, using = searches[0]
+                res = self.shard.query(self.q.QueryRequest(limit=q.limit, query=self.q.Query.Nearest(vec, using=using),
+                                                           filter=flt_obj, with_payload=True))
+            else:
+                prefetches = [self.q.Prefetch(limit=q.prefetch_limit, query=self.q.Query.Nearest(v, using=u),
+                                              filter=flt_obj) for v, u in searches]
+                res = self.shard.query(self.q.QueryRequest(limit=q.limit, prefetches=prefetches,
+                                                           query=self.q.Fusion.Rrf(k=60), filter=flt_obj,
+                                                           with_payload=True))
+        return [Hit(id=int(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in res]
+
+    def scroll(self, flt: Group | None, limit: int = 10_000) -> list[Hit]:
+        out: list[Hit] = []
+        offset = None
+        with self._lock:
+            while True:
+                recs, offset = self.shard.scroll(self.q.ScrollRequest(limit=min(limit - len(out), 1000), offset=offset,
+                                                                      filter=self._filters.build(flt),
+                                                                      with_payload=True))
+                out.extend(Hit(id=int(r.id), score=0.0, payload=dict(r.payload or {})) for r in recs)
+                if offset is None or len(out) >= limit or not recs:
+                    return out
+
+    def count(self, flt: Group | None = None) -> int:
+        with self._lock:
+            return int(self.shard.count(self.q.CountRequest(exact=True, filter=self._filters.build(flt))))
+
+    def delete(self, flt: Group) -> None:
+        assert not flt.is_empty(), "refusing to delete with an empty filter"
+        with self._lock:
+            self.shard.update(self.q.UpdateOperation.delete_points_by_filter(self._filters.build(flt)))
+            self.shard.flush()
+
+    def set_payload(self, flt: Group, payload: dict[str, Any], key: str | None = None) -> None:
+        """Merge `payload` into matching points' payload (under the nested `key` when given)."""
+        with self._lock:
+            self.shard.update(self.q.UpdateOperation.set_payload_by_filter(self._filters.build(flt), payload, key))
+            self.shard.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self.shard.flush()
+            finally:
+                self.shard.close()
+
+
+# --- server: qdrant-client ----------------------------------------------------------------------------
+
+
+class QdrantServerStore:
+    """A Qdrant server or cluster via qdrant-client (`location=":memory:"` stands in for one in tests)."""
+
+    def __init__(self, dim: int, *, url: str | None = None, api_key: str | None = None, location: str | None = None,
+                 collection: str = "clipcite_segments", shards: int = 1, replication: int = 1) -> None:
+        from qdrant_client import QdrantClient, models
+
+        self.m = models
+        self.collection = collection
+        self.client = QdrantClient(url=url, api_key=api_key) if url else QdrantClient(location=location or ":memory:")
+        self._filters = _FilterBuilder(models, models.Range)
+        if not self.client.collection_exists(collection):
+            self.client.create_collection(
+                collection,
+                vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+                sparse_vectors_config={n: models.SparseVectorParams(modifier=models.Modifier.IDF) for n in SPARSE_NAMES},
+                shard_number=shards, replication_factor=replication,
+            )
+            for key in KEYWORD_INDEXES:
+                self.client.create_payload_index(collection, key, models.PayloadSchemaType.KEYWORD)
+            for key in FLOAT_INDEXES:
+                self.client.create_payload_index(collection, key, models.PayloadSchemaType.FLOAT)
+
+    def _vector(self, p: StorePoint) -> dict[str, Any]:
+        vec: dict[str, Any] = {DENSE: p.dense}
+        for name, sv in p.sparse.items():
+            if sv.indices:
+                vec[name] = self.m.SparseVector(indices=sv.indices, values=sv.values)
+        return vec
+
+    def upsert(self, points: list[StorePoint]) -> None:
+        if points:
+            self.client.upsert(self.collection, [self.m.PointStruct(id=p.id, vector=self._vector(p), payload=p.payload)
+                                                 for p in points], wait=True)
+
+    def query(self, q: HybridQuery, flt: Group | None) -> list[Hit]:
+        m = self.m
+        flt_obj = self._filters.build(flt)
+        searches: list[tuple[Any, str]] = []
+        if q.dense is not None:
+            searches.append((q.dense, DENSE))
+        searches += [(m.SparseVector(indices=sv.indices, values=sv.values), n) for n, sv in q.sparse.items() if sv.indices]
+        if not searches:
+            return []
+        if len(searches) == 1:
+            vec, using = searches[0]
+            res = self.client.query_points(self.collection, query=vec, using=using, query_filter=flt_obj,
+                                           limit=q.limit, with_payload=True).points
+        else:
+            res = self.client.query_points(
+                self.collection, prefetch=[m.Prefetch(query=v, using=u, limit=q.prefetch_limit, filter=flt_obj)
+                                           for v, u in searches],
+                query=m.FusionQuery(fusion=m.Fusion.RRF), query_filter=flt_obj, limit=q.limit, with_payload=True).points
+        return [Hit(id=int(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in res]
+
+    def scroll(self, flt: Group | None, limit: int = 10_000) -> list[Hit]:
+        out: list[Hit] = []
+        offset = None
+        while True:
+            recs, offset = self.client.scroll(self.collection, scroll_filter=self._filters.build(flt),
+                                              limit=min(1000, limit - len(out)), offset=offset, with_payload=True)
+            out.extend(Hit(id=int(r.id), score=0.0, payload=dict(r.payload or {})) for r in recs)
+            if offset is None or len(out) >= limit or not recs:
+                return out
+
+    def count(self, flt: Group | None = None) -> int:
+        return int(self.client.count(self.collection, count_filter=self._filters.build(flt), exact=True).count)
+
+    def delete(self, flt: Group) -> None:
+        assert not flt.is_empty(), "refusing to delete with an empty filter"
+        self.client.delete(self.collection, points_selector=self.m.FilterSelector(filter=self._filters.build(flt)),
+                           wait=True)
+
+    def set_payload(self, flt: Group, payload: dict[str, Any], key: str | None = None) -> None:
+        self.client.set_payload(self.collection, payload=payload, key=key,
+                                points=self.m.FilterSelector(filter=self._filters.build(flt)), wait=True)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def open_store(kind: str, data_dir: Path, dim: int, **server: Any) -> SegmentStore:
+    if kind == "edge":
+        return EdgeStore(Path(data_dir) / "store", dim)
+    if kind == "qdrant":
+        return QdrantServerStore(dim, **server)
+    raise ValueError(f"unknown store {kind!r}: use 'edge' or 'qdrant'")

@@ -1,0 +1,130 @@
+"""Ingest jobs: persisted in the catalog, run by worker threads inside the server process.
+
+A job indexes one file into one collection. Any failure - bad media, a model error - ends that job as
+`failed` with its reason and the worker moves on; nothing a file contains can stop the worker. Jobs
+left `running` by a crash are re-queued at start-up; the pipeline is idempotent (deterministic point ids,
+stale points removed), so a re-run leaves no duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from clipcite.domain import VideoInfo
+from clipcite.errors import ClipciteError, MediaError
+from engine.catalog import Catalog, JobRecord
+from engine.store import SegmentStore
+from ingest.embed import Embedder
+from ingest.pipeline import Analyzer, FileAnalysis, build_segments, index_segments, plan
+from ingest.segment import SegmentationConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestContext:
+    catalog: Catalog
+    store: SegmentStore
+    embedder: Embedder
+    analyzer: Analyzer
+    default_window: float = 20.0
+
+
+def analysis_for(ctx: IngestContext, file_id: str, path: Path, info: VideoInfo) -> FileAnalysis:
+    """Cached per (file, stage options): adding a file to a second collection re-runs no model."""
+    key = ctx.analyzer.options_key()
+    cached = ctx.catalog.get_analysis(file_id, key)
+    if cached is not None:
+        return FileAnalysis.from_json(cached)
+    t0 = time.perf_counter()
+    analysis = ctx.analyzer.analyze(path, info)
+    analysis.timings["total"] = time.perf_counter() - t0
+    ctx.catalog.put_analysis(file_id, key, analysis.to_json())
+    return analysis
+
+
+def run_job(ctx: IngestContext, job: JobRecord) -> int:
+    """Index one file into one collection; returns the number of segments."""
+    cat = ctx.catalog
+    frec = cat.get_file(job.file_id)
+    cf = cat.get_collection_file(job.collection_id, job.file_id)
+    if frec.status == "failed" or not frec.video_info:
+        raise MediaError(frec.error or "file is not usable media")
+    cat.set_collection_file_status(job.collection_id, job.file_id, "processing")
+    info = VideoInfo(**frec.video_info)
+    analysis = analysis_for(ctx, frec.id, Path(frec.path), info)
+    cfg = SegmentationConfig.from_wire(cf.segmentation_config, ctx.default_window)
+    ranges = plan(cfg, analysis.video_info, Path(frec.path))
+    file_info = {"id": frec.id, "filename": frec.filename, "bytes": frec.bytes, "uri": frec.uri,
+                 "created_at": frec.created_at}
+    metadata = {**frec.metadata, **(cf.metadata or {})}
+    segments = build_segments(analysis, ranges, job.collection_id, frec.id, file_info, metadata)
+    if cat.job_state(job.id) == "cancelled":
+        return 0
+    return index_segments(ctx.store, ctx.embedder, segments, job.collection_id, frec.id, frec.filename)
+
+
+class IngestWorker:
+    """`n` daemon threads polling the job table; `wake()` makes them look at once."""
+
+    def __init__(self, ctx: IngestContext, workers: int = 1, poll_seconds: float = 0.5) -> None:
+        self.ctx = ctx
+        self.workers = workers
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        requeued = self.ctx.catalog.requeue_interrupted()
+        if requeued:
+            log.warning("re-queued %d ingest job(s) interrupted by a previous shutdown", requeued)
+        for i in range(self.workers):
+            t = threading.Thread(target=self._loop, name=f"ingest-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        for t in self._threads:
+            t.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            job = self.ctx.catalog.claim_job()
+            if job is None:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+                continue
+            self.process(job)
+
+    def process(self, job: JobRecord) -> None:
+        cat = self.ctx.catalog
+        t0 = time.perf_counter()
+        try:
+            n = run_job(self.ctx, job)
+        except Exception as exc:  # noqa: BLE001 - every failure ends the job, never the worker
+            reason = exc.message if isinstance(exc, ClipciteError) else f"{type(exc).__name__}: {exc}"
+            level = logging.WARNING if isinstance(exc, ClipciteError) else logging.ERROR
+            log.log(level, "ingest job %s (file %s) failed: %s", job.id, job.file_id, reason,
+                    exc_info=not isinstance(exc, ClipciteError))
+            cat.finish_job(job.id, "failed", reason)
+            try:
+                cat.set_collection_file_status(job.collection_id, job.file_id, "failed", error=reason)
+            except Exception:  # noqa: BLE001 - the row may be gone (file deleted meanwhile)
+                pass
+            return
+        if cat.job_state(job.id) == "cancelled":
+            return
+        cat.finish_job(job.id, "completed")
+        cat.set_collection_file_status(job.collection_id, job.file_id, "completed", segment_count=n)
+        log.info("indexed file %s into collection %s: %d segments in %.1fs", job.file_id, job.collection_id, n,
+                 time.perf_counter() - t0)

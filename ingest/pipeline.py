@@ -1,0 +1,222 @@
+"""The ingest pipeline: analyse a file once (speech, keyframe OCR, visual labels), then cut it into
+segments for a collection, embed and upsert them.
+
+Why two halves: model work depends only on the file and the stage options, so it is cached per file in
+the catalog; segmentation is per collection (its own config) and costs nothing to redo.
+Stages are injected and optional: a disabled stage (or a file without audio) simply contributes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from clipcite.domain import FrameText, FrameVisual, Segment, SpeechPart, SpeechSpan, TimeRange, VideoInfo, Word
+from engine import lexical
+from engine.filters import Group, Match, numeric_mirror
+from engine.store import SegmentStore, SparseVec, StorePoint
+from ingest.embed import Embedder
+from ingest.frames import iter_keyframes
+from ingest.scene_text import SceneTextReader, dedupe_lines
+from ingest.segment import SegmentationConfig, plan_segments
+from ingest.speech import WhisperTranscriber
+from ingest.visual import VisualDescriber
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class FileAnalysis:
+    """Everything the models said about one file; JSON-serialisable for the catalog cache."""
+
+    video_info: dict[str, Any]
+    speech: list[SpeechSpan] = field(default_factory=list)
+    language: str | None = None
+    texts: list[FrameText] = field(default_factory=list)
+    visuals: list[FrameVisual] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "FileAnalysis":
+        return cls(
+            video_info=data["video_info"],
+            speech=[SpeechSpan(text=s["text"], start=s["start"], end=s["end"], speaker=s.get("speaker"),
+                               words=tuple(Word(**w) for w in s.get("words", ()))) for s in data.get("speech", [])],
+            language=data.get("language"),
+            texts=[FrameText(start=t["start"], end=t["end"], lines=tuple(t["lines"])) for t in data.get("texts", [])],
+            visuals=[FrameVisual(start=v["start"], end=v["end"], description=v["description"],
+                                 labels=tuple(v.get("labels", ()))) for v in data.get("visuals", [])],
+            options=data.get("options", {}), timings=data.get("timings", {}),
+        )
+
+
+@dataclass
+class Analyzer:
+    """Runs the per-file model stages. Any of them may be None (disabled)."""
+
+    transcriber: WhisperTranscriber | None
+    ocr: SceneTextReader | None
+    describer: VisualDescriber | None
+    sample_fps: float = 2.0
+
+    def options_key(self) -> str:
+        opts = {
+            "speech": self.transcriber.options.to_dict() if self.transcriber else None,
+            "ocr": type(self.ocr).__name__ if self.ocr else None,
+            "visual": getattr(self.describer, "name", None),
+            "fps": self.sample_fps,
+            "v": 2,
+        }
+        return hashlib.sha1(json.dumps(opts, sort_keys=True).encode()).hexdigest()[:16]
+
+    def analyze(self, path: Path, info: VideoInfo, progress: Progress | None = None) -> FileAnalysis:
+        progress = progress or (lambda stage, frac: None)
+        out = FileAnalysis(video_info=asdict(info))
+        if self.transcriber and info.has_audio:
+            t0 = time.perf_counter()
+            progress("speech", 0.0)
+            result = self.transcriber.transcribe(path)
+            out.speech, out.language = result.spans, result.language
+            out.options["speech"] = result.options.to_dict()
+            out.timings["speech"] = time.perf_counter() - t0
+        if self.ocr or self.describer:
+            progress("frames", 0.4)
+            t0 = time.perf_counter()
+            keyframes = list(iter_keyframes(path, sample_fps=self.sample_fps))
+            out.timings["frames"] = time.perf_counter() - t0
+            ends = [k.time for k in keyframes[1:]] + [info.duration_seconds]
+            for i, (kf, end) in enumerate(zip(keyframes, ends)):
+                end = max(end, kf.time + 1e-3)
+                if self.ocr:
+                    t0 = time.perf_counter()
+                    lines = self.ocr.read(kf.image)
+                    out.timings["ocr"] = out.timings.get("ocr", 0.0) + time.perf_counter() - t0
+                    if lines:
+                        out.texts.append(FrameText(start=kf.time, end=end, lines=tuple(lines)))
+                if self.describer:
+                    t0 = time.perf_counter()
+                    v = self.describer.describe(kf.image)
+                    out.timings["visual"] = out.timings.get("visual", 0.0) + time.perf_counter() - t0
+                    out.visuals.append(FrameVisual(start=kf.time, end=end, description=v.description, labels=v.labels))
+                progress("frames", 0.4 + 0.5 * (i + 1) / max(1, len(keyframes)))
+            out.options["keyframes"] = len(keyframes)
+        out.options["ocr"] = type(self.ocr).__name__ if self.ocr else None
+        out.options["visual"] = getattr(self.describer, "name", None)
+        return out
+
+
+def segment_uuid(collection_id: str, file_id: str, rng: TimeRange) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"clipcite:{collection_id}:{file_id}:{rng.start:.3f}-{rng.end:.3f}"))
+
+
+def point_id(segment_id: str) -> int:
+    """Deterministic 63-bit id: re-running a job overwrites its points instead of duplicating them."""
+    return int.from_bytes(hashlib.sha1(segment_id.encode()).digest()[:8], "big") >> 1
+
+
+def _speech_in(spans: list[SpeechSpan], rng: TimeRange) -> list[SpeechPart]:
+    """Split utterances at the segment boundary by word midpoints (no word is counted twice)."""
+    parts: list[SpeechPart] = []
+    for span in spans:
+        if span.words:
+            words = [w for w in span.words if rng.contains((w.start + w.end) / 2)]
+            if words:
+                parts.append(SpeechPart(text=" ".join(w.text for w in words).strip(), start_time=words[0].start,
+                                        end_time=words[-1].end, speaker=span.speaker))
+        elif rng.contains((span.start + span.end) / 2):
+            parts.append(SpeechPart(text=span.text, start_time=span.start, end_time=span.end, speaker=span.speaker))
+    return [p for p in parts if p.text]
+
+
+def _shares(window: TimeRange, rng: TimeRange, min_overlap: float = 0.3) -> bool:
+    """A keyframe's content belongs to a segment if it is on screen there for a meaningful time
+    (keyframe times are only known to half a sampling step)."""
+    overlap = min(window.end, rng.end) - max(window.start, rng.start)
+    return overlap >= min(min_overlap, window.duration / 2, rng.duration / 2) and overlap > 0
+
+
+def build_segments(analysis: FileAnalysis, ranges: list[TimeRange], collection_id: str, file_id: str,
+                   file_info: dict[str, Any], metadata: dict[str, Any]) -> list[Segment]:
+    segments = []
+    for i, rng in enumerate(ranges):
+        texts = [line for t in analysis.texts if _shares(TimeRange(t.start, t.end), rng) for line in t.lines]
+        visuals = [v.description for v in analysis.visuals if _shares(TimeRange(v.start, v.end), rng)]
+        seg_id = segment_uuid(collection_id, file_id, rng)
+        segments.append(Segment(
+            collection_id=collection_id, file_id=file_id, segment_id=seg_id, index=i,
+            start_time=rng.start, end_time=rng.end, speech=_speech_in(analysis.speech, rng),
+            scene_text=dedupe_lines(texts), visual=list(dict.fromkeys(visuals)),
+            metadata=metadata, file_info=file_info, video_info=analysis.video_info,
+        ))
+    return segments
+
+
+def embedding_text(seg: Segment, filename: str | None = None) -> str:
+    """All modalities with labels; the filename helps questions that name a video."""
+    lines = []
+    if filename:
+        lines.append(f"video: {Path(filename).stem.replace('_', ' ')}")
+    if seg.speech_text:
+        lines.append(f"speech: {seg.speech_text}")
+    if seg.scene_text:
+        lines.append("on screen: " + " | ".join(seg.scene_text))
+    if seg.visual:
+        lines.append("visual: " + "; ".join(seg.visual))
+    return "\n".join(lines)
+
+
+def segment_payload(seg: Segment) -> dict[str, Any]:
+    payload = seg.to_payload()
+    payload["segment_duration"] = round(seg.end_time - seg.start_time, 3)
+    payload["_num"] = numeric_mirror(payload)
+    return payload
+
+
+def to_points(segments: list[Segment], embedder: Embedder, filename: str | None = None) -> list[StorePoint]:
+    if not segments:
+        return []
+    vectors = embedder.embed([embedding_text(s, filename) or "(empty segment)" for s in segments])
+    points = []
+    for seg, vec in zip(segments, vectors):
+        sparse: dict[str, SparseVec] = {
+            "speech_lex": lexical.doc_vector(seg.speech_text + " " + Path(filename or "").stem.replace("_", " ")),
+            "ocr_lex": lexical.doc_vector(" ".join(seg.scene_text)),
+            "visual_lex": lexical.doc_vector(" ".join(seg.visual)),
+        }
+        points.append(StorePoint(id=point_id(seg.segment_id), dense=vec.tolist(), payload=segment_payload(seg),
+                                 sparse=sparse))
+    return points
+
+
+def file_scope(collection_id: str, file_id: str) -> Group:
+    return Group(must=[Match("collection_id", (collection_id,)), Match("file_id", (file_id,))])
+
+
+def index_segments(store: SegmentStore, embedder: Embedder, segments: list[Segment], collection_id: str,
+                   file_id: str, filename: str | None = None) -> int:
+    """Replace a file's segments in a collection: upsert new points (deterministic ids), then drop any
+    point of this file whose segment is no longer in the plan. Re-running is idempotent."""
+    points = to_points(segments, embedder, filename)
+    for start in range(0, len(points), 256):
+        store.upsert(points[start:start + 256])
+    keep = {p.id for p in points}
+    stale = [h.payload.get("segment_id") for h in store.scroll(file_scope(collection_id, file_id)) if h.id not in keep]
+    if stale:
+        store.delete(Group(must=[*file_scope(collection_id, file_id).must, Match("segment_id", tuple(stale))]))
+    return len(points)
+
+
+def plan(cfg: SegmentationConfig, info: dict[str, Any], path: Path) -> list[TimeRange]:
+    return plan_segments(cfg, float(info["duration_seconds"]), path)

@@ -1,0 +1,193 @@
+"""Cut a video's timeline into segments: uniform windows (Cloudglue's default), shots, or manual.
+
+Segmentation is pure timeline arithmetic over the file's analysis (speech, keyframes), so re-segmenting
+a file for another collection never re-runs the models. Shot detection is the one strategy that reads
+pixels, through PySceneDetect.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from clipcite.domain import TimeRange
+from clipcite.errors import InvalidRequest
+
+log = logging.getLogger(__name__)
+
+Strategy = Literal["uniform", "shot-detector", "manual"]
+
+
+@dataclass(frozen=True)
+class SegmentationConfig:
+    strategy: Strategy = "uniform"
+    window_seconds: float = 20.0
+    hop_seconds: float | None = None
+    detector: Literal["content", "adaptive"] = "content"
+    threshold: float | None = None
+    min_seconds: float = 1.0
+    max_seconds: float = 300.0
+    fill_gaps: bool = True
+    manual: tuple[TimeRange, ...] = ()
+    start_time_seconds: float | None = None
+    end_time_seconds: float | None = None
+
+    @classmethod
+    def from_wire(cls, raw: dict[str, Any] | None, default_window: float = 20.0, param: str = "segmentation_config"
+                  ) -> "SegmentationConfig":
+        """Validate Cloudglue's `SegmentationConfig` JSON (wire names) into this dataclass."""
+        if not raw:
+            return cls(window_seconds=default_window)
+        if not isinstance(raw, dict):
+            raise InvalidRequest("segmentation config must be an object", param=param)
+        strategy = raw.get("strategy")
+        common: dict[str, Any] = {
+            "start_time_seconds": _opt_float(raw.get("start_time_seconds"), f"{param}.start_time_seconds"),
+            "end_time_seconds": _opt_float(raw.get("end_time_seconds"), f"{param}.end_time_seconds"),
+        }
+        if strategy == "uniform":
+            cfg = raw.get("uniform_config") or {}
+            window = _opt_float(cfg.get("window_seconds"), f"{param}.uniform_config.window_seconds") or default_window
+            hop = _opt_float(cfg.get("hop_seconds"), f"{param}.uniform_config.hop_seconds")
+            if not 1 <= window <= 120:
+                raise InvalidRequest("window_seconds must be between 1 and 120",
+                                     param=f"{param}.uniform_config.window_seconds")
+            if hop is not None and not 1 <= hop <= 120:
+                raise InvalidRequest("hop_seconds must be between 1 and 120", param=f"{param}.uniform_config.hop_seconds")
+            return cls(strategy="uniform", window_seconds=window, hop_seconds=hop, **common)
+        if strategy == "shot-detector":
+            cfg = raw.get("shot_detector_config") or {}
+            detector = cfg.get("detector", "content")
+            if detector not in ("content", "adaptive"):
+                raise InvalidRequest("detector must be 'content' or 'adaptive'",
+                                     param=f"{param}.shot_detector_config.detector")
+            min_s = _opt_float(cfg.get("min_seconds"), f"{param}.shot_detector_config.min_seconds") or 1.0
+            max_s = _opt_float(cfg.get("max_seconds"), f"{param}.shot_detector_config.max_seconds") or 300.0
+            if min_s > max_s:
+                raise InvalidRequest("min_seconds exceeds max_seconds", param=f"{param}.shot_detector_config")
+            return cls(strategy="shot-detector", detector=detector,
+                       threshold=_opt_float(cfg.get("threshold"), f"{param}.shot_detector_config.threshold"),
+                       min_seconds=min_s, max_seconds=max_s, fill_gaps=bool(cfg.get("fill_gaps", True)), **common)
+        if strategy == "manual":
+            cfg = raw.get("manual_config") or {}
+            items = cfg.get("segments")
+            if not isinstance(items, list) or not items:
+                raise InvalidRequest("manual_config.segments must be a non-empty list",
+                                     param=f"{param}.manual_config.segments")
+            ranges = []
+            for i, item in enumerate(items):
+                p = f"{param}.manual_config.segments[{i}]"
+                start = _opt_float(item.get("start_time"), f"{p}.start_time")
+                end = _opt_float(item.get("end_time"), f"{p}.end_time")
+                if start is None or end is None or end <= start or start < 0:
+                    raise InvalidRequest("each segment needs 0 <= start_time < end_time", param=p)
+                ranges.append(TimeRange(start, end))
+            return cls(strategy="manual", manual=tuple(sorted(ranges, key=lambda r: r.start)), **common)
+        if strategy == "narrative":
+            raise InvalidRequest("the 'narrative' strategy needs a hosted LLM pass and is not supported; "
+                                 "use uniform, shot-detector or manual", param=f"{param}.strategy")
+        raise InvalidRequest("strategy must be one of uniform, shot-detector, manual", param=f"{param}.strategy")
+
+    def to_wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"strategy": self.strategy}
+        if self.strategy == "uniform":
+            out["uniform_config"] = {"window_seconds": self.window_seconds,
+                                     **({"hop_seconds": self.hop_seconds} if self.hop_seconds else {})}
+        elif self.strategy == "shot-detector":
+            out["shot_detector_config"] = {"detector": self.detector, "threshold": self.threshold,
+                                           "min_seconds": self.min_seconds, "max_seconds": self.max_seconds,
+                                           "fill_gaps": self.fill_gaps}
+        else:
+            out["manual_config"] = {"segments": [{"start_time": r.start, "end_time": r.end} for r in self.manual]}
+        if self.start_time_seconds is not None:
+            out["start_time_seconds"] = self.start_time_seconds
+        if self.end_time_seconds is not None:
+            out["end_time_seconds"] = self.end_time_seconds
+        return out
+
+
+def _opt_float(value: Any, param: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidRequest("must be a number", param=param)
+    if value < 0:
+        raise InvalidRequest("must not be negative", param=param)
+    return float(value)
+
+
+def uniform_windows(start: float, end: float, window: float, hop: float | None = None) -> list[TimeRange]:
+    """Windows of `window` seconds every `hop` seconds; the last one is clipped to `end`.
+
+    A tail shorter than a quarter window is merged into the previous window so no segment is a sliver.
+    """
+    hop = hop or window
+    out: list[TimeRange] = []
+    t = start
+    while t < end - 1e-6:
+        out.append(TimeRange(round(t, 3), round(min(t + window, end), 3)))
+        if t + window >= end:
+            break
+        t += hop
+    if hop >= window and len(out) > 1 and out[-1].duration < window / 4:
+        tail = out.pop()
+        out[-1] = TimeRange(out[-1].start, tail.end)
+    return out
+
+
+def detect_shots(path: Path, cfg: SegmentationConfig) -> list[float]:
+    """Cut times (seconds) from PySceneDetect; `opencv-python-headless` provides cv2 for it."""
+    try:
+        from scenedetect import AdaptiveDetector, ContentDetector, detect
+    except ImportError as exc:
+        raise InvalidRequest("shot-detector segmentation needs PySceneDetect: "
+                             "pip install --no-deps scenedetect (cv2 comes from opencv-python-headless)") from exc
+    if cfg.detector == "adaptive":
+        detector = AdaptiveDetector()
+    else:
+        detector = ContentDetector(threshold=cfg.threshold if cfg.threshold is not None else 27.0)
+    scenes = detect(str(path), detector, backend="pyav")
+    return [float(start.get_seconds()) for start, _ in scenes[1:]]
+
+
+def shots_to_windows(cuts: list[float], start: float, end: float, cfg: SegmentationConfig) -> list[TimeRange]:
+    """Turn cut times into segments honouring min/max length (long shots are split uniformly)."""
+    bounds = [start] + [c for c in sorted(cuts) if start < c < end] + [end]
+    merged: list[float] = [bounds[0]]
+    for b in bounds[1:-1]:
+        if b - merged[-1] >= cfg.min_seconds:
+            merged.append(b)
+    if end - merged[-1] < cfg.min_seconds and len(merged) > 1:
+        merged.pop()
+    merged.append(end)
+    out: list[TimeRange] = []
+    for a, b in zip(merged, merged[1:]):
+        if b - a > cfg.max_seconds:
+            out.extend(uniform_windows(a, b, cfg.max_seconds))
+        else:
+            out.append(TimeRange(round(a, 3), round(b, 3)))
+    return out
+
+
+def plan_segments(cfg: SegmentationConfig, duration: float, path: Path | None = None) -> list[TimeRange]:
+    start = min(cfg.start_time_seconds or 0.0, duration)
+    end = min(cfg.end_time_seconds or duration, duration)
+    if end <= start:
+        raise InvalidRequest("segmentation start/end leave nothing of the video",
+                             param="segmentation_config.start_time_seconds")
+    if cfg.strategy == "uniform":
+        return uniform_windows(start, end, cfg.window_seconds, cfg.hop_seconds)
+    if cfg.strategy == "manual":
+        clipped = [TimeRange(max(r.start, start), min(r.end, end)) for r in cfg.manual
+                   if r.end > start and r.start < end]
+        if not clipped:
+            raise InvalidRequest("no manual segment falls inside the video",
+                                 param="segmentation_config.manual_config.segments")
+        return clipped
+    assert path is not None, "shot detection needs the file"
+    return shots_to_windows(detect_shots(path, cfg), start, end, cfg)
+
+
+__all__ = ["SegmentationConfig", "plan_segments", "uniform_windows", "shots_to_windows", "detect_shots"]

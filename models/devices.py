@@ -1,0 +1,67 @@
+"""Device selection shared by every model: one answer to "cpu or cuda?" and how many threads."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=1)
+def cuda_available() -> bool:
+    """CTranslate2 knows without importing torch; fall back to torch if it is installed."""
+    try:
+        import ctranslate2
+
+        if ctranslate2.get_cuda_device_count() > 0:
+            return True
+    except Exception:  # noqa: BLE001 - any failure means no usable CUDA
+        pass
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def usable_cores() -> int:
+    """Cores this process may use: cgroup CPU quota first, then affinity, then os.cpu_count()."""
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()[:2]
+        if quota != "max":
+            return max(1, int(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class DevicePlan:
+    device: str  # "cpu" | "cuda"
+    threads: int
+
+    @property
+    def whisper_compute_type(self) -> str:
+        return "float16" if self.device == "cuda" else "int8"
+
+    def llama_gpu_layers(self, configured: int | None) -> int:
+        if configured is not None:
+            return configured
+        return -1 if self.device == "cuda" else 0
+
+
+def plan_devices(setting: str, threads: int) -> DevicePlan:
+    device = setting
+    if setting == "auto":
+        device = "cuda" if cuda_available() else "cpu"
+    elif setting == "cuda" and not cuda_available():
+        log.warning("device=cuda requested but no CUDA device is usable; running on cpu")
+        device = "cpu"
+    return DevicePlan(device=device, threads=threads)

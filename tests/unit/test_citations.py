@@ -1,0 +1,50 @@
+from clipcite.domain import ScoredSegment, Segment, SpeechPart
+from engine.citations import attribute, cite, citation_to_wire, is_refusal, marker_numbers
+from engine.prompting import REFUSAL
+
+
+def seg(i, speech="", screen=(), visual=()):
+    return ScoredSegment(Segment(collection_id="c", file_id=f"f{i}", segment_id=f"s{i}", index=i,
+                                 start_time=10.0 * i, end_time=10.0 * i + 10,
+                                 speech=[SpeechPart(speech, 10.0 * i + 1, 10.0 * i + 5)] if speech else [],
+                                 scene_text=list(screen), visual=list(visual),
+                                 file_info={"filename": f"v{i}.mp4"}), 1.0 / (i + 1))
+
+
+SEGS = [seg(0, "welcome to the quarterly update"), seg(1, "revenue reached one point eight million from cider",
+        ["Revenue: $1.8M"]), seg(2, "members get a dividend of three percent")]
+
+
+def test_marker_forms():
+    assert marker_numbers("A [1] and [2, 3] then [3][4]; see segment 5") == [1, 2, 3, 4, 5]
+
+
+def test_markers_map_to_segments_and_out_of_range_dropped():
+    out = cite("Cider brought most revenue [2]. Also [9].", SEGS)
+    assert [c.segment.segment_id for c in out] == ["s1"]
+    assert out[0].context == "Cider brought most revenue."
+
+
+def test_refusal_cites_nothing():
+    assert is_refusal(REFUSAL)
+    assert cite(REFUSAL + " [1]", SEGS) == []
+    assert cite("The segments do not contain the manager's colour.", SEGS) == []
+
+
+def test_attribution_without_markers_uses_overlap():
+    out = cite("Members receive a dividend of three percent.", SEGS)
+    assert [c.segment.segment_id for c in out] == ["s2"]
+
+
+def test_no_overlap_no_citation():
+    assert attribute("Completely unrelated words here", SEGS) == []
+
+
+def test_wire_shape_has_cloudglue_fields():
+    (c,) = cite("Revenue was $1.8M [2]", SEGS)
+    wire = citation_to_wire(c)
+    for key in ("collection_id", "file_id", "segment_id", "start_time", "end_time", "context", "relevant_sources",
+                "speech", "scene_text", "visual_scene_description"):
+        assert key in wire
+    assert wire["start_time"] == 10.0 and wire["end_time"] == 20.0
+    assert {s["text"] for s in wire["relevant_sources"]} >= {"scene_text"}

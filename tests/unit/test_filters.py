@@ -1,0 +1,79 @@
+import pytest
+
+from clipcite.errors import InvalidRequest
+from engine.filters import Group, Match, Range, Substring, numeric_mirror, parse_filter
+
+
+def test_empty_filter_is_empty_group():
+    assert parse_filter(None).is_empty()
+    assert parse_filter({}).is_empty()
+
+
+def test_metadata_equal_matches_text_and_number_spellings():
+    g = parse_filter({"metadata": [{"path": "year", "operator": "Equal", "valueText": "2024"}]})
+    assert g.must == [Match("metadata.year", ("2024", 2024))]
+
+
+def test_nested_path_and_contains_any():
+    g = parse_filter({"metadata": [{"path": "a.b", "operator": "ContainsAny", "valueTextArray": ["x", "y"]}]})
+    assert g.must == [Match("metadata.a.b", ("x", "y"))]
+
+
+def test_contains_all_requires_each_value():
+    g = parse_filter({"metadata": [{"path": "tags", "operator": "ContainsAll", "valueTextArray": ["a", "b"]}]})
+    (node,) = g.must
+    assert isinstance(node, Group) and node.must == [Match("metadata.tags", ("a",)), Match("metadata.tags", ("b",))]
+
+
+def test_not_equal_is_must_not():
+    (node,) = parse_filter({"metadata": [{"path": "d", "operator": "NotEqual", "valueText": "x"}]}).must
+    assert isinstance(node, Group) and node.must_not == [Match("metadata.d", ("x",))]
+
+
+def test_less_than_uses_numeric_mirror():
+    g = parse_filter({"video_info": [{"path": "duration_seconds", "operator": "LessThan", "valueText": "60"}]})
+    assert g.must == [Range("_num.video_info.duration_seconds", lt=60.0)]
+
+
+def test_segment_scope_duration():
+    g = parse_filter({"video_info": [{"path": "duration_seconds", "scope": "segment", "operator": "GreaterThan",
+                                      "valueText": "5"}]})
+    assert g.must == [Range("_num.segment_duration", gt=5.0)]
+
+
+def test_in_accepts_text_list_or_array():
+    a = parse_filter({"file": [{"path": "filename", "operator": "In", "valueText": "a.mp4, b.mp4"}]})
+    b = parse_filter({"file": [{"path": "filename", "operator": "In", "valueTextArray": ["a.mp4", "b.mp4"]}]})
+    assert a.must == b.must == [Match("file_info.filename", ("a.mp4", "b.mp4"))]
+
+
+def test_file_id_path_maps_to_payload_field():
+    g = parse_filter({"file": [{"path": "id", "operator": "Equal", "valueText": "abc"}]})
+    assert g.must == [Match("file_id", ("abc",))]
+
+
+def test_like_is_substring():
+    g = parse_filter({"file": [{"path": "filename", "operator": "Like", "valueText": "%brief%"}]})
+    assert g.must == [Substring("file_info.filename", "brief")]
+
+
+@pytest.mark.parametrize("flt,param", [
+    ({"metadata": [{"path": "x", "operator": "Approx", "valueText": "1"}]}, "filter.metadata[0].operator"),
+    ({"metadata": [{"path": "x", "operator": "LessThan", "valueText": "abc"}]}, "filter.metadata[0].valueText"),
+    ({"metadata": [{"path": "x", "operator": "ContainsAny"}]}, "filter.metadata[0].valueTextArray"),
+    ({"video_info": [{"path": "fps", "operator": "Equal", "valueText": "1"}]}, "filter.video_info[0].path"),
+    ({"file": [{"path": "owner", "operator": "Equal", "valueText": "1"}]}, "filter.file[0].path"),
+    ({"metadata": [{"path": "", "operator": "Equal", "valueText": "1"}]}, "filter.metadata[0].path"),
+    ({"colour": []}, "filter"),
+])
+def test_invalid_filters_name_the_param(flt, param):
+    with pytest.raises(InvalidRequest) as err:
+        parse_filter(flt)
+    assert err.value.param == param
+
+
+def test_numeric_mirror_parses_numbers_and_bools_and_skips_text():
+    mirror = numeric_mirror({"metadata": {"year": "2024", "name": "x", "n": 3, "flag": True, "tags": ["1", "a"]},
+                             "segment_duration": 5.0})
+    assert mirror["metadata"] == {"year": 2024.0, "n": 3.0, "flag": 1.0, "tags": [1.0]}
+    assert mirror["segment_duration"] == 5.0

@@ -1,0 +1,130 @@
+"""Congruence: the embedded store and qdrant-client (`:memory:` standing in for a server) return the
+same results for the same filtered queries (qdrant-client's tests/congruence_tests do the same)."""
+
+import random
+
+import pytest
+
+from engine import lexical
+from engine.filters import Group, Match, parse_filter
+from engine.store import EdgeStore, HybridQuery, QdrantServerStore, StorePoint
+from ingest.pipeline import segment_payload
+from clipcite.domain import Segment, SpeechPart
+
+DIM = 8
+WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet 4471 b12".split()
+
+
+def make_points(n=60, seed=7):
+    rng = random.Random(seed)
+    pts = []
+    for i in range(n):
+        text = " ".join(rng.choice(WORDS) for _ in range(6))
+        seg = Segment(collection_id=f"c{i % 2}", file_id=f"f{i % 5}", segment_id=f"s{i}", index=i,
+                      start_time=float(i), end_time=float(i) + 1 + (i % 3),
+                      speech=[SpeechPart(text, float(i), float(i) + 1)],
+                      metadata={"dept": ["sales", "ops", "lab"][i % 3], "year": str(2020 + i % 5),
+                                "tags": [["a"], ["a", "b"], ["c"]][i % 3], "score": i % 7},
+                      video_info={"duration_seconds": 10.0 + i % 4, "has_audio": bool(i % 2)},
+                      file_info={"filename": f"video_{i % 5}.mp4", "bytes": 1000 * i, "id": f"f{i % 5}"})
+        pts.append(StorePoint(id=i + 1, dense=[rng.uniform(-1, 1) for _ in range(DIM)], payload=segment_payload(seg),
+                              sparse={"speech_lex": lexical.doc_vector(text)}))
+    return pts
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    edge = EdgeStore(tmp_path_factory.mktemp("edge") / "store", DIM)
+    server = QdrantServerStore(DIM, location=":memory:")
+    pts = make_points()
+    edge.upsert(pts)
+    server.upsert(pts)
+    yield edge, server
+    edge.close()
+    server.close()
+
+
+FILTERS = [
+    None,
+    {"metadata": [{"path": "dept", "operator": "Equal", "valueText": "ops"}]},
+    {"metadata": [{"path": "year", "operator": "GreaterThan", "valueText": "2022"}]},
+    {"metadata": [{"path": "year", "operator": "LessThan", "valueText": "2022"},
+                  {"path": "tags", "operator": "ContainsAny", "valueTextArray": ["a"]}]},
+    {"metadata": [{"path": "tags", "operator": "ContainsAll", "valueTextArray": ["a", "b"]}]},
+    {"metadata": [{"path": "dept", "operator": "NotEqual", "valueText": "lab"}]},
+    {"metadata": [{"path": "dept", "operator": "In", "valueTextArray": ["lab", "ops"]}]},
+    {"metadata": [{"path": "score", "operator": "Equal", "valueText": "3"}]},
+    {"video_info": [{"path": "has_audio", "operator": "Equal", "valueText": "true"}]},
+    {"video_info": [{"path": "duration_seconds", "operator": "GreaterThan", "valueText": "11.5"}]},
+    {"video_info": [{"path": "duration_seconds", "scope": "segment", "operator": "LessThan", "valueText": "2.5"}]},
+    {"file": [{"path": "filename", "operator": "Equal", "valueText": "video_3.mp4"}]},
+    {"file": [{"path": "bytes", "operator": "GreaterThan", "valueText": "30000"}]},
+]
+
+
+def expected_ids(points, flt):
+    """Reference semantics, computed in Python over the same payloads."""
+    g = parse_filter(flt)
+    return {p.id for p in points if _match(p.payload, g)}
+
+
+def _get(payload, key):
+    value = payload
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _match(payload, node):
+    from engine.filters import Range
+    if isinstance(node, Group):
+        return (all(_match(payload, n) for n in node.must) and (not node.should or any(_match(payload, n) for n in node.should))
+                and not any(_match(payload, n) for n in node.must_not))
+    value = _get(payload, node.key)
+    values = value if isinstance(value, list) else [value]
+    if isinstance(node, Range):
+        return any(v is not None and (node.gt is None or v > node.gt) and (node.lt is None or v < node.lt) for v in values)
+    return any(v == w and type(v) is type(w) for v in values for w in node.values)
+
+
+@pytest.mark.parametrize("flt", FILTERS)
+def test_filtered_queries_agree(stores, flt):
+    edge, server = stores
+    q = HybridQuery(dense=[0.1 * i for i in range(DIM)], limit=100)
+    g = parse_filter(flt)
+    a = {h.id for h in edge.query(q, g)}
+    b = {h.id for h in server.query(q, g)}
+    assert a == b == expected_ids(make_points(), flt)
+    assert edge.count(g) == server.count(g) == len(a)
+
+
+def test_hybrid_fusion_agrees_on_top_hit(stores):
+    edge, server = stores
+    q = HybridQuery(dense=[0.0] * (DIM - 1) + [1.0], sparse={"speech_lex": lexical.query_vector("4471")}, limit=5)
+    top_edge = edge.query(q, None)[0]
+    assert "4471" in top_edge.payload["speech"][0]["text"] or top_edge.id == server.query(q, None)[0].id
+
+
+def test_lexical_finds_exact_code(stores):
+    edge, server = stores
+    for store in (edge, server):
+        hits = store.query(HybridQuery(dense=None, sparse={"speech_lex": lexical.query_vector("b12")}, limit=5), None)
+        assert hits and all("b12" in h.payload["speech"][0]["text"] for h in hits)
+
+
+def test_set_payload_and_delete(tmp_path):
+    store = EdgeStore(tmp_path / "s", DIM)
+    pts = make_points(10)
+    store.upsert(pts)
+    scope = Group(must=[Match("file_id", ("f1",))])
+    store.set_payload(scope, {"metadata": {"dept": "moved"}})
+    store.set_payload(scope, {"metadata": {}}, key="_num")
+    flt = parse_filter({"metadata": [{"path": "dept", "operator": "Equal", "valueText": "moved"}]})
+    assert store.count(flt) == store.count(scope) == 2
+    assert all(h.payload["_num"].get("segment_duration") for h in store.scroll(scope))
+    store.delete(scope)
+    assert store.count(scope) == 0 and store.count() == 8
+    store.close()
+    reopened = EdgeStore(tmp_path / "s", DIM)
+    assert reopened.count() == 8
+    reopened.close()
