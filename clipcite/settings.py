@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     api_keys: list[str] = Field(default_factory=list, description="Accepted bearer keys; empty = no auth.")
     max_upload_bytes: int = Field(2 * 1024**3, ge=1, description="Largest accepted upload.")
 
+    models_dir: Path | None = Field(None, description="Where split weights are assembled; default <data_dir>/models.")
+
     # --- devices ---
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Device for every model.")
     threads: int = Field(1, ge=1, le=256, description="CPU threads per model (1 is fastest on 2 vCPUs).")
@@ -57,12 +59,16 @@ class Settings(BaseSettings):
     ingest_workers: int = Field(1, ge=1, le=64, description="Concurrent ingest jobs.")
 
     # --- retrieval / prompting ---
-    top_k: int = Field(6, ge=1, le=50, description="Segments retrieved per question.")
-    context_chars_per_segment: int = Field(600, ge=50, le=10000, description="Prompt budget per segment.")
+    top_k: int = Field(4, ge=1, le=50, description="Segments put in the prompt per question.")
+    context_chars_per_segment: int = Field(400, ge=50, le=10000, description="Prompt budget per segment.")
 
     @property
     def resolved_data_dir(self) -> Path:
         return self.data_dir.expanduser().resolve()
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        return (self.models_dir or self.data_dir / "models").expanduser().resolve()
 
 
 def load_settings(**overrides: object) -> Settings:

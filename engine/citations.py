@@ -75,17 +75,18 @@ def attribute(answer: str, segments: list[ScoredSegment], min_shared: int = 2) -
     terms = _terms(strip_markers(answer))
     if not terms:
         return []
+    needed = min(min_shared, len(terms))  # a one-word answer ("3%") needs its one word
     scored = []
     for i, s in enumerate(segments):
         seg = s.segment
         seg_terms = _terms(" ".join([seg.speech_text, " ".join(seg.scene_text), " ".join(seg.visual)]))
         shared = len(terms & seg_terms)
-        if shared >= min(min_shared, len(terms)):
+        if shared >= needed:
             scored.append((shared, -i, i + 1))
     if not scored:
         return []
     best = max(scored)[0]
-    return [n for shared, _, n in sorted(scored, reverse=True) if shared >= max(min_shared, best * 0.75)][:3]
+    return [n for shared, _, n in sorted(scored, reverse=True) if shared >= max(needed, best * 0.75)][:3]
 
 
 def cite(answer: str, segments: list[ScoredSegment]) -> list[Citation]:

@@ -77,7 +77,7 @@ class Analyzer:
             "ocr": type(self.ocr).__name__ if self.ocr else None,
             "visual": getattr(self.describer, "name", None),
             "fps": self.sample_fps,
-            "v": 2,
+            "v": 3,
         }
         return hashlib.sha1(json.dumps(opts, sort_keys=True).encode()).hexdigest()[:16]
 

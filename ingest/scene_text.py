@@ -32,7 +32,7 @@ class RapidOcrReader:
                 from rapidocr import RapidOCR
             except ImportError as exc:
                 raise RuntimeError("scene text needs rapidocr: pip install rapidocr onnxruntime") from exc
-            logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+            logging.getLogger("RapidOCR").setLevel(logging.ERROR)
             # Measured here on a 640x360 frame: default settings 0.9-1.8 s; detector side 480 and no
             # angle classifier 0.42 s with the same text read (on-screen text in video is upright).
             params = {"EngineConfig.onnxruntime.intra_op_num_threads": self.threads,

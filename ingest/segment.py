@@ -119,10 +119,8 @@ def _opt_float(value: Any, param: str) -> float | None:
 
 
 def uniform_windows(start: float, end: float, window: float, hop: float | None = None) -> list[TimeRange]:
-    """Windows of `window` seconds every `hop` seconds; the last one is clipped to `end`.
-
-    A tail shorter than a quarter window is merged into the previous window so no segment is a sliver.
-    """
+    """Windows of `window` seconds every `hop` seconds; the last one is clipped to `end` (as Cloudglue
+    does). Only a sliver under half a second is merged into the previous window."""
     hop = hop or window
     out: list[TimeRange] = []
     t = start
@@ -131,7 +129,7 @@ def uniform_windows(start: float, end: float, window: float, hop: float | None =
         if t + window >= end:
             break
         t += hop
-    if hop >= window and len(out) > 1 and out[-1].duration < window / 4:
+    if hop >= window and len(out) > 1 and out[-1].duration < 0.5:
         tail = out.pop()
         out[-1] = TimeRange(out[-1].start, tail.end)
     return out
@@ -149,7 +147,7 @@ def detect_shots(path: Path, cfg: SegmentationConfig) -> list[float]:
     else:
         detector = ContentDetector(threshold=cfg.threshold if cfg.threshold is not None else 27.0)
     scenes = detect(str(path), detector, backend="pyav")
-    return [float(start.get_seconds()) for start, _ in scenes[1:]]
+    return [float(start.seconds) for start, _ in scenes[1:]]
 
 
 def shots_to_windows(cuts: list[float], start: float, end: float, cfg: SegmentationConfig) -> list[TimeRange]:

@@ -61,8 +61,8 @@ class ColourDescriber:
     def describe(self, image: np.ndarray) -> VisualLabels:
         colours = dominant_colours(image)
         brightness = float(image.mean())
-        tone = "dark" if brightness < 60 else "bright" if brightness > 190 else ""
-        text = " ".join(w for w in [tone, " and ".join(colours) or "mixed colour", "frame"] if w)
+        tone = "dark " if brightness < 60 else "bright " if brightness > 190 else ""
+        text = f"{tone}picture, colours " + (", ".join(colours) or "mixed")
         return VisualLabels(description=text, labels=tuple(colours))
 
 
@@ -98,7 +98,7 @@ class DetectorDescriber:
 
     name = "detector"
 
-    def __init__(self, root: Path, threads: int = 1, min_score: float = 0.5, min_class_score: float = 0.25) -> None:
+    def __init__(self, root: Path, threads: int = 1, min_score: float = 0.5, min_class_score: float = 0.4) -> None:
         self.root = root
         self.threads = threads
         self.min_score = min_score
@@ -129,7 +129,7 @@ class DetectorDescriber:
 
                     self._clf = Interpreter(model_path=str(tfl), num_threads=self.threads)
                     self._clf.allocate_tensors()
-                    labels = self._find("labels.txt") or self._find("imagenet_labels.txt")
+                    labels = self._find("efficientnet_labels.txt") or self._find("labels.txt")
                     self._labels = labels.read_text().splitlines() if labels else []
                 except ImportError:
                     log.info("ai-edge-litert not installed: visual scene classes disabled")
@@ -173,9 +173,9 @@ class DetectorDescriber:
         base = self._colours.describe(image)
         parts = []
         if objects:
-            parts.append("shows " + ", ".join(objects))
+            parts.append("objects: " + ", ".join(objects))
         if scene:
-            parts.append(f"looks like {scene}")
+            parts.append(f"resembles {scene}")
         parts.append(base.description)
         return VisualLabels(description="; ".join(parts), labels=tuple(objects) + ((scene,) if scene else ()) + base.labels)
 

@@ -114,8 +114,8 @@ SPECS: dict[str, ModelSpec] = {
 class ModelRegistry:
     """Finds weights for a model name or path; thread-safe, assembles split weights once."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.models_dir = Path(data_dir) / "models"
+    def __init__(self, models_dir: Path) -> None:
+        self.models_dir = Path(models_dir)
         self._lock = threading.Lock()
 
     def resolve(self, name_or_path: str, kind: Kind) -> Path:

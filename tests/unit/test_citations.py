@@ -48,3 +48,8 @@ def test_wire_shape_has_cloudglue_fields():
         assert key in wire
     assert wire["start_time"] == 10.0 and wire["end_time"] == 20.0
     assert {s["text"] for s in wire["relevant_sources"]} >= {"scene_text"}
+
+
+def test_one_word_answer_is_attributed_to_its_segment():
+    segs = [seg(0, "welcome"), seg(1, "", ["Dividend: 3%"]), seg(2, "other things")]
+    assert [c.segment.segment_id for c in cite("3%", segs)] == ["s1"]

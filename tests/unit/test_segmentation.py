@@ -10,8 +10,9 @@ def test_uniform_windows_cover_the_video():
     assert w == [TimeRange(0, 20), TimeRange(20, 40), TimeRange(40, 45)]
 
 
-def test_short_tail_is_merged():
-    assert uniform_windows(0, 41, 20) == [TimeRange(0, 20), TimeRange(20, 41)]
+def test_short_tail_is_kept_but_a_sliver_is_merged():
+    assert uniform_windows(0, 43, 20) == [TimeRange(0, 20), TimeRange(20, 40), TimeRange(40, 43)]
+    assert uniform_windows(0, 40.3, 20) == [TimeRange(0, 20), TimeRange(20, 40.3)]
 
 
 def test_hop_creates_overlap():

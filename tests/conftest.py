@@ -1,0 +1,83 @@
+"""Shared fixtures: a real server (uvicorn in a thread) with real small models, and the log guard.
+
+Models: Whisper tiny.en, MiniLM and SmolLM2-135M from their registry packages; nothing is downloaded.
+Split weights are assembled into one cache directory shared by the whole test session.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def no_logs_gte_error(caplog):
+    """Any test during which something logged ERROR fails (PySceneDetect's tests do the same)."""
+    caplog.set_level(logging.WARNING)
+    yield
+    errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
+    assert not errors, "logged errors: " + "; ".join(f"{r.name}: {r.getMessage()}" for r in errors)
+
+
+MODELS_CACHE = Path(os.environ.get("CLIPCITE_TEST_MODELS_DIR", Path.home() / ".cache" / "clipcite-test-models"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, settings) -> None:
+        import uvicorn
+
+        from api.app import create_app
+
+        self.settings = settings
+        self.app = create_app(settings)
+        self.port = settings.port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "LiveServer":
+        self.thread.start()
+        deadline = time.time() + 120
+        while not self.server.started:
+            if time.time() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(60)
+
+    @property
+    def services(self):
+        return self.app.state.services
+
+
+def make_settings(data_dir: Path, **overrides):
+    from clipcite.settings import Settings
+
+    base = dict(data_dir=data_dir, port=free_port(), models_dir=MODELS_CACHE, chat_model="smollm2-135m-instruct", whisper_model="tiny.en",
+                n_ctx=2048, max_answer_tokens=48, segment_seconds=20.0)
+    base.update(overrides)
+    return Settings(**base)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    with LiveServer(make_settings(tmp_path_factory.mktemp("data"))) as srv:
+        yield srv

@@ -1,0 +1,236 @@
+"""A generated video goes in through the official SDKs; answers cite the right moment.
+
+Real models throughout: Whisper tiny.en, RapidOCR, MiniLM, SmolLM2-135M (and the default Qwen model
+for the citation-accuracy check, which SmolLM2 cannot do).
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.media import TWO_SCENES, espeak_available, make_video
+
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng (apt-get install espeak-ng)")]
+
+METADATA = {"department": "ops", "year": "2024", "tags": ["safety", "warehouse"]}
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    path = tmp_path_factory.mktemp("media") / "warehouse_briefing.mp4"
+    windows = make_video(path, TWO_SCENES)
+    return path, windows
+
+
+@pytest.fixture(scope="module")
+def cloudglue(live_server):
+    from cloudglue import Cloudglue
+
+    return Cloudglue(api_key="local", host=f"{live_server.url}/v1")
+
+
+@pytest.fixture(scope="module")
+def openai_client(live_server):
+    from openai import OpenAI
+
+    return OpenAI(api_key="local", base_url=f"{live_server.url}/v1", max_retries=0)
+
+
+@pytest.fixture(scope="module")
+def indexed(cloudglue, video):
+    """Upload, then add to a shot-segmented collection and a default (uniform 20 s) one."""
+    path, windows = video
+    f = cloudglue.files.upload(str(path), metadata=METADATA, wait_until_finish=True, poll_interval=1)
+    shots = cloudglue.collections.create(
+        collection_type="media-descriptions", name="shots",
+        default_segmentation_config={"strategy": "shot-detector", "shot_detector_config": {"detector": "adaptive"}})
+    cf = cloudglue.collections.add_video(shots.id, f.id, wait_until_finish=True, poll_interval=1, timeout=300)
+    uniform = cloudglue.collections.create(collection_type="media-descriptions", name="uniform")
+    cf2 = cloudglue.collections.add_video(uniform.id, f.id, wait_until_finish=True, poll_interval=1, timeout=300)
+    return {"file": f, "shots": shots, "uniform": uniform, "cf": cf, "cf2": cf2, "windows": windows}
+
+
+def overlaps(a_start, a_end, window):
+    return a_start < window[1] and a_end > window[0]
+
+
+def test_upload_probes_and_keeps_metadata(indexed, video):
+    f = indexed["file"]
+    assert f.status == "completed"
+    assert f.metadata == METADATA
+    assert abs(f.video_info.duration_seconds - video[1][-1][1]) < 0.5
+    assert f.video_info.has_audio is True and f.created_at > 10**12  # milliseconds
+
+
+def test_collection_processing_completes(indexed):
+    assert indexed["cf"].status == "completed"
+    assert indexed["cf2"].status == "completed"
+
+
+def test_shot_segments_follow_the_cuts(live_server, indexed):
+    from api.routers.collections import file_segments
+
+    segs = file_segments(live_server.services, indexed["shots"].id, indexed["file"].id)
+    windows = indexed["windows"]
+    assert len(segs) == len(windows)
+    for seg, (start, end) in zip(segs, windows):
+        assert abs(seg.start_time - start) < 0.6 and abs(seg.end_time - end) < 0.6
+
+
+def test_media_descriptions_have_all_modalities(cloudglue, indexed):
+    md = cloudglue.collections.get_media_descriptions(indexed["shots"].id, indexed["file"].id)
+    speech = " ".join(p.text for p in md.speech).lower()
+    assert "forklift" in speech and "emergency" in speech
+    screen = " ".join(p.text for p in md.scene_text)
+    assert "4471" in screen and "B12" in screen
+    assert md.visual_scene_description and all(p.text for p in md.visual_scene_description)
+    # Speech is placed at its time: the forklift sentence lies in scene 2.
+    w2 = indexed["windows"][1]
+    forklift = next(p for p in md.speech if "forklift" in p.text.lower())
+    assert w2[0] <= forklift.start_time < w2[1]
+
+
+def test_markdown_media_description(live_server, indexed):
+    r = httpx.get(f"{live_server.url}/v1/collections/{indexed['shots'].id}/videos/{indexed['file'].id}/"
+                  "media-descriptions", params={"response_format": "markdown"})
+    assert r.status_code == 200 and "**Speech:**" in r.json()["content"]
+
+
+@pytest.mark.parametrize("question,scene", [
+    ("How often must forklift tyre pressure be checked?", 1),
+    ("What is the badge code?", 1),
+    ("Which exit should people use in an emergency?", 2),
+])
+def test_retrieval_finds_the_scene(live_server, indexed, question, scene):
+    hits = live_server.services.retriever.retrieve(question, [indexed["shots"].id])
+    top = hits[0].segment
+    assert overlaps(top.start_time, top.end_time, indexed["windows"][scene])
+
+
+def test_cloudglue_chat_with_filter_returns_citations(cloudglue, indexed, video):
+    r = cloudglue.chat.completions.create(
+        model="nimbus-001", messages=[{"role": "user", "content": "What must forklift drivers check?"}],
+        collections=[indexed["shots"].id],
+        filter={"metadata": [{"path": "department", "operator": "Equal", "valueText": "ops"},
+                             {"path": "tags", "operator": "ContainsAny", "valueTextArray": ["safety"]}]})
+    assert r.created_at > 10**12 and r.choices[0].message.role == "assistant"
+    assert r.payload.collections == [indexed["shots"].id]
+    duration = video[1][-1][1]
+    for c in r.choices[0].citations or []:
+        assert c.file_id == indexed["file"].id and c.collection_id == indexed["shots"].id
+        assert 0 <= c.start_time.actual_instance < c.end_time.actual_instance <= duration + 0.01
+
+
+def test_filter_that_excludes_everything_gives_a_refusal_without_citations(cloudglue, indexed):
+    r = cloudglue.chat.completions.create(
+        model="nimbus-001", messages=[{"role": "user", "content": "What must forklift drivers check?"}],
+        collections=[indexed["shots"].id],
+        filter={"metadata": [{"path": "department", "operator": "Equal", "valueText": "finance"}]})
+    assert not r.choices[0].citations
+
+
+def test_openai_sdk_chat_carries_citations_and_usage(openai_client, indexed):
+    r = openai_client.chat.completions.create(
+        model="nimbus-001", messages=[{"role": "user", "content": "What is written on the badge?"}],
+        extra_body={"collections": [indexed["uniform"].id]}, max_tokens=24, seed=1)
+    assert r.object == "chat.completion" and r.choices[0].finish_reason in ("stop", "length")
+    assert r.usage.prompt_tokens > 50 and r.usage.completion_tokens > 0
+    citations = r.choices[0].model_extra["citations"]
+    assert isinstance(citations, list)
+    for c in citations:
+        assert c["file_id"] == indexed["file"].id and c["end_time"] > c["start_time"]
+
+
+def test_openai_streaming_matches_non_streaming(openai_client, indexed):
+    kwargs = dict(model="nimbus-001", messages=[{"role": "user", "content": "Summarise the safety rules."}],
+                  extra_body={"collections": [indexed["uniform"].id]}, max_tokens=20, seed=7, temperature=0)
+    full = openai_client.chat.completions.create(**kwargs)
+    chunks = list(openai_client.chat.completions.create(stream=True, stream_options={"include_usage": True}, **kwargs))
+    assert chunks[0].choices[0].delta.role == "assistant"
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text.strip() == full.choices[0].message.content
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens > 0
+    final = [c for c in chunks if c.choices and c.choices[0].finish_reason][0]
+    assert "citations" in final.choices[0].model_extra
+
+
+def test_openai_errors_are_typed(openai_client, indexed):
+    import openai
+
+    with pytest.raises(openai.NotFoundError):
+        openai_client.chat.completions.create(model="gpt-9", messages=[{"role": "user", "content": "hi"}])
+    with pytest.raises(openai.BadRequestError) as err:
+        openai_client.chat.completions.create(model="nimbus-001", messages=[{"role": "user", "content": "hi"}], n=2)
+    assert err.value.body["param"] == "n"
+    with pytest.raises(openai.NotFoundError):
+        openai_client.chat.completions.create(model="nimbus-001", messages=[{"role": "user", "content": "hi"}],
+                                              extra_body={"collections": ["nope"]})
+    with pytest.raises(openai.BadRequestError) as err:
+        openai_client.chat.completions.create(
+            model="nimbus-001", messages=[{"role": "user", "content": "hi"}],
+            extra_body={"collections": [indexed["uniform"].id],
+                        "filter": {"metadata": [{"path": "x", "operator": "Near", "valueText": "1"}]}})
+    assert err.value.body["param"] == "filter.metadata[0].operator"
+
+
+def test_error_shape_for_malformed_json_and_unknown_ids(live_server):
+    r = httpx.post(f"{live_server.url}/v1/chat/completions", content=b"{not json",
+                   headers={"content-type": "application/json"})
+    assert r.status_code == 400 and set(r.json()["error"]) == {"message", "type", "param", "code"}
+    r = httpx.get(f"{live_server.url}/v1/files/does-not-exist")
+    assert r.status_code == 404 and r.json()["error"]["type"] == "not_found_error"
+    r = httpx.post(f"{live_server.url}/v1/collections", json={"name": 5})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "name"
+
+
+def test_listing_and_deleting(cloudglue, live_server, indexed, video):
+    files = cloudglue.files.list()
+    assert any(f.id == indexed["file"].id for f in files.data)
+    assert any(c.id == indexed["shots"].id for c in cloudglue.collections.list().data)
+    videos = cloudglue.collections.list_videos(indexed["uniform"].id)
+    assert [v.file_id for v in videos.data] == [indexed["file"].id]
+    # A second upload of the same video, added and removed again: its segments go with it.
+    f2 = cloudglue.files.upload(str(video[0]), metadata={"department": "tmp"}, wait_until_finish=True, poll_interval=1)
+    cloudglue.collections.add_video(indexed["uniform"].id, f2.id, wait_until_finish=True, poll_interval=1)
+    from engine.filters import Group, Match
+    store = live_server.services.store
+    assert store.count(Group(must=[Match("file_id", (f2.id,))])) > 0
+    cloudglue.files.delete(f2.id)
+    assert store.count(Group(must=[Match("file_id", (f2.id,))])) == 0
+    assert [v.file_id for v in cloudglue.collections.list_videos(indexed["uniform"].id).data] == [indexed["file"].id]
+
+
+def test_broken_upload_fails_with_reason_and_worker_survives(cloudglue, live_server, tmp_path, video):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("this is a text file, not a video")
+    f = cloudglue.files.upload(str(bad), wait_until_finish=True, poll_interval=1)
+    assert f.status == "failed"
+    coll = cloudglue.collections.create(collection_type="media-descriptions", name="broken")
+    cf = cloudglue.collections.add_video(coll.id, f.id, wait_until_finish=True, poll_interval=1)
+    assert cf.status == "failed"
+    raw = httpx.get(f"{live_server.url}/v1/collections/{coll.id}/videos/{f.id}").json()
+    assert "not a readable video" in raw["error"]
+    good = cloudglue.files.upload(str(video[0]), wait_until_finish=True, poll_interval=1)
+    done = cloudglue.collections.add_video(coll.id, good.id, wait_until_finish=True, poll_interval=1)
+    assert done.status == "completed"
+
+
+def test_metadata_update_is_reflected_in_filters(cloudglue, live_server, indexed):
+    from engine.filters import parse_filter
+
+    store = live_server.services.store
+    moved = parse_filter({"metadata": [{"path": "department", "operator": "Equal", "valueText": "logistics"}]})
+    assert store.count(moved) == 0
+    cloudglue.files.update(indexed["file"].id, metadata={**METADATA, "department": "logistics"})
+    assert store.count(moved) > 0
+    cloudglue.files.update(indexed["file"].id, metadata=METADATA)
+    assert store.count(moved) == 0
+
+
+def test_stored_completions_can_be_listed(live_server):
+    r = httpx.get(f"{live_server.url}/v1/chat/completions").json()
+    assert r["total"] >= 1
+    one = httpx.get(f"{live_server.url}/v1/chat/completions/{r['data'][0]['id']}")
+    assert one.status_code == 200 and one.json()["object"] == "chat.completion"
