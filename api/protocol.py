@@ -106,6 +106,8 @@ class ChatCompletionRequest(LenientModel):
     collection_id: Optional[str] = None
     video_id: Optional[str] = None
     top_k: Optional[int] = Field(None, ge=1, le=50)
+    strict_grounding: Optional[bool] = Field(
+        None, description="Replace answers the segments do not support with a refusal (default: on).")
 
     @model_validator(mode="after")
     def _rules(self) -> "ChatCompletionRequest":

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clipcite.settings import Settings
+from engine.admission import AdmissionGate
 from engine.catalog import Catalog
 from engine.chat import ChatService
 from engine.generation import LlamaGenerator
@@ -42,6 +43,7 @@ class Services:
     chat: ChatService
     worker: IngestWorker
     files_dir: Path
+    chat_gate: AdmissionGate
 
     def close(self) -> None:
         self.worker.stop()
@@ -89,4 +91,4 @@ def build_services(settings: Settings) -> Services:
     return Services(settings=settings, devices=devices, registry=registry, catalog=catalog, store=store,
                     embedder=embedder, generator=generator, retriever=retriever,
                     chat=ChatService(retriever, generator, settings.context_chars_per_segment), worker=worker,
-                    files_dir=files_dir)
+                    files_dir=files_dir, chat_gate=AdmissionGate(settings.max_chat_in_flight))

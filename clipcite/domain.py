@@ -73,12 +73,14 @@ class FrameText:
 
 @dataclass(frozen=True)
 class FrameVisual:
-    """A visual description of one keyframe, valid from `start` until the next keyframe."""
+    """Visual labels of one keyframe, valid from `start` until the next keyframe."""
 
     start: float
     end: float
     description: str
-    labels: tuple[str, ...] = ()
+    objects: tuple[str, ...] = ()
+    scenes: tuple[str, ...] = ()
+    colours: tuple[str, ...] = ()
 
 
 @dataclass

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     speech_enabled: bool = Field(True, description="Transcribe speech with faster-whisper.")
     ingest_workers: int = Field(1, ge=1, le=64, description="Concurrent ingest jobs.")
 
+    max_chat_in_flight: int = Field(64, ge=1, le=10000,
+                                    description="Chat requests running or waiting; more get 503 + Retry-After.")
+
+    strict_grounding: bool = Field(True, description="Answers the retrieved segments do not support become "
+                                                     "the refusal (a lexical check of the answer's own words).")
+
     # --- retrieval / prompting ---
     top_k: int = Field(4, ge=1, le=50, description="Segments put in the prompt per question.")
     context_chars_per_segment: int = Field(400, ge=50, le=10000, description="Prompt budget per segment.")

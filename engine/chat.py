@@ -10,10 +10,10 @@ from typing import Any, Iterator
 
 from clipcite.domain import ScoredSegment
 from engine import lexical
-from engine.citations import Citation, cite
+from engine.citations import Citation, cite, is_grounded
 from engine.filters import Group
 from engine.generation import GenerationParams, LlamaGenerator
-from engine.prompting import SYSTEM_PROMPT, build_user_message
+from engine.prompting import REFUSAL, SYSTEM_PROMPT, build_user_message, pick_sentences
 from engine.retrieval import RetrievalOptions, Retriever
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ class ChatRequest:
     file_ids: list[str] | None = None
     params: GenerationParams = field(default_factory=GenerationParams)
     retrieval: RetrievalOptions = field(default_factory=RetrievalOptions)
+    strict_grounding: bool = True  # replace an answer the segments do not support with the refusal
 
 
 @dataclass
@@ -38,6 +39,7 @@ class ChatAnswer:
     completion_tokens: int
     finish_reason: str
     timings: dict[str, float] = field(default_factory=dict)
+    grounded: bool = True
 
 
 def last_user_message(messages: list[dict[str, str]]) -> str:
@@ -74,17 +76,45 @@ class ChatService:
         system = SYSTEM_PROMPT + ("\n" + client_system if client_system else "")
         history = [{"role": m["role"], "content": m["content"]} for m in req.messages[:-1]
                    if m.get("role") in ("user", "assistant") and m.get("content")]
-        final = build_user_message(last_user_message(req.messages), segments, self.char_budget)
+        final = build_user_message(last_user_message(req.messages), segments, self.char_budget,
+                                   self._focused_speech(query, segments))
         messages = [{"role": "system", "content": system}, *history, {"role": "user", "content": final}]
         return messages, segments, {"retrieve": t1 - t0, "prompt": time.perf_counter() - t1}
+
+    def _focused_speech(self, query: str, segments: list[ScoredSegment]) -> dict[int, str]:
+        """Per segment, the utterances closest to the question (one embedding call for all of them)."""
+        parts = [(i, p.text) for i, s in enumerate(segments) for p in s.segment.speech if p.text]
+        if not parts or not query:
+            return {}
+        vecs = self.retriever.embedder.embed([query] + [t for _, t in parts])
+        sims = (vecs[1:] @ vecs[0]).tolist()
+        out: dict[int, str] = {}
+        for i in {i for i, _ in parts}:
+            idx = [k for k, (j, _) in enumerate(parts) if j == i]
+            out[i] = pick_sentences([parts[k][1] for k in idx], [sims[k] for k in idx])
+        return out
 
     def answer(self, req: ChatRequest) -> ChatAnswer:
         messages, segments, timings = self.prepare(req)
         gen = self.generator.chat(messages, req.params)
         timings.update(gen.timings)
-        return ChatAnswer(text=gen.text.strip(), citations=cite(gen.text, segments), segments=segments,
-                          prompt_tokens=gen.prompt_tokens, completion_tokens=gen.completion_tokens,
-                          finish_reason=gen.finish_reason, timings=timings)
+        return self._finish(req, gen.text, segments, gen.prompt_tokens, gen.completion_tokens, gen.finish_reason,
+                            timings, replace=True)
+
+    def _finish(self, req: ChatRequest, text: str, segments: list[ScoredSegment], prompt_tokens: int,
+                completion_tokens: int, finish_reason: str, timings: dict[str, float], replace: bool) -> ChatAnswer:
+        """Citations for the answer; an answer the segments do not support cites nothing and, when not
+        already streamed to the client (`replace`), becomes the refusal."""
+        text = text.strip()
+        grounded = is_grounded(text, last_user_message(req.messages), segments)
+        if not grounded:
+            log.info("answer not supported by the retrieved segments: %r", text[:200])
+        if not grounded and req.strict_grounding and replace:
+            text = REFUSAL
+        citations = cite(text, segments) if grounded or not req.strict_grounding else []
+        return ChatAnswer(text=text, citations=citations, segments=segments, prompt_tokens=prompt_tokens,
+                          completion_tokens=completion_tokens, finish_reason=finish_reason, timings=timings,
+                          grounded=grounded)
 
     def stream(self, req: ChatRequest) -> Iterator[str | ChatAnswer]:
         """Yields text deltas, then one final ChatAnswer (with citations for the whole text)."""
@@ -103,6 +133,5 @@ class ChatService:
             gen.close()
         text = "".join(parts)
         prompt_tokens = self.generator.count_tokens("".join(m["content"] for m in messages))
-        yield ChatAnswer(text=text.strip(), citations=cite(text, segments), segments=segments,
-                         prompt_tokens=prompt_tokens, completion_tokens=self.generator.count_tokens(text) if text else 0,
-                         finish_reason=finish, timings=timings)
+        completion_tokens = self.generator.count_tokens(text) if text else 0
+        yield self._finish(req, text, segments, prompt_tokens, completion_tokens, finish, timings, replace=False)

@@ -54,6 +54,40 @@ def _terms(text: str) -> set[str]:
     return set(lexical.tokens(text))
 
 
+# Words an answer uses to talk about the videos themselves; they need no support in the segments.
+META_TERMS = frozenset(lexical.tokens(
+    "video videos segment segments shown show shows screen frame picture clip time minute minutes second seconds "
+    "speaker says said mention mentioned according answer question provided information"))
+
+
+def _supported(term: str, context: set[str]) -> bool:
+    if term in context:
+        return True
+    # Tolerate stem differences ("goggl" vs "goggles"): a shared prefix of 5+ characters counts.
+    return len(term) >= 5 and any(c.startswith(term[:5]) for c in context if len(c) >= 5)
+
+
+def unsupported_terms(answer: str, question: str, segments: list[ScoredSegment]) -> tuple[set[str], set[str]]:
+    """(new terms, unsupported terms): answer terms not in the question, and those found in no segment."""
+    context: set[str] = set()
+    for s in segments:
+        seg = s.segment
+        context |= _terms(" ".join([seg.speech_text, " ".join(seg.scene_text), " ".join(seg.visual),
+                                    str(seg.file_info.get("filename") or "")]))
+    spoken = re.sub(r"\b\d{1,2}:\d{2}(?::\d{2})?\b", " ", strip_markers(answer))  # timestamps are ours
+    new = _terms(spoken) - _terms(question) - META_TERMS
+    return new, {t for t in new if not _supported(t, context)}
+
+
+def is_grounded(answer: str, question: str, segments: list[ScoredSegment], max_unsupported: float = 0.5) -> bool:
+    """A cheap lexical grounding check: an answer whose own words (beyond the question's) are mostly
+    absent from every retrieved segment was not read from them ("her favourite colour is blue")."""
+    if is_refusal(answer):
+        return True
+    new, unsupported = unsupported_terms(answer, question, segments)
+    return not new or len(unsupported) / len(new) <= max_unsupported
+
+
 def relevant_sources(seg: Segment, answer: str) -> list[str]:
     """Which modalities of the segment share terms with the answer (all non-empty ones if none does)."""
     terms = _terms(strip_markers(answer))

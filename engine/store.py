@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from clipcite.errors import InvalidRequest
 from engine.filters import NUM_PREFIX, Group, Match, Node, Range, Substring
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,10 @@ class _FilterBuilder:
         return conds[0] if len(conds) == 1 else m.Filter(should=conds)
 
     def substring(self, node: Substring) -> Any:
-        raise NotImplementedError("Like filters are not supported by this store backend")
+        # Qdrant without a full-text index matches whole tokens, not substrings, and the two backends
+        # differ in tokenisation: refuse clearly rather than answer inconsistently.
+        raise InvalidRequest("the Like operator is not supported yet; use Equal, In or ContainsAny",
+                             param="filter")
 
     def group(self, g: Group) -> Any:
         return self.m.Filter(

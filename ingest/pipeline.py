@@ -57,7 +57,8 @@ class FileAnalysis:
             language=data.get("language"),
             texts=[FrameText(start=t["start"], end=t["end"], lines=tuple(t["lines"])) for t in data.get("texts", [])],
             visuals=[FrameVisual(start=v["start"], end=v["end"], description=v["description"],
-                                 labels=tuple(v.get("labels", ()))) for v in data.get("visuals", [])],
+                                 objects=tuple(v.get("objects", ())), scenes=tuple(v.get("scenes", ())),
+                                 colours=tuple(v.get("colours", ()))) for v in data.get("visuals", [])],
             options=data.get("options", {}), timings=data.get("timings", {}),
         )
 
@@ -77,7 +78,7 @@ class Analyzer:
             "ocr": type(self.ocr).__name__ if self.ocr else None,
             "visual": getattr(self.describer, "name", None),
             "fps": self.sample_fps,
-            "v": 3,
+            "v": 5,
         }
         return hashlib.sha1(json.dumps(opts, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -109,7 +110,8 @@ class Analyzer:
                     t0 = time.perf_counter()
                     v = self.describer.describe(kf.image)
                     out.timings["visual"] = out.timings.get("visual", 0.0) + time.perf_counter() - t0
-                    out.visuals.append(FrameVisual(start=kf.time, end=end, description=v.description, labels=v.labels))
+                    out.visuals.append(FrameVisual(start=kf.time, end=end, description=v.description,
+                                                   objects=v.objects, scenes=v.scenes, colours=v.colours))
                 progress("frames", 0.4 + 0.5 * (i + 1) / max(1, len(keyframes)))
             out.options["keyframes"] = len(keyframes)
         out.options["ocr"] = type(self.ocr).__name__ if self.ocr else None
@@ -126,16 +128,15 @@ def point_id(segment_id: str) -> int:
     return int.from_bytes(hashlib.sha1(segment_id.encode()).digest()[:8], "big") >> 1
 
 
-def _speech_in(spans: list[SpeechSpan], rng: TimeRange) -> list[SpeechPart]:
-    """Split utterances at the segment boundary by word midpoints (no word is counted twice)."""
+def _speech_in(spans: list[SpeechSpan], rng: TimeRange, min_overlap: float = 1.0) -> list[SpeechPart]:
+    """Whole utterances that are spoken in the segment: a sentence straddling a boundary goes to each
+    side it meaningfully overlaps (at least `min_overlap` s or half its length), so neither segment
+    holds half a fact ("Members will receive a dividend" | "of three percent")."""
     parts: list[SpeechPart] = []
     for span in spans:
-        if span.words:
-            words = [w for w in span.words if rng.contains((w.start + w.end) / 2)]
-            if words:
-                parts.append(SpeechPart(text=" ".join(w.text for w in words).strip(), start_time=words[0].start,
-                                        end_time=words[-1].end, speaker=span.speaker))
-        elif rng.contains((span.start + span.end) / 2):
+        overlap = min(span.end, rng.end) - max(span.start, rng.start)
+        length = max(span.end - span.start, 1e-3)
+        if overlap > 0 and (overlap >= min(min_overlap, length / 2) or rng.contains((span.start + span.end) / 2)):
             parts.append(SpeechPart(text=span.text, start_time=span.start, end_time=span.end, speaker=span.speaker))
     return [p for p in parts if p.text]
 
@@ -147,17 +148,34 @@ def _shares(window: TimeRange, rng: TimeRange, min_overlap: float = 0.3) -> bool
     return overlap >= min(min_overlap, window.duration / 2, rng.duration / 2) and overlap > 0
 
 
+def merge_visuals(frames: list[FrameVisual]) -> list[str]:
+    """One description per segment, stable across its keyframes: objects and scene labels seen in any
+    keyframe (most frequent first), and the colours that dominate most keyframes."""
+    if not frames:
+        return []
+    from collections import Counter
+
+    from ingest.visual import describe_labels
+
+    objects = Counter(o for f in frames for o in f.objects)
+    scenes = Counter(s for f in frames for s in f.scenes)
+    colours = Counter(c for f in frames for c in f.colours)
+    text = describe_labels(tuple(o for o, _ in objects.most_common(6)), tuple(s for s, _ in scenes.most_common(3)),
+                           tuple(c for c, _ in colours.most_common(3)))
+    return [text] if text else []
+
+
 def build_segments(analysis: FileAnalysis, ranges: list[TimeRange], collection_id: str, file_id: str,
                    file_info: dict[str, Any], metadata: dict[str, Any]) -> list[Segment]:
     segments = []
     for i, rng in enumerate(ranges):
         texts = [line for t in analysis.texts if _shares(TimeRange(t.start, t.end), rng) for line in t.lines]
-        visuals = [v.description for v in analysis.visuals if _shares(TimeRange(v.start, v.end), rng)]
+        visuals = merge_visuals([v for v in analysis.visuals if _shares(TimeRange(v.start, v.end), rng)])
         seg_id = segment_uuid(collection_id, file_id, rng)
         segments.append(Segment(
             collection_id=collection_id, file_id=file_id, segment_id=seg_id, index=i,
             start_time=rng.start, end_time=rng.end, speech=_speech_in(analysis.speech, rng),
-            scene_text=dedupe_lines(texts), visual=list(dict.fromkeys(visuals)),
+            scene_text=dedupe_lines(texts), visual=visuals,
             metadata=metadata, file_info=file_info, video_info=analysis.video_info,
         ))
     return segments

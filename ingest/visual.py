@@ -10,6 +10,7 @@ does not register, and `build_describer` says which package enables it.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -23,14 +24,38 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class VisualLabels:
-    description: str
-    labels: tuple[str, ...]
+    objects: tuple[str, ...] = ()  # "2 clocks", "horse"
+    scenes: tuple[str, ...] = ()  # classifier labels
+    colours: tuple[str, ...] = ()
+    tone: str = ""  # "dark" | "bright" | ""
+
+    @property
+    def description(self) -> str:
+        return describe_labels(self.objects, self.scenes, self.colours, self.tone)
+
+
+def describe_labels(objects: tuple[str, ...], scenes: tuple[str, ...], colours: tuple[str, ...], tone: str = "") -> str:
+    """One short line; colours last because they say least about content."""
+    parts = []
+    if objects:
+        parts.append("objects: " + ", ".join(objects))
+    if scenes:
+        parts.append("resembles " + " or ".join(scenes))
+    if colours:
+        parts.append((f"{tone} " if tone else "") + "colours: " + ", ".join(colours))
+    return "; ".join(parts)
 
 
 class VisualDescriber(Protocol):
     name: str
 
     def describe(self, image: np.ndarray) -> VisualLabels: ...
+
+
+def without_colours(description: str) -> str:
+    """The description minus its colour clause. Prompts leave colours out: a small model turned
+    "colours: navy" into "the manager's favourite colour is navy"; the index keeps them for search."""
+    return re.sub(r"(?:^|;\s*)(?:(?:dark|bright) )?colours: [^;]*", "", description).strip("; ")
 
 
 # --- colours -------------------------------------------------------------------------------------
@@ -61,9 +86,8 @@ class ColourDescriber:
     def describe(self, image: np.ndarray) -> VisualLabels:
         colours = dominant_colours(image)
         brightness = float(image.mean())
-        tone = "dark " if brightness < 60 else "bright " if brightness > 190 else ""
-        text = f"{tone}picture, colours " + (", ".join(colours) or "mixed")
-        return VisualLabels(description=text, labels=tuple(colours))
+        tone = "dark" if brightness < 60 else "bright" if brightness > 190 else ""
+        return VisualLabels(colours=tuple(colours), tone=tone)
 
 
 # --- openpibo detector + classifier ----------------------------------------------------------------
@@ -171,13 +195,8 @@ class DetectorDescriber:
             objects = self._objects(image)
             scene = self._scene(image)
         base = self._colours.describe(image)
-        parts = []
-        if objects:
-            parts.append("objects: " + ", ".join(objects))
-        if scene:
-            parts.append(f"resembles {scene}")
-        parts.append(base.description)
-        return VisualLabels(description="; ".join(parts), labels=tuple(objects) + ((scene,) if scene else ()) + base.labels)
+        return VisualLabels(objects=tuple(objects), scenes=(scene,) if scene else (), colours=base.colours,
+                            tone=base.tone)
 
 
 # --- registry -------------------------------------------------------------------------------------

@@ -136,6 +136,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             answer = choice["message"]["content"] or ""
             cites = choice.get("citations") or []
             row: dict[str, Any] = {"q": q["q"], "answer": answer, "seconds": round(time.perf_counter() - t, 2),
+                                   "prompt_tokens": out.get("usage", {}).get("prompt_tokens"),
                                    "citations": [(by_id.get(c["file_id"], {}).get("file"), c["start_time"],
                                                   c["end_time"]) for c in cites]}
             if q.get("scene"):

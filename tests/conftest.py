@@ -19,6 +19,39 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def no_outbound_sockets():
+    """Air-gap guard: any connection to a non-loopback address fails the test run loudly."""
+    import ipaddress
+
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def allowed(sock, address) -> bool:
+        if sock.family == getattr(socket, "AF_UNIX", None):
+            return True
+        host = address[0] if isinstance(address, tuple) else address
+        if host in ("localhost",):
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    def connect(sock, address):
+        if not allowed(sock, address):
+            raise AssertionError(f"outbound connection attempted to {address!r}")
+        return real_connect(sock, address)
+
+    def connect_ex(sock, address):
+        if not allowed(sock, address):
+            raise AssertionError(f"outbound connection attempted to {address!r}")
+        return real_connect_ex(sock, address)
+
+    socket.socket.connect, socket.socket.connect_ex = connect, connect_ex
+    yield
+    socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex
+
+
 @pytest.fixture(autouse=True)
 def no_logs_gte_error(caplog):
     """Any test during which something logged ERROR fails (PySceneDetect's tests do the same)."""

@@ -63,7 +63,8 @@ def to_engine_request(svc: Services, body: ChatCompletionRequest) -> ChatRequest
         top_p=1.0 if body.top_p is None else body.top_p, seed=body.seed, stop=body.stop_list(),
         presence_penalty=body.presence_penalty, frequency_penalty=body.frequency_penalty)
     return ChatRequest(messages=messages, collections=collections, filter=parse_filter(body.filter),
-                       file_ids=file_ids, params=params, retrieval=RetrievalOptions(limit=body.top_k or s.top_k))
+                       file_ids=file_ids, params=params, retrieval=RetrievalOptions(limit=body.top_k or s.top_k),
+                       strict_grounding=s.strict_grounding if body.strict_grounding is None else body.strict_grounding)
 
 
 def _payload_echo(body: ChatCompletionRequest) -> dict[str, Any]:
@@ -81,7 +82,7 @@ def completion_obj(cid: str, created_ms: int, model: str, ans: ChatAnswer, body:
         "id": cid, "object": "chat.completion", "created": created_ms // 1000, "created_at": created_ms,
         "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": ans.text},
-                     "finish_reason": ans.finish_reason, "logprobs": None,
+                     "finish_reason": ans.finish_reason, "logprobs": None, "grounded": ans.grounded,
                      "citations": [citation_to_wire(c) for c in ans.citations]}],
         "usage": {"prompt_tokens": ans.prompt_tokens, "completion_tokens": ans.completion_tokens,
                   "total_tokens": ans.prompt_tokens + ans.completion_tokens},
@@ -94,10 +95,14 @@ async def create_chat_completion(svc: ServicesDep, body: ChatCompletionRequest, 
     req = await run_in_threadpool(to_engine_request, svc, body)
     cid = f"chatcmpl-{uuid.uuid4().hex}"
     created_ms = int(time.time() * 1000)
+    svc.chat_gate.enter()  # 503 + Retry-After past the bound; left when the answer (or stream) ends
     if body.stream:
         return StreamingResponse(_sse(svc, req, body, cid, created_ms, request), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-    ans = await run_in_threadpool(svc.chat.answer, req)
+    try:
+        ans = await run_in_threadpool(svc.chat.answer, req)
+    finally:
+        svc.chat_gate.leave()
     out = completion_obj(cid, created_ms, body.model, ans, body)
     svc.catalog.put_completion(cid, created_ms, out)
     return out
@@ -114,17 +119,18 @@ def _chunk(cid: str, created_ms: int, model: str, delta: dict[str, Any], finish:
 async def _sse(svc: Services, req: ChatRequest, body: ChatCompletionRequest, cid: str, created_ms: int,
                request: Request) -> AsyncIterator[str]:
     model = body.model
-    yield _chunk(cid, created_ms, model, {"role": "assistant", "content": ""})
     gen = svc.chat.stream(req)
     sentinel = object()
     try:
+        yield _chunk(cid, created_ms, model, {"role": "assistant", "content": ""})
         while True:
             item = await run_in_threadpool(next, gen, sentinel)
             if item is sentinel:
                 break
             if isinstance(item, ChatAnswer):
                 citations = [citation_to_wire(c) for c in item.citations]
-                yield _chunk(cid, created_ms, model, {}, item.finish_reason, citations=citations)
+                yield _chunk(cid, created_ms, model, {}, item.finish_reason, citations=citations,
+                             grounded=item.grounded)
                 if body.stream_options and body.stream_options.include_usage:
                     usage = {"prompt_tokens": item.prompt_tokens, "completion_tokens": item.completion_tokens,
                              "total_tokens": item.prompt_tokens + item.completion_tokens}
@@ -142,6 +148,7 @@ async def _sse(svc: Services, req: ChatRequest, body: ChatCompletionRequest, cid
         yield f"data: {json.dumps(error_body(str(exc), 'server_error', None, 500))}\n\n"
     finally:
         await run_in_threadpool(gen.close)
+        svc.chat_gate.leave()
     yield "data: [DONE]\n\n"
 
 

@@ -53,3 +53,12 @@ def test_wire_shape_has_cloudglue_fields():
 def test_one_word_answer_is_attributed_to_its_segment():
     segs = [seg(0, "welcome"), seg(1, "", ["Dividend: 3%"]), seg(2, "other things")]
     assert [c.segment.segment_id for c in cite("3%", segs)] == ["s1"]
+
+
+def test_grounding_check():
+    from engine.citations import is_grounded
+    segs = [seg(0, "Questions go to the lab manager", ["Lab manager: Dr. Ines Okafor"], ["colours: navy"])]
+    assert is_grounded("Dr. Ines Okafor is the lab manager [1].", "Who is the lab manager?", segs)
+    assert not is_grounded("The lab manager's favourite colour is blue.", "What is the lab manager's favourite colour?", segs)
+    assert is_grounded("It is shown in the video segment [1] at 00:00.", "When is it shown?", segs)
+    assert is_grounded(REFUSAL, "anything", segs)
