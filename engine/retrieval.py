@@ -24,6 +24,44 @@ class RetrievalOptions:
     prefetch: int = 40
     dense: bool = True
     lexical: bool = True
+    rerank: bool = True
+    candidates: int = 20  # fused hits the reranker looks at
+
+
+def _segment_terms(seg: Segment) -> set[str]:
+    return set(lexical.tokens(" ".join([seg.speech_text, " ".join(seg.scene_text), " ".join(seg.visual),
+                                        str(seg.file_info.get("filename") or "").replace("_", " ")])))
+
+
+def _has(term: str, seg_terms: set[str]) -> bool:
+    return term in seg_terms or (len(term) >= 5 and any(s.startswith(term[:5]) for s in seg_terms))
+
+
+def coverage(query_terms: set[str], seg_terms: set[str], weights: dict[str, float] | None = None) -> float:
+    """Weighted share of the question's terms that the segment contains (5-letter prefix match for stems)."""
+    if not query_terms:
+        return 0.0
+    weights = weights or {}
+    total = sum(weights.get(t, 1.0) for t in query_terms)
+    return sum(weights.get(t, 1.0) for t in query_terms if _has(t, seg_terms)) / total
+
+
+def rerank(query: str, hits: list[ScoredSegment], weight: float = 1.0) -> list[ScoredSegment]:
+    """Local lexical reranker: fused rank plus how much of the question each segment covers in any
+    modality (speech, on-screen text, picture labels), each term weighted by its rarity among the
+    candidates. RRF alone lets a segment matching a common word ("shown") in three indexes outrank
+    the one holding the rare word the question is about ("horse")."""
+    import math
+
+    terms = set(lexical.tokens(query))
+    seg_terms = [_segment_terms(h.segment) for h in hits]
+    n = max(1, len(hits))
+    weights = {t: math.log(1 + n / (1 + sum(_has(t, st) for st in seg_terms))) for t in terms}
+    scored = []
+    for rank, (h, st) in enumerate(zip(hits, seg_terms)):
+        score = 0.15 / (1 + rank) + weight * coverage(terms, st, weights)
+        scored.append((score, -rank, h))
+    return [ScoredSegment(h.segment, round(score, 4)) for score, _, h in sorted(scored, key=lambda x: x[:2], reverse=True)]
 
 
 def scope_filter(collections: list[str], flt: Group | None, file_ids: list[str] | None = None) -> Group:
@@ -50,5 +88,11 @@ class Retriever:
 
     def retrieve(self, text: str, collections: list[str], flt: Group | None = None,
                  opts: RetrievalOptions = RetrievalOptions(), file_ids: list[str] | None = None) -> list[ScoredSegment]:
-        hits = self.store.query(self.build_query(text, opts), scope_filter(collections, flt, file_ids))
-        return [ScoredSegment(Segment.from_payload(h.payload), h.score) for h in hits]
+        q = self.build_query(text, opts)
+        if opts.rerank:
+            q.limit = max(opts.limit, opts.candidates)
+        hits = self.store.query(q, scope_filter(collections, flt, file_ids))
+        out = [ScoredSegment(Segment.from_payload(h.payload), h.score) for h in hits]
+        if opts.rerank:
+            out = rerank(text, out)
+        return out[: opts.limit]

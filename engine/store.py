@@ -275,10 +275,10 @@ class QdrantServerStore:
                 vec[name] = self.m.SparseVector(indices=sv.indices, values=sv.values)
         return vec
 
-    def upsert(self, points: list[StorePoint]) -> None:
-        if points:
+    def upsert(self, points: list[StorePoint], batch: int = 256) -> None:
+        for start in range(0, len(points), batch):
             self.client.upsert(self.collection, [self.m.PointStruct(id=p.id, vector=self._vector(p), payload=p.payload)
-                                                 for p in points], wait=True)
+                                                 for p in points[start:start + batch]], wait=True)
 
     def query(self, q: HybridQuery, flt: Group | None) -> list[Hit]:
         m = self.m

@@ -227,8 +227,7 @@ def index_segments(store: SegmentStore, embedder: Embedder, segments: list[Segme
     """Replace a file's segments in a collection: upsert new points (deterministic ids), then drop any
     point of this file whose segment is no longer in the plan. Re-running is idempotent."""
     points = to_points(segments, embedder, filename)
-    for start in range(0, len(points), 256):
-        store.upsert(points[start:start + 256])
+    store.upsert(points)  # one write: a crash leaves all of the new points or none of them
     keep = {p.id for p in points}
     stale = [h.payload.get("segment_id") for h in store.scroll(file_scope(collection_id, file_id)) if h.id not in keep]
     if stale:
