@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 
 from api.deps import require_api_key
 from api.errors import install_error_handlers
-from api.routers import chat, collections, files, system
+from api.routers import chat, collections, files, search, system
 from api.services import Services, build_services
 from clipcite.settings import Settings, load_settings
 
@@ -37,6 +37,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_error_handlers(app)
     app.include_router(system.router)
     guarded = [Depends(require_api_key)]
-    for r in (files.router, collections.router, chat.router):
+    for r in (files.router, collections.router, chat.router, search.router):
         app.include_router(r, prefix="/v1", dependencies=guarded)
     return app

@@ -54,6 +54,10 @@ class AddCollectionFile(LenientModel):
         return self
 
 
+class SegmentUpdate(LenientModel):
+    metadata: Optional[dict[str, Any]] = None
+
+
 class FileUpdate(LenientModel):
     metadata: Optional[dict[str, Any]] = None
     filename: Optional[str] = Field(None, min_length=1, max_length=255)
@@ -121,3 +125,20 @@ class ChatCompletionRequest(LenientModel):
         if self.stop is None:
             return ()
         return (self.stop,) if isinstance(self.stop, str) else tuple(self.stop)
+
+
+# --- search ----------------------------------------------------------------------------------------
+
+
+class SearchRequest(LenientModel):
+    scope: Literal["segment", "file", "face", "moment"] = "segment"
+    collections: list[str] = Field(min_length=1)
+    query: Optional[str] = Field(None, min_length=1, max_length=2000)
+    limit: int = Field(10, ge=1, le=100)
+    filter: Optional[dict[str, Any]] = None
+    threshold: Optional[float] = None
+    group_by_key: Optional[Literal["file"]] = None
+    sort_by: Optional[Literal["score", "item_count"]] = None
+    search_modalities: Optional[list[str]] = Field(None, min_length=1, max_length=6)
+    source_image: Optional[Any] = None
+    label_filters: Optional[list[str]] = None

@@ -17,6 +17,7 @@ from engine.catalog import Catalog
 from engine.chat import ChatService
 from engine.generation import LlamaGenerator
 from engine.retrieval import Retriever
+from engine.search import SearchService
 from engine.store import SegmentStore, open_store
 from ingest.embed import SentenceEmbedder
 from ingest.jobs import IngestContext, IngestWorker
@@ -44,6 +45,7 @@ class Services:
     worker: IngestWorker
     files_dir: Path
     chat_gate: AdmissionGate
+    search: SearchService
 
     def close(self) -> None:
         self.worker.stop()
@@ -91,4 +93,5 @@ def build_services(settings: Settings) -> Services:
     return Services(settings=settings, devices=devices, registry=registry, catalog=catalog, store=store,
                     embedder=embedder, generator=generator, retriever=retriever,
                     chat=ChatService(retriever, generator, settings.context_chars_per_segment), worker=worker,
-                    files_dir=files_dir, chat_gate=AdmissionGate(settings.max_chat_in_flight))
+                    files_dir=files_dir, chat_gate=AdmissionGate(settings.max_chat_in_flight),
+                    search=SearchService(retriever))

@@ -46,6 +46,9 @@ CREATE TABLE IF NOT EXISTS analyses (
 CREATE TABLE IF NOT EXISTS completions (
     id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS searches (
+    id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, data TEXT NOT NULL
+);
 """
 
 
@@ -308,20 +311,38 @@ class Catalog:
     def put_analysis(self, file_id: str, options_key: str, data: dict[str, Any]) -> None:
         self._x("INSERT OR REPLACE INTO analyses VALUES (?,?,?,?)", (file_id, options_key, json.dumps(data), now_ms()))
 
-    # --- completions ---
-    def put_completion(self, completion_id: str, created_at: int, data: dict[str, Any]) -> None:
-        self._x("INSERT OR REPLACE INTO completions VALUES (?,?,?)", (completion_id, created_at, json.dumps(data)))
+    # --- stored responses: chat completions and searches (same shape: id, time, JSON) ---
+    def _put_stored(self, table: str, item_id: str, created_at: int, data: dict[str, Any]) -> None:
+        self._x(f"INSERT OR REPLACE INTO {table} VALUES (?,?,?)", (item_id, created_at, json.dumps(data)))
 
-    def get_completion(self, completion_id: str) -> dict[str, Any]:
-        rows = self._q("SELECT data FROM completions WHERE id=?", (completion_id,))
+    def _get_stored(self, table: str, item_id: str, what: str) -> dict[str, Any]:
+        rows = self._q(f"SELECT data FROM {table} WHERE id=?", (item_id,))
         if not rows:
-            raise NotFound(f"chat completion {completion_id!r} not found", param="id")
+            raise NotFound(f"{what} {item_id!r} not found", param="id")
         return json.loads(rows[0][0])
 
-    def list_completions(self, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-        total = self._q("SELECT COUNT(*) FROM completions")[0][0]
-        rows = self._q("SELECT data FROM completions ORDER BY created_at DESC LIMIT ? OFFSET ?", (limit, offset))
+    def _list_stored(self, table: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        total = self._q(f"SELECT COUNT(*) FROM {table}")[0][0]
+        rows = self._q(f"SELECT data FROM {table} ORDER BY created_at DESC LIMIT ? OFFSET ?", (limit, offset))
         return [json.loads(r[0]) for r in rows], total
+
+    def put_completion(self, completion_id: str, created_at: int, data: dict[str, Any]) -> None:
+        self._put_stored("completions", completion_id, created_at, data)
+
+    def get_completion(self, completion_id: str) -> dict[str, Any]:
+        return self._get_stored("completions", completion_id, "chat completion")
+
+    def list_completions(self, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        return self._list_stored("completions", limit, offset)
+
+    def put_search(self, search_id: str, created_at: int, data: dict[str, Any]) -> None:
+        self._put_stored("searches", search_id, created_at, data)
+
+    def get_search(self, search_id: str) -> dict[str, Any]:
+        return self._get_stored("searches", search_id, "search")
+
+    def list_searches(self, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        return self._list_stored("searches", limit, offset)
 
     def iter_file_ids(self) -> Iterator[str]:
         for r in self._q("SELECT id FROM files"):

@@ -57,7 +57,8 @@ def _terms(text: str) -> set[str]:
 # Words an answer uses to talk about the videos themselves; they need no support in the segments.
 META_TERMS = frozenset(lexical.tokens(
     "video videos segment segments shown show shows screen frame picture clip time minute minutes second seconds "
-    "speaker says said mention mentioned according answer question provided information"))
+    "speaker says said mention mentioned according answer question provided information "
+    "first second third last beginning end start begin later earlier next previous appear appears"))
 
 
 def _supported(term: str, context: set[str]) -> bool:

@@ -18,12 +18,15 @@ from ingest.embed import Embedder
 log = logging.getLogger(__name__)
 
 
+LEXICAL_INDEXES = ("speech_lex", "ocr_lex", "visual_lex")
+
+
 @dataclass(frozen=True)
 class RetrievalOptions:
     limit: int = 6
     prefetch: int = 40
     dense: bool = True
-    lexical: bool = True
+    lexical: tuple[str, ...] = LEXICAL_INDEXES  # which sparse indexes join the fusion
     rerank: bool = True
     candidates: int = 20  # fused hits the reranker looks at
 
@@ -80,10 +83,8 @@ class Retriever:
 
     def build_query(self, text: str, opts: RetrievalOptions) -> HybridQuery:
         dense = self.embedder.embed([text])[0].tolist() if opts.dense else None
-        sparse = {}
-        if opts.lexical:
-            qv = lexical.query_vector(text)
-            sparse = {"speech_lex": qv, "ocr_lex": qv, "visual_lex": qv}
+        qv = lexical.query_vector(text)
+        sparse = {name: qv for name in opts.lexical}
         return HybridQuery(dense=dense, sparse=sparse, limit=opts.limit, prefetch_limit=opts.prefetch)
 
     def retrieve(self, text: str, collections: list[str], flt: Group | None = None,

@@ -76,6 +76,38 @@ def metadata_matches(meta: dict[str, Any], flt: dict[str, Any] | None) -> bool:
     return True
 
 
+MODALITY_SETS = {"fused": None, "general_content": ["general_content"], "speech_lexical": ["speech_lexical"],
+                 "ocr_lexical": ["ocr_lexical"]}
+
+
+def retrieval_recall(client: httpx.Client, collection: str, truth: dict[str, Any], by_id: dict[str, Any],
+                     scene_index: dict[str, tuple[str, float, float]], ks: tuple[int, ...] = (1, 3, 5)) -> dict[str, Any]:
+    """Recall@k of the right scene for retrieval alone (POST /v1/search), per search modality, split into
+    facts (questions with expected words) and picture-only moments (no expected words)."""
+    out: dict[str, Any] = {}
+    for name, modalities in MODALITY_SETS.items():
+        ranks: dict[str, list[int | None]] = {"facts": [], "picture": []}
+        for q in truth["questions"]:
+            if not q.get("scene"):
+                continue
+            body: dict[str, Any] = {"collections": [collection], "query": q["q"], "scope": "segment",
+                                    "limit": max(ks)}
+            if modalities:
+                body["search_modalities"] = modalities
+            if q.get("filter"):
+                body["filter"] = q["filter"]
+            r = client.post("/search", json=body)
+            r.raise_for_status()
+            file, start, end = scene_index[q["scene"]]
+            rank = next((i + 1 for i, h in enumerate(r.json()["results"])
+                         if by_id.get(h["file_id"], {}).get("file") == file and h["start_time"] < end
+                         and h["end_time"] > start), None)
+            ranks["facts" if q.get("any") else "picture"].append(rank)
+        out[name] = {kind: {f"recall@{k}": round(sum(1 for r in rs if r and r <= k) / len(rs), 3) if rs else None
+                            for k in ks} | {"n": len(rs)} for kind, rs in ranks.items()}
+    return out
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     corpus = Path(args.corpus)
     truth = json.loads((corpus / "truth.json").read_text())
@@ -120,6 +152,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ingest_wall = time.perf_counter() - t0
         by_id = {v["id"]: v["video"] for v in files.values()}
         scene_index = {s["scene"]: (v["file"], s["start"], s["end"]) for v in truth["videos"] for s in v["scenes"]}
+
+        retrieval = retrieval_recall(client, coll["id"], truth, by_id, scene_index)
 
         rows = []
         chat_t0 = time.perf_counter()
@@ -166,6 +200,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for key in ("cite_hit", "answer_ok", "refusal_ok", "filter_ok"):
             value, n = rate(key)
             report[key] = {"rate": None if value is None else round(value, 3), "n": n}
+        report["retrieval_recall"] = retrieval
         report["rows"] = rows
         return report
     finally:

@@ -10,17 +10,20 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep
-from api.protocol import FileUpdate
+from api.protocol import FileUpdate, SegmentUpdate
 from api.serialize import file_obj, list_obj
 from api.services import Services
-from clipcite.errors import InvalidRequest, MediaError, PayloadTooLarge
+from clipcite.domain import Segment
+from clipcite.errors import InvalidRequest, MediaError, NotFound, PayloadTooLarge
 from engine.catalog import FileRecord, new_id, now_ms
 from engine.filters import Group, Match, numeric_mirror
 from ingest.probe import probe
+from ingest.thumbnails import thumbnail
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["files"])
@@ -133,3 +136,70 @@ def delete_file(svc: ServicesDep, file_id: str) -> dict[str, Any]:
     svc.store.delete(Group(must=[Match("file_id", (file_id,))]))
     Path(rec.path).unlink(missing_ok=True)
     return {"id": file_id, "object": "file"}
+
+
+# --- segments of a file (across the collections it was indexed in) ---
+
+
+def _segments_of(svc: Services, file_id: str) -> list[Segment]:
+    svc.catalog.get_file(file_id)
+    seen: dict[str, Segment] = {}
+    for hit in svc.store.scroll(Group(must=[Match("file_id", (file_id,))])):
+        seg = Segment.from_payload(hit.payload)
+        seen.setdefault(seg.segment_id, seg)
+    return sorted(seen.values(), key=lambda s: (s.start_time, s.collection_id))
+
+
+def thumbnail_url(request: Request, file_id: str, seg: Segment) -> str:
+    return str(request.url_for("segment_thumbnail", file_id=file_id, segment_id=seg.segment_id))
+
+
+def _segment_obj(request: Request, svc: Services, seg: Segment) -> dict[str, Any]:
+    cf = None
+    try:
+        cf = svc.catalog.get_collection_file(seg.collection_id, seg.file_id)
+    except NotFound:
+        pass
+    return {"id": seg.segment_id, "file_id": seg.file_id, "start_time": seg.start_time, "end_time": seg.end_time,
+            "thumbnail_url": thumbnail_url(request, seg.file_id, seg), "metadata": seg.segment_metadata or None,
+            "segmentation_id": cf.segmentation_id if cf else None, "collection_id": seg.collection_id}
+
+
+@router.get("/files/{file_id}/segments", summary="A file's segments")
+def list_segments(svc: ServicesDep, request: Request, file_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                  offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    segs = _segments_of(svc, file_id)
+    return list_obj([_segment_obj(request, svc, s) for s in segs[offset:offset + limit]], len(segs), limit, offset)
+
+
+def _one_segment(svc: Services, file_id: str, segment_id: str) -> Segment:
+    for seg in _segments_of(svc, file_id):
+        if seg.segment_id == segment_id:
+            return seg
+    raise NotFound(f"segment {segment_id!r} of file {file_id!r} not found", param="segment_id")
+
+
+@router.get("/files/{file_id}/segments/{segment_id}", summary="One segment")
+def get_segment(svc: ServicesDep, request: Request, file_id: str, segment_id: str) -> dict[str, Any]:
+    return _segment_obj(request, svc, _one_segment(svc, file_id, segment_id))
+
+
+@router.put("/files/{file_id}/segments/{segment_id}", summary="Set a segment's metadata (filterable at once)")
+def update_segment(svc: ServicesDep, request: Request, file_id: str, segment_id: str,
+                   body: SegmentUpdate) -> dict[str, Any]:
+    _one_segment(svc, file_id, segment_id)
+    scope = Group(must=[Match("file_id", (file_id,)), Match("segment_id", (segment_id,))])
+    metadata = body.metadata or {}
+    svc.store.set_payload(scope, {"segment_metadata": metadata})
+    mirror = numeric_mirror({"segment_metadata": metadata}).get("segment_metadata", {})
+    svc.store.set_payload(scope, {"segment_metadata": mirror}, key="_num")
+    return _segment_obj(request, svc, _one_segment(svc, file_id, segment_id))
+
+
+@router.get("/files/{file_id}/segments/{segment_id}/thumbnail", name="segment_thumbnail",
+            summary="A JPEG frame from the middle of the segment", response_class=FileResponse)
+def segment_thumbnail(svc: ServicesDep, file_id: str, segment_id: str) -> FileResponse:
+    seg = _one_segment(svc, file_id, segment_id)
+    rec = svc.catalog.get_file(file_id)
+    path = thumbnail(Path(rec.path), (seg.start_time + seg.end_time) / 2, svc.settings.resolved_data_dir / "thumbnails")
+    return FileResponse(path, media_type="image/jpeg")

@@ -236,3 +236,46 @@ def test_stored_completions_can_be_listed(live_server):
     assert r["total"] >= 1
     one = httpx.get(f"{live_server.url}/v1/chat/completions/{r['data'][0]['id']}")
     assert one.status_code == 200 and one.json()["object"] == "chat.completion"
+
+
+def test_cloudglue_search_segments_files_and_groups(cloudglue, indexed):
+    w2 = indexed["windows"][1]
+    r = cloudglue.search.search(scope="segment", collections=[indexed["shots"].id], query="badge code 4471", limit=3)
+    top = r.results[0].actual_instance
+    assert top.type == "segment" and overlaps(top.start_time, top.end_time, w2)
+    assert any("4471" in t.text for t in top.scene_text)
+    assert cloudglue.search.get(r.id).id == r.id
+    ocr_only = cloudglue.search.search(scope="segment", collections=[indexed["shots"].id], query="4471",
+                                       search_modalities=["ocr_lexical"], limit=3)
+    assert len(ocr_only.results) == 1  # only the scene showing the code has it on screen
+    files = cloudglue.search.search(scope="file", collections=[indexed["shots"].id], query="forklift", limit=5)
+    assert [f.actual_instance.file_id for f in files.results] == [indexed["file"].id]
+    groups = cloudglue.search.search(scope="segment", collections=[indexed["shots"].id], query="safety",
+                                     group_by_key="file", limit=5)
+    g = groups.results[0].actual_instance
+    assert g.file_id == indexed["file"].id and g.item_count == len(g.matched_items) >= 1
+
+
+def test_search_rejects_unsupported_modalities_and_scopes(live_server, indexed):
+    r = httpx.post(f"{live_server.url}/v1/search", json={"collections": [indexed["shots"].id], "query": "x",
+                                                          "search_modalities": ["tag_semantic"]})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "search_modalities"
+    r = httpx.post(f"{live_server.url}/v1/search", json={"collections": [indexed["shots"].id], "query": "x",
+                                                          "scope": "face"})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "scope"
+
+
+def test_segment_metadata_and_thumbnails(cloudglue, live_server, indexed):
+    from engine.filters import parse_filter
+
+    segs = cloudglue.files.list_segments(indexed["file"].id)
+    assert segs.total >= 3 and all(s.thumbnail_url for s in segs.data)
+    first = segs.data[0]
+    img = httpx.get(first.thumbnail_url)
+    assert img.status_code == 200 and img.headers["content-type"] == "image/jpeg" and img.content[:2] == b"\xff\xd8"
+    flagged = parse_filter({"metadata": [{"path": "reviewed", "scope": "segment", "operator": "Equal",
+                                          "valueText": "yes"}]})
+    assert live_server.services.store.count(flagged) == 0
+    cloudglue.file_segments.update(indexed["file"].id, first.id, metadata={"reviewed": "yes"})
+    assert live_server.services.store.count(flagged) == 1
+    assert cloudglue.file_segments.get(indexed["file"].id, first.id).metadata == {"reviewed": "yes"}
