@@ -23,6 +23,13 @@ _REFUSAL_PATTERNS = re.compile(
     r"not (?:in|found in) the (?:segments|videos))", re.I)
 
 
+# Words an answer uses to talk about the videos themselves; they need no support in the segments.
+META_TERMS = frozenset(lexical.tokens(
+    "video videos segment segments shown show shows screen frame picture clip time minute minutes second seconds "
+    "speaker says said mention mentioned according answer question provided information "
+    "first second third last beginning end start begin later earlier next previous appear appears"))
+
+
 @dataclass
 class Citation:
     segment: Segment
@@ -38,12 +45,18 @@ def is_refusal(answer: str) -> bool:
     return REFUSAL.lower().rstrip(".") in text.lower() or bool(_REFUSAL_PATTERNS.search(text[:300]))
 
 
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8}
+_ORDINAL_MARKER = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\s+(?:video\s+)?segment\b", re.I)
+
+
 def marker_numbers(answer: str) -> list[int]:
-    nums: list[int] = []
+    """[2], [1, 3], "segment 4", "the second segment" -> segment numbers in order of mention."""
+    found: list[tuple[int, int]] = []
     for m in _MARKER.finditer(answer):
         group = m.group(1) or m.group(2) or ""
-        nums.extend(int(n) for n in re.findall(r"\d+", group))
-    return list(dict.fromkeys(nums))
+        found.extend((m.start(), int(n)) for n in re.findall(r"\d+", group))
+    found.extend((m.start(), _ORDINALS[m.group(1).lower()]) for m in _ORDINAL_MARKER.finditer(answer))
+    return list(dict.fromkeys(n for _, n in sorted(found)))
 
 
 def strip_markers(answer: str) -> str:
@@ -52,13 +65,6 @@ def strip_markers(answer: str) -> str:
 
 def _terms(text: str) -> set[str]:
     return set(lexical.tokens(text))
-
-
-# Words an answer uses to talk about the videos themselves; they need no support in the segments.
-META_TERMS = frozenset(lexical.tokens(
-    "video videos segment segments shown show shows screen frame picture clip time minute minutes second seconds "
-    "speaker says said mention mentioned according answer question provided information "
-    "first second third last beginning end start begin later earlier next previous appear appears"))
 
 
 def _supported(term: str, context: set[str]) -> bool:
@@ -107,7 +113,7 @@ def _sentence_for(answer: str, number: int) -> str:
 
 def attribute(answer: str, segments: list[ScoredSegment], min_shared: int = 2) -> list[int]:
     """Numbers (1-based) of segments whose text shares the most answer terms; ties keep retrieval order."""
-    terms = _terms(strip_markers(answer))
+    terms = _terms(strip_markers(answer)) - META_TERMS
     if not terms:
         return []
     needed = min(min_shared, len(terms))  # a one-word answer ("3%") needs its one word

@@ -23,6 +23,15 @@ STOPWORDS = frozenset(
 K1, B, AVG_LEN = 1.2, 0.75, 40.0
 
 
+_SPLIT_HUNDREDS = re.compile(r"\b([1-9])00 and ([1-9][0-9]?)\b")
+
+
+def join_spoken_numbers(text: str) -> str:
+    """Whisper writes "two hundred and twelve" as "200 and 12": join such pairs back into one number
+    (an inverse-text-normalisation step), so "room 212" in a question meets "room 200 and 12" in speech."""
+    return _SPLIT_HUNDREDS.sub(lambda m: str(int(m.group(1)) * 100 + int(m.group(2))), text)
+
+
 def _stem(tok: str) -> str:
     """A tiny suffix stripper: enough to meet 'goggles'/'goggle', 'required'/'requires'."""
     for suffix in ("ingly", "edly", "ing", "ies", "ed", "es", "s"):
@@ -33,7 +42,7 @@ def _stem(tok: str) -> str:
 
 def tokens(text: str) -> list[str]:
     out = []
-    for raw in _TOKEN.findall(text.lower()):
+    for raw in _TOKEN.findall(join_spoken_numbers(text).lower()):
         if raw in STOPWORDS:
             continue
         out.append(raw if raw[0].isdigit() else _stem(raw))

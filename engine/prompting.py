@@ -6,14 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from clipcite.domain import ScoredSegment, Segment
+from engine.lexical import join_spoken_numbers
 from ingest.visual import without_colours
 
 REFUSAL = "The videos do not contain this information."
 
 SYSTEM_PROMPT = (
     "Answer the user's question from the video segments provided. Segments are numbered; cite the ones "
-    "you use like [1]. Speech is a transcript, so numbers can be written as words. Be brief. "
-    "If the segments contain nothing that answers the question, say: " + REFUSAL
+    "you use like [1]. Speech is a transcript, so numbers can be written as words. Answer with the specific "
+    "facts the segments state, in one or two short sentences. If the segments contain nothing that answers "
+    "the question, say: " + REFUSAL
 )
 
 
@@ -32,7 +34,7 @@ def render_segment(n: int, seg: Segment, char_budget: int, speech: str | None = 
     lines = [f"[{n}] {name} {fmt_time(seg.start_time)}-{fmt_time(seg.end_time)}"]
     speech = seg.speech_text if speech is None else speech
     if speech:
-        lines.append("speech: " + _clip(speech, char_budget))
+        lines.append("speech: " + _clip(join_spoken_numbers(speech), char_budget))
     if seg.scene_text:
         lines.append("on screen: " + _clip(" | ".join(seg.scene_text), char_budget // 2))
     visual = "; ".join(v for v in (without_colours(d) for d in seg.visual) if v)

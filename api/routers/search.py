@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep
@@ -20,9 +20,10 @@ from engine.search import SUPPORTED_MODALITIES, SearchQuery
 router = APIRouter(tags=["search"])
 
 
-def _segment_result(h: ScoredSegment) -> dict[str, Any]:
+def _segment_result(h: ScoredSegment, request: Request) -> dict[str, Any]:
     s = h.segment
     return {
+        "thumbnail_url": str(request.url_for("segment_thumbnail", file_id=s.file_id, segment_id=s.segment_id)),
         "type": "segment", "id": s.segment_id, "segment_id": s.segment_id, "file_id": s.file_id,
         "collection_id": s.collection_id, "score": round(float(h.score), 6), "start_time": s.start_time,
         "end_time": s.end_time, "filename": s.file_info.get("filename"),
@@ -56,7 +57,7 @@ def to_query(body: SearchRequest, svc) -> SearchQuery:
                        filter=parse_filter(body.filter), threshold=body.threshold, modalities=modalities)
 
 
-def run_search(svc, body: SearchRequest) -> dict[str, Any]:
+def run_search(svc, body: SearchRequest, request: Request) -> dict[str, Any]:
     q = to_query(body, svc)
     results: list[dict[str, Any]]
     if q.scope == "file":
@@ -67,12 +68,12 @@ def run_search(svc, body: SearchRequest) -> dict[str, Any]:
     elif body.group_by_key == "file":
         groups = svc.search.files(q)
         results = [{"type": "segment_group", "file_id": f.file_id, "item_count": len(f.segments),
-                    "best_score": round(f.score, 6), "matched_items": [_segment_result(h) for h in f.segments]}
+                    "best_score": round(f.score, 6), "matched_items": [_segment_result(h, request) for h in f.segments]}
                    for f in groups]
         if body.sort_by == "item_count":
             results.sort(key=lambda g: (g["item_count"], g["best_score"]), reverse=True)
     else:
-        results = [_segment_result(h) for h in svc.search.segments(q)]
+        results = [_segment_result(h, request) for h in svc.search.segments(q)]
     out: dict[str, Any] = {"id": str(uuid.uuid4()), "object": "search", "query": body.query, "scope": body.scope,
                            "search_modalities": list(q.modalities), "results": results, "total": len(results),
                            "limit": body.limit, "created_at": now_ms()}
@@ -84,8 +85,8 @@ def run_search(svc, body: SearchRequest) -> dict[str, Any]:
 
 
 @router.post("/search", summary="Search segments or files across collections")
-async def search(svc: ServicesDep, body: SearchRequest) -> dict[str, Any]:
-    return await run_in_threadpool(run_search, svc, body)
+async def search(svc: ServicesDep, body: SearchRequest, request: Request) -> dict[str, Any]:
+    return await run_in_threadpool(run_search, svc, body, request)
 
 
 @router.get("/search", summary="List stored searches")

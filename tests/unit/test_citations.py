@@ -62,3 +62,9 @@ def test_grounding_check():
     assert not is_grounded("The lab manager's favourite colour is blue.", "What is the lab manager's favourite colour?", segs)
     assert is_grounded("It is shown in the video segment [1] at 00:00.", "When is it shown?", segs)
     assert is_grounded(REFUSAL, "anything", segs)
+
+
+def test_ordinal_segment_references_count_as_markers():
+    assert marker_numbers("It is in the second segment, then segment 3.") == [2, 3]
+    out = cite("A horse is shown in the first video segment.", [seg(0, "", visual=["objects: horse"]), seg(1, "x")])
+    assert [c.segment.segment_id for c in out] == ["s0"]

@@ -38,3 +38,10 @@ def test_prompt_leaves_colours_out_but_keeps_objects():
     seg = Segment("c", "f", "s", 0, 0.0, 5.0, visual=["objects: horse; colours: white"], file_info={"filename": "x.mp4"})
     msg = build_user_message("q", [ScoredSegment(seg, 1.0)])
     assert "objects: horse" in msg and "white" not in msg
+
+
+def test_split_hundreds_are_joined():
+    from engine.lexical import join_spoken_numbers, tokens
+    assert join_spoken_numbers("inside room 200 and 12.") == "inside room 212."
+    assert join_spoken_numbers("between 200 and 300") == "between 200 and 300"
+    assert "212" in tokens("room 200 and 12")
