@@ -62,7 +62,7 @@ def speech_parts(seg: Segment) -> list[dict[str, Any]]:
     for p in seg.speech:
         item: dict[str, Any] = {"text": p.text, "start_time": p.start_time, "end_time": p.end_time}
         if p.speaker:
-            item["speaker"] = p.speaker
+            item["speaker"] = seg.speaker_name(p.speaker)
         out.append(item)
     return out
 
@@ -77,7 +77,7 @@ def media_description(collection_id: str, f: FileRecord, segments: list[Segment]
     for s in segments:
         md_lines.append(f"\n## {fmt_time(s.start_time)} - {fmt_time(s.end_time)}")
         if s.speech_text:
-            md_lines.append(f"**Speech:** {s.speech_text}")
+            md_lines.append(f"**Speech:** {s.labelled_speech()}")
         if s.scene_text:
             md_lines.append("**On screen:** " + " | ".join(s.scene_text))
         if s.visual:

@@ -6,6 +6,7 @@ model registry, so a missing model is a clear error naming its package, raised a
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from ingest.embed import SentenceEmbedder
 from ingest.jobs import IngestContext, IngestWorker
 from ingest.pipeline import Analyzer
 from ingest.scene_text import RapidOcrReader
+from ingest.speakers import DiarizationOptions, SpeakerDiarizer
 from ingest.speech import WhisperTranscriber
 from ingest.visual import build_describer
 from models.devices import DevicePlan, plan_devices
@@ -79,6 +81,12 @@ def build_services(settings: Settings) -> Services:
                                          threads=devices.threads, language=settings.whisper_language)
     ocr = RapidOcrReader(threads=devices.threads) if settings.ocr_enabled else None
     describer = build_describer(settings.visual_describer, devices.threads) if settings.visual_enabled else None
+    diarizer = None
+    if settings.speakers_enabled and transcriber is not None:
+        if importlib.util.find_spec("resemblyzer") is None:
+            log.warning("speaker labels disabled: pip install resemblyzer 'setuptools<80' to enable them")
+        else:
+            diarizer = SpeakerDiarizer(DiarizationOptions(threshold=settings.speaker_threshold), devices.threads)
 
     catalog = Catalog(data / "catalog.sqlite3")
     embedder = SentenceEmbedder(embed_path, device=devices.device, threads=devices.threads)
@@ -87,7 +95,8 @@ def build_services(settings: Settings) -> Services:
     generator = LlamaGenerator(chat_path, settings.chat_model, n_ctx=settings.n_ctx, threads=devices.threads,
                                n_gpu_layers=devices.llama_gpu_layers(settings.n_gpu_layers))
     retriever = Retriever(store, embedder)
-    analyzer = Analyzer(transcriber=transcriber, ocr=ocr, describer=describer, sample_fps=settings.frame_sample_fps)
+    analyzer = Analyzer(transcriber=transcriber, ocr=ocr, describer=describer, sample_fps=settings.frame_sample_fps,
+                        diarizer=diarizer)
     worker = IngestWorker(IngestContext(catalog, store, embedder, analyzer, settings.segment_seconds),
                           workers=settings.ingest_workers)
     return Services(settings=settings, devices=devices, registry=registry, catalog=catalog, store=store,

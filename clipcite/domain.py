@@ -104,6 +104,7 @@ class Segment:
     speech: list[SpeechPart] = field(default_factory=list)
     scene_text: list[str] = field(default_factory=list)
     visual: list[str] = field(default_factory=list)
+    speakers: list[str] = field(default_factory=list)  # labels speaking in this segment, for filters
     # Copied from the file so that filters run inside the store.
     metadata: dict[str, Any] = field(default_factory=dict)
     segment_metadata: dict[str, Any] = field(default_factory=dict)
@@ -113,6 +114,23 @@ class Segment:
     @property
     def speech_text(self) -> str:
         return " ".join(p.text for p in self.speech).strip()
+
+    def speaker_name(self, label: str | None) -> str | None:
+        """A user-given name for a label (file metadata `speakers: {"speaker_1": "Dana"}`), else the label."""
+        names = self.metadata.get("speakers") if isinstance(self.metadata, dict) else None
+        if label and isinstance(names, dict) and isinstance(names.get(label), str):
+            return names[label]
+        return label
+
+    def labelled_speech(self, parts: "list[SpeechPart] | None" = None) -> str:
+        """Speech with speaker names where known: "Dana: ... speaker_2: ..." (consecutive turns merged)."""
+        out: list[str] = []
+        last = None
+        for p in parts if parts is not None else self.speech:
+            who = self.speaker_name(p.speaker)
+            out.append(f"{who}: {p.text}" if who and who != last else p.text)
+            last = who
+        return " ".join(out).strip()
 
     def to_payload(self) -> dict[str, Any]:
         return asdict(self)

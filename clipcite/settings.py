@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     ocr_enabled: bool = Field(True, description="Read on-screen text with RapidOCR.")
     visual_enabled: bool = Field(True, description="Describe keyframes visually.")
     visual_describer: str = Field("auto", description="auto | detector | colours (see ingest/visual.py).")
+    speakers_enabled: bool = Field(True, description="Label speakers (resemblyzer); off if it is not installed.")
+    speaker_threshold: float = Field(0.35, gt=0, lt=2, description="Cosine distance that separates speakers.")
     speech_enabled: bool = Field(True, description="Transcribe speech with faster-whisper.")
     ingest_workers: int = Field(1, ge=1, le=64, description="Concurrent ingest jobs.")
 

@@ -83,15 +83,18 @@ class ChatService:
 
     def _focused_speech(self, query: str, segments: list[ScoredSegment]) -> dict[int, str]:
         """Per segment, the utterances closest to the question (one embedding call for all of them)."""
-        parts = [(i, p.text) for i, s in enumerate(segments) for p in s.segment.speech if p.text]
+        parts = [(i, p) for i, s in enumerate(segments) for p in s.segment.speech if p.text]
         if not parts or not query:
             return {}
-        vecs = self.retriever.embedder.embed([query] + [t for _, t in parts])
+        vecs = self.retriever.embedder.embed([query] + [p.text for _, p in parts])
         sims = (vecs[1:] @ vecs[0]).tolist()
         out: dict[int, str] = {}
         for i in {i for i, _ in parts}:
             idx = [k for k, (j, _) in enumerate(parts) if j == i]
-            out[i] = pick_sentences([parts[k][1] for k in idx], [sims[k] for k in idx])
+            seg = segments[i].segment
+            # Speaker names go with each utterance so "what did Dana say" can be answered.
+            texts = [seg.labelled_speech([parts[k][1]]) if parts[k][1].speaker else parts[k][1].text for k in idx]
+            out[i] = pick_sentences(texts, [sims[k] for k in idx])
         return out
 
     def answer(self, req: ChatRequest) -> ChatAnswer:

@@ -158,9 +158,9 @@ def citation_to_wire(c: Citation) -> dict[str, Any]:
         "text": seg.speech_text or " ".join(seg.scene_text),
         "context": c.context,
         "relevant_sources": [{"text": s} for s in c.sources],
-        "speech": [{"speaker": p.speaker, "text": p.text, "start_time": p.start_time, "end_time": p.end_time}
-                   if p.speaker else {"text": p.text, "start_time": p.start_time, "end_time": p.end_time}
-                   for p in seg.speech],
+        "speech": [{"speaker": seg.speaker_name(p.speaker), "text": p.text, "start_time": p.start_time,
+                    "end_time": p.end_time} if p.speaker else {"text": p.text, "start_time": p.start_time,
+                                                               "end_time": p.end_time} for p in seg.speech],
         "scene_text": [{"text": t, "start_time": seg.start_time, "end_time": seg.end_time} for t in seg.scene_text],
         "visual_scene_description": [{"text": v, "start_time": seg.start_time, "end_time": seg.end_time}
                                      for v in seg.visual],

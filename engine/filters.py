@@ -168,7 +168,10 @@ def parse_filter(raw: dict[str, Any] | None, param: str = "filter") -> Group:
             path = _validate_path(crit.get("path"), p)
             if section == "metadata":
                 scope = crit.get("scope", "file")
-                key = f"segment_metadata.{path}" if scope == "segment" else f"metadata.{path}"
+                if scope == "segment" and path == "speaker":
+                    key = "speakers"  # labels of who speaks in the segment (speaker_1, speaker_2, ...)
+                else:
+                    key = f"segment_metadata.{path}" if scope == "segment" else f"metadata.{path}"
             elif section == "video_info":
                 if path not in VIDEO_INFO_PATHS:
                     raise InvalidRequest(f"video_info path must be one of {VIDEO_INFO_PATHS}", param=f"{p}.path")

@@ -32,7 +32,7 @@ def render_segment(n: int, seg: Segment, char_budget: int, speech: str | None = 
     """`speech` replaces the full transcript with the sentences picked for the question."""
     name = Path(seg.file_info.get("filename") or seg.file_id).name
     lines = [f"[{n}] {name} {fmt_time(seg.start_time)}-{fmt_time(seg.end_time)}"]
-    speech = seg.speech_text if speech is None else speech
+    speech = seg.labelled_speech() if speech is None else speech
     if speech:
         lines.append("speech: " + _clip(join_spoken_numbers(speech), char_budget))
     if seg.scene_text:

@@ -25,6 +25,7 @@ from ingest.embed import Embedder
 from ingest.frames import iter_keyframes
 from ingest.scene_text import SceneTextReader, dedupe_lines
 from ingest.segment import SegmentationConfig, plan_segments
+from ingest.speakers import SpeakerDiarizer
 from ingest.speech import WhisperTranscriber
 from ingest.visual import VisualDescriber
 
@@ -71,14 +72,16 @@ class Analyzer:
     ocr: SceneTextReader | None
     describer: VisualDescriber | None
     sample_fps: float = 2.0
+    diarizer: SpeakerDiarizer | None = None
 
     def options_key(self) -> str:
         opts = {
             "speech": self.transcriber.options.to_dict() if self.transcriber else None,
             "ocr": type(self.ocr).__name__ if self.ocr else None,
             "visual": getattr(self.describer, "name", None),
+            "speakers": asdict(self.diarizer.options) if self.diarizer else None,
             "fps": self.sample_fps,
-            "v": 5,
+            "v": 6,
         }
         return hashlib.sha1(json.dumps(opts, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -92,6 +95,12 @@ class Analyzer:
             out.speech, out.language = result.spans, result.language
             out.options["speech"] = result.options.to_dict()
             out.timings["speech"] = time.perf_counter() - t0
+            if self.diarizer and out.speech:
+                t0 = time.perf_counter()
+                progress("speakers", 0.3)
+                out.speech = self.diarizer.diarize(path, out.speech)
+                out.timings["speakers"] = time.perf_counter() - t0
+                out.options["speakers"] = asdict(self.diarizer.options)
         if self.ocr or self.describer:
             progress("frames", 0.4)
             t0 = time.perf_counter()
@@ -172,9 +181,11 @@ def build_segments(analysis: FileAnalysis, ranges: list[TimeRange], collection_i
         texts = [line for t in analysis.texts if _shares(TimeRange(t.start, t.end), rng) for line in t.lines]
         visuals = merge_visuals([v for v in analysis.visuals if _shares(TimeRange(v.start, v.end), rng)])
         seg_id = segment_uuid(collection_id, file_id, rng)
+        speech = _speech_in(analysis.speech, rng)
         segments.append(Segment(
             collection_id=collection_id, file_id=file_id, segment_id=seg_id, index=i,
-            start_time=rng.start, end_time=rng.end, speech=_speech_in(analysis.speech, rng),
+            start_time=rng.start, end_time=rng.end, speech=speech,
+            speakers=list(dict.fromkeys(p.speaker for p in speech if p.speaker)),
             scene_text=dedupe_lines(texts), visual=visuals,
             metadata=metadata, file_info=file_info, video_info=analysis.video_info,
         ))
@@ -187,7 +198,7 @@ def embedding_text(seg: Segment, filename: str | None = None) -> str:
     if filename:
         lines.append(f"video: {Path(filename).stem.replace('_', ' ')}")
     if seg.speech_text:
-        lines.append(f"speech: {seg.speech_text}")
+        lines.append(f"speech: {seg.labelled_speech()}")
     if seg.scene_text:
         lines.append("on screen: " + " | ".join(seg.scene_text))
     if seg.visual:
@@ -209,7 +220,7 @@ def to_points(segments: list[Segment], embedder: Embedder, filename: str | None 
     points = []
     for seg, vec in zip(segments, vectors):
         sparse: dict[str, SparseVec] = {
-            "speech_lex": lexical.doc_vector(seg.speech_text + " " + Path(filename or "").stem.replace("_", " ")),
+            "speech_lex": lexical.doc_vector(seg.labelled_speech() + " " + Path(filename or "").stem.replace("_", " ")),
             "ocr_lex": lexical.doc_vector(" ".join(seg.scene_text)),
             "visual_lex": lexical.doc_vector(" ".join(seg.visual)),
         }

@@ -108,6 +108,37 @@ def retrieval_recall(client: httpx.Client, collection: str, truth: dict[str, Any
     return out
 
 
+def diarization_check(client: httpx.Client, workdir: Path) -> dict[str, Any]:
+    """Two real recorded voices alternating (festival kal / slt): diarization error rate after the best
+    label mapping, and the speaker stage's share of that file's ingest time."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from ingest.speakers import diarization_error_rate
+    from tests.media import TWO_VOICES, festival_available, make_video, speech_windows
+
+    if not festival_available():
+        return {"skipped": "festival voices not installed"}
+    video = workdir / "two_voices.mp4"
+    truth = speech_windows(TWO_VOICES, make_video(video, TWO_VOICES))
+    with open(video, "rb") as fh:
+        f = client.post("/files", files={"file": ("two_voices.mp4", fh, "video/mp4")}).json()
+    coll = client.post("/collections", json={"name": "diarization-check"}).json()
+    client.post(f"/collections/{coll['id']}/media", json={"file_id": f["id"]}).raise_for_status()
+    for _ in range(600):
+        st = client.get(f"/collections/{coll['id']}/videos/{f['id']}").json()
+        if st["status"] in ("completed", "failed"):
+            break
+        time.sleep(0.5)
+    if st["status"] != "completed":
+        return {"error": st.get("error", st["status"])}
+    md = client.get(f"/collections/{coll['id']}/videos/{f['id']}/media-descriptions").json()
+    hyp = list(dict.fromkeys((p["start_time"], p["end_time"], p.get("speaker")) for p in md["speech"]))
+    timings = st.get("processing_seconds", {})
+    return {"der": round(diarization_error_rate(truth, hyp), 3), "speakers_found": len({h[2] for h in hyp if h[2]}),
+            "speakers_true": len({t[2] for t in truth}),
+            "speaker_stage_share_of_ingest": round(timings.get("speakers", 0) / timings["total"], 3)
+            if timings.get("total") else None}
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     corpus = Path(args.corpus)
     truth = json.loads((corpus / "truth.json").read_text())
@@ -201,6 +232,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             value, n = rate(key)
             report[key] = {"rate": None if value is None else round(value, 3), "n": n}
         report["retrieval_recall"] = retrieval
+        if not args.no_diarization:
+            report["diarization"] = diarization_check(client, Path(tempfile.mkdtemp(prefix="clipcite-diar-")))
         report["rows"] = rows
         return report
     finally:
@@ -220,6 +253,7 @@ def main() -> int:
     p.add_argument("--whisper-model")
     p.add_argument("--segmentation", help="default_segmentation_config JSON for the eval collection")
     p.add_argument("--out", default="eval-out/report.json")
+    p.add_argument("--no-diarization", action="store_true", help="skip the two-voice diarization check")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)

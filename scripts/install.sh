@@ -7,14 +7,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-extras="qwen,visual"
+extras="qwen,visual,speakers"
 if [[ "${1:-}" == "--test" ]]; then
-  extras="qwen,visual,test"
-  if ! command -v espeak-ng >/dev/null 2>&1; then
+  extras="qwen,visual,speakers,test"
+  # Narration for generated test videos: espeak-ng, and festival voices recorded from real speakers.
+  if ! command -v espeak-ng >/dev/null 2>&1 || ! command -v text2wave >/dev/null 2>&1; then
     if [[ $(id -u) == 0 ]]; then
-      (apt-get update -qq && apt-get install -y -qq espeak-ng >/dev/null) || echo "warning: could not install espeak-ng"
+      (apt-get update -qq && apt-get install -y -qq espeak-ng festival festvox-kallpc16k festvox-us-slt-hts \
+        >/dev/null) || echo "warning: could not install espeak-ng / festival"
     else
-      echo "warning: espeak-ng missing (sudo apt-get install espeak-ng); speech tests will be skipped"
+      echo "warning: sudo apt-get install espeak-ng festival festvox-kallpc16k festvox-us-slt-hts; speech tests skip"
     fi
   fi
 fi

@@ -22,18 +22,27 @@ class Scene:
     text: str = ""
     say: str = ""
     seconds: float | None = None  # default: speech length + 1 s
+    voice: str = "en-us"  # espeak-ng voice, or "festival:voice_kal_diphone" (recorded from a real speaker)
 
 
 def espeak_available() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
+def festival_available() -> bool:
+    return shutil.which("text2wave") is not None
+
+
 def speak(text: str, voice: str = "en-us") -> np.ndarray:
     """Mono float32 at 16 kHz."""
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "s.wav"
-        subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(wav), text], check=True,
-                       capture_output=True)
+        if voice.startswith("festival:"):
+            subprocess.run(["text2wave", "-eval", f"({voice.split(':', 1)[1]})", "-o", str(wav)], input=text.encode(),
+                           check=True, capture_output=True)
+        else:
+            subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(wav), text], check=True,
+                           capture_output=True)
         with wave.open(str(wav)) as w:
             rate = w.getframerate()
             data = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768
@@ -49,7 +58,7 @@ def make_video(path: Path, scenes: list[Scene], size: tuple[int, int] = (480, 27
     import av
     import cv2
 
-    clips = [speak(s.say) if (s.say and audio) else np.zeros(0, np.float32) for s in scenes]
+    clips = [speak(s.say, s.voice) if (s.say and audio) else np.zeros(0, np.float32) for s in scenes]
     durations = [s.seconds if s.seconds else round(len(c) / SAMPLE_RATE + 1.0, 1) for s, c in zip(scenes, clips)]
     windows, t = [], 0.0
     for d in durations:
@@ -103,3 +112,21 @@ TWO_SCENES = [
     Scene((30, 110, 40), text="Badge code 4471", say="Forklift drivers must check the tyre pressure every Monday morning."),
     Scene((40, 40, 160), text="Exit B12", say="In an emergency, leave through the north exit next to the loading dock."),
 ]
+
+
+KAL, SLT = "festival:voice_kal_diphone", "festival:voice_cmu_us_slt_arctic_hts"
+TWO_VOICES = [
+    Scene((90, 60, 30), say="Good afternoon. The budget review for the harbour project starts on Monday.", voice=KAL),
+    Scene((30, 90, 60), say="Thank you. I will present the crane maintenance schedule after lunch.", voice=SLT),
+    Scene((60, 30, 90), say="The harbour budget grew by twelve percent because of the new pier.", voice=KAL),
+    Scene((90, 90, 30), say="The launch date for the ferry service is the fourth of June.", voice=SLT),
+]
+
+
+def speech_windows(scenes: list[Scene], windows: list[tuple[float, float]]) -> list[tuple[float, float, str]]:
+    """Where each scene's narration actually sounds (it starts 0.3 s into its scene), with its voice."""
+    out = []
+    for scene, (start, _) in zip(scenes, windows):
+        if scene.say:
+            out.append((start + 0.3, start + 0.3 + len(speak(scene.say, scene.voice)) / SAMPLE_RATE, scene.voice))
+    return out

@@ -113,7 +113,11 @@ def list_videos(svc: ServicesDep, collection_id: str, limit: Annotated[int, Quer
 def get_video(svc: ServicesDep, collection_id: str, file_id: str) -> dict[str, Any]:
     svc.catalog.get_collection(collection_id)
     cf = svc.catalog.get_collection_file(collection_id, file_id)
-    return collection_file_obj(cf, svc.catalog.get_file(file_id))
+    out = collection_file_obj(cf, svc.catalog.get_file(file_id))
+    analysis = svc.catalog.get_analysis(file_id, svc.worker.ctx.analyzer.options_key())
+    if analysis is not None:  # where ingest time went, per stage (seconds)
+        out["processing_seconds"] = {k: round(v, 3) for k, v in analysis.get("timings", {}).items()}
+    return out
 
 
 @router.delete("/collections/{collection_id}/videos/{file_id}", summary="Remove a video from a collection")
