@@ -88,6 +88,31 @@ class StreamOptions(LenientModel):
     include_usage: bool = False
 
 
+class JsonSchemaFormat(LenientModel):
+    name: str = Field("response", max_length=64)
+    schema_: Optional[dict[str, Any]] = Field(None, alias="schema")
+    strict: Optional[bool] = None
+
+
+class ResponseFormat(LenientModel):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: Optional[JsonSchemaFormat] = None
+
+    @model_validator(mode="after")
+    def _schema_given(self) -> "ResponseFormat":
+        if self.type == "json_schema" and (self.json_schema is None or not self.json_schema.schema_):
+            raise ValueError("json_schema.schema is required when type is json_schema")
+        return self
+
+    def to_llama(self) -> dict[str, Any] | None:
+        """llama-cpp-python turns {"type": "json_object", "schema": ...} into a grammar."""
+        if self.type == "text":
+            return None
+        if self.type == "json_object":
+            return {"type": "json_object"}
+        return {"type": "json_object", "schema": self.json_schema.schema_}
+
+
 class ChatCompletionRequest(LenientModel):
     messages: list[ChatMessageIn] = Field(min_length=1)
     model: str = "nimbus-001"
@@ -96,6 +121,7 @@ class ChatCompletionRequest(LenientModel):
     max_tokens: Optional[int] = Field(None, ge=1, le=32768)
     n: int = Field(1, ge=1, le=1, description="Only one choice is generated.")
     presence_penalty: float = Field(0.0, ge=-2, le=2)
+    response_format: Optional[ResponseFormat] = None
     seed: Optional[int] = None
     stop: Union[str, list[str], None] = None
     stream: bool = False

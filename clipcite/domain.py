@@ -105,6 +105,7 @@ class Segment:
     scene_text: list[str] = field(default_factory=list)
     visual: list[str] = field(default_factory=list)
     speakers: list[str] = field(default_factory=list)  # labels speaking in this segment, for filters
+    file_speaker_count: int = 0  # distinct speakers in the whole file
     # Copied from the file so that filters run inside the store.
     metadata: dict[str, Any] = field(default_factory=dict)
     segment_metadata: dict[str, Any] = field(default_factory=dict)
@@ -123,10 +124,14 @@ class Segment:
         return label
 
     def labelled_speech(self, parts: "list[SpeechPart] | None" = None) -> str:
-        """Speech with speaker names where known: "Dana: ... speaker_2: ..." (consecutive turns merged)."""
+        """Speech with speaker names where known: "Dana: ... speaker_2: ..." (consecutive turns merged).
+        A one-speaker file without given names is plain text: a lone label only distracts a small model."""
+        parts = parts if parts is not None else self.speech
+        if self.file_speaker_count <= 1 and not self.metadata.get("speakers"):
+            return " ".join(p.text for p in parts).strip()
         out: list[str] = []
         last = None
-        for p in parts if parts is not None else self.speech:
+        for p in parts:
             who = self.speaker_name(p.speaker)
             out.append(f"{who}: {p.text}" if who and who != last else p.text)
             last = who

@@ -93,7 +93,7 @@ class ChatService:
             idx = [k for k, (j, _) in enumerate(parts) if j == i]
             seg = segments[i].segment
             # Speaker names go with each utterance so "what did Dana say" can be answered.
-            texts = [seg.labelled_speech([parts[k][1]]) if parts[k][1].speaker else parts[k][1].text for k in idx]
+            texts = [seg.labelled_speech([parts[k][1]]) for k in idx]
             out[i] = pick_sentences(texts, [sims[k] for k in idx])
         return out
 

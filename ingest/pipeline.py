@@ -177,6 +177,7 @@ def merge_visuals(frames: list[FrameVisual]) -> list[str]:
 def build_segments(analysis: FileAnalysis, ranges: list[TimeRange], collection_id: str, file_id: str,
                    file_info: dict[str, Any], metadata: dict[str, Any]) -> list[Segment]:
     segments = []
+    speaker_count = len({s.speaker for s in analysis.speech if s.speaker})
     for i, rng in enumerate(ranges):
         texts = [line for t in analysis.texts if _shares(TimeRange(t.start, t.end), rng) for line in t.lines]
         visuals = merge_visuals([v for v in analysis.visuals if _shares(TimeRange(v.start, v.end), rng)])
@@ -185,7 +186,7 @@ def build_segments(analysis: FileAnalysis, ranges: list[TimeRange], collection_i
         segments.append(Segment(
             collection_id=collection_id, file_id=file_id, segment_id=seg_id, index=i,
             start_time=rng.start, end_time=rng.end, speech=speech,
-            speakers=list(dict.fromkeys(p.speaker for p in speech if p.speaker)),
+            speakers=list(dict.fromkeys(p.speaker for p in speech if p.speaker)), file_speaker_count=speaker_count,
             scene_text=dedupe_lines(texts), visual=visuals,
             metadata=metadata, file_info=file_info, video_info=analysis.video_info,
         ))

@@ -61,10 +61,14 @@ def to_engine_request(svc: Services, body: ChatCompletionRequest) -> ChatRequest
         max_tokens=body.max_completion_tokens or body.max_tokens or s.max_answer_tokens,
         temperature=0.0 if body.temperature is None else body.temperature,
         top_p=1.0 if body.top_p is None else body.top_p, seed=body.seed, stop=body.stop_list(),
-        presence_penalty=body.presence_penalty, frequency_penalty=body.frequency_penalty)
+        presence_penalty=body.presence_penalty, frequency_penalty=body.frequency_penalty,
+        response_format=body.response_format.to_llama() if body.response_format else None)
+    structured = params.response_format is not None
     return ChatRequest(messages=messages, collections=collections, filter=parse_filter(body.filter),
                        file_ids=file_ids, params=params, retrieval=RetrievalOptions(limit=body.top_k or s.top_k),
-                       strict_grounding=s.strict_grounding if body.strict_grounding is None else body.strict_grounding)
+                       # Structured output must stay parseable: never swap it for the refusal sentence.
+                       strict_grounding=False if structured else (
+                           s.strict_grounding if body.strict_grounding is None else body.strict_grounding))
 
 
 def _payload_echo(body: ChatCompletionRequest) -> dict[str, Any]:

@@ -279,3 +279,34 @@ def test_segment_metadata_and_thumbnails(cloudglue, live_server, indexed):
     cloudglue.file_segments.update(indexed["file"].id, first.id, metadata={"reviewed": "yes"})
     assert live_server.services.store.count(flagged) == 1
     assert cloudglue.file_segments.get(indexed["file"].id, first.id).metadata == {"reviewed": "yes"}
+
+
+def test_json_schema_output_always_parses_and_validates(openai_client, indexed):
+    import json
+
+    import jsonschema
+
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}, "confident": {"type": "boolean"}},
+              "required": ["answer", "confident"]}
+    r = openai_client.chat.completions.create(
+        model="nimbus-001", messages=[{"role": "user", "content": "What is the badge code?"}], max_tokens=60,
+        response_format={"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}},
+        extra_body={"collections": [indexed["uniform"].id]})
+    jsonschema.validate(json.loads(r.choices[0].message.content), schema)
+    r = openai_client.chat.completions.create(
+        model="nimbus-001", messages=[{"role": "user", "content": "Reply in JSON: what is the badge code?"}],
+        max_tokens=40, response_format={"type": "json_object"}, extra_body={"collections": [indexed["uniform"].id]})
+    assert isinstance(json.loads(r.choices[0].message.content), (dict, list))
+
+
+def test_videodb_shape_scopes_to_a_file(live_server, indexed):
+    r = httpx.post(f"{live_server.url}/v1/chat/completions", headers={"x-access-token": "local"}, timeout=120, json={
+        "model": "nimbus-001", "collection_id": indexed["uniform"].id, "video_id": indexed["file"].id,
+        "messages": [{"role": "user", "content": "What is the badge code?"}], "max_tokens": 16})
+    assert r.status_code == 200
+    for c in r.json()["choices"][0]["citations"]:
+        assert c["file_id"] == indexed["file"].id
+    r = httpx.post(f"{live_server.url}/v1/chat/completions", json={
+        "model": "nimbus-001", "collection_id": indexed["uniform"].id, "video_id": "missing",
+        "messages": [{"role": "user", "content": "hi"}]})
+    assert r.status_code == 404
