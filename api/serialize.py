@@ -76,12 +76,7 @@ def media_description(collection_id: str, f: FileRecord, segments: list[Segment]
     md_lines = [f"# {f.filename}"]
     for s in segments:
         md_lines.append(f"\n## {fmt_time(s.start_time)} - {fmt_time(s.end_time)}")
-        if s.speech_text:
-            md_lines.append(f"**Speech:** {s.labelled_speech()}")
-        if s.scene_text:
-            md_lines.append("**On screen:** " + " | ".join(s.scene_text))
-        if s.visual:
-            md_lines.append("**Visual:** " + "; ".join(s.visual))
+        md_lines.extend(s.modality_lines("**Speech:** ", "**On screen:** ", "**Visual:** "))
     return {
         "collection_id": collection_id, "file_id": f.id, "title": Path(f.filename).stem,
         "duration_seconds": (f.video_info or {}).get("duration_seconds"),

@@ -6,6 +6,7 @@ model registry, so a missing model is a clear error naming its package, raised a
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import logging
@@ -48,6 +49,9 @@ class Services:
     files_dir: Path
     chat_gate: AdmissionGate
     search: SearchService
+    # Chats wait for the model here, on the event loop, not inside a worker thread: waiting requests
+    # must not use up the thread pool that uploads and listings need.
+    model_slot: asyncio.Semaphore
 
     def close(self) -> None:
         self.worker.stop()
@@ -103,4 +107,4 @@ def build_services(settings: Settings) -> Services:
                     embedder=embedder, generator=generator, retriever=retriever,
                     chat=ChatService(retriever, generator, settings.context_chars_per_segment), worker=worker,
                     files_dir=files_dir, chat_gate=AdmissionGate(settings.max_chat_in_flight),
-                    search=SearchService(retriever))
+                    search=SearchService(retriever), model_slot=asyncio.Semaphore(1))

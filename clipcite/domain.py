@@ -137,6 +137,17 @@ class Segment:
             last = who
         return " ".join(out).strip()
 
+    def modality_lines(self, speech: str, screen: str, visual: str) -> list[str]:
+        """The non-empty modalities, each after its label (labels differ between markdown and index text)."""
+        lines = []
+        if self.speech_text:
+            lines.append(speech + self.labelled_speech())
+        if self.scene_text:
+            lines.append(screen + " | ".join(self.scene_text))
+        if self.visual:
+            lines.append(visual + "; ".join(self.visual))
+        return lines
+
     def to_payload(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -55,6 +55,15 @@ class HybridQuery:
     prefetch_limit: int = 50
 
 
+def point_vectors(p: StorePoint, sparse_cls: Any) -> dict[str, Any]:
+    """Named vectors of a point in a backend's own sparse-vector class (empty sparse vectors omitted)."""
+    vec: dict[str, Any] = {DENSE: p.dense}
+    for name, sv in p.sparse.items():
+        if sv.indices:
+            vec[name] = sparse_cls(indices=sv.indices, values=sv.values)
+    return vec
+
+
 class SegmentStore(Protocol):
     def upsert(self, points: list[StorePoint]) -> None: ...
     def query(self, q: HybridQuery, flt: Group | None) -> list[Hit]: ...
@@ -164,19 +173,12 @@ class EdgeStore:
             for key in FLOAT_INDEXES:
                 self.shard.update(q.UpdateOperation.create_field_index(key, q.PayloadSchemaType.Float))
 
-    def _vector(self, p: StorePoint) -> dict[str, Any]:
-        vec: dict[str, Any] = {DENSE: p.dense}
-        for name, sv in p.sparse.items():
-            if sv.indices:
-                vec[name] = self.q.SparseVector(indices=sv.indices, values=sv.values)
-        return vec
-
     def upsert(self, points: list[StorePoint]) -> None:
         if not points:
             return
         with self._lock:
             self.shard.update(self.q.UpdateOperation.upsert_points(
-                [self.q.Point(id=p.id, vector=self._vector(p), payload=p.payload) for p in points]))
+                [self.q.Point(id=p.id, vector=point_vectors(p, self.q.SparseVector), payload=p.payload) for p in points]))
             self.shard.flush()
 
     def _nearest(self, q: HybridQuery) -> list[tuple[Any, str]]:
@@ -268,16 +270,9 @@ class QdrantServerStore:
             for key in FLOAT_INDEXES:
                 self.client.create_payload_index(collection, key, models.PayloadSchemaType.FLOAT)
 
-    def _vector(self, p: StorePoint) -> dict[str, Any]:
-        vec: dict[str, Any] = {DENSE: p.dense}
-        for name, sv in p.sparse.items():
-            if sv.indices:
-                vec[name] = self.m.SparseVector(indices=sv.indices, values=sv.values)
-        return vec
-
     def upsert(self, points: list[StorePoint], batch: int = 256) -> None:
         for start in range(0, len(points), batch):
-            self.client.upsert(self.collection, [self.m.PointStruct(id=p.id, vector=self._vector(p), payload=p.payload)
+            self.client.upsert(self.collection, [self.m.PointStruct(id=p.id, vector=point_vectors(p, self.m.SparseVector), payload=p.payload)
                                                  for p in points[start:start + batch]], wait=True)
 
     def query(self, q: HybridQuery, flt: Group | None) -> list[Hit]:

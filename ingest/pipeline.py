@@ -198,12 +198,7 @@ def embedding_text(seg: Segment, filename: str | None = None) -> str:
     lines = []
     if filename:
         lines.append(f"video: {Path(filename).stem.replace('_', ' ')}")
-    if seg.speech_text:
-        lines.append(f"speech: {seg.labelled_speech()}")
-    if seg.scene_text:
-        lines.append("on screen: " + " | ".join(seg.scene_text))
-    if seg.visual:
-        lines.append("visual: " + "; ".join(seg.visual))
+    lines.extend(seg.modality_lines("speech: ", "on screen: ", "visual: "))
     return "\n".join(lines)
 
 

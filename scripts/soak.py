@@ -66,9 +66,13 @@ def main() -> int:
     lock = threading.Lock()
     deadline = time.time() + args.seconds
 
+    warm = {"rss": 0}
+
     def record(kind: str, t0: float, resp: httpx.Response | None, err: str | None = None) -> None:
         with lock:
             served["n"] += 1
+            if proc and kind == "chat" and not warm["rss"]:
+                warm["rss"] = rss_kb(proc.pid)  # models are loaded lazily: growth before this is loading
             if err or resp is None or resp.status_code >= 500 and resp.status_code != 503:
                 errors.append(err or f"{kind} {resp.status_code}: {resp.text[:200]}")
             else:
@@ -127,6 +131,8 @@ def main() -> int:
         report["rss_start_mb"] = round(rss_start / 1024, 1)
         report["rss_end_mb"] = round(rss_kb(proc.pid) / 1024, 1)
         report["rss_growth_mb"] = round(report["rss_end_mb"] - report["rss_start_mb"], 1)
+        report["rss_after_first_chat_mb"] = round(warm["rss"] / 1024, 1)
+        report["rss_growth_after_warmup_mb"] = round(report["rss_end_mb"] - warm["rss"] / 1024, 1)
         proc.terminate()
         proc.wait(30)
     sys.stdout.write(json.dumps(report, indent=2) + "\n")

@@ -104,7 +104,8 @@ async def create_chat_completion(svc: ServicesDep, body: ChatCompletionRequest, 
         return StreamingResponse(_sse(svc, req, body, cid, created_ms, request), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     try:
-        ans = await run_in_threadpool(svc.chat.answer, req)
+        async with svc.model_slot:
+            ans = await run_in_threadpool(svc.chat.answer, req)
     finally:
         svc.chat_gate.leave()
     out = completion_obj(cid, created_ms, body.model, ans, body)
@@ -125,8 +126,11 @@ async def _sse(svc: Services, req: ChatRequest, body: ChatCompletionRequest, cid
     model = body.model
     gen = svc.chat.stream(req)
     sentinel = object()
+    slot = False
     try:
         yield _chunk(cid, created_ms, model, {"role": "assistant", "content": ""})
+        await svc.model_slot.acquire()
+        slot = True
         while True:
             item = await run_in_threadpool(next, gen, sentinel)
             if item is sentinel:
@@ -152,6 +156,8 @@ async def _sse(svc: Services, req: ChatRequest, body: ChatCompletionRequest, cid
         yield f"data: {json.dumps(error_body(str(exc), 'server_error', None, 500))}\n\n"
     finally:
         await run_in_threadpool(gen.close)
+        if slot:
+            svc.model_slot.release()
         svc.chat_gate.leave()
     yield "data: [DONE]\n\n"
 

@@ -75,6 +75,7 @@ def fixtures(tmp_path_factory):
         "audio_only.m4a": (_audio_only(d / "audio_only.m4a"), "failed"),
         "still.png": (_png(d / "still.png"), None),  # a one-frame "video" is processed or refused, never a crash
         "no_audio.mp4": (_video(d / "no_audio.mp4", 20), "completed"),
+        "zero_seconds.mp4": (_video(d / "zero_seconds.mp4", 0), "failed"),
         "vfr.mp4": (_video(d / "vfr.mp4", 30, vfr=True), "completed"),
         "large_frame.mp4": (_video(d / "large_frame.mp4", 3, size=(3840, 2160)), "completed"),
         "wrong_extension.avi": (_video(d / "wrong_extension.avi", 20), "completed"),

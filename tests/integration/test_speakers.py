@@ -52,6 +52,8 @@ def test_speaker_filter_and_names(cloudglue_client, live_server, two_voices):
                                       "valueText": "speaker_2"}]})
     hits = live_server.services.retriever.retrieve("ferry launch date", [two_voices["coll"].id], flt)
     assert hits and all("speaker_2" in h.segment.speakers for h in hits)
+    asked = live_server.services.retriever.retrieve("What did speaker 2 say?", [two_voices["coll"].id])
+    assert "speaker_2" in asked[0].segment.speakers
     cloudglue_client.files.update(two_voices["file"].id, metadata={"team": "harbour",
                                                                   "speakers": {"speaker_1": "Dana", "speaker_2": "Lee"}})
     md = cloudglue_client.collections.get_media_descriptions(two_voices["coll"].id, two_voices["file"].id,
