@@ -23,6 +23,8 @@ def _video(path: Path, frames: int, size=(160, 90), fps=10, audio=False, vfr=Fal
         vs.width, vs.height, vs.pix_fmt = size[0], size[1], "yuv420p"
         vs.codec_context.time_base = Fraction(1, 1000)
         pts = 0
+        if frames == 0:
+            out.start_encoding()  # header only: a container whose video stream holds nothing
         for i in range(frames):
             img = np.full((size[1], size[0], 3), (i * 7) % 255, np.uint8)
             frame = av.VideoFrame.from_ndarray(img, format="bgr24")
