@@ -90,7 +90,8 @@ def build_services(settings: Settings) -> Services:
         if importlib.util.find_spec("resemblyzer") is None:
             log.warning("speaker labels disabled: pip install resemblyzer 'setuptools<80' to enable them")
         else:
-            diarizer = SpeakerDiarizer(DiarizationOptions(threshold=settings.speaker_threshold), devices.threads)
+            diarizer = SpeakerDiarizer(DiarizationOptions(threshold=settings.speaker_threshold), devices.threads,
+                                       devices.device)
 
     catalog = Catalog(data / "catalog.sqlite3")
     embedder = SentenceEmbedder(embed_path, device=devices.device, threads=devices.threads)

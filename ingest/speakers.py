@@ -68,9 +68,10 @@ def _pieces(span: SpeechSpan, chunk: float) -> list[tuple[float, float, SpeechSp
 class SpeakerDiarizer:
     name = "resemblyzer"
 
-    def __init__(self, options: DiarizationOptions = DiarizationOptions(), threads: int = 1) -> None:
+    def __init__(self, options: DiarizationOptions = DiarizationOptions(), threads: int = 1, device: str = "cpu") -> None:
         self.options = options
         self.threads = threads
+        self.device = device
         self._encoder = None
         self._lock = threading.Lock()
 
@@ -82,8 +83,9 @@ class SpeakerDiarizer:
                 raise RuntimeError("speaker labels need resemblyzer: pip install resemblyzer 'setuptools<80'") from exc
             import torch
 
-            torch.set_num_threads(self.threads)
-            self._encoder = VoiceEncoder("cpu", verbose=False)
+            if self.device == "cpu":
+                torch.set_num_threads(self.threads)
+            self._encoder = VoiceEncoder(self.device, verbose=False)
         return self._encoder
 
     def diarize(self, path: Path, spans: list[SpeechSpan]) -> list[SpeechSpan]:

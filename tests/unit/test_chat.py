@@ -1,0 +1,17 @@
+from engine.chat import last_user_message, search_query
+
+
+def test_short_follow_up_is_searched_with_the_previous_question():
+    msgs = [{"role": "user", "content": "When does the ferry service launch?"},
+            {"role": "assistant", "content": "On the fourth of June [2]."},
+            {"role": "user", "content": "and who said it?"}]
+    assert search_query(msgs) == "When does the ferry service launch? and who said it?"
+    assert last_user_message(msgs) == "and who said it?"
+
+
+def test_standalone_question_is_searched_alone():
+    msgs = [{"role": "user", "content": "When does the ferry service launch?"},
+            {"role": "assistant", "content": "June."},
+            {"role": "user", "content": "What is the harbour budget this year?"}]
+    assert search_query(msgs) == "What is the harbour budget this year?"
+    assert search_query([{"role": "system", "content": "x"}]) == ""
