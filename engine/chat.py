@@ -4,6 +4,7 @@ and map its answer to citations. The engine sees dataclasses only; `api/` conver
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -56,9 +57,21 @@ def search_query(messages: list[dict[str, str]]) -> str:
     if not users:
         return ""
     latest = users[-1]
-    if len(users) > 1 and len(lexical.tokens(latest)) < 4:
+    if len(users) > 1 and is_follow_up(latest):
         return f"{users[-2]} {latest}"
     return latest
+
+
+_OPENERS = ("and ", "but ", "also ", "so ", "then ", "what about ", "how about ")
+_REFERRING = {"it", "its", "that", "those", "they", "them", "he", "she", "his", "her", "there", "one"}
+
+
+def is_follow_up(question: str) -> bool:
+    """Leans on the conversation: opens with a conjunction, or names almost nothing but a pronoun."""
+    low = question.strip().lower()
+    words = set(re.findall(r"[a-z']+", low))
+    content = lexical.tokens(low)
+    return low.startswith(_OPENERS) or len(content) <= 1 or (len(content) <= 3 and bool(words & _REFERRING))
 
 
 class ChatService:

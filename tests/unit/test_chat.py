@@ -15,3 +15,11 @@ def test_standalone_question_is_searched_alone():
             {"role": "user", "content": "What is the harbour budget this year?"}]
     assert search_query(msgs) == "What is the harbour budget this year?"
     assert search_query([{"role": "system", "content": "x"}]) == ""
+
+
+def test_follow_up_detection():
+    from engine.chat import is_follow_up
+    assert is_follow_up("and when does it start?")
+    assert is_follow_up("Who said that?")
+    assert not is_follow_up("Who is the lab manager?")
+    assert not is_follow_up("What is the harbour budget this year?")
