@@ -42,6 +42,10 @@ def to_engine_request(svc: Services, body: ChatCompletionRequest) -> ChatRequest
     if body.model not in accepted_models(svc):
         raise NotFound(f"model {body.model!r} not found; available: {sorted(accepted_models(svc))}", param="model",
                        code="model_not_found")
+    for unsupported in ("tools", "functions"):
+        if (body.model_extra or {}).get(unsupported):
+            raise InvalidRequest(f"{unsupported} are not supported yet; answers are grounded in the videos only",
+                                 param=unsupported)
     collections = list(body.collections or [])
     if body.collection_id:
         collections.append(body.collection_id)

@@ -47,3 +47,10 @@ def test_chat_past_the_bound_is_503_with_retry_after(client):
                     json={"model": "nimbus-001", "collections": [coll["id"]], "messages": [{"role": "user", "content": "hi"}]})
     assert r.status_code == 503 and r.headers["Retry-After"] == "7"
     assert r.json()["error"]["type"] == "overloaded_error"
+
+
+def test_unsupported_tools_are_refused_clearly(client):
+    r = client.post("/v1/chat/completions", headers={"Authorization": "Bearer s3cret"},
+                    json={"model": "nimbus-001", "messages": [{"role": "user", "content": "hi"}],
+                          "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "tools"
