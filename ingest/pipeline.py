@@ -85,6 +85,21 @@ class Analyzer:
         }
         return hashlib.sha1(json.dumps(opts, sort_keys=True).encode()).hexdigest()[:16]
 
+    def _read_keyframe(self, kf, end: float, out: FileAnalysis) -> None:
+        end = max(end, kf.time + 1e-3)
+        if self.ocr:
+            t0 = time.perf_counter()
+            lines = self.ocr.read(kf.image)
+            out.timings["ocr"] = out.timings.get("ocr", 0.0) + time.perf_counter() - t0
+            if lines:
+                out.texts.append(FrameText(start=kf.time, end=end, lines=tuple(lines)))
+        if self.describer:
+            t0 = time.perf_counter()
+            v = self.describer.describe(kf.image)
+            out.timings["visual"] = out.timings.get("visual", 0.0) + time.perf_counter() - t0
+            out.visuals.append(FrameVisual(start=kf.time, end=end, description=v.description,
+                                           objects=v.objects, scenes=v.scenes, colours=v.colours))
+
     def analyze(self, path: Path, info: VideoInfo, progress: Progress | None = None) -> FileAnalysis:
         progress = progress or (lambda stage, frac: None)
         out = FileAnalysis(video_info=asdict(info))
@@ -104,25 +119,18 @@ class Analyzer:
         if self.ocr or self.describer:
             progress("frames", 0.4)
             t0 = time.perf_counter()
-            keyframes = list(iter_keyframes(path, sample_fps=self.sample_fps))
-            out.timings["frames"] = time.perf_counter() - t0
-            ends = [k.time for k in keyframes[1:]] + [info.duration_seconds]
-            for i, (kf, end) in enumerate(zip(keyframes, ends)):
-                end = max(end, kf.time + 1e-3)
-                if self.ocr:
-                    t0 = time.perf_counter()
-                    lines = self.ocr.read(kf.image)
-                    out.timings["ocr"] = out.timings.get("ocr", 0.0) + time.perf_counter() - t0
-                    if lines:
-                        out.texts.append(FrameText(start=kf.time, end=end, lines=tuple(lines)))
-                if self.describer:
-                    t0 = time.perf_counter()
-                    v = self.describer.describe(kf.image)
-                    out.timings["visual"] = out.timings.get("visual", 0.0) + time.perf_counter() - t0
-                    out.visuals.append(FrameVisual(start=kf.time, end=end, description=v.description,
-                                                   objects=v.objects, scenes=v.scenes, colours=v.colours))
-                progress("frames", 0.4 + 0.5 * (i + 1) / max(1, len(keyframes)))
-            out.options["keyframes"] = len(keyframes)
+            count = 0
+            previous = None
+            # Streamed with a lag of one: a keyframe's content lasts until the next keyframe appears,
+            # and only one decoded image is held at a time, however long the video.
+            for kf in iter_keyframes(path, sample_fps=self.sample_fps):
+                if previous is not None:
+                    self._read_keyframe(previous, kf.time, out)
+                previous, count = kf, count + 1
+            if previous is not None:
+                self._read_keyframe(previous, info.duration_seconds, out)
+            out.timings["frames"] = time.perf_counter() - t0 - out.timings.get("ocr", 0.0) - out.timings.get("visual", 0.0)
+            out.options["keyframes"] = count
         out.options["ocr"] = type(self.ocr).__name__ if self.ocr else None
         out.options["visual"] = getattr(self.describer, "name", None)
         return out
