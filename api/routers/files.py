@@ -11,15 +11,16 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, PlainTextResponse
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep
 from api.protocol import FileUpdate, SegmentUpdate
 from api.serialize import file_obj, list_obj
+from api.transcripts import to_srt, to_vtt
 from api.services import Services
 from clipcite.domain import Segment
-from clipcite.errors import InvalidRequest, MediaError, NotFound, PayloadTooLarge
+from clipcite.errors import Conflict, InvalidRequest, MediaError, NotFound, PayloadTooLarge
 from engine.catalog import FileRecord, new_id, now_ms
 from engine.filters import Group, Match, numeric_mirror
 from ingest.probe import probe
@@ -203,3 +204,19 @@ def segment_thumbnail(svc: ServicesDep, file_id: str, segment_id: str) -> FileRe
     rec = svc.catalog.get_file(file_id)
     path = thumbnail(Path(rec.path), (seg.start_time + seg.end_time) / 2, svc.settings.resolved_data_dir / "thumbnails")
     return FileResponse(path, media_type="image/jpeg")
+
+
+@router.get("/files/{file_id}/transcript.{fmt}", summary="The file's transcript as SRT or WebVTT",
+            response_class=PlainTextResponse)
+def transcript(svc: ServicesDep, file_id: str, fmt: str) -> PlainTextResponse:
+    if fmt not in ("srt", "vtt"):
+        raise InvalidRequest("transcript format must be srt or vtt", param="fmt")
+    rec = svc.catalog.get_file(file_id)
+    analysis = svc.catalog.get_analysis(file_id, svc.worker.ctx.analyzer.options_key())
+    if analysis is None:
+        raise Conflict(f"file {file_id} has not been processed yet; add it to a collection first", param="file_id")
+    names = rec.metadata.get("speakers") if isinstance(rec.metadata.get("speakers"), dict) else {}
+    spans = analysis.get("speech", [])
+    if fmt == "srt":
+        return PlainTextResponse(to_srt(spans, names), media_type="application/x-subrip")
+    return PlainTextResponse(to_vtt(spans, names), media_type="text/vtt")

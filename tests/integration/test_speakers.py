@@ -61,3 +61,15 @@ def test_speaker_filter_and_names(cloudglue_client, live_server, two_voices):
     assert "Dana:" in md.content and "Lee:" in md.content
     md = cloudglue_client.collections.get_media_descriptions(two_voices["coll"].id, two_voices["file"].id)
     assert {p.speaker for p in md.speech} == {"Dana", "Lee"}
+
+
+def test_transcript_exports_carry_speakers(live_server, two_voices):
+    import httpx
+
+    fid = two_voices["file"].id
+    srt = httpx.get(f"{live_server.url}/v1/files/{fid}/transcript.srt")
+    assert srt.status_code == 200 and srt.text.startswith("1\n00:00:")
+    assert " --> " in srt.text and ("speaker_1:" in srt.text or "Dana:" in srt.text)
+    vtt = httpx.get(f"{live_server.url}/v1/files/{fid}/transcript.vtt")
+    assert vtt.status_code == 200 and vtt.text.startswith("WEBVTT") and "<v " in vtt.text
+    assert httpx.get(f"{live_server.url}/v1/files/{fid}/transcript.docx").status_code == 400

@@ -1,0 +1,40 @@
+"""Transcript exports (SRT, WebVTT) from a file's cached speech analysis, with speaker names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ts(seconds: float, sep: str) -> str:
+    ms = int(round(seconds * 1000))
+    h, rem = divmod(ms, 3_600_000)
+    m, rem = divmod(rem, 60_000)
+    s, ms = divmod(rem, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def _who(span: dict[str, Any], names: dict[str, str], multi: bool) -> str | None:
+    label = span.get("speaker")
+    if not label or not (multi or label in names):
+        return None
+    return names.get(label, label)
+
+
+def to_srt(spans: list[dict[str, Any]], names: dict[str, str]) -> str:
+    multi = len({s.get("speaker") for s in spans if s.get("speaker")}) > 1
+    blocks = []
+    for i, s in enumerate(spans, 1):
+        who = _who(s, names, multi)
+        text = f"{who}: {s['text']}" if who else s["text"]
+        blocks.append(f"{i}\n{_ts(s['start'], ',')} --> {_ts(s['end'], ',')}\n{text}\n")
+    return "\n".join(blocks)
+
+
+def to_vtt(spans: list[dict[str, Any]], names: dict[str, str]) -> str:
+    multi = len({s.get("speaker") for s in spans if s.get("speaker")}) > 1
+    cues = ["WEBVTT\n"]
+    for s in spans:
+        who = _who(s, names, multi)
+        text = f"<v {who}>{s['text']}" if who else s["text"]
+        cues.append(f"{_ts(s['start'], '.')} --> {_ts(s['end'], '.')}\n{text}\n")
+    return "\n".join(cues)
