@@ -53,6 +53,10 @@ class Services:
     # must not use up the thread pool that uploads and listings need.
     model_slot: asyncio.Semaphore
 
+    def current_analysis(self, file_id: str) -> dict | None:
+        """The file's cached model outputs under the stage options now in force (None: not processed)."""
+        return self.catalog.get_analysis(file_id, self.worker.ctx.analyzer.options_key())
+
     def close(self) -> None:
         self.worker.stop()
         self.generator.close()

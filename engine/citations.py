@@ -67,23 +67,12 @@ def _terms(text: str) -> set[str]:
     return set(lexical.tokens(text))
 
 
-def _supported(term: str, context: set[str]) -> bool:
-    if term in context:
-        return True
-    # Tolerate stem differences ("goggl" vs "goggles"): a shared prefix of 5+ characters counts.
-    return len(term) >= 5 and any(c.startswith(term[:5]) for c in context if len(c) >= 5)
-
-
 def unsupported_terms(answer: str, question: str, segments: list[ScoredSegment]) -> tuple[set[str], set[str]]:
     """(new terms, unsupported terms): answer terms not in the question, and those found in no segment."""
-    context: set[str] = set()
-    for s in segments:
-        seg = s.segment
-        context |= _terms(" ".join([seg.speech_text, " ".join(seg.scene_text), " ".join(seg.visual),
-                                    str(seg.file_info.get("filename") or "")]))
+    context: set[str] = set().union(*(lexical.segment_terms(s.segment) for s in segments))
     spoken = re.sub(r"\b\d{1,2}:\d{2}(?::\d{2})?\b", " ", strip_markers(answer))  # timestamps are ours
     new = _terms(spoken) - _terms(question) - META_TERMS
-    return new, {t for t in new if not _supported(t, context)}
+    return new, {t for t in new if not lexical.has_term(t, context)}
 
 
 def is_grounded(answer: str, question: str, segments: list[ScoredSegment], max_unsupported: float = 0.5) -> bool:
@@ -119,9 +108,7 @@ def attribute(answer: str, segments: list[ScoredSegment], min_shared: int = 2) -
     needed = min(min_shared, len(terms))  # a one-word answer ("3%") needs its one word
     scored = []
     for i, s in enumerate(segments):
-        seg = s.segment
-        seg_terms = _terms(" ".join([seg.speech_text, " ".join(seg.scene_text), " ".join(seg.visual)]))
-        shared = len(terms & seg_terms)
+        shared = len(terms & lexical.segment_terms(s.segment, with_filename=False))
         if shared >= needed:
             scored.append((shared, -i, i + 1))
     if not scored:

@@ -11,6 +11,7 @@ import re
 import zlib
 from collections import Counter
 
+from clipcite.domain import Segment
 from engine.store import SparseVec
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*", re.I)
@@ -72,3 +73,16 @@ def doc_vector(text: str) -> SparseVec:
 def query_vector(text: str) -> SparseVec:
     terms = sorted({term_index(t) for t in tokens(text)})
     return SparseVec(terms, [1.0] * len(terms))
+
+
+def has_term(term: str, terms: set[str]) -> bool:
+    """Exact, or a shared 5-letter prefix for longer terms: the stemmer is crude ("goggl" vs "goggles")."""
+    return term in terms or (len(term) >= 5 and any(t.startswith(term[:5]) for t in terms))
+
+
+def segment_terms(seg: Segment, with_filename: bool = True) -> set[str]:
+    """The terms of every modality of a segment (and its file name), as the index sees them."""
+    parts = [seg.speech_text, " ".join(seg.scene_text), " ".join(seg.visual)]
+    if with_filename:
+        parts.append(str(seg.file_info.get("filename") or ""))
+    return set(tokens(" ".join(parts)))

@@ -31,22 +31,13 @@ class RetrievalOptions:
     candidates: int = 20  # fused hits the reranker looks at
 
 
-def _segment_terms(seg: Segment) -> set[str]:
-    return set(lexical.tokens(" ".join([seg.speech_text, " ".join(seg.scene_text), " ".join(seg.visual),
-                                        str(seg.file_info.get("filename") or "").replace("_", " ")])))
-
-
-def _has(term: str, seg_terms: set[str]) -> bool:
-    return term in seg_terms or (len(term) >= 5 and any(s.startswith(term[:5]) for s in seg_terms))
-
-
 def coverage(query_terms: set[str], seg_terms: set[str], weights: dict[str, float] | None = None) -> float:
     """Weighted share of the question's terms that the segment contains (5-letter prefix match for stems)."""
     if not query_terms:
         return 0.0
     weights = weights or {}
     total = sum(weights.get(t, 1.0) for t in query_terms)
-    return sum(weights.get(t, 1.0) for t in query_terms if _has(t, seg_terms)) / total
+    return sum(weights.get(t, 1.0) for t in query_terms if lexical.has_term(t, seg_terms)) / total
 
 
 def rerank(query: str, hits: list[ScoredSegment], weight: float = 1.0) -> list[ScoredSegment]:
@@ -57,9 +48,9 @@ def rerank(query: str, hits: list[ScoredSegment], weight: float = 1.0) -> list[S
     import math
 
     terms = set(lexical.tokens(query))
-    seg_terms = [_segment_terms(h.segment) for h in hits]
+    seg_terms = [lexical.segment_terms(h.segment) for h in hits]
     n = max(1, len(hits))
-    weights = {t: math.log(1 + n / (1 + sum(_has(t, st) for st in seg_terms))) for t in terms}
+    weights = {t: math.log(1 + n / (1 + sum(lexical.has_term(t, st) for st in seg_terms))) for t in terms}
     scored = []
     for rank, (h, st) in enumerate(zip(hits, seg_terms)):
         score = 0.15 / (1 + rank) + weight * coverage(terms, st, weights)

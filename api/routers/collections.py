@@ -12,7 +12,7 @@ from api.protocol import AddCollectionFile, CollectionUpdate, NewCollection
 from api.serialize import collection_file_obj, collection_obj, list_obj, media_description
 from api.services import Services
 from clipcite.domain import Segment
-from clipcite.errors import Conflict, InvalidRequest
+from clipcite.errors import Conflict, InvalidRequest, NotFound
 from engine.catalog import CollectionFileRecord, CollectionRecord, new_id, now_ms
 from engine.filters import Group, Match
 from ingest.pipeline import file_scope
@@ -73,7 +73,7 @@ def add_file(svc: Services, collection_id: str, body: AddCollectionFile) -> dict
     existing = None
     try:
         existing = svc.catalog.get_collection_file(collection_id, frec.id)
-    except Exception:  # noqa: BLE001 - NotFound: first add
+    except NotFound:  # first add
         pass
     if existing and existing.status in ("pending", "processing") and existing.segmentation_config == cfg.to_wire():
         return collection_file_obj(existing, frec)
@@ -114,7 +114,7 @@ def get_video(svc: ServicesDep, collection_id: str, file_id: str) -> dict[str, A
     svc.catalog.get_collection(collection_id)
     cf = svc.catalog.get_collection_file(collection_id, file_id)
     out = collection_file_obj(cf, svc.catalog.get_file(file_id))
-    analysis = svc.catalog.get_analysis(file_id, svc.worker.ctx.analyzer.options_key())
+    analysis = svc.current_analysis(file_id)
     if analysis is not None:  # where ingest time went, per stage (seconds)
         out["processing_seconds"] = {k: round(v, 3) for k, v in analysis.get("timings", {}).items()}
     return out

@@ -212,7 +212,7 @@ def transcript(svc: ServicesDep, file_id: str, fmt: str) -> PlainTextResponse:
     if fmt not in ("srt", "vtt"):
         raise InvalidRequest("transcript format must be srt or vtt", param="fmt")
     rec = svc.catalog.get_file(file_id)
-    analysis = svc.catalog.get_analysis(file_id, svc.worker.ctx.analyzer.options_key())
+    analysis = svc.current_analysis(file_id)
     if analysis is None:
         raise Conflict(f"file {file_id} has not been processed yet; add it to a collection first", param="file_id")
     names = rec.metadata.get("speakers") if isinstance(rec.metadata.get("speakers"), dict) else {}
