@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import AsyncIterator
 
 from fastapi import Depends, FastAPI
+from fastapi.responses import PlainTextResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from api.deps import require_api_key
 from api.errors import install_error_handlers
+from api.metrics import MetricsMiddleware, RequestMetrics, render
 from api.routers import chat, collections, files, search, system
 from api.services import Services, build_services
 from clipcite.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
+WEB_DIR = Path(__file__).parent / "web"
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -35,8 +40,23 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = FastAPI(title="Clipcite", version="0.1.0", lifespan=lifespan,
                   description="Self-hosted video RAG with timestamped citations (OpenAI and Cloudglue compatible).")
     install_error_handlers(app)
+    requests = RequestMetrics()
+    app.add_middleware(MetricsMiddleware, metrics=requests)
     app.include_router(system.router)
     guarded = [Depends(require_api_key)]
     for r in (files.router, collections.router, chat.router, search.router):
         app.include_router(r, prefix="/v1", dependencies=guarded)
+
+    @app.get("/metrics", summary="Prometheus metrics (jobs, segments, seconds indexed, latency, model loads)",
+             tags=["system"], response_class=PlainTextResponse, dependencies=guarded)
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(render(app.state.services, requests), media_type="text/plain; version=0.0.4")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/ui/")
+
+    # The web page is static files shipped in the package: no CDN, so it works air-gapped. It holds no
+    # data itself; every call it makes goes through the guarded /v1 API.
+    app.mount("/ui", StaticFiles(directory=WEB_DIR, html=True), name="ui")
     return app

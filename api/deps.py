@@ -25,11 +25,19 @@ def _presented_key(request: Request) -> str | None:
     return request.headers.get("x-access-token") or request.headers.get("x-api-key")
 
 
+# The web page sets this cookie (SameSite=Strict) so that <video> and <img> elements, which cannot send
+# headers, can load media and thumbnails. It is honoured for reads only, so it cannot be used to forge writes.
+KEY_COOKIE = "clipcite_key"
+
+
 def require_api_key(request: Request) -> None:
     """When keys are configured, every /v1 route needs one (Bearer or x-access-token); constant-time compare."""
     keys = request.app.state.services.settings.api_keys
     if not keys:
         return
-    presented = _presented_key(request) or ""
+    presented = _presented_key(request)
+    if presented is None and request.method in ("GET", "HEAD"):
+        presented = request.cookies.get(KEY_COOKIE)
+    presented = presented or ""
     if not any(hmac.compare_digest(presented.encode(), k.encode()) for k in keys):
         raise Unauthorized("missing or invalid API key")

@@ -31,13 +31,15 @@ def file_obj(f: FileRecord) -> dict[str, Any]:
 def collection_obj(c: CollectionRecord) -> dict[str, Any]:
     out: dict[str, Any] = {"id": c.id, "object": "collection", "name": c.name, "description": c.description,
                            "collection_type": c.collection_type, "created_at": c.created_at,
-                           "file_count": c.file_count}
+                           "file_count": c.file_count, "file_status_counts": c.status_counts}
     if c.default_segmentation_config:
         out["default_segmentation_config"] = c.default_segmentation_config
     return out
 
 
-def collection_file_obj(cf: CollectionFileRecord, f: FileRecord | None = None) -> dict[str, Any]:
+def collection_file_obj(cf: CollectionFileRecord, f: FileRecord | None = None,
+                        progress: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`progress` ({"stage", "fraction"}) is set while a worker processes the file: live status for UIs."""
     out: dict[str, Any] = {
         "collection_id": cf.collection_id, "file_id": cf.file_id, "object": "collection_file",
         "added_at": cf.added_at, "status": cf.status,
@@ -48,6 +50,8 @@ def collection_file_obj(cf: CollectionFileRecord, f: FileRecord | None = None) -
     }
     if f is not None:
         out["file"] = file_obj(f)
+    if progress is not None and cf.status in ("pending", "processing"):
+        out["progress"] = progress
     if cf.error:
         out["error"] = cf.error
     return out

@@ -1,4 +1,4 @@
-"""Transcript exports (SRT, WebVTT) from a file's cached speech analysis, with speaker names."""
+"""Transcript exports (SRT, WebVTT, JSON) from a file's cached speech analysis, with speaker names."""
 
 from __future__ import annotations
 
@@ -38,3 +38,18 @@ def to_vtt(spans: list[dict[str, Any]], names: dict[str, str]) -> str:
         text = f"<v {who}>{s['text']}" if who else s["text"]
         cues.append(f"{_ts(s['start'], '.')} --> {_ts(s['end'], '.')}\n{text}\n")
     return "\n".join(cues)
+
+
+def to_json(spans: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
+    """Utterances with times, speaker (name where given) and word timings, for tools that want structure."""
+    multi = len({s.get("speaker") for s in spans if s.get("speaker")}) > 1
+    out = []
+    for s in spans:
+        item: dict[str, Any] = {"start_time": s["start"], "end_time": s["end"], "text": s["text"]}
+        who = _who(s, names, multi)
+        if who:
+            item["speaker"] = who
+        if s.get("words"):
+            item["words"] = [{"word": w["word"], "start_time": w["start"], "end_time": w["end"]} for w in s["words"]]
+        out.append(item)
+    return out

@@ -87,6 +87,7 @@ class CollectionRecord:
     default_segmentation_config: dict[str, Any] | None
     created_at: int
     file_count: int = 0
+    status_counts: dict[str, int] = field(default_factory=dict)  # files by status in this collection
 
 
 @dataclass
@@ -177,12 +178,14 @@ class Catalog:
 
     # --- collections ---
     def _collection(self, row: sqlite3.Row) -> CollectionRecord:
-        count = self._q("SELECT COUNT(*) FROM collection_files WHERE collection_id=?", (row["id"],))[0][0]
+        counts = {r[0]: r[1] for r in self._q(
+            "SELECT status, COUNT(*) FROM collection_files WHERE collection_id=? GROUP BY status", (row["id"],))}
         return CollectionRecord(id=row["id"], name=row["name"], description=row["description"],
                                 collection_type=row["collection_type"],
                                 default_segmentation_config=json.loads(row["default_segmentation_config"])
                                 if row["default_segmentation_config"] else None,
-                                created_at=row["created_at"], file_count=count)
+                                                created_at=row["created_at"], file_count=sum(counts.values()),
+                                status_counts=counts)
 
     def add_collection(self, rec: CollectionRecord) -> CollectionRecord:
         self._x("INSERT INTO collections VALUES (?,?,?,?,?,?)",
@@ -302,6 +305,16 @@ class Catalog:
 
     def queue_depth(self) -> int:
         return self._q("SELECT COUNT(*) FROM jobs WHERE state IN ('queued','running')")[0][0]
+
+    def job_counts(self) -> dict[str, int]:
+        """Jobs by state (queued, running, completed, failed, cancelled), for /metrics."""
+        return {r[0]: r[1] for r in self._q("SELECT state, COUNT(*) FROM jobs GROUP BY state")}
+
+    def indexed_video_seconds(self) -> float:
+        """Seconds of video indexed (completed collection entries; a file in two collections counts twice)."""
+        rows = self._q("SELECT f.video_info FROM collection_files cf JOIN files f ON f.id = cf.file_id "
+                       "WHERE cf.status='completed' AND f.video_info IS NOT NULL")
+        return float(sum(json.loads(r[0]).get("duration_seconds") or 0.0 for r in rows))
 
     # --- analyses (per-file model outputs, reused by every collection and segmentation) ---
     def get_analysis(self, file_id: str, options_key: str) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+from models.loading import timed_load
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +63,10 @@ class LlamaGenerator:
                 t0 = time.perf_counter()
                 log.info("loading chat model %s (n_ctx=%d, threads=%d, gpu_layers=%d)", self.model_path.name,
                          self.n_ctx, self.threads, self.n_gpu_layers)
-                self._llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
-                                  n_threads_batch=self.threads, n_gpu_layers=self.n_gpu_layers, seed=self.seed,
-                                  verbose=False)
+                with timed_load("chat"):
+                    self._llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
+                                      n_threads_batch=self.threads, n_gpu_layers=self.n_gpu_layers, seed=self.seed,
+                                      verbose=False)
                 self.load_seconds = time.perf_counter() - t0
         return self._llm
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Protocol, Sequence
 
 import numpy as np
+from models.loading import timed_load
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ class SentenceEmbedder:
             if self.device == "cpu":
                 torch.set_num_threads(self.threads)
             log.info("loading embedding model %s on %s", self.model_path.name, self.device)
-            self._model = SentenceTransformer(str(self.model_path), device=self.device, local_files_only=True)
+            with timed_load("embedding"):
+                self._model = SentenceTransformer(str(self.model_path), device=self.device, local_files_only=True)
             self.dim = int(self._model.get_embedding_dimension())
         return self._model
 

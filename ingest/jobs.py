@@ -13,13 +13,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from clipcite.domain import VideoInfo
 from clipcite.errors import ClipciteError, MediaError
 from engine.catalog import Catalog, JobRecord
 from engine.store import SegmentStore
 from ingest.embed import Embedder
-from ingest.pipeline import Analyzer, FileAnalysis, build_segments, index_segments, plan
+from ingest.pipeline import Analyzer, FileAnalysis, Progress, build_segments, index_segments, plan
 from ingest.segment import SegmentationConfig
 
 log = logging.getLogger(__name__)
@@ -34,21 +35,23 @@ class IngestContext:
     default_window: float = 20.0
 
 
-def analysis_for(ctx: IngestContext, file_id: str, path: Path, info: VideoInfo) -> FileAnalysis:
+def analysis_for(ctx: IngestContext, file_id: str, path: Path, info: VideoInfo,
+                 progress: Progress | None = None) -> FileAnalysis:
     """Cached per (file, stage options): adding a file to a second collection re-runs no model."""
     key = ctx.analyzer.options_key()
     cached = ctx.catalog.get_analysis(file_id, key)
     if cached is not None:
         return FileAnalysis.from_json(cached)
     t0 = time.perf_counter()
-    analysis = ctx.analyzer.analyze(path, info)
+    analysis = ctx.analyzer.analyze(path, info, progress)
     analysis.timings["total"] = time.perf_counter() - t0
     ctx.catalog.put_analysis(file_id, key, analysis.to_json())
     return analysis
 
 
-def run_job(ctx: IngestContext, job: JobRecord) -> int:
+def run_job(ctx: IngestContext, job: JobRecord, progress: Progress | None = None) -> int:
     """Index one file into one collection; returns the number of segments."""
+    report = progress or (lambda stage, frac: None)
     cat = ctx.catalog
     frec = cat.get_file(job.file_id)
     cf = cat.get_collection_file(job.collection_id, job.file_id)
@@ -56,7 +59,9 @@ def run_job(ctx: IngestContext, job: JobRecord) -> int:
         raise MediaError(frec.error or "file is not usable media")
     cat.set_collection_file_status(job.collection_id, job.file_id, "processing")
     info = VideoInfo(**frec.video_info)
-    analysis = analysis_for(ctx, frec.id, Path(frec.path), info)
+    # Model analysis is ~95 % of a job; segmenting, embedding and the upsert the rest.
+    analysis = analysis_for(ctx, frec.id, Path(frec.path), info, lambda st, f: report(st, 0.95 * f))
+    report("indexing", 0.95)
     cfg = SegmentationConfig.from_wire(cf.segmentation_config, ctx.default_window)
     ranges = plan(cfg, analysis.video_info, Path(frec.path))
     file_info = {"id": frec.id, "filename": frec.filename, "bytes": frec.bytes, "uri": frec.uri,
@@ -78,6 +83,13 @@ class IngestWorker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
+        # (collection_id, file_id) -> (stage, fraction) of running jobs; in memory, for live status only.
+        self._progress: dict[tuple[str, str], tuple[str, float]] = {}
+
+    def progress_of(self, collection_id: str, file_id: str) -> dict[str, Any] | None:
+        """Where a running job is: {"stage", "fraction"}; None when the file is not being processed now."""
+        p = self._progress.get((collection_id, file_id))
+        return {"stage": p[0], "fraction": round(p[1], 3)} if p else None
 
     def start(self) -> None:
         requeued = self.ctx.catalog.requeue_interrupted()
@@ -109,8 +121,10 @@ class IngestWorker:
     def process(self, job: JobRecord) -> None:
         cat = self.ctx.catalog
         t0 = time.perf_counter()
+        key = (job.collection_id, job.file_id)
+        self._progress[key] = ("queued", 0.0)
         try:
-            n = run_job(self.ctx, job)
+            n = run_job(self.ctx, job, lambda stage, frac: self._progress.__setitem__(key, (stage, frac)))
         except Exception as exc:  # noqa: BLE001 - every failure ends the job, never the worker
             reason = exc.message if isinstance(exc, ClipciteError) else f"{type(exc).__name__}: {exc}"
             level = logging.WARNING if isinstance(exc, ClipciteError) else logging.ERROR
@@ -122,6 +136,8 @@ class IngestWorker:
             except Exception:  # noqa: BLE001 - the row may be gone (file deleted meanwhile)
                 pass
             return
+        finally:
+            self._progress.pop(key, None)
         if cat.job_state(job.id) == "cancelled":
             return
         cat.finish_job(job.id, "completed")

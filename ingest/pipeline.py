@@ -101,23 +101,28 @@ class Analyzer:
                                            objects=v.objects, scenes=v.scenes, colours=v.colours))
 
     def analyze(self, path: Path, info: VideoInfo, progress: Progress | None = None) -> FileAnalysis:
-        progress = progress or (lambda stage, frac: None)
+        """`progress(stage, fraction)` reports how far the whole analysis is (0..1), for live status."""
+        report = progress or (lambda stage, frac: None)
+        duration = max(info.duration_seconds, 1e-3)
+        # Rough shares of the work, from measured stage timings on CPU: speech about half, keyframes the rest.
+        speech_share = 0.5 if (self.transcriber and info.has_audio) else 0.0
         out = FileAnalysis(video_info=asdict(info))
         if self.transcriber and info.has_audio:
             t0 = time.perf_counter()
-            progress("speech", 0.0)
-            result = self.transcriber.transcribe(path)
+            report("speech", 0.0)
+            result = self.transcriber.transcribe(
+                path, on_progress=lambda t: report("speech", speech_share * 0.9 * min(t / duration, 1.0)))
             out.speech, out.language = result.spans, result.language
             out.options["speech"] = result.options.to_dict()
             out.timings["speech"] = time.perf_counter() - t0
             if self.diarizer and out.speech:
                 t0 = time.perf_counter()
-                progress("speakers", 0.3)
+                report("speakers", speech_share * 0.9)
                 out.speech = self.diarizer.diarize(path, out.speech)
                 out.timings["speakers"] = time.perf_counter() - t0
                 out.options["speakers"] = asdict(self.diarizer.options)
         if self.ocr or self.describer:
-            progress("frames", 0.4)
+            report("frames", speech_share)
             t0 = time.perf_counter()
             count = 0
             previous = None
@@ -126,6 +131,7 @@ class Analyzer:
             for kf in iter_keyframes(path, sample_fps=self.sample_fps):
                 if previous is not None:
                     self._read_keyframe(previous, kf.time, out)
+                    report("frames", speech_share + (1 - speech_share) * min(kf.time / duration, 1.0))
                 previous, count = kf, count + 1
             if previous is not None:
                 self._read_keyframe(previous, info.duration_seconds, out)

@@ -8,6 +8,7 @@ import threading
 from typing import Protocol
 
 import numpy as np
+from models.loading import timed_load
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,11 @@ class RapidOcrReader:
                       "EngineConfig.onnxruntime.inter_op_num_threads": 1,
                       "Det.limit_side_len": self.det_side, "Global.use_cls": False,
                       "Global.log_level": "warning"}
-            try:
-                self._engine = RapidOCR(params=params)
-            except Exception:  # older 3.x releases reject unknown keys: fall back to defaults
-                self._engine = RapidOCR()
+            with timed_load("ocr"):
+                try:
+                    self._engine = RapidOCR(params=params)
+                except Exception:  # older 3.x releases reject unknown keys: fall back to defaults
+                    self._engine = RapidOCR()
         return self._engine
 
     def read(self, image: np.ndarray) -> list[str]:

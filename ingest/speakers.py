@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from clipcite.domain import SpeechSpan
+from models.loading import timed_load
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,8 @@ class SpeakerDiarizer:
 
             if self.device == "cpu":
                 torch.set_num_threads(self.threads)
-            self._encoder = VoiceEncoder(self.device, verbose=False)
+            with timed_load("speakers"):
+                self._encoder = VoiceEncoder(self.device, verbose=False)
         return self._encoder
 
     def diarize(self, path: Path, spans: list[SpeechSpan]) -> list[SpeechSpan]:

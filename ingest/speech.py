@@ -10,9 +10,11 @@ import logging
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 from clipcite.domain import SpeechSpan, Word
 from clipcite.errors import MediaError
+from models.loading import timed_load
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +60,14 @@ class WhisperTranscriber:
             except ImportError as exc:  # pragma: no cover - hard dependency
                 raise RuntimeError("speech needs faster-whisper: pip install faster-whisper") from exc
             log.info("loading whisper %s on %s/%s", self.options.model, self.options.device, self.options.compute_type)
-            self._model = WhisperModel(str(self.model_path), device=self.options.device,
-                                       compute_type=self.options.compute_type, cpu_threads=self.threads,
-                                       local_files_only=True)
+            with timed_load("speech"):
+                self._model = WhisperModel(str(self.model_path), device=self.options.device,
+                                           compute_type=self.options.compute_type, cpu_threads=self.threads,
+                                           local_files_only=True)
         return self._model
 
-    def transcribe(self, path: Path) -> SpeechResult:
+    def transcribe(self, path: Path, on_progress: Callable[[float], None] | None = None) -> SpeechResult:
+        """`on_progress(seconds)` is called with the end time of each decoded segment (for live progress)."""
         with self._lock:
             model = self._load()
             try:
@@ -71,14 +75,16 @@ class WhisperTranscriber:
                     str(path), language=self.options.language, beam_size=self.options.beam_size,
                     vad_filter=self.options.vad_filter, word_timestamps=self.options.word_timestamps,
                     condition_on_previous_text=False)
-                spans = [
-                    SpeechSpan(
+                spans = []
+                for s in segments:  # a generator: decoding happens as it is consumed
+                    if on_progress is not None:
+                        on_progress(s.end)
+                    if not s.text.strip():
+                        continue
+                    spans.append(SpeechSpan(
                         text=s.text.strip(), start=round(s.start, 3), end=round(s.end, 3),
                         words=tuple(Word(w.word.strip(), round(w.start, 3), round(w.end, 3)) for w in (s.words or [])),
-                    )
-                    for s in segments
-                    if s.text.strip()
-                ]
+                    ))
             except Exception as exc:  # corrupt audio streams surface here as decoder errors
                 raise MediaError(f"audio could not be decoded: {type(exc).__name__}: {exc}") from exc
         return SpeechResult(spans=spans, language=getattr(info, "language", None), options=self.options)

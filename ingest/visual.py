@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 import numpy as np
+from models.loading import timed_load
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,8 @@ class DetectorDescriber:
             if pb is None or pbtxt is None:
                 raise RuntimeError(f"SSD-MobileNetV2 files not found under {self.root}")
             cv2.setNumThreads(self.threads)
-            self._net = cv2.dnn.readNetFromTensorflow(str(pb), str(pbtxt))
+            with timed_load("visual"):
+                self._net = cv2.dnn.readNetFromTensorflow(str(pb), str(pbtxt))
             tfl = self._find("efficientnet_lite3.tflite")
             if tfl is not None:
                 try:

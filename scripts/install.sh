@@ -10,13 +10,16 @@ PY=${PYTHON:-python3}
 extras="qwen,visual,speakers"
 if [[ "${1:-}" == "--test" ]]; then
   extras="qwen,visual,speakers,test"
-  # Narration for generated test videos: espeak-ng, and festival voices recorded from real speakers.
-  if ! command -v espeak-ng >/dev/null 2>&1 || ! command -v text2wave >/dev/null 2>&1; then
+  # Narration for generated test videos: espeak-ng, and festival voices recorded from real speakers;
+  # Debian's Chromium and its driver for the web page test.
+  apt_pkgs="espeak-ng festival festvox-kallpc16k festvox-us-slt-hts chromium chromium-driver"
+  if ! command -v espeak-ng >/dev/null 2>&1 || ! command -v text2wave >/dev/null 2>&1 \
+     || ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
     if [[ $(id -u) == 0 ]]; then
-      (apt-get update -qq && apt-get install -y -qq espeak-ng festival festvox-kallpc16k festvox-us-slt-hts \
-        >/dev/null) || echo "warning: could not install espeak-ng / festival"
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $apt_pkgs >/dev/null) \
+        || echo "warning: could not install $apt_pkgs"
     else
-      echo "warning: sudo apt-get install espeak-ng festival festvox-kallpc16k festvox-us-slt-hts; speech tests skip"
+      echo "warning: sudo apt-get install $apt_pkgs; speech and browser tests skip"
     fi
   fi
 fi

@@ -106,14 +106,16 @@ def list_videos(svc: ServicesDep, collection_id: str, limit: Annotated[int, Quer
                 offset: Annotated[int, Query(ge=0)] = 0, status: Optional[str] = None) -> dict[str, Any]:
     svc.catalog.get_collection(collection_id)
     rows, total = svc.catalog.list_collection_files(collection_id, limit, offset, status)
-    return list_obj([collection_file_obj(cf) for cf in rows], total, limit, offset)
+    return list_obj([collection_file_obj(cf, svc.catalog.get_file(cf.file_id),
+                                         svc.worker.progress_of(collection_id, cf.file_id)) for cf in rows],
+                    total, limit, offset)
 
 
 @router.get("/collections/{collection_id}/videos/{file_id}", summary="Get a video's status in a collection")
 def get_video(svc: ServicesDep, collection_id: str, file_id: str) -> dict[str, Any]:
     svc.catalog.get_collection(collection_id)
     cf = svc.catalog.get_collection_file(collection_id, file_id)
-    out = collection_file_obj(cf, svc.catalog.get_file(file_id))
+    out = collection_file_obj(cf, svc.catalog.get_file(file_id), svc.worker.progress_of(collection_id, file_id))
     analysis = svc.current_analysis(file_id)
     if analysis is not None:  # where ingest time went, per stage (seconds)
         out["processing_seconds"] = {k: round(v, 3) for k, v in analysis.get("timings", {}).items()}

@@ -5,19 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import mimetypes
 import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse, PlainTextResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep
 from api.protocol import FileUpdate, SegmentUpdate
 from api.serialize import file_obj, list_obj
-from api.transcripts import to_srt, to_vtt
+from api.transcripts import to_json, to_srt, to_vtt
 from api.services import Services
 from clipcite.domain import Segment
 from clipcite.errors import Conflict, InvalidRequest, MediaError, NotFound, PayloadTooLarge
@@ -206,11 +207,11 @@ def segment_thumbnail(svc: ServicesDep, file_id: str, segment_id: str) -> FileRe
     return FileResponse(path, media_type="image/jpeg")
 
 
-@router.get("/files/{file_id}/transcript.{fmt}", summary="The file's transcript as SRT or WebVTT",
-            response_class=PlainTextResponse)
-def transcript(svc: ServicesDep, file_id: str, fmt: str) -> PlainTextResponse:
-    if fmt not in ("srt", "vtt"):
-        raise InvalidRequest("transcript format must be srt or vtt", param="fmt")
+@router.get("/files/{file_id}/transcript.{fmt}", summary="The file's transcript as SRT, WebVTT or JSON",
+            response_class=PlainTextResponse, responses={409: {"description": "the file has not been processed yet"}})
+def transcript(svc: ServicesDep, file_id: str, fmt: str) -> Response:
+    if fmt not in ("srt", "vtt", "json"):
+        raise InvalidRequest("transcript format must be srt, vtt or json", param="fmt")
     rec = svc.catalog.get_file(file_id)
     analysis = svc.current_analysis(file_id)
     if analysis is None:
@@ -219,4 +220,18 @@ def transcript(svc: ServicesDep, file_id: str, fmt: str) -> PlainTextResponse:
     spans = analysis.get("speech", [])
     if fmt == "srt":
         return PlainTextResponse(to_srt(spans, names), media_type="application/x-subrip")
+    if fmt == "json":
+        return JSONResponse({"file_id": file_id, "language": analysis.get("language"),
+                             "segments": to_json(spans, names)})
     return PlainTextResponse(to_vtt(spans, names), media_type="text/vtt")
+
+
+@router.get("/files/{file_id}/media", summary="The stored video (HTTP range requests, for players that seek)",
+            response_class=FileResponse, responses={206: {"description": "a byte range of the video"}})
+def file_media(svc: ServicesDep, file_id: str) -> FileResponse:
+    rec = svc.catalog.get_file(file_id)
+    path = Path(rec.path)
+    if not path.exists():
+        raise NotFound(f"the media of file {file_id!r} is no longer stored", param="file_id")
+    media_type = mimetypes.guess_type(rec.filename)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media_type)

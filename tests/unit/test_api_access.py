@@ -54,3 +54,37 @@ def test_unsupported_tools_are_refused_clearly(client):
                     json={"model": "nimbus-001", "messages": [{"role": "user", "content": "hi"}],
                           "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]})
     assert r.status_code == 400 and r.json()["error"]["param"] == "tools"
+
+
+def test_key_cookie_opens_reads_only(client):
+    """The web page's cookie lets <video>/<img> load; it must not authorise writes (CSRF)."""
+    client.cookies.set("clipcite_key", "s3cret")
+    try:
+        assert client.get("/v1/files").status_code == 200
+        r = client.post("/v1/collections", json={"name": "x"})
+        assert r.status_code == 401
+    finally:
+        client.cookies.clear()
+
+
+def test_web_page_is_served_without_a_key_and_holds_no_data(client):
+    r = client.get("/", follow_redirects=False)
+    assert r.status_code in (302, 307) and r.headers["location"] == "/ui/"
+    page = client.get("/ui/")
+    assert page.status_code == 200 and "<video id=\"player\"" in page.text
+    js = client.get("/ui/app.js")
+    assert js.status_code == 200 and "/v1/chat/completions" in js.text
+    assert "http://" not in js.text and "https://" not in js.text  # no CDN: works air-gapped
+
+
+def test_metrics_need_a_key_and_use_route_templates(client):
+    auth = {"Authorization": "Bearer s3cret"}
+    assert client.get("/metrics").status_code == 401
+    client.get("/v1/files/abc123", headers=auth)  # 404, still timed
+    text = client.get("/metrics", headers=auth).text
+    assert 'clipcite_ingest_jobs{state="queued"} 0' in text
+    assert "clipcite_segments_indexed 0" in text
+    assert 'route="/v1/files/{file_id}",status="404"' in text
+    assert "abc123" not in text
+    bucket = [ln for ln in text.splitlines() if ln.startswith("clipcite_request_seconds_count") and "/v1/files/{file_id}" in ln]
+    assert bucket and bucket[0].endswith(" 1")

@@ -21,3 +21,40 @@ def test_ids_are_deterministic():
     a = segment_uuid("c", "f", TimeRange(0, 20))
     assert a == segment_uuid("c", "f", TimeRange(0, 20)) != segment_uuid("c", "f", TimeRange(0, 21))
     assert point_id(a) == point_id(a) and 0 <= point_id(a) < 2**63
+
+
+def test_analysis_reports_monotonic_progress_per_stage(tmp_path):
+    """Live status for the web page and API: stages in order, fractions rising to the end of the video."""
+    from dataclasses import dataclass
+
+    from clipcite.domain import VideoInfo
+    from ingest.pipeline import Analyzer
+    from ingest.speech import SpeechOptions, SpeechResult
+    from tests.media import Scene, make_video
+
+    path = tmp_path / "v.mp4"
+    make_video(path, [Scene((200, 0, 0), seconds=3), Scene((0, 200, 0), seconds=3), Scene((0, 0, 200), seconds=3)],
+               audio=False)
+
+    @dataclass
+    class FakeTranscriber:
+        options = SpeechOptions(model="fake", device="cpu", compute_type="int8", language="en")
+
+        def transcribe(self, p, on_progress=None):
+            for t in (2.0, 5.0, 9.0):
+                on_progress(t)
+            return SpeechResult(spans=[span("hello there", 0, 2)], language="en", options=self.options)
+
+    class FakeOcr:
+        def read(self, image):
+            return ["TEXT"]
+
+    seen: list[tuple[str, float]] = []
+    info = VideoInfo(duration_seconds=9.0, width=480, height=270, fps=10.0, has_audio=True)
+    Analyzer(FakeTranscriber(), FakeOcr(), None).analyze(path, info, lambda st, f: seen.append((st, f)))
+    stages = [s for s, _ in seen]
+    assert stages[0] == "speech" and stages[-1] == "frames" and "frames" not in stages[:stages.index("frames")]
+    fractions = [f for _, f in seen]
+    assert fractions == sorted(fractions) and 0.0 <= fractions[0] and fractions[-1] <= 1.0
+    assert max(f for s, f in seen if s == "speech") <= 0.5 < fractions[-1]
+    assert len([s for s in stages if s == "frames"]) >= 3  # one report per keyframe, not only at the start
