@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from api.deps import require_api_key
 from api.errors import install_error_handlers
 from api.metrics import MetricsMiddleware, RequestMetrics, render
+from api.responses import ErrorResponse, TranscriptJson, errors
 from api.routers import chat, collections, files, search, system
 from api.services import Services, build_services
 from clipcite.settings import Settings, load_settings
@@ -45,10 +46,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(system.router)
     guarded = [Depends(require_api_key)]
     for r in (files.router, collections.router, chat.router, search.router):
-        app.include_router(r, prefix="/v1", dependencies=guarded)
+        app.include_router(r, prefix="/v1", dependencies=guarded, responses=errors(401))
 
     @app.get("/metrics", summary="Prometheus metrics (jobs, segments, seconds indexed, latency, model loads)",
-             tags=["system"], response_class=PlainTextResponse, dependencies=guarded)
+             tags=["system"], response_class=PlainTextResponse, dependencies=guarded, responses=errors(401))
     def metrics() -> PlainTextResponse:
         return PlainTextResponse(render(app.state.services, requests), media_type="text/plain; version=0.0.4")
 
@@ -59,4 +60,29 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # The web page is static files shipped in the package: no CDN, so it works air-gapped. It holds no
     # data itself; every call it makes goes through the guarded /v1 API.
     app.mount("/ui", StaticFiles(directory=WEB_DIR, html=True), name="ui")
+    app.openapi = lambda: _openapi(app)
     return app
+
+
+def _openapi(app: FastAPI) -> dict:
+    """FastAPI documents request validation failures as 422 HTTPValidationError; this API answers them with
+    400 in the one error shape (already documented per route), so those entries are dropped."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+        from pydantic.json_schema import models_json_schema
+
+        spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        for ops in spec.get("paths", {}).values():
+            for op in ops.values():
+                resp = op.get("responses", {})
+                ref = str(resp.get("422", {}).get("content", {}).get("application/json", {}).get("schema", {}))
+                if "HTTPValidationError" in ref:
+                    del resp["422"]
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        # Shapes referenced only from hand-written response entries (e.g. the JSON transcript).
+        _, extra = models_json_schema([(TranscriptJson, "serialization"), (ErrorResponse, "serialization")], ref_template="#/components/schemas/{model}")
+        schemas.update(extra.get("$defs", {}))
+        app.openapi_schema = spec
+    return app.openapi_schema

@@ -50,6 +50,6 @@ def to_json(spans: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str
         if who:
             item["speaker"] = who
         if s.get("words"):
-            item["words"] = [{"word": w["word"], "start_time": w["start"], "end_time": w["end"]} for w in s["words"]]
+            item["words"] = [{"word": w["text"], "start_time": w["start"], "end_time": w["end"]} for w in s["words"]]
         out.append(item)
     return out

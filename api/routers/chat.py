@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from api.responses import CHAT_RESPONSES, ChatCompletion, ChatCompletionList, errors
 from api.deps import ServicesDep
 from api.errors import error_body
 from api.protocol import ChatCompletionRequest
@@ -98,7 +99,8 @@ def completion_obj(cid: str, created_ms: int, model: str, ans: ChatAnswer, body:
     }
 
 
-@router.post("/chat/completions", summary="Answer from the videos, with timestamped citations")
+@router.post("/chat/completions", summary="Answer from the videos, with timestamped citations",
+            responses={**CHAT_RESPONSES, **errors(400, 404, 503)})
 async def create_chat_completion(svc: ServicesDep, body: ChatCompletionRequest, request: Request) -> Any:
     req = await run_in_threadpool(to_engine_request, svc, body)
     cid = f"chatcmpl-{uuid.uuid4().hex}"
@@ -166,14 +168,16 @@ async def _sse(svc: Services, req: ChatRequest, body: ChatCompletionRequest, cid
     yield "data: [DONE]\n\n"
 
 
-@router.get("/chat/completions", summary="List stored chat completions")
+@router.get("/chat/completions", summary="List stored chat completions",
+            responses={200: {"model": ChatCompletionList}, **errors(400)})
 def list_completions(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                      offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
     rows, total = svc.catalog.list_completions(limit, offset)
     return list_obj(rows, total, limit, offset)
 
 
-@router.get("/chat/completions/{completion_id}", summary="Get a stored chat completion")
+@router.get("/chat/completions/{completion_id}", summary="Get a stored chat completion",
+            responses={200: {"model": ChatCompletion}, **errors(404)})
 def get_completion(svc: ServicesDep, completion_id: str) -> dict[str, Any]:
     return svc.catalog.get_completion(completion_id)
 

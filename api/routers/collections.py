@@ -7,6 +7,7 @@ from typing import Annotated, Any, Optional
 
 from fastapi import APIRouter, Query
 
+from api.responses import CollectionFileList, CollectionFileObject, CollectionList, CollectionObject, Deleted, MediaDescription, MediaDescriptionList, RemovedCollectionFile, errors
 from api.deps import ServicesDep
 from api.protocol import AddCollectionFile, CollectionUpdate, NewCollection
 from api.serialize import collection_file_obj, collection_obj, list_obj, media_description
@@ -22,7 +23,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["collections"])
 
 
-@router.post("/collections", summary="Create a collection")
+@router.post("/collections", summary="Create a collection",
+            responses={200: {"model": CollectionObject}, **errors(400)})
 def create_collection(svc: ServicesDep, body: NewCollection) -> dict[str, Any]:
     if body.default_segmentation_config:
         SegmentationConfig.from_wire(body.default_segmentation_config, svc.settings.segment_seconds,
@@ -33,24 +35,28 @@ def create_collection(svc: ServicesDep, body: NewCollection) -> dict[str, Any]:
     return collection_obj(svc.catalog.add_collection(rec))
 
 
-@router.get("/collections", summary="List collections")
+@router.get("/collections", summary="List collections",
+            responses={200: {"model": CollectionList}, **errors(400)})
 def list_collections(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                      offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
     rows, total = svc.catalog.list_collections(limit, offset)
     return list_obj([collection_obj(c) for c in rows], total, limit, offset)
 
 
-@router.get("/collections/{collection_id}", summary="Get a collection")
+@router.get("/collections/{collection_id}", summary="Get a collection",
+            responses={200: {"model": CollectionObject}, **errors(404)})
 def get_collection(svc: ServicesDep, collection_id: str) -> dict[str, Any]:
     return collection_obj(svc.catalog.get_collection(collection_id))
 
 
-@router.put("/collections/{collection_id}", summary="Rename or describe a collection")
+@router.put("/collections/{collection_id}", summary="Rename or describe a collection",
+            responses={200: {"model": CollectionObject}, **errors(400, 404)})
 def update_collection(svc: ServicesDep, collection_id: str, body: CollectionUpdate) -> dict[str, Any]:
     return collection_obj(svc.catalog.update_collection(collection_id, body.name, body.description))
 
 
-@router.delete("/collections/{collection_id}", summary="Delete a collection and its index")
+@router.delete("/collections/{collection_id}", summary="Delete a collection and its index",
+            responses={200: {"model": Deleted}, **errors(404)})
 def delete_collection(svc: ServicesDep, collection_id: str) -> dict[str, Any]:
     svc.catalog.get_collection(collection_id)
     svc.catalog.delete_collection(collection_id)
@@ -91,17 +97,20 @@ def add_file(svc: Services, collection_id: str, body: AddCollectionFile) -> dict
     return collection_file_obj(cf, frec)
 
 
-@router.post("/collections/{collection_id}/videos", summary="Add a video to a collection (deprecated alias)")
+@router.post("/collections/{collection_id}/videos", summary="Add a video to a collection (deprecated alias)",
+            responses={200: {"model": CollectionFileObject}, **errors(400, 404, 409, 422)})
 def add_video(svc: ServicesDep, collection_id: str, body: AddCollectionFile) -> dict[str, Any]:
     return add_file(svc, collection_id, body)
 
 
-@router.post("/collections/{collection_id}/media", summary="Add media to a collection")
+@router.post("/collections/{collection_id}/media", summary="Add media to a collection",
+            responses={200: {"model": CollectionFileObject}, **errors(400, 404, 409, 422)})
 def add_media(svc: ServicesDep, collection_id: str, body: AddCollectionFile) -> dict[str, Any]:
     return add_file(svc, collection_id, body)
 
 
-@router.get("/collections/{collection_id}/videos", summary="List a collection's videos")
+@router.get("/collections/{collection_id}/videos", summary="List a collection's videos",
+            responses={200: {"model": CollectionFileList}, **errors(400, 404)})
 def list_videos(svc: ServicesDep, collection_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                 offset: Annotated[int, Query(ge=0)] = 0, status: Optional[str] = None) -> dict[str, Any]:
     svc.catalog.get_collection(collection_id)
@@ -111,7 +120,8 @@ def list_videos(svc: ServicesDep, collection_id: str, limit: Annotated[int, Quer
                     total, limit, offset)
 
 
-@router.get("/collections/{collection_id}/videos/{file_id}", summary="Get a video's status in a collection")
+@router.get("/collections/{collection_id}/videos/{file_id}", summary="Get a video's status in a collection",
+            responses={200: {"model": CollectionFileObject}, **errors(404)})
 def get_video(svc: ServicesDep, collection_id: str, file_id: str) -> dict[str, Any]:
     svc.catalog.get_collection(collection_id)
     cf = svc.catalog.get_collection_file(collection_id, file_id)
@@ -122,7 +132,8 @@ def get_video(svc: ServicesDep, collection_id: str, file_id: str) -> dict[str, A
     return out
 
 
-@router.delete("/collections/{collection_id}/videos/{file_id}", summary="Remove a video from a collection")
+@router.delete("/collections/{collection_id}/videos/{file_id}", summary="Remove a video from a collection",
+            responses={200: {"model": RemovedCollectionFile}, **errors(404)})
 def remove_video(svc: ServicesDep, collection_id: str, file_id: str) -> dict[str, Any]:
     svc.catalog.get_collection(collection_id)
     svc.catalog.remove_collection_file(collection_id, file_id)
@@ -151,7 +162,8 @@ def _describe(svc: Services, collection_id: str, file_id: str, start: float | No
 
 
 @router.get("/collections/{collection_id}/videos/{file_id}/media-descriptions",
-            summary="A video's segments: speech, scene text and visual descriptions")
+            summary="A video's segments: speech, scene text and visual descriptions",
+            responses={200: {"model": MediaDescription}, **errors(400, 404, 409)})
 def get_media_descriptions(svc: ServicesDep, collection_id: str, file_id: str,
                            start_time_seconds: Optional[float] = None, end_time_seconds: Optional[float] = None,
                            response_format: Optional[str] = None) -> Any:
@@ -163,7 +175,8 @@ def get_media_descriptions(svc: ServicesDep, collection_id: str, file_id: str,
     return desc
 
 
-@router.get("/collections/{collection_id}/media-descriptions", summary="Media descriptions of every video")
+@router.get("/collections/{collection_id}/media-descriptions", summary="Media descriptions of every video",
+            responses={200: {"model": MediaDescriptionList}, **errors(400, 404)})
 def list_media_descriptions(svc: ServicesDep, collection_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                             offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
     svc.catalog.get_collection(collection_id)

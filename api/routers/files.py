@@ -15,6 +15,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.concurrency import run_in_threadpool
 
+from api.responses import Deleted, FileList, FileObject, SegmentList, SegmentObject, errors
 from api.deps import ServicesDep
 from api.protocol import FileUpdate, SegmentUpdate
 from api.serialize import file_obj, list_obj
@@ -89,7 +90,8 @@ def _clean_filename(name: str | None) -> str:
     return base[:255]
 
 
-@router.post("/files", summary="Upload a video file")
+@router.post("/files", summary="Upload a video file",
+            responses={200: {"model": FileObject}, **errors(400, 413)})
 async def upload_file(svc: ServicesDep, file: Annotated[UploadFile, File(description="The video")],
                       metadata: Annotated[Optional[str], Form(description="JSON object")] = None,
                       enable_segment_thumbnails: Annotated[Optional[str], Form()] = None) -> dict[str, Any]:
@@ -99,19 +101,22 @@ async def upload_file(svc: ServicesDep, file: Annotated[UploadFile, File(descrip
     return file_obj(rec)
 
 
-@router.get("/files", summary="List files")
+@router.get("/files", summary="List files",
+            responses={200: {"model": FileList}, **errors(400)})
 def list_files(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                offset: Annotated[int, Query(ge=0)] = 0, status: Optional[str] = None) -> dict[str, Any]:
     rows, total = svc.catalog.list_files(limit, offset, status)
     return list_obj([file_obj(f) for f in rows], total, limit, offset)
 
 
-@router.get("/files/{file_id}", summary="Get a file")
+@router.get("/files/{file_id}", summary="Get a file",
+            responses={200: {"model": FileObject}, **errors(404)})
 def get_file(svc: ServicesDep, file_id: str) -> dict[str, Any]:
     return file_obj(svc.catalog.get_file(file_id))
 
 
-@router.put("/files/{file_id}", summary="Update a file's metadata (reflected in filters at once)")
+@router.put("/files/{file_id}", summary="Update a file's metadata (reflected in filters at once)",
+            responses={200: {"model": FileObject}, **errors(400, 404)})
 def update_file(svc: ServicesDep, file_id: str, body: FileUpdate) -> dict[str, Any]:
     current = svc.catalog.get_file(file_id)
     metadata = body.metadata if body.metadata is not None else current.metadata
@@ -131,7 +136,8 @@ def apply_file_metadata(svc: Services, file_id: str, metadata: dict[str, Any], f
     svc.store.set_payload(scope, {"filename": filename}, key="file_info")
 
 
-@router.delete("/files/{file_id}", summary="Delete a file and all its segments")
+@router.delete("/files/{file_id}", summary="Delete a file and all its segments",
+            responses={200: {"model": Deleted}, **errors(404)})
 def delete_file(svc: ServicesDep, file_id: str) -> dict[str, Any]:
     rec = svc.catalog.get_file(file_id)
     svc.catalog.delete_file(file_id)
@@ -167,7 +173,8 @@ def _segment_obj(request: Request, svc: Services, seg: Segment) -> dict[str, Any
             "segmentation_id": cf.segmentation_id if cf else None, "collection_id": seg.collection_id}
 
 
-@router.get("/files/{file_id}/segments", summary="A file's segments")
+@router.get("/files/{file_id}/segments", summary="A file's segments",
+            responses={200: {"model": SegmentList}, **errors(400, 404)})
 def list_segments(svc: ServicesDep, request: Request, file_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                   offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
     segs = _segments_of(svc, file_id)
@@ -181,12 +188,14 @@ def _one_segment(svc: Services, file_id: str, segment_id: str) -> Segment:
     raise NotFound(f"segment {segment_id!r} of file {file_id!r} not found", param="segment_id")
 
 
-@router.get("/files/{file_id}/segments/{segment_id}", summary="One segment")
+@router.get("/files/{file_id}/segments/{segment_id}", summary="One segment",
+            responses={200: {"model": SegmentObject}, **errors(404)})
 def get_segment(svc: ServicesDep, request: Request, file_id: str, segment_id: str) -> dict[str, Any]:
     return _segment_obj(request, svc, _one_segment(svc, file_id, segment_id))
 
 
-@router.put("/files/{file_id}/segments/{segment_id}", summary="Set a segment's metadata (filterable at once)")
+@router.put("/files/{file_id}/segments/{segment_id}", summary="Set a segment's metadata (filterable at once)",
+            responses={200: {"model": SegmentObject}, **errors(400, 404)})
 def update_segment(svc: ServicesDep, request: Request, file_id: str, segment_id: str,
                    body: SegmentUpdate) -> dict[str, Any]:
     _one_segment(svc, file_id, segment_id)
@@ -199,7 +208,8 @@ def update_segment(svc: ServicesDep, request: Request, file_id: str, segment_id:
 
 
 @router.get("/files/{file_id}/segments/{segment_id}/thumbnail", name="segment_thumbnail",
-            summary="A JPEG frame from the middle of the segment", response_class=FileResponse)
+            summary="A JPEG frame from the middle of the segment", response_class=FileResponse,
+            responses={200: {"content": {"image/jpeg": {}}, "description": "JPEG image"}, **errors(404, 422)})
 def segment_thumbnail(svc: ServicesDep, file_id: str, segment_id: str) -> FileResponse:
     seg = _one_segment(svc, file_id, segment_id)
     rec = svc.catalog.get_file(file_id)
@@ -208,7 +218,11 @@ def segment_thumbnail(svc: ServicesDep, file_id: str, segment_id: str) -> FileRe
 
 
 @router.get("/files/{file_id}/transcript.{fmt}", summary="The file's transcript as SRT, WebVTT or JSON",
-            response_class=PlainTextResponse, responses={409: {"description": "the file has not been processed yet"}})
+            response_class=PlainTextResponse,
+            responses={200: {"description": "SRT, WebVTT, or JSON (TranscriptJson)",
+                             "content": {"application/x-subrip": {}, "text/vtt": {},
+                                         "application/json": {"schema": {"$ref": "#/components/schemas/TranscriptJson"}}}},
+                       **errors(400, 404, 409)})
 def transcript(svc: ServicesDep, file_id: str, fmt: str) -> Response:
     if fmt not in ("srt", "vtt", "json"):
         raise InvalidRequest("transcript format must be srt, vtt or json", param="fmt")
@@ -227,7 +241,10 @@ def transcript(svc: ServicesDep, file_id: str, fmt: str) -> Response:
 
 
 @router.get("/files/{file_id}/media", summary="The stored video (HTTP range requests, for players that seek)",
-            response_class=FileResponse, responses={206: {"description": "a byte range of the video"}})
+            response_class=FileResponse,
+            responses={200: {"content": {"video/*": {}}, "description": "the whole file"},
+                       206: {"content": {"video/*": {}}, "description": "the requested byte range (Range header)"},
+                       **errors(404)})
 def file_media(svc: ServicesDep, file_id: str) -> FileResponse:
     rec = svc.catalog.get_file(file_id)
     path = Path(rec.path)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from api.responses import SearchList, SearchResponse, errors
 from api.deps import ServicesDep
 from api.protocol import SearchRequest
 from api.serialize import list_obj, speech_parts
@@ -84,18 +85,21 @@ def run_search(svc, body: SearchRequest, request: Request) -> dict[str, Any]:
     return out
 
 
-@router.post("/search", summary="Search segments or files across collections")
+@router.post("/search", summary="Search segments or files across collections",
+            responses={200: {"model": SearchResponse}, **errors(400, 404)})
 async def search(svc: ServicesDep, body: SearchRequest, request: Request) -> dict[str, Any]:
     return await run_in_threadpool(run_search, svc, body, request)
 
 
-@router.get("/search", summary="List stored searches")
+@router.get("/search", summary="List stored searches",
+            responses={200: {"model": SearchList}, **errors(400)})
 def list_searches(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                   offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
     rows, total = svc.catalog.list_searches(limit, offset)
     return list_obj(rows, total, limit, offset)
 
 
-@router.get("/search/{search_id}", summary="Get a stored search")
+@router.get("/search/{search_id}", summary="Get a stored search",
+            responses={200: {"model": SearchResponse}, **errors(404)})
 def get_search(svc: ServicesDep, search_id: str) -> dict[str, Any]:
     return svc.catalog.get_search(search_id)

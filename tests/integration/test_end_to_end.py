@@ -309,3 +309,45 @@ def test_videodb_shape_scopes_to_a_file(live_server, indexed):
         "model": "nimbus-001", "collection_id": indexed["uniform"].id, "video_id": "missing",
         "messages": [{"role": "user", "content": "hi"}]})
     assert r.status_code == 404
+
+
+def test_real_responses_match_the_documented_models(live_server, indexed):
+    """/docs documents dict-built responses with models in api.responses; check them on real data."""
+    from api import responses as R
+
+    f, col = indexed["file"], indexed["shots"]
+    with httpx.Client(base_url=f"{live_server.url}/v1", timeout=300) as c:
+        def get(path, model, **kw):
+            r = c.get(path, **kw)
+            assert r.status_code == 200, (path, r.text)
+            return model.model_validate(r.json())
+
+        get(f"/files/{f.id}", R.FileObject)
+        get("/files", R.FileList)
+        segs = get(f"/files/{f.id}/segments", R.SegmentList)
+        get(f"/files/{f.id}/segments/{segs.data[0].id}", R.SegmentObject)
+        get(f"/files/{f.id}/transcript.json", R.TranscriptJson)
+        get(f"/collections/{col.id}", R.CollectionObject)
+        get("/collections", R.CollectionList)
+        get(f"/collections/{col.id}/videos", R.CollectionFileList)
+        get(f"/collections/{col.id}/videos/{f.id}", R.CollectionFileObject)
+        desc = get(f"/collections/{col.id}/videos/{f.id}/media-descriptions", R.MediaDescription)
+        assert desc.speech and desc.segment_summary
+        get(f"/collections/{col.id}/videos/{f.id}/media-descriptions", R.MediaDescription,
+            params={"response_format": "markdown"})
+        get(f"/collections/{col.id}/media-descriptions", R.MediaDescriptionList)
+        for body in ({"query": "forklift", "collections": [col.id]},
+                     {"query": "forklift", "collections": [col.id], "scope": "file"},
+                     {"query": "forklift", "collections": [col.id], "group_by_key": "file"}):
+            r = c.post("/search", json=body)
+            found = R.SearchResponse.model_validate(r.json())
+            assert found.results
+        get(f"/search/{found.id}", R.SearchResponse)
+        get("/search", R.SearchList)
+        chat = c.post("/chat/completions", json={"model": "nimbus-001", "collections": [col.id],
+                                                  "messages": [{"role": "user", "content": "What is the badge code?"}]})
+        done = R.ChatCompletion.model_validate(chat.json())
+        get(f"/chat/completions/{done.id}", R.ChatCompletion)
+        get("/chat/completions", R.ChatCompletionList)
+        get("/models", R.ModelList)
+    R.Health.model_validate(httpx.get(f"{live_server.url}/health").json())

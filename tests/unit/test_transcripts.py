@@ -15,3 +15,15 @@ def test_vtt_header_and_voice_tags_only_with_several_speakers():
     assert out.startswith("WEBVTT\n") and "00:00:00.300 --> 00:00:01.250\n<v speaker_1>Good afternoon." in out
     single = to_vtt([{**SPANS[0]}], {})
     assert "<v " not in single
+
+
+def test_json_transcript_has_words_and_names():
+    from api.transcripts import to_json
+
+    spans = [{"text": "hello there", "start": 0.0, "end": 1.0, "speaker": "speaker_1",
+              "words": [{"text": "hello", "start": 0.0, "end": 0.4}, {"text": "there", "start": 0.5, "end": 1.0}]},
+             {"text": "hi", "start": 1.2, "end": 1.5, "speaker": "speaker_2", "words": []}]
+    out = to_json(spans, {"speaker_1": "Dana"})
+    assert out[0]["speaker"] == "Dana" and out[1]["speaker"] == "speaker_2"
+    assert out[0]["words"][1] == {"word": "there", "start_time": 0.5, "end_time": 1.0}
+    assert "words" not in out[1]
