@@ -28,7 +28,7 @@ from ingest.scene_text import RapidOcrReader
 from ingest.speakers import DiarizationOptions, SpeakerDiarizer
 from ingest.speech import WhisperTranscriber
 from ingest.visual import build_describer
-from models.devices import DevicePlan, plan_devices
+from models.devices import DevicePlan, plan_devices, usable_cores
 from models.registry import ModelRegistry
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ def build_services(settings: Settings) -> Services:
     files_dir = data / "files"
     files_dir.mkdir(exist_ok=True)
     devices = plan_devices(settings.device, settings.threads)
+    th = devices.stage_threads
     registry = ModelRegistry(settings.resolved_models_dir)
 
     embed_path = registry.resolve(settings.embed_model, "embedding")
@@ -86,26 +87,28 @@ def build_services(settings: Settings) -> Services:
     if settings.speech_enabled:
         transcriber = WhisperTranscriber(registry.resolve(settings.whisper_model, "whisper"), settings.whisper_model,
                                          device=devices.device, compute_type=devices.whisper_compute_type,
-                                         threads=devices.threads, language=settings.whisper_language)
-    ocr = RapidOcrReader(threads=devices.threads) if settings.ocr_enabled else None
-    describer = build_describer(settings.visual_describer, devices.threads) if settings.visual_enabled else None
+                                         threads=th.speech, language=settings.whisper_language,
+                                         batch_size=settings.whisper_batch_size)
+    ocr = RapidOcrReader(threads=th.vision) if settings.ocr_enabled else None
+    describer = build_describer(settings.visual_describer, th.vision) if settings.visual_enabled else None
     diarizer = None
     if settings.speakers_enabled and transcriber is not None:
         if importlib.util.find_spec("resemblyzer") is None:
             log.warning("speaker labels disabled: pip install resemblyzer 'setuptools<80' to enable them")
         else:
-            diarizer = SpeakerDiarizer(DiarizationOptions(threshold=settings.speaker_threshold), devices.threads,
+            diarizer = SpeakerDiarizer(DiarizationOptions(threshold=settings.speaker_threshold), th.speech,
                                        devices.device)
 
     catalog = Catalog(data / "catalog.sqlite3")
-    embedder = SentenceEmbedder(embed_path, device=devices.device, threads=devices.threads)
+    embedder = SentenceEmbedder(embed_path, device=devices.device, threads=th.embed)
     store = open_store(settings.store, data, _embedding_dim(embed_path), url=settings.qdrant_url,
                        api_key=settings.qdrant_api_key)
-    generator = LlamaGenerator(chat_path, settings.chat_model, n_ctx=settings.n_ctx, threads=devices.threads,
+    generator = LlamaGenerator(chat_path, settings.chat_model, n_ctx=settings.n_ctx, threads=th.chat,
                                n_gpu_layers=devices.llama_gpu_layers(settings.n_gpu_layers))
     retriever = Retriever(store, embedder)
+    overlap = settings.ingest_overlap if settings.ingest_overlap is not None else usable_cores() >= 2
     analyzer = Analyzer(transcriber=transcriber, ocr=ocr, describer=describer, sample_fps=settings.frame_sample_fps,
-                        diarizer=diarizer)
+                        diarizer=diarizer, overlap=overlap)
     worker = IngestWorker(IngestContext(catalog, store, embedder, analyzer, settings.segment_seconds),
                           workers=settings.ingest_workers)
     return Services(settings=settings, devices=devices, registry=registry, catalog=catalog, store=store,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 
@@ -39,6 +40,56 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _index(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from api.services import build_services
+    from clipcite.errors import ClipciteError
+    from ingest.batch import BatchIndexer, MetadataSource, ProgressBars, discover, get_or_create_collection
+    from ingest.segment import SegmentationConfig
+
+    overrides = {"data_dir": args.data_dir, "ingest_workers": args.workers, "device": args.device,
+                 "store": args.store, "qdrant_url": args.qdrant_url}
+    settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        files = discover([Path(p) for p in args.paths])
+        metadata = MetadataSource(args.metadata_from)
+        cfg = SegmentationConfig.from_wire(_segmentation(args.segmentation), settings.segment_seconds,
+                                           param="segmentation") if args.segmentation else None
+        svc = build_services(settings)
+    except ClipciteError as exc:
+        log.error("%s", exc.message)
+        return 2
+    try:
+        coll = get_or_create_collection(svc.catalog, args.collection, cfg)
+        cfg = cfg or SegmentationConfig.from_wire(coll.default_segmentation_config, settings.segment_seconds)
+        log.info("%d media files under %s -> collection %r (%s)", len(files), " ".join(args.paths), coll.name, coll.id)
+        bars = ProgressBars()
+        report = BatchIndexer(svc.catalog, svc.worker, coll, cfg, metadata).run(files, bars.tick)
+        bars.close()
+    finally:
+        svc.close()
+    speed = report.video_seconds / report.wall_seconds if report.wall_seconds else 0.0
+    log.info("done: %d indexed, %d resumed, %d already indexed (skipped), %d failed; %.0f s of video in %.0f s "
+             "(%.1fx real time)", len(report.completed), len(report.resumed), len(report.skipped), len(report.failed),
+             report.video_seconds, report.wall_seconds, speed)
+    for path, reason in report.failed.items():
+        log.warning("failed: %s: %s", path, reason)
+    return 1 if report.failed else 0
+
+
+def _segmentation(spec: str) -> dict:
+    """`uniform:SECONDS`, `shots`, or a Cloudglue segmentation_config as JSON."""
+    if spec.startswith("{"):
+        return json.loads(spec)
+    if spec == "shots":
+        return {"strategy": "shot-detector", "shot_detector_config": {"detector": "adaptive"}}
+    if spec.startswith("uniform"):
+        seconds = float(spec.split(":", 1)[1]) if ":" in spec else 20.0
+        return {"strategy": "uniform", "uniform_config": {"window_seconds": seconds}}
+    raise SystemExit(f"--segmentation: expected uniform[:SECONDS], shots or JSON, got {spec!r}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="clipcite", description="Self-hosted video RAG with timestamped citations")
     parser.add_argument("--log-level", default="INFO")
@@ -52,6 +103,17 @@ def main(argv: list[str] | None = None) -> int:
     models.add_argument("--data-dir")
     models.add_argument("--prepare", action="store_true")
     models.set_defaults(func=_models)
+    index = sub.add_parser("index", help="index folders of media into a collection (resumable, skips known files)")
+    index.add_argument("paths", nargs="+", help="media files or folders (searched recursively)")
+    index.add_argument("--collection", required=True, help="collection name (created if missing)")
+    index.add_argument("--metadata-from", help="'sidecar' (VIDEO.json beside each file), a .csv or a .json file")
+    index.add_argument("--segmentation", help="uniform[:SECONDS] | shots | JSON segmentation_config")
+    index.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    index.add_argument("--workers", type=int, help="files processed at once (default 1)")
+    index.add_argument("--data-dir")
+    index.add_argument("--store", choices=["edge", "qdrant"])
+    index.add_argument("--qdrant-url")
+    index.set_defaults(func=_index)
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return args.func(args)

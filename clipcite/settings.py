@@ -28,7 +28,12 @@ class Settings(BaseSettings):
 
     # --- devices ---
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Device for every model.")
-    threads: int = Field(1, ge=1, le=256, description="CPU threads per model (1 is fastest on 2 vCPUs).")
+    threads: int | None = Field(None, ge=1, le=256, description="CPU threads for every model; None = per-stage "
+                                "budgets from the usable cores (1 each on 2 cores, where more threads ran slower).")
+    ingest_overlap: bool | None = Field(None, description="Run speech and keyframe analysis of a file at once; "
+                                        "None = when there are 2+ usable cores.")
+    whisper_batch_size: int = Field(0, ge=0, le=64, description="faster-whisper BatchedInferencePipeline batch; "
+                                    "0 = sequential (best on CPU), 8-16 on a GPU.")
 
     # --- models ---
     whisper_model: str = Field(

@@ -150,6 +150,11 @@ class Catalog:
                  json.dumps(rec.video_info) if rec.video_info else None, rec.status, rec.error))
         return rec
 
+    def find_file_by_sha256(self, sha256: str) -> FileRecord | None:
+        """The oldest file with this content (batch indexing skips what it has already seen)."""
+        rows = self._q("SELECT * FROM files WHERE sha256=? ORDER BY created_at, id LIMIT 1", (sha256,))
+        return self._file(rows[0]) if rows else None
+
     def get_file(self, file_id: str) -> FileRecord:
         rows = self._q("SELECT * FROM files WHERE id=?", (file_id,))
         if not rows:
@@ -193,6 +198,10 @@ class Catalog:
                  json.dumps(rec.default_segmentation_config) if rec.default_segmentation_config else None,
                  rec.created_at))
         return rec
+
+    def find_collection_by_name(self, name: str) -> CollectionRecord | None:
+        rows = self._q("SELECT * FROM collections WHERE name=? ORDER BY created_at, id LIMIT 1", (name,))
+        return self._collection(rows[0]) if rows else None
 
     def get_collection(self, collection_id: str) -> CollectionRecord:
         rows = self._q("SELECT * FROM collections WHERE id=?", (collection_id,))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from clipcite.errors import InvalidRequest
+from clipcite.errors import Conflict, InvalidRequest
 from engine.filters import NUM_PREFIX, Group, Match, Node, Range, Substring
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,14 @@ class EdgeStore:
         self._lock = threading.RLock()
         self._filters = _FilterBuilder(_EdgeNamespace(), q.RangeFloat)
         if (self.path / "edge_config.json").exists() or (self.path.exists() and any(self.path.iterdir())):
-            self.shard = q.EdgeShard.load(str(self.path))
+            try:
+                self.shard = q.EdgeShard.load(str(self.path))
+            except Exception as exc:
+                if "WouldBlock" in str(exc):  # the WAL is locked by another process
+                    raise Conflict(f"the store in {self.path} is open in another process (a running `clipcite "
+                                   "serve` or `clipcite index` on this data dir); stop it, or share a Qdrant "
+                                   "server between processes (store=qdrant)") from exc
+                raise
         else:
             self.path.mkdir(parents=True, exist_ok=True)
             cfg = q.EdgeConfig(

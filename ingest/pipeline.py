@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -73,6 +75,7 @@ class Analyzer:
     describer: VisualDescriber | None
     sample_fps: float = 2.0
     diarizer: SpeakerDiarizer | None = None
+    overlap: bool = False  # speech and keyframes at once (see analyze)
 
     def options_key(self) -> str:
         opts = {
@@ -101,45 +104,79 @@ class Analyzer:
                                            objects=v.objects, scenes=v.scenes, colours=v.colours))
 
     def analyze(self, path: Path, info: VideoInfo, progress: Progress | None = None) -> FileAnalysis:
-        """`progress(stage, fraction)` reports how far the whole analysis is (0..1), for live status."""
+        """`progress(stage, fraction)` reports how far the whole analysis is (0..1), for live status.
+
+        With `overlap`, speech (CTranslate2) runs in a second thread while this one decodes keyframes and
+        runs OCR and the detector (onnxruntime, OpenCV): different runtimes with their own thread budgets,
+        so on two or more cores the slower of the two sets the pace instead of their sum."""
         report = progress or (lambda stage, frac: None)
         duration = max(info.duration_seconds, 1e-3)
+        has_speech = bool(self.transcriber and info.has_audio)
+        has_frames = bool(self.ocr or self.describer)
         # Rough shares of the work, from measured stage timings on CPU: speech about half, keyframes the rest.
-        speech_share = 0.5 if (self.transcriber and info.has_audio) else 0.0
+        share = 0.5 if (has_speech and has_frames) else (1.0 if has_speech else 0.0)
+        done = {"speech": 0.0, "frames": 0.0}
+        lock = threading.Lock()
+
+        def advance(part: str, stage: str, frac: float) -> None:
+            with lock:
+                done[part] = max(done[part], min(frac, 1.0))
+                report(stage, share * done["speech"] + (1 - share) * done["frames"])
+
         out = FileAnalysis(video_info=asdict(info))
-        if self.transcriber and info.has_audio:
-            t0 = time.perf_counter()
-            report("speech", 0.0)
-            result = self.transcriber.transcribe(
-                path, on_progress=lambda t: report("speech", speech_share * 0.9 * min(t / duration, 1.0)))
-            out.speech, out.language = result.spans, result.language
-            out.options["speech"] = result.options.to_dict()
-            out.timings["speech"] = time.perf_counter() - t0
-            if self.diarizer and out.speech:
-                t0 = time.perf_counter()
-                report("speakers", speech_share * 0.9)
-                out.speech = self.diarizer.diarize(path, out.speech)
-                out.timings["speakers"] = time.perf_counter() - t0
-                out.options["speakers"] = asdict(self.diarizer.options)
-        if self.ocr or self.describer:
-            report("frames", speech_share)
-            t0 = time.perf_counter()
-            count = 0
-            previous = None
-            # Streamed with a lag of one: a keyframe's content lasts until the next keyframe appears,
-            # and only one decoded image is held at a time, however long the video.
-            for kf in iter_keyframes(path, sample_fps=self.sample_fps):
-                if previous is not None:
-                    self._read_keyframe(previous, kf.time, out)
-                    report("frames", speech_share + (1 - speech_share) * min(kf.time / duration, 1.0))
-                previous, count = kf, count + 1
-            if previous is not None:
-                self._read_keyframe(previous, info.duration_seconds, out)
-            out.timings["frames"] = time.perf_counter() - t0 - out.timings.get("ocr", 0.0) - out.timings.get("visual", 0.0)
-            out.options["keyframes"] = count
+        heard = FileAnalysis(video_info=out.video_info)  # written by the speech thread only
+        if has_speech and has_frames and self.overlap:
+            with ThreadPoolExecutor(1, thread_name_prefix="speech") as pool:
+                speech = pool.submit(self._speech, path, duration, heard, advance)
+                try:
+                    self._frames(path, info, out, advance)
+                finally:
+                    speech.result()
+        else:
+            if has_speech:
+                self._speech(path, duration, heard, advance)
+            if has_frames:
+                self._frames(path, info, out, advance)
+        out.speech, out.language = heard.speech, heard.language
+        out.options.update(heard.options)
+        out.timings.update(heard.timings)
         out.options["ocr"] = type(self.ocr).__name__ if self.ocr else None
         out.options["visual"] = getattr(self.describer, "name", None)
         return out
+
+    def _speech(self, path: Path, duration: float, out: FileAnalysis, advance) -> None:
+        t0 = time.perf_counter()
+        advance("speech", "speech", 0.0)
+        result = self.transcriber.transcribe(path, on_progress=lambda t: advance("speech", "speech", 0.9 * t / duration))
+        out.speech, out.language = result.spans, result.language
+        out.options["speech"] = result.options.to_dict()
+        out.timings["speech"] = time.perf_counter() - t0
+        if self.diarizer and out.speech:
+            t0 = time.perf_counter()
+            advance("speech", "speakers", 0.9)
+            out.speech = self.diarizer.diarize(path, out.speech)
+            out.timings["speakers"] = time.perf_counter() - t0
+            out.options["speakers"] = asdict(self.diarizer.options)
+        advance("speech", "speech", 1.0)
+
+    def _frames(self, path: Path, info: VideoInfo, out: FileAnalysis, advance) -> None:
+        duration = max(info.duration_seconds, 1e-3)
+        advance("frames", "frames", 0.0)
+        t0 = time.perf_counter()
+        count = 0
+        previous = None
+        # Streamed with a lag of one: a keyframe's content lasts until the next keyframe appears,
+        # and only one decoded image is held at a time, however long the video.
+        for kf in iter_keyframes(path, sample_fps=self.sample_fps):
+            if previous is not None:
+                self._read_keyframe(previous, kf.time, out)
+                advance("frames", "frames", kf.time / duration)
+            previous, count = kf, count + 1
+        if previous is not None:
+            self._read_keyframe(previous, info.duration_seconds, out)
+        out.timings["frames"] = time.perf_counter() - t0 - out.timings.get("ocr", 0.0) - out.timings.get("visual", 0.0)
+        out.options["keyframes"] = count
+        advance("frames", "frames", 1.0)
 
 
 def segment_uuid(collection_id: str, file_id: str, rng: TimeRange) -> str:

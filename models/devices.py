@@ -43,9 +43,37 @@ def usable_cores() -> int:
 
 
 @dataclass(frozen=True)
+class StageThreads:
+    """CPU threads per stage. Each runtime (CTranslate2, onnxruntime, OpenCV, torch, llama.cpp) grabs every
+    core by default; when stages overlap they then fight, so each gets an explicit budget instead."""
+
+    speech: int
+    vision: int  # OCR + detector/classifier
+    embed: int
+    chat: int
+
+    @classmethod
+    def plan(cls, cores: int, override: int | None = None) -> "StageThreads":
+        """`override` (CLIPCITE_THREADS) sets every stage. Otherwise: up to 2 cores, one thread each
+        (measured here: llama.cpp with 2 threads on 2 vCPUs ran 4-40x slower than with 1); above that,
+        speech and vision overlap during ingest and split the cores, and chat gets half of them."""
+        if override is not None:
+            return cls(override, override, override, override)
+        if cores <= 2:
+            return cls(1, 1, 1, 1)
+        half = max(1, cores // 2)
+        return cls(speech=half, vision=max(1, cores - half), embed=max(1, cores // 4), chat=half)
+
+
+@dataclass(frozen=True)
 class DevicePlan:
     device: str  # "cpu" | "cuda"
     threads: int
+    stages: StageThreads | None = None
+
+    @property
+    def stage_threads(self) -> StageThreads:
+        return self.stages or StageThreads.plan(1, self.threads)
 
     @property
     def whisper_compute_type(self) -> str:
@@ -57,11 +85,15 @@ class DevicePlan:
         return -1 if self.device == "cuda" else 0
 
 
-def plan_devices(setting: str, threads: int) -> DevicePlan:
+def plan_devices(setting: str, threads: int | None) -> DevicePlan:
+    """`threads=None`: budgets from the usable cores (cgroup quota aware); a number applies to every stage."""
     device = setting
     if setting == "auto":
         device = "cuda" if cuda_available() else "cpu"
     elif setting == "cuda" and not cuda_available():
         log.warning("device=cuda requested but no CUDA device is usable; running on cpu")
         device = "cpu"
-    return DevicePlan(device=device, threads=threads)
+    cores = usable_cores()
+    stages = StageThreads.plan(cores, threads)
+    log.info("device %s, %d usable cores, threads per stage: %s", device, cores, stages)
+    return DevicePlan(device=device, threads=threads or stages.speech, stages=stages)

@@ -13,9 +13,10 @@ from api.protocol import AddCollectionFile, CollectionUpdate, NewCollection
 from api.serialize import collection_file_obj, collection_obj, list_obj, media_description
 from api.services import Services
 from clipcite.domain import Segment
-from clipcite.errors import Conflict, InvalidRequest, NotFound
-from engine.catalog import CollectionFileRecord, CollectionRecord, new_id, now_ms
+from clipcite.errors import Conflict, InvalidRequest
+from engine.catalog import CollectionRecord, new_id, now_ms
 from engine.filters import Group, Match
+from ingest.library import add_to_collection
 from ingest.pipeline import file_scope
 from ingest.segment import SegmentationConfig
 
@@ -76,23 +77,8 @@ def add_file(svc: Services, collection_id: str, body: AddCollectionFile) -> dict
     cfg = SegmentationConfig.from_wire(raw_cfg, svc.settings.segment_seconds,
                                        param="segmentation_config" if body.segmentation_config
                                        else "default_segmentation_config")
-    existing = None
-    try:
-        existing = svc.catalog.get_collection_file(collection_id, frec.id)
-    except NotFound:  # first add
-        pass
-    if existing and existing.status in ("pending", "processing") and existing.segmentation_config == cfg.to_wire():
-        return collection_file_obj(existing, frec)
-    if existing and existing.status == "completed" and existing.segmentation_config == cfg.to_wire() \
-            and (body.metadata or {}) == existing.metadata:
-        return collection_file_obj(existing, frec)
-    status = "pending" if frec.status == "completed" else "failed"
-    cf = CollectionFileRecord(collection_id=collection_id, file_id=frec.id, added_at=now_ms(), status=status,
-                              segmentation_id=new_id(), segmentation_config=cfg.to_wire(),
-                              metadata=body.metadata or {}, error=frec.error if status == "failed" else None)
-    svc.catalog.upsert_collection_file(cf)
-    if status == "pending":
-        svc.catalog.enqueue_job(collection_id, frec.id)
+    cf, queued = add_to_collection(svc.catalog, coll, frec, cfg, body.metadata)
+    if queued:
         svc.worker.wake()
     return collection_file_obj(cf, frec)
 

@@ -22,10 +22,10 @@ from api.serialize import file_obj, list_obj
 from api.transcripts import to_json, to_srt, to_vtt
 from api.services import Services
 from clipcite.domain import Segment
-from clipcite.errors import Conflict, InvalidRequest, MediaError, NotFound, PayloadTooLarge
-from engine.catalog import FileRecord, new_id, now_ms
+from clipcite.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
+from engine.catalog import new_id
 from engine.filters import Group, Match, numeric_mirror
-from ingest.probe import probe
+from ingest.library import register_file
 from ingest.thumbnails import thumbnail
 
 log = logging.getLogger(__name__)
@@ -69,21 +69,6 @@ def save_upload(svc: Services, upload: UploadFile) -> tuple[Path, int, str]:
     return dest, size, digest.hexdigest()
 
 
-def register_file(svc: Services, path: Path, filename: str, size: int, sha256: str,
-                  metadata: dict[str, Any]) -> FileRecord:
-    """Probe and record; unreadable media is kept as a `failed` file with its reason."""
-    file_id = path.stem
-    try:
-        info = probe(path)
-        status, error, video_info = "completed", None, info.__dict__.copy()
-    except MediaError as exc:
-        status, error, video_info = "failed", exc.message, None
-        log.info("upload %s (%s) is not usable media: %s", file_id, filename, exc.message)
-    rec = FileRecord(id=file_id, filename=filename, path=str(path), bytes=size, sha256=sha256, created_at=now_ms(),
-                     metadata=metadata, video_info=video_info, status=status, error=error)
-    return svc.catalog.add_file(rec)
-
-
 def _clean_filename(name: str | None) -> str:
     base = Path((name or "upload").replace("\\", "/")).name
     base = re.sub(r"[\x00-\x1f]", "", base).strip() or "upload"
@@ -97,7 +82,8 @@ async def upload_file(svc: ServicesDep, file: Annotated[UploadFile, File(descrip
                       enable_segment_thumbnails: Annotated[Optional[str], Form()] = None) -> dict[str, Any]:
     meta = _parse_metadata(metadata)
     path, size, sha = await run_in_threadpool(save_upload, svc, file)
-    rec = await run_in_threadpool(register_file, svc, path, _clean_filename(file.filename), size, sha, meta)
+    rec = await run_in_threadpool(register_file, svc.catalog, path, _clean_filename(file.filename), size, sha,
+                                  meta, path.stem)
     return file_obj(rec)
 
 
@@ -142,7 +128,11 @@ def delete_file(svc: ServicesDep, file_id: str) -> dict[str, Any]:
     rec = svc.catalog.get_file(file_id)
     svc.catalog.delete_file(file_id)
     svc.store.delete(Group(must=[Match("file_id", (file_id,))]))
-    Path(rec.path).unlink(missing_ok=True)
+    stored = Path(rec.path)
+    # Uploads live in the data dir and go with the file; files indexed in place (`clipcite index`) are the
+    # user's own and stay where they are.
+    if stored.resolve().is_relative_to(svc.files_dir.resolve()):
+        stored.unlink(missing_ok=True)
     return {"id": file_id, "object": "file"}
 
 

@@ -58,3 +58,40 @@ def test_analysis_reports_monotonic_progress_per_stage(tmp_path):
     assert fractions == sorted(fractions) and 0.0 <= fractions[0] and fractions[-1] <= 1.0
     assert max(f for s, f in seen if s == "speech") <= 0.5 < fractions[-1]
     assert len([s for s in stages if s == "frames"]) >= 3  # one report per keyframe, not only at the start
+
+
+def test_overlapped_analysis_runs_speech_beside_keyframes_with_the_same_result(tmp_path):
+    import threading
+
+    from clipcite.domain import VideoInfo
+    from ingest.pipeline import Analyzer
+    from ingest.speech import SpeechOptions, SpeechResult
+    from tests.media import Scene, make_video
+
+    path = tmp_path / "v.mp4"
+    make_video(path, [Scene((200, 0, 0), seconds=2), Scene((0, 200, 0), seconds=2)], audio=False)
+    threads: dict[str, str] = {}
+
+    class FakeTranscriber:
+        options = SpeechOptions(model="fake", device="cpu", compute_type="int8", language="en")
+
+        def transcribe(self, p, on_progress=None):
+            threads["speech"] = threading.current_thread().name
+            on_progress(4.0)
+            return SpeechResult(spans=[span("hello there", 0, 2)], language="en", options=self.options)
+
+    class FakeOcr:
+        def read(self, image):
+            threads["ocr"] = threading.current_thread().name
+            return ["TEXT"]
+
+    info = VideoInfo(duration_seconds=4.0, width=480, height=270, fps=10.0, has_audio=True)
+    results = {}
+    for overlap in (False, True):
+        seen = []
+        a = Analyzer(FakeTranscriber(), FakeOcr(), None, overlap=overlap).analyze(
+            path, info, lambda st, f: seen.append(f))
+        assert seen == sorted(seen) and seen[-1] == 1.0
+        results[overlap] = (a.speech, a.texts, a.language)
+        assert (threads["speech"] != threads["ocr"]) is overlap
+    assert results[True] == results[False]
