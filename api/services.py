@@ -89,7 +89,7 @@ def build_services(settings: Settings) -> Services:
                                          device=devices.device, compute_type=devices.whisper_compute_type,
                                          threads=th.speech, language=settings.whisper_language,
                                          batch_size=settings.whisper_batch_size)
-    ocr = RapidOcrReader(threads=th.vision) if settings.ocr_enabled else None
+    ocr = RapidOcrReader(threads=th.vision, det_side=settings.ocr_det_side) if settings.ocr_enabled else None
     describer = build_describer(settings.visual_describer, th.vision) if settings.visual_enabled else None
     diarizer = None
     if settings.speakers_enabled and transcriber is not None:

@@ -85,13 +85,45 @@ def test_overlapped_analysis_runs_speech_beside_keyframes_with_the_same_result(t
             threads["ocr"] = threading.current_thread().name
             return ["TEXT"]
 
+    class FakeDescriber:
+        name = "fake"
+
+        def describe(self, image):
+            from types import SimpleNamespace
+
+            threads["visual"] = threading.current_thread().name
+            return SimpleNamespace(description="a frame", objects=(), scenes=(), colours=())
+
     info = VideoInfo(duration_seconds=4.0, width=480, height=270, fps=10.0, has_audio=True)
     results = {}
     for overlap in (False, True):
         seen = []
-        a = Analyzer(FakeTranscriber(), FakeOcr(), None, overlap=overlap).analyze(
+        a = Analyzer(FakeTranscriber(), FakeOcr(), FakeDescriber(), overlap=overlap).analyze(
             path, info, lambda st, f: seen.append(f))
         assert seen == sorted(seen) and seen[-1] == 1.0
-        results[overlap] = (a.speech, a.texts, a.language)
-        assert (threads["speech"] != threads["ocr"]) is overlap
-    assert results[True] == results[False]
+        results[overlap] = (a.speech, a.texts, a.visuals, a.language)
+        assert len({threads["speech"], threads["ocr"], threads["visual"]}) == (3 if overlap else 1)
+    assert results[True] == results[False] and results[True][1]
+
+
+def test_an_ocr_failure_in_its_thread_reaches_the_job(tmp_path):
+    from types import SimpleNamespace
+
+    import pytest
+
+    from clipcite.domain import VideoInfo
+    from ingest.pipeline import Analyzer
+    from tests.media import Scene, make_video
+
+    path = tmp_path / "v.mp4"
+    make_video(path, [Scene((200, 0, 0), seconds=2), Scene((0, 200, 0), seconds=2)], audio=False)
+
+    class BrokenOcr:
+        def read(self, image):
+            raise RuntimeError("onnx exploded")
+
+    describer = SimpleNamespace(name="fake", describe=lambda im: SimpleNamespace(description="d", objects=(),
+                                                                                scenes=(), colours=()))
+    info = VideoInfo(duration_seconds=4.0, width=480, height=270, fps=10.0, has_audio=False)
+    with pytest.raises(RuntimeError, match="onnx exploded"):
+        Analyzer(None, BrokenOcr(), describer, overlap=True).analyze(path, info)
