@@ -71,10 +71,18 @@ class ContentPart(LenientModel):
     text: Optional[str] = None
 
 
+class ToolCallIn(LenientModel):
+    id: str = ""
+    type: Literal["function"] = "function"
+    function: dict[str, Any]
+
+
 class ChatMessageIn(LenientModel):
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: Union[str, list[ContentPart], None] = None
     name: Optional[str] = None
+    tool_calls: Optional[list[ToolCallIn]] = None  # an assistant turn that called tools
+    tool_call_id: Optional[str] = None  # a tool result answers this call
 
     def text(self) -> str:
         if isinstance(self.content, str):
@@ -82,6 +90,17 @@ class ChatMessageIn(LenientModel):
         if isinstance(self.content, list):
             return "\n".join(p.text or "" for p in self.content if p.type in ("text", "input_text"))
         return ""
+
+
+class FunctionDef(LenientModel):
+    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    description: str = ""
+    parameters: Optional[dict[str, Any]] = None
+
+
+class ToolDef(LenientModel):
+    type: Literal["function"]
+    function: FunctionDef
 
 
 class StreamOptions(LenientModel):
@@ -129,6 +148,9 @@ class ChatCompletionRequest(LenientModel):
     temperature: Optional[float] = Field(None, ge=0, le=2)
     top_p: Optional[float] = Field(None, gt=0, le=1)
     user: Optional[str] = None
+    tools: Optional[list[ToolDef]] = Field(None, max_length=64)
+    tool_choice: Union[Literal["none", "auto", "required"], dict[str, Any], None] = None
+    parallel_tool_calls: Optional[bool] = None
 
     # --- extensions: Cloudglue / VideoDB ---
     collections: Optional[list[str]] = Field(None, min_length=1)

@@ -89,7 +89,8 @@ def build_services(settings: Settings) -> Services:
                                          device=devices.device, compute_type=devices.whisper_compute_type,
                                          threads=th.speech, language=settings.whisper_language,
                                          batch_size=settings.whisper_batch_size)
-    ocr = RapidOcrReader(threads=th.vision, det_side=settings.ocr_det_side) if settings.ocr_enabled else None
+    ocr = RapidOcrReader(threads=th.vision, det_side=settings.ocr_det_side,
+                         cuda=devices.device == "cuda") if settings.ocr_enabled else None
     describer = build_describer(settings.visual_describer, th.vision) if settings.visual_enabled else None
     diarizer = None
     if settings.speakers_enabled and transcriber is not None:
@@ -102,7 +103,8 @@ def build_services(settings: Settings) -> Services:
     catalog = Catalog(data / "catalog.sqlite3")
     embedder = SentenceEmbedder(embed_path, device=devices.device, threads=th.embed)
     store = open_store(settings.store, data, _embedding_dim(embed_path), url=settings.qdrant_url,
-                       api_key=settings.qdrant_api_key)
+                       api_key=settings.qdrant_api_key, collection=settings.qdrant_collection,
+                       shards=settings.qdrant_shards, replication=settings.qdrant_replication)
     generator = LlamaGenerator(chat_path, settings.chat_model, n_ctx=settings.n_ctx, threads=th.chat,
                                n_gpu_layers=devices.llama_gpu_layers(settings.n_gpu_layers))
     retriever = Retriever(store, embedder)

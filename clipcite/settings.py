@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     store: Literal["edge", "qdrant"] = Field("edge", description="edge = embedded qdrant-edge; qdrant = server.")
     qdrant_url: str | None = Field(None, description="Qdrant server/cluster URL when store=qdrant.")
     qdrant_api_key: str | None = Field(None, description="Qdrant API key when store=qdrant.")
+    qdrant_collection: str = Field("clipcite_segments", description="Qdrant collection holding all segments.")
+    qdrant_shards: int = Field(1, ge=1, le=1024, description="Shards when Clipcite creates the Qdrant collection.")
+    qdrant_replication: int = Field(1, ge=1, le=16, description="Replication factor when it creates the collection.")
 
     # --- ingest ---
     segment_seconds: float = Field(20.0, gt=0.5, le=600, description="Default uniform window (Cloudglue).")
@@ -76,6 +79,12 @@ class Settings(BaseSettings):
     # --- retrieval / prompting ---
     top_k: int = Field(4, ge=1, le=50, description="Segments put in the prompt per question.")
     context_chars_per_segment: int = Field(400, ge=50, le=10000, description="Prompt budget per segment.")
+
+    @model_validator(mode="after")
+    def _server_store_needs_url(self) -> "Settings":
+        if self.store == "qdrant" and not self.qdrant_url:
+            raise ValueError("store=qdrant needs qdrant_url (CLIPCITE_QDRANT_URL=http://host:6333)")
+        return self
 
     @property
     def resolved_data_dir(self) -> Path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
 from clipcite.domain import ScoredSegment
@@ -14,8 +14,9 @@ from engine import lexical
 from engine.citations import Citation, cite, is_grounded
 from engine.filters import Group
 from engine.generation import GenerationParams, LlamaGenerator
-from engine.prompting import REFUSAL, SYSTEM_PROMPT, build_user_message, pick_sentences
+from engine.prompting import REFUSAL, SYSTEM_PROMPT, TOOLS_SYSTEM_PROMPT, build_user_message, pick_sentences
 from engine.retrieval import RetrievalOptions, Retriever
+from engine.tools import ToolCall, ToolUse, forced_schema, parse_tool_calls, plausible, render_turn, tool_prompt
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class ChatRequest:
     params: GenerationParams = field(default_factory=GenerationParams)
     retrieval: RetrievalOptions = field(default_factory=RetrievalOptions)
     strict_grounding: bool = True  # replace an answer the segments do not support with the refusal
+    tools: ToolUse | None = None  # function calling (tool_choice "none" leaves this None)
 
 
 @dataclass
@@ -41,6 +43,14 @@ class ChatAnswer:
     finish_reason: str
     timings: dict[str, float] = field(default_factory=dict)
     grounded: bool = True
+    tool_calls: list[ToolCall] = field(default_factory=list)
+
+
+def _plain(message: dict[str, Any]) -> dict[str, str]:
+    """A conversation turn as the model reads it (tool calls and results in the tool-prompt format)."""
+    if message.get("role") == "tool" or message.get("tool_calls"):
+        return render_turn(message)
+    return {"role": message["role"], "content": message.get("content") or ""}
 
 
 def last_user_message(messages: list[dict[str, str]]) -> str:
@@ -81,17 +91,26 @@ class ChatService:
         self.char_budget = char_budget
 
     def prepare(self, req: ChatRequest) -> tuple[list[dict[str, Any]], list[ScoredSegment], dict[str, float]]:
+        """The model's messages: system prompt (+ the client's system text, + tools), the conversation
+        before the latest user turn, that turn with the retrieved segments, then any tool calls and tool
+        results that followed it (a tool round trip continues from there)."""
         t0 = time.perf_counter()
         query = search_query(req.messages)
         segments = self.retriever.retrieve(query, req.collections, req.filter, req.retrieval, req.file_ids)
         t1 = time.perf_counter()
         client_system = "\n".join(m["content"] for m in req.messages if m.get("role") == "system" and m.get("content"))
-        system = SYSTEM_PROMPT + ("\n" + client_system if client_system else "")
-        history = [{"role": m["role"], "content": m["content"]} for m in req.messages[:-1]
-                   if m.get("role") in ("user", "assistant") and m.get("content")]
+        system = (TOOLS_SYSTEM_PROMPT if req.tools else SYSTEM_PROMPT) + ("\n" + client_system if client_system else "")
+        if req.tools is not None:
+            system += tool_prompt(req.tools.tools)
+        turns = [m for m in req.messages if m.get("role") in ("user", "assistant", "tool")]
+        last = max((i for i, m in enumerate(turns) if m["role"] == "user" and (m.get("content") or "").strip()),
+                   default=len(turns))
+        before = [_plain(m) for m in turns[:last]]
+        after = [_plain(m) for m in turns[last + 1:]]
         final = build_user_message(last_user_message(req.messages), segments, self.char_budget,
                                    self._focused_speech(query, segments))
-        messages = [{"role": "system", "content": system}, *history, {"role": "user", "content": final}]
+        messages = [{"role": "system", "content": system}, *[m for m in before if m["content"]],
+                    {"role": "user", "content": final}, *[m for m in after if m["content"]]]
         return messages, segments, {"retrieve": t1 - t0, "prompt": time.perf_counter() - t1}
 
     def _focused_speech(self, query: str, segments: list[ScoredSegment]) -> dict[int, str]:
@@ -112,8 +131,21 @@ class ChatService:
 
     def answer(self, req: ChatRequest) -> ChatAnswer:
         messages, segments, timings = self.prepare(req)
-        gen = self.generator.chat(messages, req.params)
+        params = req.params
+        if req.tools is not None and req.tools.forced:
+            params = replace(params, response_format={"type": "json_object", "schema": forced_schema(req.tools)})
+        gen = self.generator.chat(messages, params)
         timings.update(gen.timings)
+        if req.tools is not None:
+            calls, rest = parse_tool_calls(gen.text, req.tools)
+            if calls and not req.tools.forced and not all(plausible(c, last_user_message(req.messages), req.tools)
+                                                          for c in calls):
+                log.info("dropping tool calls the request does not ask for: %s", [c.name for c in calls])
+                return self.answer(replace(req, tools=None))
+            if calls:
+                return ChatAnswer(text=rest, citations=[], segments=segments, prompt_tokens=gen.prompt_tokens,
+                                  completion_tokens=gen.completion_tokens, finish_reason="tool_calls",
+                                  timings=timings, tool_calls=calls)
         return self._finish(req, gen.text, segments, gen.prompt_tokens, gen.completion_tokens, gen.finish_reason,
                             timings, replace=True)
 
@@ -122,7 +154,9 @@ class ChatService:
         """Citations for the answer; an answer the segments do not support cites nothing and, when not
         already streamed to the client (`replace`), becomes the refusal."""
         text = text.strip()
-        grounded = is_grounded(text, last_user_message(req.messages), segments)
+        # Tool results are sources too: words the answer takes from them count as supported.
+        tool_results = " ".join(m.get("content") or "" for m in req.messages if m.get("role") == "tool")
+        grounded = is_grounded(text, f"{last_user_message(req.messages)} {tool_results}", segments)
         if not grounded:
             log.info("answer not supported by the retrieved segments: %r", text[:200])
         if not grounded and req.strict_grounding and replace:
@@ -133,7 +167,14 @@ class ChatService:
                           grounded=grounded)
 
     def stream(self, req: ChatRequest) -> Iterator[str | ChatAnswer]:
-        """Yields text deltas, then one final ChatAnswer (with citations for the whole text)."""
+        """Yields text deltas, then one final ChatAnswer (with citations for the whole text). With tools the
+        reply is generated whole first: until it ends it is unknown whether it is a call or an answer."""
+        if req.tools is not None:
+            ans = self.answer(req)
+            if ans.text:
+                yield ans.text
+            yield ans
+            return
         messages, segments, timings = self.prepare(req)
         parts: list[str] = []
         finish = "stop"

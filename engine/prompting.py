@@ -19,6 +19,14 @@ SYSTEM_PROMPT = (
 )
 
 
+# With tools on offer the refusal rule must not win over a request that a tool serves.
+TOOLS_SYSTEM_PROMPT = (
+    "You are a helpful assistant. Questions about the videos are answered from the numbered segments, citing "
+    "them like [1]; if the segments do not answer, say: " + REFUSAL + " Call a function only when the user asks "
+    "for exactly what it does."
+)
+
+
 def fmt_time(seconds: float) -> str:
     s = int(round(seconds))
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"

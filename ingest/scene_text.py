@@ -20,8 +20,9 @@ class SceneTextReader(Protocol):
 class RapidOcrReader:
     """Lines of text in reading order with confidence >= min_score; model loaded on first use."""
 
-    def __init__(self, threads: int = 1, min_score: float = 0.6, det_side: int = 480) -> None:
+    def __init__(self, threads: int = 1, min_score: float = 0.6, det_side: int = 480, cuda: bool = False) -> None:
         self.threads = threads
+        self.cuda = cuda  # onnxruntime's CUDA provider (needs onnxruntime-gpu)
         self.det_side = det_side
         self.min_score = min_score
         self._engine = None
@@ -40,6 +41,8 @@ class RapidOcrReader:
                       "EngineConfig.onnxruntime.inter_op_num_threads": 1,
                       "Det.limit_side_len": self.det_side, "Global.use_cls": False,
                       "Global.log_level": "warning"}
+            if self.cuda:
+                params["EngineConfig.onnxruntime.use_cuda"] = True
             with timed_load("ocr"):
                 try:
                     self._engine = RapidOCR(params=params)

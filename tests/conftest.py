@@ -114,3 +114,12 @@ def make_settings(data_dir: Path, **overrides):
 def live_server(tmp_path_factory):
     with LiveServer(make_settings(tmp_path_factory.mktemp("data"))) as srv:
         yield srv
+
+
+@pytest.fixture(scope="session")
+def qwen_server(tmp_path_factory):
+    """The default chat model (Qwen2.5 1.5B): for what SmolLM2 cannot do (cite, call tools unforced)."""
+    settings = make_settings(tmp_path_factory.mktemp("qwen-data"), chat_model="qwen2.5-coder-1.5b-instruct-q4_k_m",
+                             n_ctx=4096, max_answer_tokens=64)
+    with LiveServer(settings) as srv:
+        yield srv

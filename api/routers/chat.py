@@ -20,7 +20,7 @@ from fastapi.responses import StreamingResponse
 from api.responses import CHAT_RESPONSES, ChatCompletion, ChatCompletionList, errors
 from api.deps import ServicesDep
 from api.errors import error_body
-from api.protocol import ChatCompletionRequest
+from api.protocol import ChatCompletionRequest, ChatMessageIn
 from api.serialize import list_obj
 from api.services import Services
 from clipcite.errors import ClipciteError, InvalidRequest, NotFound
@@ -29,6 +29,7 @@ from engine.citations import citation_to_wire
 from engine.filters import parse_filter
 from engine.generation import GenerationParams
 from engine.retrieval import RetrievalOptions
+from engine.tools import ToolSpec, ToolUse
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["chat"])
@@ -43,10 +44,8 @@ def to_engine_request(svc: Services, body: ChatCompletionRequest) -> ChatRequest
     if body.model not in accepted_models(svc):
         raise NotFound(f"model {body.model!r} not found; available: {sorted(accepted_models(svc))}", param="model",
                        code="model_not_found")
-    for unsupported in ("tools", "functions"):
-        if (body.model_extra or {}).get(unsupported):
-            raise InvalidRequest(f"{unsupported} are not supported yet; answers are grounded in the videos only",
-                                 param=unsupported)
+    if (body.model_extra or {}).get("functions"):
+        raise InvalidRequest("the legacy `functions` field is not supported; send `tools`", param="functions")
     collections = list(body.collections or [])
     if body.collection_id:
         collections.append(body.collection_id)
@@ -58,7 +57,7 @@ def to_engine_request(svc: Services, body: ChatCompletionRequest) -> ChatRequest
     if body.video_id:
         svc.catalog.get_file(body.video_id)
         file_ids = [body.video_id]
-    messages = [{"role": "system" if m.role == "developer" else m.role, "content": m.text()} for m in body.messages]
+    messages = [_engine_message(m) for m in body.messages]
     if not any(m["role"] == "user" and m["content"].strip() for m in messages):
         raise InvalidRequest("messages must contain a user message with text", param="messages")
     s = svc.settings
@@ -69,11 +68,44 @@ def to_engine_request(svc: Services, body: ChatCompletionRequest) -> ChatRequest
         presence_penalty=body.presence_penalty, frequency_penalty=body.frequency_penalty,
         response_format=body.response_format.to_llama() if body.response_format else None)
     structured = params.response_format is not None
+    tools = _tool_use(body)
+    if tools is not None and structured:
+        raise InvalidRequest("use either tools or response_format, not both", param="response_format")
     return ChatRequest(messages=messages, collections=collections, filter=parse_filter(body.filter),
                        file_ids=file_ids, params=params, retrieval=RetrievalOptions(limit=body.top_k or s.top_k),
+                       tools=tools,
                        # Structured output must stay parseable: never swap it for the refusal sentence.
                        strict_grounding=False if structured else (
                            s.strict_grounding if body.strict_grounding is None else body.strict_grounding))
+
+
+def _engine_message(m: ChatMessageIn) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": "system" if m.role == "developer" else m.role, "content": m.text()}
+    if m.tool_calls:
+        out["tool_calls"] = [{"id": c.id, "type": "function", "function": c.function} for c in m.tool_calls]
+    if m.tool_call_id:
+        out["tool_call_id"] = m.tool_call_id
+    return out
+
+
+def _tool_use(body: ChatCompletionRequest) -> ToolUse | None:
+    """OpenAI's rules: no tools or tool_choice "none" -> plain answer; default "auto"; a named function
+    must be one of the tools."""
+    choice = body.tool_choice
+    if not body.tools:
+        if choice not in (None, "none", "auto"):
+            raise InvalidRequest("tool_choice needs tools", param="tool_choice")
+        return None
+    if choice == "none":
+        return None
+    specs = tuple(ToolSpec(t.function.name, t.function.description, t.function.parameters or {}) for t in body.tools)
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name")
+        if choice.get("type") != "function" or name not in {t.name for t in specs}:
+            raise InvalidRequest("tool_choice must name one of the tools: {\"type\": \"function\", "
+                                 "\"function\": {\"name\": ...}}", param="tool_choice")
+        return ToolUse(specs, name)
+    return ToolUse(specs, choice or "auto")
 
 
 def _payload_echo(body: ChatCompletionRequest) -> dict[str, Any]:
@@ -86,11 +118,18 @@ def _payload_echo(body: ChatCompletionRequest) -> dict[str, Any]:
     return out
 
 
+def _message(ans: ChatAnswer) -> dict[str, Any]:
+    if ans.tool_calls:
+        return {"role": "assistant", "content": ans.text or None,
+                "tool_calls": [c.to_wire() for c in ans.tool_calls]}
+    return {"role": "assistant", "content": ans.text}
+
+
 def completion_obj(cid: str, created_ms: int, model: str, ans: ChatAnswer, body: ChatCompletionRequest) -> dict[str, Any]:
     return {
         "id": cid, "object": "chat.completion", "created": created_ms // 1000, "created_at": created_ms,
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": ans.text},
+        "choices": [{"index": 0, "message": _message(ans),
                      "finish_reason": ans.finish_reason, "logprobs": None, "grounded": ans.grounded,
                      "citations": [citation_to_wire(c) for c in ans.citations]}],
         "usage": {"prompt_tokens": ans.prompt_tokens, "completion_tokens": ans.completion_tokens,
@@ -142,6 +181,9 @@ async def _sse(svc: Services, req: ChatRequest, body: ChatCompletionRequest, cid
             if item is sentinel:
                 break
             if isinstance(item, ChatAnswer):
+                if item.tool_calls:
+                    yield _chunk(cid, created_ms, model,
+                                 {"tool_calls": [c.to_wire(index=i) for i, c in enumerate(item.tool_calls)]})
                 citations = [citation_to_wire(c) for c in item.citations]
                 yield _chunk(cid, created_ms, model, {}, item.finish_reason, citations=citations,
                              grounded=item.grounded)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MODELS_CACHE, make_settings
+from tests.conftest import MODELS_CACHE
 from tests.media import TWO_SCENES, Scene, espeak_available, make_video
 
 pytestmark = [pytest.mark.integration, pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng")]

@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import LiveServer, make_settings
 from tests.media import TWO_SCENES, espeak_available, make_video
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -27,11 +26,8 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    settings = make_settings(tmp_path_factory.mktemp("web-data"), chat_model="qwen2.5-coder-1.5b-instruct-q4_k_m",
-                             n_ctx=4096, max_answer_tokens=64)
-    with LiveServer(settings) as srv:
-        yield srv
+def server(qwen_server):
+    return qwen_server
 
 
 @pytest.fixture(scope="module")

@@ -49,11 +49,19 @@ def test_chat_past_the_bound_is_503_with_retry_after(client):
     assert r.json()["error"]["type"] == "overloaded_error"
 
 
-def test_unsupported_tools_are_refused_clearly(client):
+@pytest.mark.parametrize("extra, param", [
+    ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}],
+      "tool_choice": {"type": "function", "function": {"name": "other"}}}, "tool_choice"),
+    ({"tool_choice": "required"}, "tool_choice"),
+    ({"functions": [{"name": "f", "parameters": {}}]}, "functions"),
+    ({"tools": [{"type": "function", "function": {"name": "bad name!", "parameters": {}}}]}, "tools[0].function.name"),
+    ({"tools": [{"type": "function", "function": {"name": "f"}}], "response_format": {"type": "json_object"}},
+     "response_format"),
+])
+def test_invalid_tool_requests_are_400_naming_the_field(client, extra, param):
     r = client.post("/v1/chat/completions", headers={"Authorization": "Bearer s3cret"},
-                    json={"model": "nimbus-001", "messages": [{"role": "user", "content": "hi"}],
-                          "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]})
-    assert r.status_code == 400 and r.json()["error"]["param"] == "tools"
+                    json={"model": "nimbus-001", "messages": [{"role": "user", "content": "hi"}], **extra})
+    assert r.status_code == 400 and r.json()["error"]["param"] == param, r.text
 
 
 def test_key_cookie_opens_reads_only(client):

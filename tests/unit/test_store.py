@@ -128,3 +128,19 @@ def test_set_payload_and_delete(tmp_path):
     reopened = EdgeStore(tmp_path / "s", DIM)
     assert reopened.count() == 8
     reopened.close()
+
+
+def test_user_metadata_gets_payload_indexes_by_value_type():
+    from engine.filters import numeric_mirror
+    from engine.store import user_index_plan
+
+    payload = {"metadata": {"department": "ops", "year": 2024, "tags": ["a", "b"], "geo": {"city": "Oslo"},
+                            "score": 0.5, "flag": True},
+               "segment_metadata": {"topic": "intro"}}
+    payload["_num"] = numeric_mirror(payload)
+    plan = user_index_plan([payload])
+    assert plan["metadata.department"] == "keyword" and plan["metadata.tags"] == "keyword"
+    assert plan["metadata.geo.city"] == "keyword" and plan["segment_metadata.topic"] == "keyword"
+    assert plan["metadata.year"] == "integer"
+    assert plan["_num.metadata.year"] == plan["_num.metadata.score"] == plan["_num.metadata.flag"] == "float"
+    assert "metadata.score" not in plan and "metadata.flag" not in plan  # matched through the mirror
