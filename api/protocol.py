@@ -69,6 +69,12 @@ class FileUpdate(LenientModel):
 class ContentPart(LenientModel):
     type: str
     text: Optional[str] = None
+    video_url: Union[str, dict[str, Any], None] = None  # BibiGPT: a URL or path, or {"url": ...}
+
+    def video_ref(self) -> str | None:
+        if self.type != "video_url" or self.video_url is None:
+            return None
+        return self.video_url if isinstance(self.video_url, str) else str(self.video_url.get("url") or "") or None
 
 
 class ToolCallIn(LenientModel):
@@ -90,6 +96,18 @@ class ChatMessageIn(LenientModel):
         if isinstance(self.content, list):
             return "\n".join(p.text or "" for p in self.content if p.type in ("text", "input_text"))
         return ""
+
+    def video_ref(self) -> str | None:
+        """A video this message links (a video_url part, or a message that is only a URL / media path)."""
+        if isinstance(self.content, list):
+            return next((r for p in self.content if (r := p.video_ref())), None)
+        from ingest.sources import looks_like_video_ref
+
+        return self.content.strip() if isinstance(self.content, str) and looks_like_video_ref(self.content) else None
+
+    def instruction(self) -> str:
+        """The text that goes with a linked video (empty when the message is only the link)."""
+        return "" if isinstance(self.content, str) and self.video_ref() else self.text()
 
 
 class FunctionDef(LenientModel):

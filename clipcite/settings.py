@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("./clipcite-data"), description="All state lives under this directory.")
     api_keys: list[str] = Field(default_factory=list, description="Accepted bearer keys; empty = no auth.")
     max_upload_bytes: int = Field(2 * 1024**3, ge=1, description="Largest accepted upload.")
+    media_roots: list[Path] = Field(default_factory=list, description="Folders a video path in a chat message may "
+                                    "come from; empty = any path, but only on a loopback-bound server.")
+    remote_media_fetch: bool = Field(False, description="Allow http(s) video URLs in chat messages (off: air gap).")
+    remote_media_hosts: list[str] = Field(default_factory=list, description="Hosts (names or CIDR blocks) video "
+                                          "URLs may come from when remote fetch is on.")
+    video_url_timeout: float = Field(1800, gt=0, description="Seconds a chat waits for a linked video to index.")
 
     models_dir: Path | None = Field(None, description="Where split weights are assembled; default <data_dir>/models.")
 

@@ -9,13 +9,14 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
-from clipcite.domain import ScoredSegment
+from clipcite.domain import ScoredSegment, Segment
 from engine import lexical
 from engine.citations import Citation, cite, is_grounded
 from engine.filters import Group
 from engine.generation import GenerationParams, LlamaGenerator
 from engine.prompting import REFUSAL, SYSTEM_PROMPT, TOOLS_SYSTEM_PROMPT, build_user_message, pick_sentences
-from engine.retrieval import RetrievalOptions, Retriever
+from engine.retrieval import RetrievalOptions, Retriever, scope_filter
+from engine.summary import summarize, wants_summary
 from engine.tools import ToolCall, ToolUse, forced_schema, parse_tool_calls, plausible, render_turn, tool_prompt
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class ChatRequest:
     retrieval: RetrievalOptions = field(default_factory=RetrievalOptions)
     strict_grounding: bool = True  # replace an answer the segments do not support with the refusal
     tools: ToolUse | None = None  # function calling (tool_choice "none" leaves this None)
+    summary: bool = False  # map-reduce over every segment of the one file in scope, not top-k retrieval
 
 
 @dataclass
@@ -129,7 +131,21 @@ class ChatService:
             out[i] = pick_sentences(texts, [sims[k] for k in idx])
         return out
 
+    def summarize(self, req: ChatRequest) -> ChatAnswer:
+        """Chapters with time ranges and an overview, from all segments of the file in scope."""
+        t0 = time.perf_counter()
+        scope = scope_filter(req.collections, req.filter, req.file_ids)
+        segments = [Segment.from_payload(h.payload) for h in self.retriever.store.scroll(scope)]
+        instruction = last_user_message(req.messages)
+        result = summarize(segments, self.generator, None if wants_summary(instruction) and len(instruction) < 60
+                           else instruction)
+        return ChatAnswer(text=result.markdown(), citations=result.citations(), segments=[],
+                          prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
+                          finish_reason="stop", timings={"summary": time.perf_counter() - t0})
+
     def answer(self, req: ChatRequest) -> ChatAnswer:
+        if req.summary:
+            return self.summarize(req)
         messages, segments, timings = self.prepare(req)
         params = req.params
         if req.tools is not None and req.tools.forced:
@@ -169,7 +185,7 @@ class ChatService:
     def stream(self, req: ChatRequest) -> Iterator[str | ChatAnswer]:
         """Yields text deltas, then one final ChatAnswer (with citations for the whole text). With tools the
         reply is generated whole first: until it ends it is unknown whether it is a call or an answer."""
-        if req.tools is not None:
+        if req.tools is not None or req.summary:
             ans = self.answer(req)
             if ans.text:
                 yield ans.text

@@ -23,12 +23,14 @@ from api.errors import error_body
 from api.protocol import ChatCompletionRequest, ChatMessageIn
 from api.serialize import list_obj
 from api.services import Services
+from api.video_links import LinkedVideo, linked_video
 from clipcite.errors import ClipciteError, InvalidRequest, NotFound
 from engine.chat import ChatAnswer, ChatRequest
 from engine.citations import citation_to_wire
 from engine.filters import parse_filter
 from engine.generation import GenerationParams
 from engine.retrieval import RetrievalOptions
+from engine.summary import wants_summary
 from engine.tools import ToolSpec, ToolUse
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ def accepted_models(svc: Services) -> set[str]:
     return {s.chat_model, s.chat_model_alias, svc.generator.model_path.stem, "clipcite"}
 
 
-def to_engine_request(svc: Services, body: ChatCompletionRequest) -> ChatRequest:
+def to_engine_request(svc: Services, body: ChatCompletionRequest, linked: LinkedVideo | None = None) -> ChatRequest:
     if body.model not in accepted_models(svc):
         raise NotFound(f"model {body.model!r} not found; available: {sorted(accepted_models(svc))}", param="model",
                        code="model_not_found")
@@ -58,8 +60,16 @@ def to_engine_request(svc: Services, body: ChatCompletionRequest) -> ChatRequest
         svc.catalog.get_file(body.video_id)
         file_ids = [body.video_id]
     messages = [_engine_message(m) for m in body.messages]
+    if linked is not None:  # the link becomes the scope; its text (or "summarise") the question
+        collections, file_ids = [linked.collection_id], [linked.file_id]
+        last = max(i for i, m in enumerate(messages) if m["role"] == "user")
+        messages[last]["content"] = linked.instruction or "Summarize the video."
     if not any(m["role"] == "user" and m["content"].strip() for m in messages):
         raise InvalidRequest("messages must contain a user message with text", param="messages")
+    question = next(m["content"] for m in reversed(messages) if m["role"] == "user" and m["content"].strip())
+    summary = wants_summary(question) and (file_ids is not None or _single_file(svc, collections))
+    if summary and file_ids is None:
+        file_ids = [svc.catalog.list_collection_files(collections[0], 1, 0, "completed")[0][0].file_id]
     s = svc.settings
     params = GenerationParams(
         max_tokens=body.max_completion_tokens or body.max_tokens or s.max_answer_tokens,
@@ -73,10 +83,15 @@ def to_engine_request(svc: Services, body: ChatCompletionRequest) -> ChatRequest
         raise InvalidRequest("use either tools or response_format, not both", param="response_format")
     return ChatRequest(messages=messages, collections=collections, filter=parse_filter(body.filter),
                        file_ids=file_ids, params=params, retrieval=RetrievalOptions(limit=body.top_k or s.top_k),
-                       tools=tools,
+                       tools=tools, summary=summary and tools is None and not structured,
                        # Structured output must stay parseable: never swap it for the refusal sentence.
                        strict_grounding=False if structured else (
                            s.strict_grounding if body.strict_grounding is None else body.strict_grounding))
+
+
+def _single_file(svc: Services, collections: list[str]) -> bool:
+    """A summary needs one video: a collection holding exactly one indexed file qualifies."""
+    return len(collections) == 1 and svc.catalog.list_collection_files(collections[0], 1, 0, "completed")[1] == 1
 
 
 def _engine_message(m: ChatMessageIn) -> dict[str, Any]:
@@ -139,9 +154,10 @@ def completion_obj(cid: str, created_ms: int, model: str, ans: ChatAnswer, body:
 
 
 @router.post("/chat/completions", summary="Answer from the videos, with timestamped citations",
-            responses={**CHAT_RESPONSES, **errors(400, 404, 503)})
+            responses={**CHAT_RESPONSES, **errors(400, 404, 409, 422, 503)})
 async def create_chat_completion(svc: ServicesDep, body: ChatCompletionRequest, request: Request) -> Any:
-    req = await run_in_threadpool(to_engine_request, svc, body)
+    linked = await linked_video(svc, body)
+    req = await run_in_threadpool(to_engine_request, svc, body, linked)
     cid = f"chatcmpl-{uuid.uuid4().hex}"
     created_ms = int(time.time() * 1000)
     svc.chat_gate.enter()  # 503 + Retry-After past the bound; left when the answer (or stream) ends
