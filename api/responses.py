@@ -183,6 +183,13 @@ class SegmentSummary(_Open):
     summary: str
 
 
+class ChapterOut(_Open):
+    index: int
+    start_time: float
+    end_time: float
+    description: str
+
+
 class MediaDescription(_Open):
     collection_id: str
     file_id: str
@@ -193,6 +200,8 @@ class MediaDescription(_Open):
     scene_text: Optional[list[TimedText]] = None
     visual_scene_description: Optional[list[TimedText]] = None
     segment_summary: Optional[list[SegmentSummary]] = None
+    summary: Optional[str] = Field(None, description="with include_summary=true")
+    chapters: Optional[list[ChapterOut]] = Field(None, description="with include_summary=true")
     file: FileObject
 
 

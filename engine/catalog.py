@@ -49,6 +49,9 @@ CREATE TABLE IF NOT EXISTS completions (
 CREATE TABLE IF NOT EXISTS searches (
     id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS summaries (
+    id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, data TEXT NOT NULL
+);
 """
 
 
@@ -362,6 +365,14 @@ class Catalog:
 
     def get_search(self, search_id: str) -> dict[str, Any]:
         return self._get_stored("searches", search_id, "search")
+
+    def put_summary(self, key: str, data: dict[str, Any]) -> None:
+        """Video summaries, keyed by collection, file and segmentation (a re-segmented file gets a new one)."""
+        self._put_stored("summaries", key, now_ms(), data)
+
+    def get_summary(self, key: str) -> dict[str, Any] | None:
+        rows = self._q("SELECT data FROM summaries WHERE id=?", (key,))
+        return json.loads(rows[0][0]) if rows else None
 
     def list_searches(self, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         return self._list_stored("searches", limit, offset)

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 from clipcite.domain import ScoredSegment, Segment
 from engine import lexical
-from engine.citations import Citation, cite, is_grounded
+from engine.citations import Citation, cite, is_grounded, is_refusal, strip_markers
 from engine.filters import Group
 from engine.generation import GenerationParams, LlamaGenerator
 from engine.prompting import REFUSAL, SYSTEM_PROMPT, TOOLS_SYSTEM_PROMPT, build_user_message, pick_sentences
@@ -63,15 +63,30 @@ def last_user_message(messages: list[dict[str, str]]) -> str:
 
 
 def search_query(messages: list[dict[str, str]]) -> str:
-    """The latest question, with the previous user turn added when it is a short follow-up
-    ("and when does it start?") that names nothing by itself."""
+    """The latest question as a standalone search query. A short follow-up ("and when does it start?")
+    names nothing by itself, so the previous question and the answer it got are added: the answer holds
+    the words of the segment it came from, which steers retrieval back to the moment being discussed."""
+    users = [i for i, m in enumerate(messages) if m.get("role") == "user" and (m.get("content") or "").strip()]
+    if not users:
+        return ""
+    latest = messages[users[-1]]["content"].strip()
+    if len(users) > 1 and is_follow_up(latest):
+        prev = users[-2]
+        answer = next((m.get("content") or "" for m in messages[prev + 1:users[-1]] if m.get("role") == "assistant"), "")
+        answer = "" if is_refusal(answer) else strip_markers(answer)
+        return " ".join(x for x in (messages[prev]["content"].strip(), answer, latest) if x)
+    return latest
+
+
+def prompt_question(messages: list[dict[str, str]]) -> str:
+    """The latest question as the prompt states it: a follow-up says what it follows up on, since a small
+    model reading "when is that mentioned?" next to four segments does not resolve "that" reliably."""
     users = [m["content"].strip() for m in messages if m.get("role") == "user" and (m.get("content") or "").strip()]
     if not users:
         return ""
-    latest = users[-1]
-    if len(users) > 1 and is_follow_up(latest):
-        return f"{users[-2]} {latest}"
-    return latest
+    if len(users) > 1 and is_follow_up(users[-1]):
+        return f"{users[-1]} (follow-up to: {users[-2]})"
+    return users[-1]
 
 
 _OPENERS = ("and ", "but ", "also ", "so ", "then ", "what about ", "how about ")
@@ -109,7 +124,7 @@ class ChatService:
                    default=len(turns))
         before = [_plain(m) for m in turns[:last]]
         after = [_plain(m) for m in turns[last + 1:]]
-        final = build_user_message(last_user_message(req.messages), segments, self.char_budget,
+        final = build_user_message(prompt_question(req.messages), segments, self.char_budget,
                                    self._focused_speech(query, segments))
         messages = [{"role": "system", "content": system}, *[m for m in before if m["content"]],
                     {"role": "user", "content": final}, *[m for m in after if m["content"]]]

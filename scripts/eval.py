@@ -139,6 +139,63 @@ def diarization_check(client: httpx.Client, workdir: Path) -> dict[str, Any]:
             if timings.get("total") else None}
 
 
+FOLLOW_UP = "When is that mentioned in the video?"
+CHAPTER_RE = re.compile(r"^- \[(\d+):(\d+)[–-](\d+):(\d+)\] (.*)$", re.M)
+
+
+def multi_turn(client: httpx.Client, collection: str, truth: dict[str, Any], rows: list[dict[str, Any]],
+               scene_index: dict[str, Any], by_id: dict[str, Any], limit: int) -> dict[str, Any]:
+    """A pronoun follow-up after each answered question must cite the same scene: the history has to
+    steer retrieval (the follow-up alone names nothing)."""
+    hits = []
+    for q, row in zip(truth["questions"], rows):
+        if len(hits) >= limit or not q.get("scene") or q.get("filter"):
+            continue
+        body = {"model": "nimbus-001", "collections": [collection], "messages": [
+            {"role": "user", "content": q["q"]}, {"role": "assistant", "content": row["answer"]},
+            {"role": "user", "content": FOLLOW_UP}]}
+        r = client.post("/chat/completions", json=body)
+        r.raise_for_status()
+        cites = r.json()["choices"][0].get("citations") or []
+        file, start, end = scene_index[q["scene"]]
+        hits.append(any(by_id.get(c["file_id"], {}).get("file") == file and c["start_time"] < end
+                        and c["end_time"] > start for c in cites))
+    return {"follow_up": FOLLOW_UP, "cite_hit": round(sum(hits) / len(hits), 3) if hits else None, "n": len(hits)}
+
+
+def summary_check(client: httpx.Client, collection: str, truth: dict[str, Any], files: dict[str, Any],
+                  limit: int) -> dict[str, Any]:
+    """Summaries of videos with known facts: how many facts they mention, and whether the chapter line that
+    mentions a fact is timed inside that fact's scene."""
+    scenes = {s["scene"]: (v["file"], s["start"], s["end"]) for v in truth["videos"] for s in v["scenes"]}
+    facts: dict[str, list[tuple[list[str], float, float]]] = {}
+    for q in truth["questions"]:
+        if q.get("scene") and q.get("any"):
+            file, start, end = scenes[q["scene"]]
+            facts.setdefault(file, []).append((q["any"], start, end))
+    out, mentioned, timed, total, seconds = [], 0, 0, 0, []
+    for file in sorted(facts, key=lambda f: -len(facts[f]))[:limit]:
+        t = time.perf_counter()
+        r = client.post("/chat/completions", json={"model": "nimbus-001", "collections": [collection],
+                                                   "video_id": files[file]["id"],
+                                                   "messages": [{"role": "user", "content": "Summarize this video."}]})
+        r.raise_for_status()
+        seconds.append(time.perf_counter() - t)
+        text = r.json()["choices"][0]["message"]["content"] or ""
+        chapters = [(int(a) * 60 + int(b), int(c) * 60 + int(d), line.lower())
+                    for a, b, c, d, line in CHAPTER_RE.findall(text)]
+        for keys, start, end in facts[file]:
+            total += 1
+            if any(k.lower() in text.lower() for k in keys):
+                mentioned += 1
+                timed += any(any(k.lower() in line for k in keys) and cs < end + 1 and ce > start - 1
+                             for cs, ce, line in chapters)
+        out.append({"file": file, "summary": text, "chapters": len(chapters)})
+    return {"videos": len(out), "facts": total, "fact_recall": round(mentioned / total, 3) if total else None,
+            "mentioned_facts_timed_in_scene": round(timed / mentioned, 3) if mentioned else None,
+            "mean_seconds": round(sum(seconds) / len(seconds), 1) if seconds else None, "summaries": out}
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     corpus = Path(args.corpus)
     truth = json.loads((corpus / "truth.json").read_text())
@@ -232,6 +289,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             value, n = rate(key)
             report[key] = {"rate": None if value is None else round(value, 3), "n": n}
         report["retrieval_recall"] = retrieval
+        if args.multi_turn:
+            report["multi_turn"] = multi_turn(client, coll["id"], truth, rows, scene_index, by_id, args.multi_turn)
+            log.info("multi-turn: %s", report["multi_turn"])
+        if args.summaries:
+            report["summary"] = summary_check(client, coll["id"], truth, files, args.summaries)
+            log.info("summary: %s", {k: v for k, v in report["summary"].items() if k != "summaries"})
         if not args.no_diarization:
             report["diarization"] = diarization_check(client, Path(tempfile.mkdtemp(prefix="clipcite-diar-")))
         report["rows"] = rows
@@ -254,6 +317,8 @@ def main() -> int:
     p.add_argument("--segmentation", help="default_segmentation_config JSON for the eval collection")
     p.add_argument("--out", default="eval-out/report.json")
     p.add_argument("--no-diarization", action="store_true", help="skip the two-voice diarization check")
+    p.add_argument("--multi-turn", type=int, default=6, help="follow-up questions to ask (0: skip)")
+    p.add_argument("--summaries", type=int, default=3, help="videos to summarise and check (0: skip)")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)

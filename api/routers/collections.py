@@ -16,6 +16,7 @@ from clipcite.domain import Segment
 from clipcite.errors import Conflict, InvalidRequest
 from engine.catalog import CollectionRecord, new_id, now_ms
 from engine.filters import Group, Match
+from engine.summary import summarize
 from ingest.library import add_to_collection
 from ingest.pipeline import file_scope
 from ingest.segment import SegmentationConfig
@@ -152,13 +153,35 @@ def _describe(svc: Services, collection_id: str, file_id: str, start: float | No
             responses={200: {"model": MediaDescription}, **errors(400, 404, 409)})
 def get_media_descriptions(svc: ServicesDep, collection_id: str, file_id: str,
                            start_time_seconds: Optional[float] = None, end_time_seconds: Optional[float] = None,
-                           response_format: Optional[str] = None) -> Any:
-    desc = _describe(svc, collection_id, file_id, start_time_seconds, end_time_seconds)
-    if response_format == "markdown":
-        return {k: desc[k] for k in ("collection_id", "file_id", "title", "duration_seconds", "content", "file")}
-    if response_format not in (None, "json"):
+                           response_format: Optional[str] = None,
+                           include_summary: Annotated[bool, Query(description="Add a map-reduce `summary` and "
+                                                                  "`chapters` (generated once, then cached)")] = False
+                           ) -> Any:
+    if response_format not in (None, "json", "markdown"):
         raise InvalidRequest("response_format must be 'json' or 'markdown'", param="response_format")
+    desc = _describe(svc, collection_id, file_id, start_time_seconds, end_time_seconds)
+    if include_summary:
+        desc.update(video_summary(svc, collection_id, file_id))
+    if response_format == "markdown":
+        keep = ("collection_id", "file_id", "title", "duration_seconds", "content", "file", "summary", "chapters")
+        return {k: desc[k] for k in keep if k in desc}
     return desc
+
+
+def video_summary(svc: Services, collection_id: str, file_id: str) -> dict[str, Any]:
+    """Cloudglue's `summary` and `chapters`, cached per collection, file and segmentation."""
+    cf = svc.catalog.get_collection_file(collection_id, file_id)
+    key = f"{collection_id}:{file_id}:{cf.segmentation_id}"
+    cached = svc.catalog.get_summary(key)
+    if cached is not None:
+        return cached
+    result = summarize(file_segments(svc, collection_id, file_id), svc.generator)
+    out = {"summary": result.overview,
+           "chapters": [{"index": i, "start_time": c.start_time, "end_time": c.end_time, "description": c.text}
+                        for i, c in enumerate(result.chapters)],
+           "total_chapters": len(result.chapters)}
+    svc.catalog.put_summary(key, out)
+    return out
 
 
 @router.get("/collections/{collection_id}/media-descriptions", summary="Media descriptions of every video",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 
 import httpx
 import pytest
@@ -90,3 +91,12 @@ def test_summary_of_the_one_video_in_a_collection(live_server, video):
     r = cg.chat.completions.create(model="nimbus-001", collections=[col.id],
                                    messages=[{"role": "user", "content": "Give me a summary of the video"}])
     assert "Chapters:" in r.choices[0].message.content and r.choices[0].citations
+    url = f"{live_server.url}/v1/collections/{col.id}/videos/{f.id}/media-descriptions"
+    t0 = time.perf_counter()
+    first = httpx.get(url, params={"include_summary": "true"}, timeout=600).json()
+    cold = time.perf_counter() - t0
+    assert first["summary"] and first["chapters"][0]["start_time"] == 0 and first["total_chapters"] >= 1
+    t0 = time.perf_counter()
+    second = httpx.get(url, params={"include_summary": "true", "response_format": "markdown"}, timeout=600).json()
+    assert second["summary"] == first["summary"] and time.perf_counter() - t0 < cold  # cached
+    assert "summary" not in httpx.get(url).json()
