@@ -1,12 +1,16 @@
-from engine.chat import last_user_message, search_query
+from engine.chat import last_user_message, prompt_question, search_query
 
 
 def test_short_follow_up_is_searched_with_the_previous_question():
     msgs = [{"role": "user", "content": "When does the ferry service launch?"},
             {"role": "assistant", "content": "On the fourth of June [2]."},
             {"role": "user", "content": "and who said it?"}]
-    assert search_query(msgs) == "When does the ferry service launch? and who said it?"
+    # The previous answer (markers stripped) carries the words of the segment being discussed.
+    assert search_query(msgs) == "When does the ferry service launch? On the fourth of June. and who said it?"
     assert last_user_message(msgs) == "and who said it?"
+    assert prompt_question(msgs) == "and who said it? (follow-up to: When does the ferry service launch?)"
+    refused = [msgs[0], {"role": "assistant", "content": "The videos do not contain this information."}, msgs[2]]
+    assert search_query(refused) == "When does the ferry service launch? and who said it?"
 
 
 def test_standalone_question_is_searched_alone():
