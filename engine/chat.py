@@ -62,11 +62,16 @@ def last_user_message(messages: list[dict[str, str]]) -> str:
     return ""
 
 
+def _user_turns(messages: list[dict[str, str]]) -> list[int]:
+    """Indices of the user turns that carry text."""
+    return [i for i, m in enumerate(messages) if m.get("role") == "user" and (m.get("content") or "").strip()]
+
+
 def search_query(messages: list[dict[str, str]]) -> str:
     """The latest question as a standalone search query. A short follow-up ("and when does it start?")
     names nothing by itself, so the previous question and the answer it got are added: the answer holds
     the words of the segment it came from, which steers retrieval back to the moment being discussed."""
-    users = [i for i, m in enumerate(messages) if m.get("role") == "user" and (m.get("content") or "").strip()]
+    users = _user_turns(messages)
     if not users:
         return ""
     latest = messages[users[-1]]["content"].strip()
@@ -81,7 +86,7 @@ def search_query(messages: list[dict[str, str]]) -> str:
 def prompt_question(messages: list[dict[str, str]]) -> str:
     """The latest question as the prompt states it: a follow-up says what it follows up on, since a small
     model reading "when is that mentioned?" next to four segments does not resolve "that" reliably."""
-    users = [m["content"].strip() for m in messages if m.get("role") == "user" and (m.get("content") or "").strip()]
+    users = [messages[i]["content"].strip() for i in _user_turns(messages)]
     if not users:
         return ""
     if len(users) > 1 and is_follow_up(users[-1]):
@@ -116,12 +121,11 @@ class ChatService:
         segments = self.retriever.retrieve(query, req.collections, req.filter, req.retrieval, req.file_ids)
         t1 = time.perf_counter()
         client_system = "\n".join(m["content"] for m in req.messages if m.get("role") == "system" and m.get("content"))
-        system = (TOOLS_SYSTEM_PROMPT if req.tools else SYSTEM_PROMPT) + ("\n" + client_system if client_system else "")
+        system = (TOOLS_SYSTEM_PROMPT if req.tools is not None else SYSTEM_PROMPT) + ("\n" + client_system if client_system else "")
         if req.tools is not None:
             system += tool_prompt(req.tools.tools)
         turns = [m for m in req.messages if m.get("role") in ("user", "assistant", "tool")]
-        last = max((i for i, m in enumerate(turns) if m["role"] == "user" and (m.get("content") or "").strip()),
-                   default=len(turns))
+        last = (_user_turns(turns) or [len(turns)])[-1]
         before = [_plain(m) for m in turns[:last]]
         after = [_plain(m) for m in turns[last + 1:]]
         final = build_user_message(prompt_question(req.messages), segments, self.char_budget,
