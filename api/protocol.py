@@ -77,10 +77,15 @@ class ContentPart(LenientModel):
         return self.video_url if isinstance(self.video_url, str) else str(self.video_url.get("url") or "") or None
 
 
+class FunctionCallIn(LenientModel):
+    name: str = Field(min_length=1, max_length=64)
+    arguments: Union[str, dict[str, Any]] = "{}"
+
+
 class ToolCallIn(LenientModel):
     id: str = ""
     type: Literal["function"] = "function"
-    function: dict[str, Any]
+    function: FunctionCallIn
 
 
 class ChatMessageIn(LenientModel):

@@ -97,7 +97,9 @@ def _single_file(svc: Services, collections: list[str]) -> bool:
 def _engine_message(m: ChatMessageIn) -> dict[str, Any]:
     out: dict[str, Any] = {"role": "system" if m.role == "developer" else m.role, "content": m.text()}
     if m.tool_calls:
-        out["tool_calls"] = [{"id": c.id, "type": "function", "function": c.function} for c in m.tool_calls]
+        out["tool_calls"] = [{"id": c.id, "type": "function",
+                              "function": {"name": c.function.name, "arguments": c.function.arguments}}
+                             for c in m.tool_calls]
     if m.tool_call_id:
         out["tool_call_id"] = m.tool_call_id
     return out
