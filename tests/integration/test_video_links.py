@@ -10,15 +10,17 @@ import time
 import httpx
 import pytest
 
-from tests.media import TWO_SCENES, espeak_available, make_video
+from tests.media import TWO_SCENES, Scene, espeak_available, make_video
 
 pytestmark = [pytest.mark.integration, pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng")]
 
 
 @pytest.fixture(scope="module")
 def video(tmp_path_factory):
+    # Its own content: other modules upload TWO_SCENES as it is, and a link to identical bytes would
+    # (rightly) reuse that file and its name.
     path = tmp_path_factory.mktemp("linked") / "safety_briefing.mp4"
-    return path, make_video(path, TWO_SCENES)
+    return path, make_video(path, TWO_SCENES + [Scene((20, 20, 20), text="END OF BRIEFING", seconds=2)])
 
 
 def chat(url: str, content, **extra) -> httpx.Response:
