@@ -18,7 +18,7 @@ from api.protocol import ChatCompletionRequest
 from api.services import Services
 from clipcite.errors import Conflict, MediaError
 from ingest.batch import get_or_create_collection
-from ingest.library import add_to_collection, register_file, sha256_of
+from ingest.library import add_to_collection, find_or_register
 from ingest.segment import SegmentationConfig
 from ingest.sources import fetch_remote, resolve_local
 
@@ -39,11 +39,8 @@ def _ingest(svc: Services, ref: str) -> tuple[str, str]:
     else:
         path = resolve_local(ref, svc.settings)
         name = path.name
-    sha = sha256_of(path)
-    frec = svc.catalog.find_file_by_sha256(sha)
-    if frec is None:
-        frec = register_file(svc.catalog, path, name, path.stat().st_size, sha, {"source": ref})
-    elif path.parent == svc.files_dir and Path(frec.path) != path:
+    frec, new = find_or_register(svc.catalog, path, name, {"source": ref})
+    if not new and path.parent == svc.files_dir and Path(frec.path) != path:
         path.unlink(missing_ok=True)  # a second download of content already stored
     if frec.status == "failed":
         raise MediaError(f"the linked video cannot be used: {frec.error}", param="messages")

@@ -56,10 +56,8 @@ def _plain(message: dict[str, Any]) -> dict[str, str]:
 
 
 def last_user_message(messages: list[dict[str, str]]) -> str:
-    for m in reversed(messages):
-        if m.get("role") == "user" and (m.get("content") or "").strip():
-            return m["content"].strip()
-    return ""
+    users = _user_turns(messages)
+    return messages[users[-1]]["content"].strip() if users else ""
 
 
 def _user_turns(messages: list[dict[str, str]]) -> list[int]:

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from clipcite.errors import InvalidRequest
 from engine.catalog import Catalog, CollectionRecord, new_id, now_ms
 from ingest.jobs import IngestWorker
-from ingest.library import add_to_collection, register_file, sha256_of
+from ingest.library import add_to_collection, find_or_register
 from ingest.segment import SegmentationConfig
 
 log = logging.getLogger(__name__)
@@ -111,11 +111,7 @@ class BatchIndexer:
         """Register and queue; returns {file_id: duration} of what the worker has to do."""
         todo: dict[str, float] = {}
         for path in files:
-            sha = sha256_of(path)
-            frec = self.catalog.find_file_by_sha256(sha)
-            if frec is None:
-                frec = register_file(self.catalog, path, path.name, path.stat().st_size, sha,
-                                     self.metadata.for_file(path))
+            frec, _ = find_or_register(self.catalog, path, path.name, self.metadata.for_file(path))
             cf, queued = add_to_collection(self.catalog, self.collection, frec, self.cfg, None)
             if frec.status == "failed":
                 report.failed[str(path)] = frec.error or "not usable media"

@@ -43,6 +43,16 @@ def register_file(catalog: Catalog, path: Path, filename: str, size: int, sha256
     return catalog.add_file(rec)
 
 
+def find_or_register(catalog: Catalog, path: Path, filename: str, metadata: dict[str, Any]) -> tuple[FileRecord, bool]:
+    """The file with this content if the catalog has one (whatever its name or place), else a new record
+    for `path`; returns (record, is_new). The metadata applies only to a new record."""
+    sha = sha256_of(path)
+    known = catalog.find_file_by_sha256(sha)
+    if known is not None:
+        return known, False
+    return register_file(catalog, path, filename, path.stat().st_size, sha, metadata), True
+
+
 def add_to_collection(catalog: Catalog, coll: CollectionRecord, frec: FileRecord, cfg: SegmentationConfig,
                       metadata: dict[str, Any] | None = None) -> tuple[CollectionFileRecord, bool]:
     """Queue `frec` into `coll`; returns (record, queued). Nothing is queued when the file is already there
