@@ -63,6 +63,18 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def _listing_where(id_column: str, status: str | None, only: set[str] | None) -> tuple[list[str], tuple]:
+    clauses: list[str] = []
+    args: tuple = ()
+    if status:
+        clauses.append("status=?")
+        args += (status,)
+    if only is not None:  # one JSON parameter, whatever the number of ids (SQLite caps bound variables)
+        clauses.append(f"{id_column} IN (SELECT value FROM json_each(?))")
+        args += (json.dumps(sorted(only)),)
+    return clauses, args
+
+
 @dataclass
 class FileRecord:
     id: str
@@ -164,8 +176,11 @@ class Catalog:
             raise NotFound(f"file {file_id!r} not found", param="file_id")
         return self._file(rows[0])
 
-    def list_files(self, limit: int = 50, offset: int = 0, status: str | None = None) -> tuple[list[FileRecord], int]:
-        where, args = ("WHERE status=?", (status,)) if status else ("", ())
+    def list_files(self, limit: int = 50, offset: int = 0, status: str | None = None,
+                   only: set[str] | None = None) -> tuple[list[FileRecord], int]:
+        """A page of files, newest first; `only` restricts to these ids (a listing filter's matches)."""
+        clauses, args = _listing_where("id", status, only)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         total = self._q(f"SELECT COUNT(*) FROM files {where}", args)[0][0]
         rows = self._q(f"SELECT * FROM files {where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?", args + (limit, offset))
         return [self._file(r) for r in rows], total
@@ -255,10 +270,11 @@ class Catalog:
         return self._cf(rows[0])
 
     def list_collection_files(self, collection_id: str, limit: int = 50, offset: int = 0,
-                              status: str | None = None) -> tuple[list[CollectionFileRecord], int]:
-        where, args = "WHERE collection_id=?", (collection_id,)
-        if status:
-            where, args = where + " AND status=?", args + (status,)
+                              status: str | None = None,
+                              only: set[str] | None = None) -> tuple[list[CollectionFileRecord], int]:
+        clauses, args = _listing_where("file_id", status, only)
+        where = "WHERE " + " AND ".join(["collection_id=?"] + clauses)
+        args = (collection_id,) + args
         total = self._q(f"SELECT COUNT(*) FROM collection_files {where}", args)[0][0]
         rows = self._q(f"SELECT * FROM collection_files {where} ORDER BY added_at DESC, file_id LIMIT ? OFFSET ?",
                        args + (limit, offset))

@@ -7,6 +7,13 @@ the congruence test compare backends on identical input.
 Value typing: the wire carries every value as text. Numbers compare as numbers through a numeric mirror
 of the payload (`_num.<key>`, written at upsert for every leaf that parses as a number, booleans as
 1.0 / 0.0), so `year LessThan "2024"` works whether the user stored `2024` or `"2024"`.
+
+Like (case-insensitive, `%` any run, `_` one character) runs as substring conditions on a text mirror
+(`_lc.<key>`: every string leaf lower-cased between start/end sentinels), so `YO%` is the substring
+"<start>yo" and `%.mp4` is ".mp4<end>". Exact for prefix, suffix, infix, prefix-and-suffix and whole-value
+patterns; a pattern with several interior pieces requires each piece but not their order, and `_`
+matches a run of any length (Qdrant has no pattern match; its substring match is the closest native
+condition, and filters never post-filter in Python).
 """
 
 from __future__ import annotations
@@ -21,6 +28,9 @@ FILE_PATHS = {"bytes": "file_info.bytes", "filename": "file_info.filename", "uri
               "created_at": "file_info.created_at", "id": "file_id"}
 VIDEO_INFO_PATHS = ("duration_seconds", "has_audio")
 NUM_PREFIX = "_num"
+TEXT_PREFIX = "_lc"
+TEXT_START, TEXT_END = "\x02", "\x03"  # sentinels around mirrored text: anchor Like's prefix and suffix
+MIRRORED = ("metadata", "segment_metadata", "video_info", "file_info")
 
 
 @dataclass(frozen=True)
@@ -133,12 +143,40 @@ def criterion_to_node(key: str, crit: dict[str, Any], param: str) -> Node:
         return Match(key, tuple(dict.fromkeys(values)))
     if op == "ContainsAll":
         return Group(must=[_equal(key, item) for item in need_array()])
-    # Like: SQL-style pattern with % wildcards; only the infix form maps to a substring match.
-    pattern = need_text()
-    core = pattern.strip("%")
-    if "%" in core or "_" in core.replace("\\_", ""):
-        raise InvalidRequest("Like supports '%text%', 'text%' and '%text' patterns", param=f"{param}.valueText")
-    return Substring(key, core)
+    return like_to_node(key, need_text())
+
+
+def like_pieces(pattern: str) -> list[str]:
+    """Literal pieces of a Like pattern, anchored with the sentinels where the pattern is anchored.
+
+    `\\%` and `\\_` are literal; matching is case-insensitive (the mirror is lower-cased)."""
+    pieces, current, i = [], "", 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern) and pattern[i + 1] in "%_\\":
+            current += pattern[i + 1]
+            i += 2
+            continue
+        if ch in "%_":
+            pieces.append(current)
+            current = ""
+        else:
+            current += ch
+        i += 1
+    pieces.append(current)
+    pieces = [p.lower() for p in pieces]
+    pieces[0] = TEXT_START + pieces[0]
+    pieces[-1] = pieces[-1] + TEXT_END
+    # A lone sentinel says only "the field has a text value": keep it only if nothing else is left.
+    kept = [p for p in pieces if p not in ("", TEXT_START, TEXT_END)]
+    return kept or [TEXT_START]
+
+
+def like_to_node(key: str, pattern: str) -> Node:
+    mirror_key = f"{TEXT_PREFIX}.{key}"
+    pieces = like_pieces(pattern)
+    nodes: list[Node] = [Substring(mirror_key, piece) for piece in pieces]
+    return nodes[0] if len(nodes) == 1 else Group(must=nodes)
 
 
 def _validate_path(path: Any, param: str) -> str:
@@ -192,8 +230,7 @@ def parse_filter(raw: dict[str, Any] | None, param: str = "filter") -> Group:
     return root
 
 
-def numeric_mirror(payload: dict[str, Any], keys: tuple[str, ...] = ("metadata", "segment_metadata",
-                   "video_info", "file_info")) -> dict[str, Any]:
+def numeric_mirror(payload: dict[str, Any], keys: tuple[str, ...] = MIRRORED) -> dict[str, Any]:
     """Build the `_num` mirror: every leaf under `keys` that reads as a number, as a float."""
 
     def walk(value: Any) -> Any:
@@ -213,3 +250,30 @@ def numeric_mirror(payload: dict[str, Any], keys: tuple[str, ...] = ("metadata",
     mirror["segment_duration"] = payload.get("segment_duration")
     return {k: v for k, v in mirror.items() if v not in (None, {})}
 
+
+
+def text_mirror(payload: dict[str, Any], keys: tuple[str, ...] = MIRRORED + ("file_id", "speakers")) -> dict[str, Any]:
+    """Build the `_lc` mirror for Like: every string leaf under `keys`, lower-cased between sentinels."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            out = {k: walk(v) for k, v in value.items()}
+            return {k: v for k, v in out.items() if v not in (None, {}, [])}
+        if isinstance(value, list):
+            return [t for t in (walk(v) for v in value if not isinstance(v, (dict, list))) if t is not None] or None
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            value = str(value)
+        if isinstance(value, str):
+            clean = value.replace(TEXT_START, "").replace(TEXT_END, "").lower()
+            return f"{TEXT_START}{clean}{TEXT_END}"
+        return None
+
+    mirror = {k: walk(payload.get(k)) for k in keys if payload.get(k) is not None}
+    return {k: v for k, v in mirror.items() if v not in (None, {}, [])}
+
+
+def filter_mirrors(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload fields filters run on besides the originals: `_num` (numbers) and `_lc` (Like)."""
+    return {NUM_PREFIX: numeric_mirror(payload), TEXT_PREFIX: text_mirror(payload)}

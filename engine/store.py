@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from clipcite.errors import Conflict, InvalidRequest
+from clipcite.errors import Conflict
 from engine.filters import NUM_PREFIX, Group, Match, Node, Range, Substring
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ SPARSE_NAMES = ("speech_lex", "ocr_lex", "visual_lex")
 KEYWORD_INDEXES = ("collection_id", "file_id", "segment_id", "file_info.filename")
 FLOAT_INDEXES = ("start_time", "end_time", "segment_duration")
 USER_FIELDS = ("metadata", "segment_metadata")
+MAX_FACET_FILES = 1_000_000  # distinct files a listing filter can return
 MAX_USER_INDEXES = 200  # payload indexes on user metadata paths, at most (each costs memory)
 
 
@@ -120,6 +121,7 @@ class SegmentStore(Protocol):
     def count(self, flt: Group | None = None) -> int: ...
     def delete(self, flt: Group) -> None: ...
     def set_payload(self, flt: Group, payload: dict[str, Any], key: str | None = None) -> None: ...
+    def file_ids(self, flt: Group | None) -> set[str]: ...
     def close(self) -> None: ...
 
 
@@ -155,10 +157,8 @@ class _FilterBuilder:
         return conds[0] if len(conds) == 1 else m.Filter(should=conds)
 
     def substring(self, node: Substring) -> Any:
-        # Qdrant without a full-text index matches whole tokens, not substrings, and the two backends
-        # differ in tokenisation: refuse clearly rather than answer inconsistently.
-        raise InvalidRequest("the Like operator is not supported yet; use Equal, In or ContainsAny",
-                             param="filter")
+        # Byte-wise substring match in both backends (MatchText would tokenise, and differently).
+        return self.m.FieldCondition(key=node.key, match=self.m.MatchSubstring(node.text))
 
     def group(self, g: Group) -> Any:
         return self.m.Filter(
@@ -192,6 +192,9 @@ class _EdgeNamespace:
 
     def MatchValue(self, value):  # noqa: N802
         return self.q.MatchValue(value)
+
+    def MatchSubstring(self, text):  # noqa: N802
+        return self.q.MatchSubstring(text)
 
     def Filter(self, must=None, should=None, must_not=None):  # noqa: N802
         return self.q.Filter(must=must, should=should, must_not=must_not)
@@ -302,6 +305,13 @@ class EdgeStore:
             self.shard.update(self.q.UpdateOperation.set_payload_by_filter(self._filters.build(flt), payload, key))
             self.shard.flush()
 
+    def file_ids(self, flt: Group | None) -> set[str]:
+        """Files with at least one segment matching `flt` (a facet on the indexed file_id field)."""
+        with self._lock:
+            res = self.shard.facet(self.q.FacetRequest(key="file_id", limit=MAX_FACET_FILES, exact=True,
+                                                       filter=self._filters.build(flt)))
+        return {str(h.value) for h in res.hits}
+
     def close(self) -> None:
         with self._lock:
             try:
@@ -311,6 +321,19 @@ class EdgeStore:
 
 
 # --- server: qdrant-client ----------------------------------------------------------------------------
+
+
+class _ClientNamespace:
+    """qdrant_client.models, with MatchSubstring taking its text positionally like qdrant_edge's."""
+
+    def __init__(self, models: Any) -> None:
+        self.models = models
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.models, name)
+
+    def MatchSubstring(self, text):  # noqa: N802
+        return self.models.MatchSubstring(substring=text)
 
 
 class QdrantServerStore:
@@ -323,7 +346,7 @@ class QdrantServerStore:
         self.m = models
         self.collection = collection
         self.client = QdrantClient(url=url, api_key=api_key) if url else QdrantClient(location=location or ":memory:")
-        self._filters = _FilterBuilder(models, models.Range)
+        self._filters = _FilterBuilder(_ClientNamespace(models), models.Range)
         self._indexes = _IndexTracker()
         self._local = url is None  # local mode ignores payload indexes (and warns about each)
         if not self.client.collection_exists(collection):
@@ -395,6 +418,11 @@ class QdrantServerStore:
         self._ensure_indexes([{key: payload} if key else payload])
         self.client.set_payload(self.collection, payload=payload, key=key,
                                 points=self.m.FilterSelector(filter=self._filters.build(flt)), wait=True)
+
+    def file_ids(self, flt: Group | None) -> set[str]:
+        res = self.client.facet(self.collection, "file_id", facet_filter=self._filters.build(flt),
+                                limit=MAX_FACET_FILES, exact=True)
+        return {str(h.value) for h in res.hits}
 
     def close(self) -> None:
         self.client.close()

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from clipcite.domain import FrameText, FrameVisual, Segment, SpeechPart, SpeechSpan, TimeRange, VideoInfo, Word
 from engine import lexical
-from engine.filters import Group, Match, numeric_mirror
+from engine.filters import Group, Match, filter_mirrors
 from engine.store import SegmentStore, SparseVec, StorePoint
 from ingest.embed import Embedder
 from ingest.frames import iter_keyframes
@@ -308,7 +308,7 @@ def embedding_text(seg: Segment, filename: str | None = None) -> str:
 def segment_payload(seg: Segment) -> dict[str, Any]:
     payload = seg.to_payload()
     payload["segment_duration"] = round(seg.end_time - seg.start_time, 3)
-    payload["_num"] = numeric_mirror(payload)
+    payload.update(filter_mirrors(payload))
     return payload
 
 

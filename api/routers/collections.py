@@ -11,6 +11,7 @@ from api.responses import CollectionFileList, CollectionFileObject, CollectionLi
 from api.deps import ServicesDep
 from api.protocol import AddCollectionFile, CollectionUpdate, NewCollection
 from api.serialize import collection_file_obj, collection_obj, list_obj, media_description
+from api.routers.files import LISTING_FILTER_DOC, files_matching
 from api.services import Services
 from clipcite.domain import Segment
 from clipcite.errors import Conflict, InvalidRequest
@@ -99,9 +100,11 @@ def add_media(svc: ServicesDep, collection_id: str, body: AddCollectionFile) -> 
 @router.get("/collections/{collection_id}/videos", summary="List a collection's videos",
             responses={200: {"model": CollectionFileList}, **errors(400, 404)})
 def list_videos(svc: ServicesDep, collection_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                offset: Annotated[int, Query(ge=0)] = 0, status: Optional[str] = None) -> dict[str, Any]:
+                offset: Annotated[int, Query(ge=0)] = 0, status: Optional[str] = None,
+                filter: Annotated[Optional[str], Query(description=LISTING_FILTER_DOC)] = None) -> dict[str, Any]:
     svc.catalog.get_collection(collection_id)
-    rows, total = svc.catalog.list_collection_files(collection_id, limit, offset, status)
+    only = files_matching(svc, filter, Group(must=[Match("collection_id", (collection_id,))]))
+    rows, total = svc.catalog.list_collection_files(collection_id, limit, offset, status, only=only)
     return list_obj([collection_file_obj(cf, svc.catalog.get_file(cf.file_id),
                                          svc.worker.progress_of(collection_id, cf.file_id)) for cf in rows],
                     total, limit, offset)

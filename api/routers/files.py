@@ -24,7 +24,7 @@ from api.services import Services
 from clipcite.domain import Segment
 from clipcite.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
 from engine.catalog import new_id
-from engine.filters import Group, Match, numeric_mirror
+from engine.filters import NUM_PREFIX, TEXT_PREFIX, Group, Match, filter_mirrors, parse_filter
 from ingest.library import register_file
 from ingest.thumbnails import thumbnail
 
@@ -44,6 +44,24 @@ def _parse_metadata(raw: str | None) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidRequest("metadata must be a JSON object", param="metadata")
     return value
+
+
+LISTING_FILTER_DOC = ("Cloudglue filter as a JSON string (metadata, video_info, file; all operators); a file is "
+                      "listed when at least one of its indexed segments matches, so files not yet indexed are not")
+
+
+def files_matching(svc: Services, raw: str | None, scope: Group | None = None) -> set[str] | None:
+    """Ids of files with a segment matching the wire filter (within `scope`), run in the store; None = no filter."""
+    if raw is None or raw.strip() in ("", "{}", "null"):
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest("filter must be a JSON object", param="filter") from exc
+    flt = parse_filter(value)
+    if scope is not None:
+        flt.must.append(scope)
+    return svc.store.file_ids(flt)
 
 
 def save_upload(svc: Services, upload: UploadFile) -> tuple[Path, int, str]:
@@ -90,8 +108,9 @@ async def upload_file(svc: ServicesDep, file: Annotated[UploadFile, File(descrip
 @router.get("/files", summary="List files",
             responses={200: {"model": FileList}, **errors(400)})
 def list_files(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-               offset: Annotated[int, Query(ge=0)] = 0, status: Optional[str] = None) -> dict[str, Any]:
-    rows, total = svc.catalog.list_files(limit, offset, status)
+               offset: Annotated[int, Query(ge=0)] = 0, status: Optional[str] = None,
+               filter: Annotated[Optional[str], Query(description=LISTING_FILTER_DOC)] = None) -> dict[str, Any]:
+    rows, total = svc.catalog.list_files(limit, offset, status, only=files_matching(svc, filter))
     return list_obj([file_obj(f) for f in rows], total, limit, offset)
 
 
@@ -112,14 +131,27 @@ def update_file(svc: ServicesDep, file_id: str, body: FileUpdate) -> dict[str, A
 
 
 def apply_file_metadata(svc: Services, file_id: str, metadata: dict[str, Any], filename: str) -> None:
-    """Rewrite the file-level payload of every segment of the file (and its numeric mirror) in place.
+    """Rewrite the file-level payload of every segment of the file (and its filter mirrors) in place.
 
-    The whole `metadata` object is replaced (so removed keys stop matching); `_num.metadata` is set
-    under its own key so per-segment numbers (`_num.segment_duration`) are untouched."""
+    The whole `metadata` object is replaced (so removed keys stop matching); the mirrors' `metadata` is
+    set under their own keys so per-segment entries (`_num.segment_duration`) are untouched."""
     scope = Group(must=[Match("file_id", (file_id,))])
     svc.store.set_payload(scope, {"metadata": metadata})
-    svc.store.set_payload(scope, {"metadata": numeric_mirror({"metadata": metadata}).get("metadata", {})}, key="_num")
     svc.store.set_payload(scope, {"filename": filename}, key="file_info")
+    _set_mirrors(svc, scope, "metadata", metadata)
+    _set_mirrors(svc, scope, "file_info", {"filename": filename}, merge=True)
+
+
+def _set_mirrors(svc: Services, scope: Group, field_name: str, value: dict[str, Any], merge: bool = False) -> None:
+    """Write `field_name` of both filter mirrors (replacing it, or merging keys into it with `merge`)."""
+    mirrors = filter_mirrors({field_name: value})
+    for prefix in (NUM_PREFIX, TEXT_PREFIX):
+        part = mirrors[prefix].get(field_name, {})
+        if merge:
+            if part:
+                svc.store.set_payload(scope, part, key=f"{prefix}.{field_name}")
+        else:
+            svc.store.set_payload(scope, {field_name: part}, key=prefix)
 
 
 @router.delete("/files/{file_id}", summary="Delete a file and all its segments",
@@ -192,8 +224,7 @@ def update_segment(svc: ServicesDep, request: Request, file_id: str, segment_id:
     scope = Group(must=[Match("file_id", (file_id,)), Match("segment_id", (segment_id,))])
     metadata = body.metadata or {}
     svc.store.set_payload(scope, {"segment_metadata": metadata})
-    mirror = numeric_mirror({"segment_metadata": metadata}).get("segment_metadata", {})
-    svc.store.set_payload(scope, {"segment_metadata": mirror}, key="_num")
+    _set_mirrors(svc, scope, "segment_metadata", metadata)
     return _segment_obj(request, svc, _one_segment(svc, file_id, segment_id))
 
 

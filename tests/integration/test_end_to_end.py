@@ -224,11 +224,36 @@ def test_metadata_update_is_reflected_in_filters(cloudglue, live_server, indexed
 
     store = live_server.services.store
     moved = parse_filter({"metadata": [{"path": "department", "operator": "Equal", "valueText": "logistics"}]})
+    like = {"metadata": [{"path": "department", "operator": "Like", "valueText": "LOGI%"}]}
     assert store.count(moved) == 0
+    assert cloudglue.files.list(filter=like).total == 0
     cloudglue.files.update(indexed["file"].id, metadata={**METADATA, "department": "logistics"})
     assert store.count(moved) > 0
+    assert [f.id for f in cloudglue.files.list(filter=like).data] == [indexed["file"].id]
+    assert [v.file_id for v in cloudglue.collections.list_videos(indexed["shots"].id, filter=like).data] == [
+        indexed["file"].id]
     cloudglue.files.update(indexed["file"].id, metadata=METADATA)
     assert store.count(moved) == 0
+    assert cloudglue.files.list(filter=like).total == 0
+
+
+def test_like_and_listing_filters_through_the_sdk(cloudglue, live_server, indexed):
+    """Like is case-insensitive with % wildcards, in search and in listings; a bad filter is a 400."""
+    shots = indexed["shots"].id
+    name = indexed["file"].filename
+    suffix = {"file": [{"path": "filename", "operator": "Like", "valueText": "%" + name[-6:].upper()}]}
+    r = cloudglue.search.search(scope="segment", collections=[shots], query="badge code", limit=3, filter=suffix)
+    assert r.results and all(x.actual_instance.file_id == indexed["file"].id for x in r.results)
+    none = {"file": [{"path": "filename", "operator": "Like", "valueText": "zz%" + name}]}
+    assert cloudglue.search.search(scope="segment", collections=[shots], query="badge code", limit=3,
+                                   filter=none).results == []
+    assert [v.file_id for v in cloudglue.collections.list_videos(shots, filter=suffix).data] == [indexed["file"].id]
+    year = {"metadata": [{"path": "year", "operator": "GreaterThan", "valueText": "2030"}]}
+    assert cloudglue.files.list(filter=year).total == 0
+    bad = httpx.get(f"{live_server.url}/v1/files", params={"filter": "{not json"})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "filter"
+    bad = httpx.get(f"{live_server.url}/v1/files", params={"filter": '{"metadata": [{"path": "x", "operator": "Near"}]}'})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "filter.metadata[0].operator"
 
 
 def test_stored_completions_can_be_listed(live_server):

@@ -1,7 +1,7 @@
 import pytest
 
 from clipcite.errors import InvalidRequest
-from engine.filters import Group, Match, Range, Substring, numeric_mirror, parse_filter
+from engine.filters import Group, Match, Range, Substring, like_pieces, numeric_mirror, parse_filter, text_mirror
 
 
 def test_empty_filter_is_empty_group():
@@ -52,9 +52,32 @@ def test_file_id_path_maps_to_payload_field():
     assert g.must == [Match("file_id", ("abc",))]
 
 
-def test_like_is_substring():
-    g = parse_filter({"file": [{"path": "filename", "operator": "Like", "valueText": "%brief%"}]})
-    assert g.must == [Substring("file_info.filename", "brief")]
+def test_like_is_substring_on_the_text_mirror():
+    g = parse_filter({"file": [{"path": "filename", "operator": "Like", "valueText": "%Brief%"}]})
+    assert g.must == [Substring("_lc.file_info.filename", "brief")]
+
+
+@pytest.mark.parametrize("pattern,pieces", [
+    ("YO%", ["\x02yo"]),
+    ("%.mp4", [".mp4\x03"]),
+    ("a%b", ["\x02a", "b\x03"]),
+    ("exact", ["\x02exact\x03"]),
+    ("%", ["\x02"]),
+    ("%%a%%", ["a"]),
+    ("my\\_file%", ["\x02my_file"]),
+    ("100\\%", ["\x02100%\x03"]),
+    ("x_y", ["\x02x", "y\x03"]),
+])
+def test_like_pieces(pattern, pieces):
+    assert like_pieces(pattern) == pieces
+
+
+def test_text_mirror_lowercases_strings_numbers_and_arrays():
+    m = text_mirror({"metadata": {"Name": "Ann", "n": 3, "ok": True, "tags": ["A", 1]}, "file_id": "F1",
+                     "file_info": {"filename": "X.MP4"}})
+    assert m["metadata"] == {"Name": "\x02ann\x03", "n": "\x023\x03", "ok": "\x02true\x03",
+                             "tags": ["\x02a\x03", "\x021\x03"]}
+    assert m["file_id"] == "\x02f1\x03" and m["file_info"] == {"filename": "\x02x.mp4\x03"}
 
 
 @pytest.mark.parametrize("flt,param", [

@@ -60,6 +60,18 @@ FILTERS = [
     {"file": [{"path": "filename", "operator": "Equal", "valueText": "video_3.mp4"}]},
     {"file": [{"path": "bytes", "operator": "GreaterThan", "valueText": "30000"}]},
 ]
+LIKE_FILTERS = [
+    {"file": [{"path": "filename", "operator": "Like", "valueText": "VIDEO%"}]},
+    {"file": [{"path": "filename", "operator": "Like", "valueText": "%_3.mp4"}]},
+    {"file": [{"path": "filename", "operator": "Like", "valueText": "video_2.MP4"}]},
+    {"file": [{"path": "id", "operator": "Like", "valueText": "f%"}]},
+    {"metadata": [{"path": "dept", "operator": "Like", "valueText": "%p%"}]},
+    {"metadata": [{"path": "dept", "operator": "Like", "valueText": "o%s"}]},
+    {"metadata": [{"path": "year", "operator": "Like", "valueText": "%3"}]},
+    {"metadata": [{"path": "score", "operator": "Like", "valueText": "6"}]},
+    {"metadata": [{"path": "tags", "operator": "Like", "valueText": "b"}]},
+    {"metadata": [{"path": "dept", "operator": "Like", "valueText": "%"}]},
+]
 
 
 def expected_ids(points, flt):
@@ -76,12 +88,14 @@ def _get(payload, key):
 
 
 def _match(payload, node):
-    from engine.filters import Range
+    from engine.filters import Range, Substring
     if isinstance(node, Group):
         return (all(_match(payload, n) for n in node.must) and (not node.should or any(_match(payload, n) for n in node.should))
                 and not any(_match(payload, n) for n in node.must_not))
     value = _get(payload, node.key)
     values = value if isinstance(value, list) else [value]
+    if isinstance(node, Substring):
+        return any(isinstance(v, str) and node.text in v for v in values)
     if isinstance(node, Range):
         return any(v is not None and (node.gt is None or v > node.gt) and (node.lt is None or v < node.lt) for v in values)
     return any(v == w and type(v) is type(w) for v in values for w in node.values)
@@ -96,6 +110,36 @@ def test_filtered_queries_agree(stores, flt):
     b = {h.id for h in server.query(q, g)}
     assert a == b == expected_ids(make_points(), flt)
     assert edge.count(g) == server.count(g) == len(a)
+
+
+def _like_regex(pattern):
+    import re
+    return re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern),
+                      re.IGNORECASE | re.DOTALL)
+
+
+@pytest.mark.parametrize("flt", LIKE_FILTERS)
+def test_like_agrees_across_backends_and_with_sql_semantics(stores, flt):
+    """Like runs natively (substring conditions on the text mirror) in both backends, and for these
+    pattern shapes its result equals SQL ILIKE over the original values."""
+    edge, server = stores
+    g = parse_filter(flt)
+    q = HybridQuery(dense=[0.1 * i for i in range(DIM)], limit=100)
+    a = {h.id for h in edge.query(q, g)}
+    b = {h.id for h in server.query(q, g)}
+    section = next(iter(flt))
+    crit = flt[section][0]
+    key = {"file": {"filename": "file_info.filename", "id": "file_id"}}.get(section, {}).get(
+        crit["path"], f"metadata.{crit['path']}")
+    rx = _like_regex(crit["valueText"])
+    truth = set()
+    for p in make_points():
+        value = _get(p.payload, key)
+        values = value if isinstance(value, list) else [value]
+        if any(v is not None and rx.fullmatch(str(v)) for v in values):
+            truth.add(p.id)
+    assert truth, "a pattern that matches nothing proves little"
+    assert a == b == truth
 
 
 def test_hybrid_fusion_agrees_on_top_hit(stores):
@@ -119,6 +163,10 @@ def test_set_payload_and_delete(tmp_path):
     scope = Group(must=[Match("file_id", ("f1",))])
     store.set_payload(scope, {"metadata": {"dept": "moved"}})
     store.set_payload(scope, {"metadata": {}}, key="_num")
+    store.set_payload(scope, {"filename": "\x02renamed.mp4\x03"}, key="_lc.file_info")
+    renamed = parse_filter({"file": [{"path": "filename", "operator": "Like", "valueText": "RENAMED%"}]})
+    assert store.count(renamed) == 2
+    assert all(h.payload["_lc"]["metadata"]["dept"] for h in store.scroll(scope))  # nested key merges
     flt = parse_filter({"metadata": [{"path": "dept", "operator": "Equal", "valueText": "moved"}]})
     assert store.count(flt) == store.count(scope) == 2
     assert all(h.payload["_num"].get("segment_duration") for h in store.scroll(scope))
