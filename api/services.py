@@ -21,7 +21,7 @@ from engine.generation import LlamaGenerator
 from engine.retrieval import Retriever
 from engine.search import SearchService
 from engine.store import SegmentStore, open_store
-from ingest.embed import SentenceEmbedder
+from ingest.embed import SentenceEmbedder, VectorCache
 from ingest.jobs import IngestContext, IngestWorker
 from ingest.pipeline import Analyzer
 from ingest.scene_text import RapidOcrReader
@@ -62,6 +62,7 @@ class Services:
         self.generator.close()
         self.store.close()
         self.catalog.close()
+        self.embedder.cache.close()
 
 
 def _embedding_dim(model_dir: Path) -> int:
@@ -101,7 +102,8 @@ def build_services(settings: Settings) -> Services:
                                        devices.device)
 
     catalog = Catalog(data / "catalog.sqlite3")
-    embedder = SentenceEmbedder(embed_path, device=devices.device, threads=th.embed)
+    vectors = VectorCache(data / "cache" / f"vectors-{embed_path.name}.sqlite3")
+    embedder = SentenceEmbedder(embed_path, device=devices.device, threads=th.embed, cache=vectors)
     store = open_store(settings.store, data, _embedding_dim(embed_path), url=settings.qdrant_url,
                        api_key=settings.qdrant_api_key, collection=settings.qdrant_collection,
                        shards=settings.qdrant_shards, replication=settings.qdrant_replication)

@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
+import numpy as np
+
 from clipcite.domain import ScoredSegment, Segment
 from engine import lexical
 from engine.citations import Citation, cite, is_grounded, is_refusal, strip_markers
@@ -137,7 +139,9 @@ class ChatService:
         parts = [(i, p) for i, s in enumerate(segments) for p in s.segment.speech if p.text]
         if not parts or not query:
             return {}
-        vecs = self.retriever.embedder.embed([query] + [p.text for _, p in parts])
+        embedder = self.retriever.embedder
+        vecs = np.concatenate([embedder.embed_cached([query], persist=False),  # retrieval embedded it already
+                               embedder.embed_cached([p.text for _, p in parts])])
         sims = (vecs[1:] @ vecs[0]).tolist()
         out: dict[int, str] = {}
         for i in {i for i, _ in parts}:

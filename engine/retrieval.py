@@ -73,7 +73,7 @@ class Retriever:
         self.embedder = embedder
 
     def build_query(self, text: str, opts: RetrievalOptions) -> HybridQuery:
-        dense = self.embedder.embed([text])[0].tolist() if opts.dense else None
+        dense = self.embedder.embed_cached([text], persist=False)[0].tolist() if opts.dense else None
         qv = lexical.query_vector(text)
         sparse = {name: qv for name in opts.lexical}
         return HybridQuery(dense=dense, sparse=sparse, limit=opts.limit, prefetch_limit=opts.prefetch)

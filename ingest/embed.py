@@ -1,9 +1,18 @@
-"""Text embeddings (sentence-transformers, local weights only); shared by ingest and query time."""
+"""Text embeddings (sentence-transformers, local weights only); shared by ingest and query time.
+
+Why a vector cache: answering a question ranks the retrieved segments' utterances by similarity to it
+(to quote the relevant sentences within the prompt budget). Embedding ~50 utterances per question cost
+~100-160 ms on one core, more than retrieval itself; the same utterances are embedded once at index time
+instead and looked up by text hash (SQLite, float16), so a question embeds only itself.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import sqlite3
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -18,15 +27,72 @@ class Embedder(Protocol):
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
+    def embed_cached(self, texts: Sequence[str], persist: bool = True) -> np.ndarray: ...
+
+
+class VectorCache:
+    """text -> vector, persisted (SQLite, float16: 768 bytes per 384-d vector), plus an in-memory LRU.
+
+    One file per embedding model, so vectors of different models never mix."""
+
+    def __init__(self, path: Path | None, memory_items: int = 4096) -> None:
+        self._lock = threading.Lock()
+        self._memory: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._memory_items = memory_items
+        self._db = None
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vec BLOB NOT NULL)")
+
+    @staticmethod
+    def key(text: str) -> bytes:
+        return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+    def get(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
+        found: dict[bytes, np.ndarray] = {}
+        with self._lock:
+            for k in keys:
+                if k in self._memory:
+                    self._memory.move_to_end(k)
+                    found[k] = self._memory[k]
+            rest = [k for k in keys if k not in found]
+            if rest and self._db is not None:
+                for start in range(0, len(rest), 500):
+                    chunk = rest[start:start + 500]
+                    rows = self._db.execute(f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(chunk))})",
+                                            chunk).fetchall()
+                    for k, blob in rows:
+                        found[bytes(k)] = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+        return found
+
+    def put(self, items: dict[bytes, np.ndarray], persist: bool) -> None:
+        with self._lock:
+            for k, v in items.items():
+                self._memory[k] = v
+                self._memory.move_to_end(k)
+            while len(self._memory) > self._memory_items:
+                self._memory.popitem(last=False)
+            if persist and self._db is not None and items:
+                self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                                     [(k, v.astype(np.float16).tobytes()) for k, v in items.items()])
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+
 
 class SentenceEmbedder:
     """Normalised vectors, so cosine == dot; loads on first use, batches, one call at a time."""
 
-    def __init__(self, model_path: Path, device: str = "cpu", threads: int = 1, batch_size: int = 32) -> None:
+    def __init__(self, model_path: Path, device: str = "cpu", threads: int = 1, batch_size: int = 32,
+                 cache: VectorCache | None = None) -> None:
         self.model_path = Path(model_path)
         self.device = device
         self.threads = threads
         self.batch_size = batch_size
+        self.cache = cache or VectorCache(None)
         self._model = None
         self._lock = threading.Lock()
         self.dim = 384
@@ -50,3 +116,19 @@ class SentenceEmbedder:
             vecs = model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
                                 convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vecs, dtype=np.float32)
+
+    def embed_cached(self, texts: Sequence[str], persist: bool = True) -> np.ndarray:
+        """Like `embed`, through the vector cache; misses are embedded in one batch and stored
+        (on disk only with `persist`: utterances yes, one-off questions no)."""
+        keys = [VectorCache.key(t) for t in texts]
+        found = self.cache.get(keys)
+        missing = list(dict.fromkeys(k for k in keys if k not in found))
+        if missing:
+            first = {k: t for k, t in zip(keys, texts) if k in set(missing)}
+            vecs = self.embed([first[k] for k in missing])
+            new = dict(zip(missing, vecs))
+            self.cache.put(new, persist)
+            found.update(new)
+        if not keys:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([found[k] for k in keys])

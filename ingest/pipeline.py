@@ -316,6 +316,8 @@ def to_points(segments: list[Segment], embedder: Embedder, filename: str | None 
     if not segments:
         return []
     vectors = embedder.embed([embedding_text(s, filename) or "(empty segment)" for s in segments])
+    # Utterance vectors for answering (engine.chat ranks a segment's sentences against the question).
+    embedder.embed_cached([p.text for s in segments for p in s.speech if p.text])
     points = []
     for seg, vec in zip(segments, vectors):
         sparse: dict[str, SparseVec] = {

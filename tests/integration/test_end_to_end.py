@@ -237,6 +237,26 @@ def test_metadata_update_is_reflected_in_filters(cloudglue, live_server, indexed
     assert cloudglue.files.list(filter=like).total == 0
 
 
+def test_utterance_vectors_are_cached_at_index_time(live_server, indexed):
+    """Answering ranks utterances against the question; their vectors are stored while indexing so a
+    question embeds only itself."""
+    from engine.filters import Group, Match
+    from ingest.embed import VectorCache
+
+    svc = live_server.services
+    texts = [p["text"] for h in svc.store.scroll(Group(must=[Match("file_id", (indexed["file"].id,))]))
+             for p in h.payload.get("speech") or [] if p["text"]]
+    assert texts
+    on_disk = VectorCache(svc.settings.data_dir / "cache" / f"vectors-{svc.embedder.model_path.name}.sqlite3")
+    try:
+        found = on_disk.get([VectorCache.key(t) for t in texts])
+    finally:
+        on_disk.close()
+    assert len(found) == len(set(texts))
+    fresh = svc.embedder.embed([texts[0]])[0]
+    assert float(fresh @ found[VectorCache.key(texts[0])]) > 0.999
+
+
 def test_like_and_listing_filters_through_the_sdk(cloudglue, live_server, indexed):
     """Like is case-insensitive with % wildcards, in search and in listings; a bad filter is a 400."""
     shots = indexed["shots"].id
