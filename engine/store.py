@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +26,14 @@ SPARSE_NAMES = ("speech_lex", "ocr_lex", "visual_lex")
 KEYWORD_INDEXES = ("collection_id", "file_id", "segment_id", "file_info.filename")
 FLOAT_INDEXES = ("start_time", "end_time", "segment_duration")
 USER_FIELDS = ("metadata", "segment_metadata")
+# Embedded HNSW in bounded pieces. qdrant-edge builds its vector index only when `optimize()` is called,
+# and holds the GIL while it does (measured: the process stalls for the whole build, 195 s for one
+# 100k-point segment). New points go to an appendable segment searched exactly; once it passes
+# EDGE_INDEXING_THRESHOLD_KB of vectors (about 5k segments) the next optimize() turns it into an HNSW +
+# int8 segment of at most EDGE_MAX_SEGMENT_KB, so each stall is a few seconds and happens once per ~5k
+# new segments, at the end of an ingest job rather than during a search.
+EDGE_INDEXING_THRESHOLD_KB = 8_000
+EDGE_MAX_SEGMENT_KB = 16_000
 MAX_FACET_FILES = 1_000_000  # distinct files a listing filter can return
 MAX_USER_INDEXES = 200  # payload indexes on user metadata paths, at most (each costs memory)
 
@@ -122,6 +131,7 @@ class SegmentStore(Protocol):
     def delete(self, flt: Group) -> None: ...
     def set_payload(self, flt: Group, payload: dict[str, Any], key: str | None = None) -> None: ...
     def file_ids(self, flt: Group | None) -> set[str]: ...
+    def optimize(self) -> float: ...
     def close(self) -> None: ...
 
 
@@ -226,6 +236,9 @@ class EdgeStore:
             cfg = q.EdgeConfig(
                 vectors={DENSE: q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine)},
                 sparse_vectors={n: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf) for n in SPARSE_NAMES},
+                optimizers=q.EdgeOptimizersConfig(indexing_threshold=EDGE_INDEXING_THRESHOLD_KB,
+                                                  max_segment_size=EDGE_MAX_SEGMENT_KB),
+                quantization_config=q.ScalarQuantizationConfig(type=q.ScalarType.Int8, always_ram=True),
             )
             self.shard = q.EdgeShard.create(str(self.path), cfg)
             for key in KEYWORD_INDEXES:
@@ -304,6 +317,16 @@ class EdgeStore:
             self._ensure_indexes([{key: payload} if key else payload])
             self.shard.update(self.q.UpdateOperation.set_payload_by_filter(self._filters.build(flt), payload, key))
             self.shard.flush()
+
+    def optimize(self) -> float:
+        """Build HNSW for segments past the indexing threshold (usually a no-op); returns seconds spent."""
+        with self._lock:
+            t0 = time.perf_counter()
+            self.shard.optimize()
+            spent = time.perf_counter() - t0
+        if spent > 0.5:
+            log.info("vector index built for new segments in %.1f s", spent)
+        return spent
 
     def file_ids(self, flt: Group | None) -> set[str]:
         """Files with at least one segment matching `flt` (a facet on the indexed file_id field)."""
@@ -418,6 +441,9 @@ class QdrantServerStore:
         self._ensure_indexes([{key: payload} if key else payload])
         self.client.set_payload(self.collection, payload=payload, key=key,
                                 points=self.m.FilterSelector(filter=self._filters.build(flt)), wait=True)
+
+    def optimize(self) -> float:
+        return 0.0  # a Qdrant server runs its optimizers in the background by itself
 
     def file_ids(self, flt: Group | None) -> set[str]:
         res = self.client.facet(self.collection, "file_id", facet_filter=self._filters.build(flt),

@@ -344,6 +344,7 @@ def index_segments(store: SegmentStore, embedder: Embedder, segments: list[Segme
     stale = [h.payload.get("segment_id") for h in store.scroll(file_scope(collection_id, file_id)) if h.id not in keep]
     if stale:
         store.delete(Group(must=[*file_scope(collection_id, file_id).must, Match("segment_id", tuple(stale))]))
+    store.optimize()  # index what crossed the indexing threshold while the file's job still owns the time
     return len(points)
 
 
