@@ -27,7 +27,7 @@ from ingest.pipeline import Analyzer
 from ingest.scene_text import RapidOcrReader
 from ingest.speakers import DiarizationOptions, SpeakerDiarizer
 from ingest.speech import WhisperTranscriber
-from ingest.visual import build_describer
+from ingest.visual import VlmSettings, build_describer
 from models.devices import DevicePlan, plan_devices, usable_cores
 from models.registry import ModelRegistry
 
@@ -92,7 +92,9 @@ def build_services(settings: Settings) -> Services:
                                          batch_size=settings.whisper_batch_size)
     ocr = RapidOcrReader(threads=th.vision, det_side=settings.ocr_det_side,
                          cuda=devices.device == "cuda") if settings.ocr_enabled else None
-    describer = build_describer(settings.visual_describer, th.vision) if settings.visual_enabled else None
+    vlm = VlmSettings(settings.vlm_model, settings.vlm_mmproj, settings.vlm_handler,
+                      devices.llama_gpu_layers(settings.n_gpu_layers)) if settings.vlm_model else None
+    describer = build_describer(settings.visual_describer, th.vision, vlm) if settings.visual_enabled else None
     diarizer = None
     if settings.speakers_enabled and transcriber is not None:
         if importlib.util.find_spec("resemblyzer") is None:

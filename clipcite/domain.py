@@ -81,6 +81,7 @@ class FrameVisual:
     objects: tuple[str, ...] = ()
     scenes: tuple[str, ...] = ()
     colours: tuple[str, ...] = ()
+    caption: str = ""  # from a vision-language model, when one is configured
 
 
 @dataclass

@@ -70,7 +70,13 @@ class Settings(BaseSettings):
     ocr_det_side: int = Field(480, ge=160, le=2048, description="Longest side for OCR text detection: 480 reads "
                               "small captions; 320 halves OCR time (41 of 45 dev keyframes read the same).")
     visual_enabled: bool = Field(True, description="Describe keyframes visually.")
-    visual_describer: str = Field("auto", description="auto | detector | colours (see ingest/visual.py).")
+    visual_describer: str = Field("auto", description="auto | vlm | detector | colours (see ingest/visual.py); "
+                                  "auto = vlm when vlm_model is set, else detector when installed, else colours.")
+    vlm_model: Path | None = Field(None, description="Vision-language GGUF for keyframe captions (user-supplied: "
+                                   "LLaVA, Moondream2, nanoLLaVA, MiniCPM-V, Qwen2.5-VL).")
+    vlm_mmproj: Path | None = Field(None, description="The model's mmproj (CLIP projector) GGUF.")
+    vlm_handler: str = Field("Llava15ChatHandler", description="llama-cpp-python chat handler for the model family, "
+                             "e.g. MoondreamChatHandler, NanoLlavaChatHandler, Qwen25VLChatHandler.")
     speakers_enabled: bool = Field(True, description="Label speakers (resemblyzer); off if it is not installed.")
     speaker_threshold: float = Field(0.35, gt=0, lt=2, description="Cosine distance that separates speakers.")
     speech_enabled: bool = Field(True, description="Transcribe speech with faster-whisper.")

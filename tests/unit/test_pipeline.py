@@ -92,7 +92,7 @@ def test_overlapped_analysis_runs_speech_beside_keyframes_with_the_same_result(t
             from types import SimpleNamespace
 
             threads["visual"] = threading.current_thread().name
-            return SimpleNamespace(description="a frame", objects=(), scenes=(), colours=())
+            return SimpleNamespace(description="a frame", objects=(), scenes=(), colours=(), caption="")
 
     info = VideoInfo(duration_seconds=4.0, width=480, height=270, fps=10.0, has_audio=True)
     results = {}
@@ -123,7 +123,7 @@ def test_an_ocr_failure_in_its_thread_reaches_the_job(tmp_path):
             raise RuntimeError("onnx exploded")
 
     describer = SimpleNamespace(name="fake", describe=lambda im: SimpleNamespace(description="d", objects=(),
-                                                                                scenes=(), colours=()))
+                                                                                scenes=(), colours=(), caption=""))
     info = VideoInfo(duration_seconds=4.0, width=480, height=270, fps=10.0, has_audio=False)
     with pytest.raises(RuntimeError, match="onnx exploded"):
         Analyzer(None, BrokenOcr(), describer, overlap=True).analyze(path, info)
