@@ -18,7 +18,7 @@ from engine.admission import AdmissionGate
 from engine.catalog import Catalog
 from engine.chat import ChatService
 from engine.generation import LlamaGenerator
-from engine.retrieval import Retriever
+from engine.retrieval import CrossEncoderReranker, Retriever
 from engine.search import SearchService
 from engine.store import SegmentStore, open_store
 from ingest.embed import SentenceEmbedder, VectorCache
@@ -111,7 +111,9 @@ def build_services(settings: Settings) -> Services:
                        shards=settings.qdrant_shards, replication=settings.qdrant_replication)
     generator = LlamaGenerator(chat_path, settings.chat_model, n_ctx=settings.n_ctx, threads=th.chat,
                                n_gpu_layers=devices.llama_gpu_layers(settings.n_gpu_layers))
-    retriever = Retriever(store, embedder)
+    reranker = CrossEncoderReranker(settings.reranker_model, devices.device, th.embed) \
+        if settings.reranker_model else None
+    retriever = Retriever(store, embedder, reranker)
     overlap = settings.ingest_overlap if settings.ingest_overlap is not None else usable_cores() >= 2
     analyzer = Analyzer(transcriber=transcriber, ocr=ocr, describer=describer, sample_fps=settings.frame_sample_fps,
                         diarizer=diarizer, overlap=overlap)

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     visual_enabled: bool = Field(True, description="Describe keyframes visually.")
     visual_describer: str = Field("auto", description="auto | vlm | detector | colours (see ingest/visual.py); "
                                   "auto = vlm when vlm_model is set, else detector when installed, else colours.")
+    reranker_model: Path | None = Field(None, description="A local sentence-transformers CrossEncoder directory to "
+                                        "rerank retrieved segments; None = the built-in lexical reranker.")
     vlm_model: Path | None = Field(None, description="Vision-language GGUF for keyframe captions (user-supplied: "
                                    "LLaVA, Moondream2, nanoLLaVA, MiniCPM-V, Qwen2.5-VL).")
     vlm_mmproj: Path | None = Field(None, description="The model's mmproj (CLIP projector) GGUF.")

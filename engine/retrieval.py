@@ -7,7 +7,10 @@ with RRF inside Qdrant; filters run inside the store, so top-k is always taken a
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 from clipcite.domain import ScoredSegment, Segment
 from engine import lexical
@@ -58,6 +61,75 @@ def rerank(query: str, hits: list[ScoredSegment], weight: float = 1.0) -> list[S
     return [ScoredSegment(h.segment, round(score, 4)) for score, _, h in sorted(scored, key=lambda x: x[:2], reverse=True)]
 
 
+class Reranker(Protocol):
+    name: str
+
+    def rerank(self, query: str, hits: list[ScoredSegment]) -> list[ScoredSegment]: ...
+
+
+class LexicalReranker:
+    """The default: `rerank` above (no model)."""
+
+    name = "lexical"
+
+    def rerank(self, query: str, hits: list[ScoredSegment]) -> list[ScoredSegment]:
+        return rerank(query, hits)
+
+
+def rerank_text(seg: Segment, max_chars: int = 1500) -> str:
+    """What a cross-encoder reads of a segment: every modality with its label, cut to its input size."""
+    return "\n".join(seg.modality_lines("speech: ", "on screen: ", "visual: "))[:max_chars]
+
+
+class CrossEncoderReranker:
+    """A user-supplied cross-encoder (sentence-transformers `CrossEncoder` directory, e.g. an MS MARCO
+    MiniLM): scores each (question, segment) pair jointly, which an embedding cannot. No cross-encoder
+    ships in a reachable registry, so this loads only a local path; the lexical reranker's coverage is
+    added at `lexical_weight` so an exact code ("4471") still counts when the model's vocabulary splits it."""
+
+    name = "cross-encoder"
+
+    def __init__(self, model_path: Path, device: str = "cpu", threads: int = 1, lexical_weight: float = 0.5) -> None:
+        if not Path(model_path).is_dir():
+            raise FileNotFoundError(f"cross-encoder directory not found: {model_path}")
+        self.model_path = Path(model_path)
+        self.device = device
+        self.threads = threads
+        self.lexical_weight = lexical_weight
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        if self._model is None:
+            import torch
+            from sentence_transformers import CrossEncoder
+
+            from models.loading import timed_load
+
+            if self.device == "cpu":
+                torch.set_num_threads(self.threads)
+            with timed_load("reranker"):
+                self._model = CrossEncoder(str(self.model_path), device=self.device, local_files_only=True)
+        return self._model
+
+    def rerank(self, query: str, hits: list[ScoredSegment]) -> list[ScoredSegment]:
+        import math
+
+        if not hits:
+            return hits
+        with self._lock:
+            raw = self._load().predict([(query, rerank_text(h.segment)) for h in hits], show_progress_bar=False,
+                                       convert_to_numpy=True)
+        scores = [float(s) for s in (raw if raw.ndim == 1 else raw[:, -1])]
+        squashed = [1 / (1 + math.exp(-s)) if not 0.0 <= s <= 1.0 else s for s in scores]  # logits -> 0..1
+        terms = set(lexical.tokens(query))
+        scored = []
+        for rank, (h, s) in enumerate(zip(hits, squashed)):
+            cov = coverage(terms, lexical.segment_terms(h.segment)) if self.lexical_weight else 0.0
+            scored.append((s + self.lexical_weight * cov, -rank, h))
+        return [ScoredSegment(h.segment, round(score, 4)) for score, _, h in sorted(scored, key=lambda x: x[:2], reverse=True)]
+
+
 def scope_filter(collections: list[str], flt: Group | None, file_ids: list[str] | None = None) -> Group:
     scope = Group(must=[Match("collection_id", tuple(collections))])
     if file_ids:
@@ -68,9 +140,10 @@ def scope_filter(collections: list[str], flt: Group | None, file_ids: list[str] 
 
 
 class Retriever:
-    def __init__(self, store: SegmentStore, embedder: Embedder) -> None:
+    def __init__(self, store: SegmentStore, embedder: Embedder, reranker: Reranker | None = None) -> None:
         self.store = store
         self.embedder = embedder
+        self.reranker = reranker or LexicalReranker()
 
     def build_query(self, text: str, opts: RetrievalOptions) -> HybridQuery:
         dense = self.embedder.embed_cached([text], persist=False)[0].tolist() if opts.dense else None
@@ -86,5 +159,5 @@ class Retriever:
         hits = self.store.query(q, scope_filter(collections, flt, file_ids))
         out = [ScoredSegment(Segment.from_payload(h.payload), h.score) for h in hits]
         if opts.rerank:
-            out = rerank(text, out)
+            out = self.reranker.rerank(text, out)
         return out[: opts.limit]
