@@ -90,8 +90,10 @@ def build_services(settings: Settings) -> Services:
                                          device=devices.device, compute_type=devices.whisper_compute_type,
                                          threads=th.speech, language=settings.whisper_language,
                                          batch_size=settings.whisper_batch_size)
-    ocr = RapidOcrReader(threads=th.vision, det_side=settings.ocr_det_side,
-                         cuda=devices.device == "cuda") if settings.ocr_enabled else None
+    overlap = settings.ingest_overlap if settings.ingest_overlap is not None else usable_cores() >= 2
+    ocr_workers = max(1, usable_cores() // max(1, th.vision)) if overlap and devices.device == "cpu" else 1
+    ocr = RapidOcrReader(threads=th.vision, det_side=settings.ocr_det_side, cuda=devices.device == "cuda",
+                         concurrency=ocr_workers) if settings.ocr_enabled else None
     vlm = VlmSettings(settings.vlm_model, settings.vlm_mmproj, settings.vlm_handler,
                       devices.llama_gpu_layers(settings.n_gpu_layers)) if settings.vlm_model else None
     describer = build_describer(settings.visual_describer, th.vision, vlm) if settings.visual_enabled else None
@@ -114,9 +116,8 @@ def build_services(settings: Settings) -> Services:
     reranker = CrossEncoderReranker(settings.reranker_model, devices.device, th.embed) \
         if settings.reranker_model else None
     retriever = Retriever(store, embedder, reranker)
-    overlap = settings.ingest_overlap if settings.ingest_overlap is not None else usable_cores() >= 2
     analyzer = Analyzer(transcriber=transcriber, ocr=ocr, describer=describer, sample_fps=settings.frame_sample_fps,
-                        diarizer=diarizer, overlap=overlap)
+                        diarizer=diarizer, overlap=overlap, ocr_workers=ocr_workers)
     worker = IngestWorker(IngestContext(catalog, store, embedder, analyzer, settings.segment_seconds),
                           workers=settings.ingest_workers)
     return Services(settings=settings, devices=devices, registry=registry, catalog=catalog, store=store,

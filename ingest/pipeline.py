@@ -78,6 +78,7 @@ class Analyzer:
     sample_fps: float = 2.0
     diarizer: SpeakerDiarizer | None = None
     overlap: bool = False  # speech and keyframes at once (see analyze)
+    ocr_workers: int = 1  # keyframes read at once when overlapping (the reader needs as many engines)
 
     def options_key(self) -> str:
         opts = {
@@ -166,7 +167,7 @@ class Analyzer:
         duration = max(info.duration_seconds, 1e-3)
         advance("frames", "frames", 0.0)
         t0 = time.perf_counter()
-        ocr = _OcrThread(self, out.video_info) if (self.overlap and self.ocr and self.describer) else None
+        ocr = _OcrPool(self, out.video_info, self.ocr_workers) if (self.overlap and self.ocr and self.describer) else None
         count = 0
         previous = None
 
@@ -201,23 +202,28 @@ class Analyzer:
         advance("frames", "frames", 1.0)
 
 
-class _OcrThread:
-    """One consumer thread for OCR; results keep keyframe order. A failure is re-raised by `finish()`
-    (the thread keeps draining so the producer never blocks on a full queue)."""
+class _OcrPool:
+    """Consumer threads for OCR behind a short queue. With several workers, keyframes are read at once:
+    while speech runs they share the cores with it, and once speech is done they use the core it
+    leaves idle (one OCR thread left it idle for a third of the analysis). Results are put back in
+    keyframe order; a failure is re-raised by `finish()` (workers keep draining so the producer never
+    blocks on a full queue)."""
 
-    def __init__(self, analyzer: Analyzer, video_info: dict[str, Any], depth: int = 4) -> None:
+    def __init__(self, analyzer: Analyzer, video_info: dict[str, Any], workers: int = 1, depth: int = 4) -> None:
         self.analyzer = analyzer
-        self.out = FileAnalysis(video_info=video_info)
-        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.outs = [FileAnalysis(video_info=video_info) for _ in range(max(1, workers))]
+        self.queue: queue.Queue = queue.Queue(maxsize=depth + len(self.outs))
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="ocr", daemon=True)
-        self.thread.start()
+        self.threads = [threading.Thread(target=self._run, args=(out,), name=f"ocr-{i}", daemon=True)
+                        for i, out in enumerate(self.outs)]
+        for t in self.threads:
+            t.start()
 
-    def _run(self) -> None:
+    def _run(self, out: FileAnalysis) -> None:
         while (item := self.queue.get()) is not None:
             if self.error is None:
                 try:
-                    self.analyzer._ocr_frame(*item, self.out)
+                    self.analyzer._ocr_frame(*item, out)
                 except BaseException as exc:  # noqa: BLE001 - handed to the producer in finish()
                     self.error = exc
 
@@ -225,11 +231,14 @@ class _OcrThread:
         self.queue.put((image, start, end))
 
     def finish(self) -> tuple[list[FrameText], float]:
-        self.queue.put(None)
-        self.thread.join()
+        for _ in self.threads:
+            self.queue.put(None)
+        for t in self.threads:
+            t.join()
         if self.error is not None:
             raise self.error
-        return self.out.texts, self.out.timings.get("ocr", 0.0)
+        texts = sorted((t for out in self.outs for t in out.texts), key=lambda t: t.start)
+        return texts, sum(out.timings.get("ocr", 0.0) for out in self.outs)
 
 
 def segment_uuid(collection_id: str, file_id: str, rng: TimeRange) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import threading
 from typing import Protocol
@@ -18,41 +19,64 @@ class SceneTextReader(Protocol):
 
 
 class RapidOcrReader:
-    """Lines of text in reading order with confidence >= min_score; model loaded on first use."""
+    """Lines of text in reading order with confidence >= min_score; model loaded on first use.
 
-    def __init__(self, threads: int = 1, min_score: float = 0.6, det_side: int = 480, cuda: bool = False) -> None:
+    Up to `concurrency` engines (one per concurrent caller, ~60 MB each) so several keyframes can be
+    read at once: text detection is the costliest per-frame model and one onnxruntime session per
+    thread scales across cores where one shared engine would serialise."""
+
+    def __init__(self, threads: int = 1, min_score: float = 0.6, det_side: int = 480, cuda: bool = False,
+                 concurrency: int = 1) -> None:
         self.threads = threads
         self.cuda = cuda  # onnxruntime's CUDA provider (needs onnxruntime-gpu)
         self.det_side = det_side
         self.min_score = min_score
-        self._engine = None
+        self.concurrency = max(1, concurrency)
+        self._free: queue.LifoQueue = queue.LifoQueue()
+        self._created = 0
         self._lock = threading.Lock()
 
-    def _load(self):
-        if self._engine is None:
-            try:
-                from rapidocr import RapidOCR
-            except ImportError as exc:
-                raise RuntimeError("scene text needs rapidocr: pip install rapidocr onnxruntime") from exc
-            logging.getLogger("RapidOCR").setLevel(logging.ERROR)
-            # Measured here on a 640x360 frame: default settings 0.9-1.8 s; detector side 480 and no
-            # angle classifier 0.42 s with the same text read (on-screen text in video is upright).
-            params = {"EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
-                      "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-                      "Det.limit_side_len": self.det_side, "Global.use_cls": False,
-                      "Global.log_level": "warning"}
-            if self.cuda:
-                params["EngineConfig.onnxruntime.use_cuda"] = True
-            with timed_load("ocr"):
+    def _acquire(self):
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            if self._created < self.concurrency:
+                self._created += 1
                 try:
-                    self._engine = RapidOCR(params=params)
-                except Exception:  # older 3.x releases reject unknown keys: fall back to defaults
-                    self._engine = RapidOCR()
-        return self._engine
+                    return self._new_engine()
+                except BaseException:
+                    self._created -= 1
+                    raise
+        return self._free.get()  # all engines busy: wait for one
+
+    def _new_engine(self):
+        try:
+            from rapidocr import RapidOCR
+        except ImportError as exc:
+            raise RuntimeError("scene text needs rapidocr: pip install rapidocr onnxruntime") from exc
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+        # Measured here on a 640x360 frame: default settings 0.9-1.8 s; detector side 480 and no
+        # angle classifier 0.42 s with the same text read (on-screen text in video is upright).
+        params = {"EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
+                  "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+                  "Det.limit_side_len": self.det_side, "Global.use_cls": False,
+                  "Global.log_level": "warning"}
+        if self.cuda:
+            params["EngineConfig.onnxruntime.use_cuda"] = True
+        with timed_load("ocr"):
+            try:
+                return RapidOCR(params=params)
+            except Exception:  # older 3.x releases reject unknown keys: fall back to defaults
+                return RapidOCR()
 
     def read(self, image: np.ndarray) -> list[str]:
-        with self._lock:
-            result = self._load()(image)
+        engine = self._acquire()
+        try:
+            result = engine(image)
+        finally:
+            self._free.put(engine)
         texts = getattr(result, "txts", None) or ()
         scores = getattr(result, "scores", None) or ()
         return [t.strip() for t, s in zip(texts, scores) if t and t.strip() and s >= self.min_score]

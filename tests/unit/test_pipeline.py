@@ -82,8 +82,13 @@ def test_overlapped_analysis_runs_speech_beside_keyframes_with_the_same_result(t
 
     class FakeOcr:
         def read(self, image):
+            import random
+            import time
+
+            threads.setdefault("ocr_all", set()).add(threading.current_thread().name)
             threads["ocr"] = threading.current_thread().name
-            return ["TEXT"]
+            time.sleep(random.uniform(0, 0.02))  # workers finish out of order
+            return [f"TEXT {int(image.mean())}"]
 
     class FakeDescriber:
         name = "fake"
@@ -96,14 +101,17 @@ def test_overlapped_analysis_runs_speech_beside_keyframes_with_the_same_result(t
 
     info = VideoInfo(duration_seconds=4.0, width=480, height=270, fps=10.0, has_audio=True)
     results = {}
-    for overlap in (False, True):
+    for overlap, workers in ((False, 1), (True, 1), (True, 3)):
         seen = []
-        a = Analyzer(FakeTranscriber(), FakeOcr(), FakeDescriber(), overlap=overlap).analyze(
+        threads.pop("ocr_all", None)
+        a = Analyzer(FakeTranscriber(), FakeOcr(), FakeDescriber(), overlap=overlap, ocr_workers=workers).analyze(
             path, info, lambda st, f: seen.append(f))
         assert seen == sorted(seen) and seen[-1] == 1.0
-        results[overlap] = (a.speech, a.texts, a.visuals, a.language)
+        results[(overlap, workers)] = (a.speech, a.texts, a.visuals, a.language)
         assert len({threads["speech"], threads["ocr"], threads["visual"]}) == (3 if overlap else 1)
-    assert results[True] == results[False] and results[True][1]
+        assert len(threads["ocr_all"]) <= workers
+    assert results[(True, 1)] == results[(False, 1)] == results[(True, 3)] and results[(False, 1)][1]
+    assert len({t.lines for t in results[(False, 1)][1]}) > 1  # distinct frames, so order is checked
 
 
 def test_an_ocr_failure_in_its_thread_reaches_the_job(tmp_path):
