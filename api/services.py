@@ -22,6 +22,7 @@ from engine.retrieval import CrossEncoderReranker, Retriever
 from engine.search import SearchService
 from engine.store import SegmentStore, open_store
 from ingest.embed import SentenceEmbedder, VectorCache
+from ingest.image_embed import ClipEncoder
 from ingest.jobs import IngestContext, IngestWorker
 from ingest.pipeline import Analyzer
 from ingest.scene_text import RapidOcrReader
@@ -108,16 +109,19 @@ def build_services(settings: Settings) -> Services:
     catalog = Catalog(data / "catalog.sqlite3")
     vectors = VectorCache(data / "cache" / f"vectors-{embed_path.name}.sqlite3")
     embedder = SentenceEmbedder(embed_path, device=devices.device, threads=th.embed, cache=vectors)
-    store = open_store(settings.store, data, _embedding_dim(embed_path), url=settings.qdrant_url,
+    clip = ClipEncoder(settings.clip_model, devices.device, th.vision) if settings.clip_model else None
+    store = open_store(settings.store, data, _embedding_dim(embed_path), clip.dim if clip else None,
+                       url=settings.qdrant_url,
                        api_key=settings.qdrant_api_key, collection=settings.qdrant_collection,
                        shards=settings.qdrant_shards, replication=settings.qdrant_replication)
     generator = LlamaGenerator(chat_path, settings.chat_model, n_ctx=settings.n_ctx, threads=th.chat,
                                n_gpu_layers=devices.llama_gpu_layers(settings.n_gpu_layers))
     reranker = CrossEncoderReranker(settings.reranker_model, devices.device, th.embed) \
         if settings.reranker_model else None
-    retriever = Retriever(store, embedder, reranker)
+    retriever = Retriever(store, embedder, reranker, clip)
     analyzer = Analyzer(transcriber=transcriber, ocr=ocr, describer=describer, sample_fps=settings.frame_sample_fps,
-                        diarizer=diarizer, overlap=overlap, ocr_workers=ocr_workers)
+                        diarizer=diarizer, overlap=overlap, ocr_workers=ocr_workers,
+                        image_encoder=clip if store.has_image else None)
     worker = IngestWorker(IngestContext(catalog, store, embedder, analyzer, settings.segment_seconds),
                           workers=settings.ingest_workers)
     return Services(settings=settings, devices=devices, registry=registry, catalog=catalog, store=store,

@@ -63,6 +63,15 @@ class SpeechSpan:
 
 
 @dataclass(frozen=True)
+class FrameVector:
+    """A keyframe's CLIP image vector (float16, base64: compact in the JSON analysis cache)."""
+
+    start: float
+    end: float
+    vector: str
+
+
+@dataclass(frozen=True)
 class FrameText:
     """Text read on screen in one keyframe, valid from `start` until the next keyframe."""
 

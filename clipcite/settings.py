@@ -74,6 +74,9 @@ class Settings(BaseSettings):
                                   "auto = vlm when vlm_model is set, else detector when installed, else colours.")
     reranker_model: Path | None = Field(None, description="A local sentence-transformers CrossEncoder directory to "
                                         "rerank retrieved segments; None = the built-in lexical reranker.")
+    clip_model: Path | None = Field(None, description="A local CLIP model directory (Hugging Face format) for "
+                                    "keyframe image vectors and text-to-image search; set it before the store "
+                                    "is created (the `image` vector cannot be added to an existing store).")
     vlm_model: Path | None = Field(None, description="Vision-language GGUF for keyframe captions (user-supplied: "
                                    "LLaVA, Moondream2, nanoLLaVA, MiniCPM-V, Qwen2.5-VL).")
     vlm_mmproj: Path | None = Field(None, description="The model's mmproj (CLIP projector) GGUF.")

@@ -139,17 +139,29 @@ def scope_filter(collections: list[str], flt: Group | None, file_ids: list[str] 
     return scope
 
 
+class TextToImage(Protocol):
+    def embed_texts(self, texts: list[str]): ...
+
+
 class Retriever:
-    def __init__(self, store: SegmentStore, embedder: Embedder, reranker: Reranker | None = None) -> None:
+    """`image_encoder` (a CLIP model, when configured) adds a text-to-image search of the segments'
+    keyframe vectors to the fusion; it joins only when the store holds image vectors."""
+
+    def __init__(self, store: SegmentStore, embedder: Embedder, reranker: Reranker | None = None,
+                 image_encoder: TextToImage | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.reranker = reranker or LexicalReranker()
+        self.image_encoder = image_encoder
 
     def build_query(self, text: str, opts: RetrievalOptions) -> HybridQuery:
         dense = self.embedder.embed_cached([text], persist=False)[0].tolist() if opts.dense else None
         qv = lexical.query_vector(text)
         sparse = {name: qv for name in opts.lexical}
-        return HybridQuery(dense=dense, sparse=sparse, limit=opts.limit, prefetch_limit=opts.prefetch)
+        image = None
+        if opts.dense and self.image_encoder is not None and self.store.has_image:
+            image = self.image_encoder.embed_texts([text])[0].tolist()
+        return HybridQuery(dense=dense, sparse=sparse, limit=opts.limit, prefetch_limit=opts.prefetch, image=image)
 
     def retrieve(self, text: str, collections: list[str], flt: Group | None = None,
                  opts: RetrievalOptions = RetrievalOptions(), file_ids: list[str] | None = None) -> list[ScoredSegment]:

@@ -22,6 +22,7 @@ from engine.filters import NUM_PREFIX, Group, Match, Node, Range, Substring
 log = logging.getLogger(__name__)
 
 DENSE = "dense"
+IMAGE = "image"  # CLIP image vectors, only in stores created with a CLIP model configured
 SPARSE_NAMES = ("speech_lex", "ocr_lex", "visual_lex")
 KEYWORD_INDEXES = ("collection_id", "file_id", "segment_id", "file_info.filename")
 FLOAT_INDEXES = ("start_time", "end_time", "segment_duration")
@@ -97,6 +98,7 @@ class StorePoint:
     dense: list[float]
     payload: dict[str, Any]
     sparse: dict[str, SparseVec] = field(default_factory=dict)
+    image: list[float] | None = None
 
 
 @dataclass
@@ -112,18 +114,34 @@ class HybridQuery:
     sparse: dict[str, SparseVec] = field(default_factory=dict)
     limit: int = 10
     prefetch_limit: int = 50
+    image: list[float] | None = None  # a CLIP text vector: searches the `image` vector
 
 
-def point_vectors(p: StorePoint, sparse_cls: Any) -> dict[str, Any]:
+def point_vectors(p: StorePoint, sparse_cls: Any, has_image: bool = False) -> dict[str, Any]:
     """Named vectors of a point in a backend's own sparse-vector class (empty sparse vectors omitted)."""
     vec: dict[str, Any] = {DENSE: p.dense}
+    if has_image and p.image is not None:
+        vec[IMAGE] = p.image
     for name, sv in p.sparse.items():
         if sv.indices:
             vec[name] = sparse_cls(indices=sv.indices, values=sv.values)
     return vec
 
 
+def _searches(q: HybridQuery, has_image: bool, sparse_cls: Any) -> list[tuple[Any, str]]:
+    """The (vector, name) searches a hybrid query runs, in a backend's sparse-vector class."""
+    out: list[tuple[Any, str]] = []
+    if q.dense is not None:
+        out.append((q.dense, DENSE))
+    if has_image and q.image is not None:
+        out.append((q.image, IMAGE))
+    out += [(sparse_cls(indices=sv.indices, values=sv.values), n) for n, sv in q.sparse.items() if sv.indices]
+    return out
+
+
 class SegmentStore(Protocol):
+    has_image: bool
+
     def upsert(self, points: list[StorePoint]) -> None: ...
     def query(self, q: HybridQuery, flt: Group | None) -> list[Hit]: ...
     def scroll(self, flt: Group | None, limit: int = 10_000) -> list[Hit]: ...
@@ -214,11 +232,12 @@ class EdgeStore:
     """qdrant-edge shard in-process. One process owns the shard (it holds a WAL lock); access is
     serialised with a lock because the shard handle is shared by the API and the ingest worker."""
 
-    def __init__(self, path: Path, dim: int) -> None:
+    def __init__(self, path: Path, dim: int, image_dim: int | None = None) -> None:
         import qdrant_edge as q
 
         self.q = q
         self.path = Path(path)
+        self.has_image = False
         self._lock = threading.RLock()
         self._filters = _FilterBuilder(_EdgeNamespace(), q.RangeFloat)
         self._indexes = _IndexTracker()
@@ -231,10 +250,15 @@ class EdgeStore:
                                    "serve` or `clipcite index` on this data dir); stop it, or share a Qdrant "
                                    "server between processes (store=qdrant)") from exc
                 raise
+            self.has_image = _image_vector_ok(IMAGE in self._declared_vectors(), image_dim, str(self.path))
         else:
             self.path.mkdir(parents=True, exist_ok=True)
+            vectors = {DENSE: q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine)}
+            if image_dim:
+                vectors[IMAGE] = q.EdgeVectorParams(size=image_dim, distance=q.Distance.Cosine)
+                self.has_image = True
             cfg = q.EdgeConfig(
-                vectors={DENSE: q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine)},
+                vectors=vectors,
                 sparse_vectors={n: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf) for n in SPARSE_NAMES},
                 optimizers=q.EdgeOptimizersConfig(indexing_threshold=EDGE_INDEXING_THRESHOLD_KB,
                                                   max_segment_size=EDGE_MAX_SEGMENT_KB),
@@ -245,6 +269,14 @@ class EdgeStore:
                 self.shard.update(q.UpdateOperation.create_field_index(key, q.PayloadSchemaType.Keyword))
             for key in FLOAT_INDEXES:
                 self.shard.update(q.UpdateOperation.create_field_index(key, q.PayloadSchemaType.Float))
+
+    def _declared_vectors(self) -> set[str]:
+        import json
+
+        try:
+            return set(json.loads((self.path / "edge_config.json").read_text()).get("vectors") or {})
+        except (OSError, ValueError):
+            return {DENSE}
 
     def _ensure_indexes(self, payloads: list[dict[str, Any]]) -> None:
         schema = {"keyword": self.q.PayloadSchemaType.Keyword, "integer": self.q.PayloadSchemaType.Integer,
@@ -259,21 +291,13 @@ class EdgeStore:
         with self._lock:
             self._ensure_indexes([p.payload for p in points])
             self.shard.update(self.q.UpdateOperation.upsert_points(
-                [self.q.Point(id=p.id, vector=point_vectors(p, self.q.SparseVector), payload=p.payload) for p in points]))
+                [self.q.Point(id=p.id, vector=point_vectors(p, self.q.SparseVector, self.has_image), payload=p.payload)
+                 for p in points]))
             self.shard.flush()
-
-    def _nearest(self, q: HybridQuery) -> list[tuple[Any, str]]:
-        out = []
-        if q.dense is not None:
-            out.append((q.dense, DENSE))
-        for name, sv in q.sparse.items():
-            if sv.indices:
-                out.append((self.q.SparseVector(indices=sv.indices, values=sv.values), name))
-        return out
 
     def query(self, q: HybridQuery, flt: Group | None) -> list[Hit]:
         flt_obj = self._filters.build(flt)
-        searches = self._nearest(q)
+        searches = _searches(q, self.has_image, self.q.SparseVector)
         if not searches:
             return []
         with self._lock:
@@ -363,7 +387,8 @@ class QdrantServerStore:
     """A Qdrant server or cluster via qdrant-client (`location=":memory:"` stands in for one in tests)."""
 
     def __init__(self, dim: int, *, url: str | None = None, api_key: str | None = None, location: str | None = None,
-                 collection: str = "clipcite_segments", shards: int = 1, replication: int = 1) -> None:
+                 collection: str = "clipcite_segments", shards: int = 1, replication: int = 1,
+                 image_dim: int | None = None) -> None:
         from qdrant_client import QdrantClient, models
 
         self.m = models
@@ -373,9 +398,12 @@ class QdrantServerStore:
         self._indexes = _IndexTracker()
         self._local = url is None  # local mode ignores payload indexes (and warns about each)
         if not self.client.collection_exists(collection):
+            vectors = {DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)}
+            if image_dim:
+                vectors[IMAGE] = models.VectorParams(size=image_dim, distance=models.Distance.COSINE)
             self.client.create_collection(
                 collection,
-                vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+                vectors_config=vectors,
                 sparse_vectors_config={n: models.SparseVectorParams(modifier=models.Modifier.IDF) for n in SPARSE_NAMES},
                 shard_number=shards, replication_factor=replication,
             )
@@ -383,6 +411,9 @@ class QdrantServerStore:
                 self.client.create_payload_index(collection, key, models.PayloadSchemaType.KEYWORD)
             for key in FLOAT_INDEXES:
                 self.client.create_payload_index(collection, key, models.PayloadSchemaType.FLOAT)
+        declared = self.client.get_collection(collection).config.params.vectors
+        self.has_image = _image_vector_ok(IMAGE in (declared if isinstance(declared, dict) else {}), image_dim,
+                                          f"collection {collection}")
 
     def _ensure_indexes(self, payloads: list[dict[str, Any]]) -> None:
         if self._local:
@@ -396,16 +427,14 @@ class QdrantServerStore:
     def upsert(self, points: list[StorePoint], batch: int = 256) -> None:
         self._ensure_indexes([p.payload for p in points])
         for start in range(0, len(points), batch):
-            self.client.upsert(self.collection, [self.m.PointStruct(id=p.id, vector=point_vectors(p, self.m.SparseVector), payload=p.payload)
+            self.client.upsert(self.collection, [self.m.PointStruct(id=p.id, vector=point_vectors(p, self.m.SparseVector, self.has_image),
+                                                                    payload=p.payload)
                                                  for p in points[start:start + batch]], wait=True)
 
     def query(self, q: HybridQuery, flt: Group | None) -> list[Hit]:
         m = self.m
         flt_obj = self._filters.build(flt)
-        searches: list[tuple[Any, str]] = []
-        if q.dense is not None:
-            searches.append((q.dense, DENSE))
-        searches += [(m.SparseVector(indices=sv.indices, values=sv.values), n) for n, sv in q.sparse.items() if sv.indices]
+        searches = _searches(q, self.has_image, m.SparseVector)
         if not searches:
             return []
         if len(searches) == 1:
@@ -454,9 +483,17 @@ class QdrantServerStore:
         self.client.close()
 
 
-def open_store(kind: str, data_dir: Path, dim: int, **server: Any) -> SegmentStore:
+def _image_vector_ok(declared: bool, image_dim: int | None, where: str) -> bool:
+    """Image search works only if the store was created with the `image` vector (it cannot be added later)."""
+    if image_dim and not declared:
+        log.warning("a CLIP model is configured but %s was created without image vectors: image search is off "
+                    "until the store is rebuilt (re-index into a new data dir or collection)", where)
+    return declared
+
+
+def open_store(kind: str, data_dir: Path, dim: int, image_dim: int | None = None, **server: Any) -> SegmentStore:
     if kind == "edge":
-        return EdgeStore(Path(data_dir) / "store", dim)
+        return EdgeStore(Path(data_dir) / "store", dim, image_dim)
     if kind == "qdrant":
-        return QdrantServerStore(dim, **server)
+        return QdrantServerStore(dim, image_dim=image_dim, **server)
     raise ValueError(f"unknown store {kind!r}: use 'edge' or 'qdrant'")

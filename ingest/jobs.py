@@ -20,7 +20,8 @@ from clipcite.errors import ClipciteError, MediaError
 from engine.catalog import Catalog, JobRecord
 from engine.store import SegmentStore
 from ingest.embed import Embedder
-from ingest.pipeline import Analyzer, FileAnalysis, Progress, build_segments, index_segments, plan
+from ingest.pipeline import (Analyzer, FileAnalysis, Progress, build_segments, index_segments, plan,
+                             segment_image_vectors)
 from ingest.segment import SegmentationConfig
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,8 @@ def run_job(ctx: IngestContext, job: JobRecord, progress: Progress | None = None
     segments = build_segments(analysis, ranges, job.collection_id, frec.id, file_info, metadata)
     if cat.job_state(job.id) == "cancelled":
         return 0
-    return index_segments(ctx.store, ctx.embedder, segments, job.collection_id, frec.id, frec.filename)
+    images = segment_image_vectors(analysis, segments) if ctx.store.has_image else None
+    return index_segments(ctx.store, ctx.embedder, segments, job.collection_id, frec.id, frec.filename, images)
 
 
 class IngestWorker:

@@ -20,12 +20,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from clipcite.domain import FrameText, FrameVisual, Segment, SpeechPart, SpeechSpan, TimeRange, VideoInfo, Word
+from clipcite.domain import FrameText, FrameVector, FrameVisual, Segment, SpeechPart, SpeechSpan, TimeRange, VideoInfo, Word
 from engine import lexical
 from engine.filters import Group, Match, filter_mirrors
 from engine.store import SegmentStore, SparseVec, StorePoint
 from ingest.embed import Embedder
 from ingest.frames import iter_keyframes
+from ingest.image_embed import ClipEncoder
 from ingest.scene_text import SceneTextReader, dedupe_lines
 from ingest.segment import SegmentationConfig, plan_segments
 from ingest.speakers import SpeakerDiarizer
@@ -46,6 +47,7 @@ class FileAnalysis:
     language: str | None = None
     texts: list[FrameText] = field(default_factory=list)
     visuals: list[FrameVisual] = field(default_factory=list)
+    frame_vectors: list[FrameVector] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -64,6 +66,7 @@ class FileAnalysis:
                                  objects=tuple(v.get("objects", ())), scenes=tuple(v.get("scenes", ())),
                                  colours=tuple(v.get("colours", ())), caption=v.get("caption", ""))
                      for v in data.get("visuals", [])],
+            frame_vectors=[FrameVector(**v) for v in data.get("frame_vectors", [])],
             options=data.get("options", {}), timings=data.get("timings", {}),
         )
 
@@ -79,12 +82,14 @@ class Analyzer:
     diarizer: SpeakerDiarizer | None = None
     overlap: bool = False  # speech and keyframes at once (see analyze)
     ocr_workers: int = 1  # keyframes read at once when overlapping (the reader needs as many engines)
+    image_encoder: ClipEncoder | None = None  # CLIP image vectors per keyframe (user-supplied weights)
 
     def options_key(self) -> str:
         opts = {
             "speech": self.transcriber.options.to_dict() if self.transcriber else None,
             "ocr": f"{type(self.ocr).__name__}:{getattr(self.ocr, 'det_side', '')}" if self.ocr else None,
             "visual": getattr(self.describer, "name", None),
+            **({"image": self.image_encoder.name} if self.image_encoder else {}),
             "speakers": asdict(self.diarizer.options) if self.diarizer else None,
             "fps": self.sample_fps,
             "v": 6,
@@ -97,6 +102,12 @@ class Analyzer:
         out.timings["ocr"] = out.timings.get("ocr", 0.0) + time.perf_counter() - t0
         if lines:
             out.texts.append(FrameText(start=start, end=end, lines=tuple(lines)))
+
+    def _embed_frame(self, image, start: float, end: float, out: FileAnalysis) -> None:
+        t0 = time.perf_counter()
+        vec = self.image_encoder.embed_images([image])[0]
+        out.timings["image"] = out.timings.get("image", 0.0) + time.perf_counter() - t0
+        out.frame_vectors.append(FrameVector(start=start, end=end, vector=pack_vector(vec)))
 
     def _describe_frame(self, image, start: float, end: float, out: FileAnalysis) -> None:
         t0 = time.perf_counter()
@@ -114,7 +125,7 @@ class Analyzer:
         report = progress or (lambda stage, frac: None)
         duration = max(info.duration_seconds, 1e-3)
         has_speech = bool(self.transcriber and info.has_audio)
-        has_frames = bool(self.ocr or self.describer)
+        has_frames = bool(self.ocr or self.describer or self.image_encoder)
         # Rough shares of the work, from measured stage timings on CPU: speech about half, keyframes the rest.
         share = 0.5 if (has_speech and has_frames) else (1.0 if has_speech else 0.0)
         done = {"speech": 0.0, "frames": 0.0}
@@ -180,6 +191,8 @@ class Analyzer:
                     self._ocr_frame(kf.image, kf.time, end, out)
             if self.describer:
                 self._describe_frame(kf.image, kf.time, end, out)
+            if self.image_encoder:
+                self._embed_frame(kf.image, kf.time, end, out)
 
         try:
             # Streamed with a lag of one: a keyframe's content lasts until the next keyframe appears,
@@ -196,7 +209,7 @@ class Analyzer:
                 texts, ocr_seconds = ocr.finish()
                 out.texts.extend(texts)
                 out.timings["ocr"] = ocr_seconds
-        busy = out.timings.get("visual", 0.0) + (0.0 if ocr is not None else out.timings.get("ocr", 0.0))
+        busy = out.timings.get("visual", 0.0) + out.timings.get("image", 0.0) + (0.0 if ocr is not None else out.timings.get("ocr", 0.0))
         out.timings["frames"] = time.perf_counter() - t0 - busy
         out.options["keyframes"] = count
         advance("frames", "frames", 1.0)
@@ -239,6 +252,36 @@ class _OcrPool:
             raise self.error
         texts = sorted((t for out in self.outs for t in out.texts), key=lambda t: t.start)
         return texts, sum(out.timings.get("ocr", 0.0) for out in self.outs)
+
+
+def pack_vector(vec) -> str:
+    import base64
+
+    import numpy as np
+
+    return base64.b64encode(np.asarray(vec, dtype=np.float16).tobytes()).decode()
+
+
+def unpack_vector(text: str):
+    import base64
+
+    import numpy as np
+
+    return np.frombuffer(base64.b64decode(text), dtype=np.float16).astype(np.float32)
+
+
+def segment_image_vectors(analysis: FileAnalysis, segments: list[Segment]) -> dict[str, list[float]]:
+    """Per segment, the normalised mean of the CLIP vectors of the keyframes on screen in it."""
+    import numpy as np
+
+    out: dict[str, list[float]] = {}
+    for seg in segments:
+        rng = TimeRange(seg.start_time, seg.end_time)
+        vecs = [unpack_vector(v.vector) for v in analysis.frame_vectors if _shares(TimeRange(v.start, v.end), rng)]
+        if vecs:
+            mean = np.mean(vecs, axis=0)
+            out[seg.segment_id] = (mean / max(float(np.linalg.norm(mean)), 1e-12)).tolist()
+    return out
 
 
 def segment_uuid(collection_id: str, file_id: str, rng: TimeRange) -> str:
@@ -324,7 +367,8 @@ def segment_payload(seg: Segment) -> dict[str, Any]:
     return payload
 
 
-def to_points(segments: list[Segment], embedder: Embedder, filename: str | None = None) -> list[StorePoint]:
+def to_points(segments: list[Segment], embedder: Embedder, filename: str | None = None,
+              image_vectors: dict[str, list[float]] | None = None) -> list[StorePoint]:
     if not segments:
         return []
     vectors = embedder.embed([embedding_text(s, filename) or "(empty segment)" for s in segments])
@@ -338,7 +382,7 @@ def to_points(segments: list[Segment], embedder: Embedder, filename: str | None 
             "visual_lex": lexical.doc_vector(" ".join(seg.visual)),
         }
         points.append(StorePoint(id=point_id(seg.segment_id), dense=vec.tolist(), payload=segment_payload(seg),
-                                 sparse=sparse))
+                                 sparse=sparse, image=(image_vectors or {}).get(seg.segment_id)))
     return points
 
 
@@ -347,10 +391,10 @@ def file_scope(collection_id: str, file_id: str) -> Group:
 
 
 def index_segments(store: SegmentStore, embedder: Embedder, segments: list[Segment], collection_id: str,
-                   file_id: str, filename: str | None = None) -> int:
+                   file_id: str, filename: str | None = None, image_vectors: dict[str, list[float]] | None = None) -> int:
     """Replace a file's segments in a collection: upsert new points (deterministic ids), then drop any
     point of this file whose segment is no longer in the plan. Re-running is idempotent."""
-    points = to_points(segments, embedder, filename)
+    points = to_points(segments, embedder, filename, image_vectors)
     store.upsert(points)  # one write: a crash leaves all of the new points or none of them
     keep = {p.id for p in points}
     stale = [h.payload.get("segment_id") for h in store.scroll(file_scope(collection_id, file_id)) if h.id not in keep]
