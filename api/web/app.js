@@ -267,7 +267,7 @@ async function showTranscript(fileId, startPlayer) {
 
 // ---------- metadata filters (shared by search and chat) ----------
 function addFilterRow() {
-  const ops = ["Equal", "NotEqual", "LessThan", "GreaterThan", "ContainsAny", "ContainsAll", "In"];
+  const ops = ["Equal", "NotEqual", "Like", "LessThan", "GreaterThan", "ContainsAny", "ContainsAll", "In"];
   const row = el("div", { class: "frow" },
     el("input", { class: "fpath", placeholder: "field (e.g. department)" }),
     el("select", { class: "fop" }, ...ops.map((o) => el("option", { value: o }, o))),
