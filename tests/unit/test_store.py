@@ -192,3 +192,19 @@ def test_user_metadata_gets_payload_indexes_by_value_type():
     assert plan["metadata.year"] == "integer"
     assert plan["_num.metadata.year"] == plan["_num.metadata.score"] == plan["_num.metadata.flag"] == "float"
     assert "metadata.score" not in plan and "metadata.flag" not in plan  # matched through the mirror
+
+
+def test_segments_from_before_the_text_mirror_get_it_at_start_up(tmp_path):
+    from ingest.migrate import backfill_text_mirror
+
+    store = EdgeStore(tmp_path / "s", DIM)
+    old = make_points(12)
+    for p in old:
+        p.payload.pop("_lc")  # as written by the previous release
+    store.upsert(old)
+    like = parse_filter({"file": [{"path": "filename", "operator": "Like", "valueText": "VIDEO_1%"}]})
+    assert store.count(like) == 0
+    assert backfill_text_mirror(store, batch=5) == 12
+    assert store.count(like) == sum(1 for p in old if p.payload["file_info"]["filename"] == "video_1.mp4") > 0
+    assert backfill_text_mirror(store) == 0
+    store.close()

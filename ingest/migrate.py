@@ -1,0 +1,36 @@
+"""Payload migrations run at start-up, so data indexed by an older release keeps answering every filter.
+
+Why not re-index: re-running the models costs minutes per video; the payload already holds everything
+the new fields are derived from.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from engine.filters import TEXT_PREFIX, TEXT_START, Group, Match, Substring, text_mirror
+from engine.store import SegmentStore
+
+log = logging.getLogger(__name__)
+
+
+def backfill_text_mirror(store: SegmentStore, batch: int = 500) -> int:
+    """Write the `_lc` mirror (used by the Like operator) on segments stored before it existed.
+
+    Returns how many segments were updated; a store that has it everywhere costs one count query."""
+    missing = Group(must_not=[Substring(f"{TEXT_PREFIX}.file_id", TEXT_START)])
+    total = store.count(missing)
+    if not total:
+        return 0
+    log.info("adding the Like filter mirror to %d segments indexed by an older release", total)
+    done = 0
+    while hits := store.scroll(missing, limit=batch):
+        for h in hits:
+            scope = Group(must=[Match("file_id", (h.payload.get("file_id"),)),
+                                Match("segment_id", (h.payload.get("segment_id"),))])
+            store.set_payload(scope, {TEXT_PREFIX: text_mirror(h.payload)})
+        done += len(hits)
+        if done >= total:  # never loop on points that cannot take the mirror
+            break
+    log.info("Like filter mirror added to %d segments", done)
+    return done
