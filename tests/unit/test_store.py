@@ -208,3 +208,25 @@ def test_segments_from_before_the_text_mirror_get_it_at_start_up(tmp_path):
     assert store.count(like) == sum(1 for p in old if p.payload["file_info"]["filename"] == "video_1.mp4") > 0
     assert backfill_text_mirror(store) == 0
     store.close()
+
+
+def test_image_vectors_in_both_backends(tmp_path):
+    """Stores created with a CLIP size carry the `image` vector and search it alone or fused."""
+    pts = make_points(20)
+    rng = random.Random(3)
+    for p in pts:
+        p.image = [rng.uniform(-1, 1) for _ in range(4)]
+    edge = EdgeStore(tmp_path / "e", DIM, image_dim=4)
+    server = QdrantServerStore(DIM, location=":memory:", image_dim=4)
+    try:
+        for store in (edge, server):
+            assert store.has_image
+            store.upsert(pts)
+            top = store.query(HybridQuery(dense=None, image=pts[7].image, limit=3), None)
+            assert top[0].id == pts[7].id
+            fused = store.query(HybridQuery(dense=pts[7].dense, image=pts[7].image, limit=3), None)
+            assert fused[0].id == pts[7].id
+        assert not EdgeStore(tmp_path / "plain", DIM).has_image
+    finally:
+        edge.close()
+        server.close()
