@@ -226,7 +226,9 @@ def test_image_vectors_in_both_backends(tmp_path):
             assert top[0].id == pts[7].id
             fused = store.query(HybridQuery(dense=pts[7].dense, image=pts[7].image, limit=3), None)
             assert fused[0].id == pts[7].id
-        assert not EdgeStore(tmp_path / "plain", DIM).has_image
+        plain = EdgeStore(tmp_path / "plain", DIM)
+        assert not plain.has_image
+        plain.close()
     finally:
         edge.close()
         server.close()
