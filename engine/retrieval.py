@@ -1,7 +1,9 @@
 """Retrieval: hybrid dense + lexical search over a collection scope and the caller's filters.
 
-Dense (MiniLM) and three sparse lexical indexes (speech, on-screen text, visual labels) are fused
-with RRF inside Qdrant; filters run inside the store, so top-k is always taken among matching segments.
+Dense (MiniLM) and three sparse lexical indexes (speech, on-screen text, visual labels), plus CLIP
+text-to-image when configured, are fused with RRF inside Qdrant; filters run inside the store, so top-k
+is always taken among matching segments. The fused candidates are then reranked: lexically by default,
+by a user-supplied cross-encoder when one is configured.
 """
 
 from __future__ import annotations
