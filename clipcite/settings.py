@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     ocr_enabled: bool = Field(True, description="Read on-screen text with RapidOCR.")
     ocr_det_side: int = Field(480, ge=160, le=2048, description="Longest side for OCR text detection: 480 reads "
                               "small captions; 320 halves OCR time (41 of 45 dev keyframes read the same).")
+    ocr_workers: int | None = Field(None, ge=1, le=64, description="Keyframes read at once during overlapped "
+                                    "ingest; None = usable cores / OCR threads above 2 cores, else 1.")
     visual_enabled: bool = Field(True, description="Describe keyframes visually.")
     visual_describer: str = Field("auto", description="auto | vlm | detector | colours (see ingest/visual.py); "
                                   "auto = vlm when vlm_model is set, else detector when installed, else colours.")

@@ -36,6 +36,13 @@ class RapidOcrReader:
         self._created = 0
         self._lock = threading.Lock()
 
+    def _load(self) -> None:
+        """Create every engine now (start-up and benchmarks: model loading stays out of timed work)."""
+        while self._created < self.concurrency:
+            with self._lock:
+                self._created += 1
+            self._free.put(self._new_engine())
+
     def _acquire(self):
         try:
             return self._free.get_nowait()

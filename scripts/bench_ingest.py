@@ -86,7 +86,13 @@ def run_child(mode: str, files: list[Path], args: argparse.Namespace) -> dict:
             run_job(ctx, job)
             svc.catalog.finish_job(job.id, "completed")
         elapsed = time.perf_counter() - t0
+        stages: dict[str, float] = {}
+        for rec in svc.catalog.list_files(limit=100)[0]:
+            for stage, secs in ((svc.current_analysis(rec.id) or {}).get("timings") or {}).items():
+                stages[stage] = stages.get(stage, 0.0) + secs
         svc.close()
+        return {"mode": mode, "seconds": elapsed, "video_seconds": duration, "peak_rss_mb": _peak_rss_mb(),
+                "stages": {k: round(v, 1) for k, v in sorted(stages.items())}}
     return {"mode": mode, "seconds": elapsed, "video_seconds": duration, "peak_rss_mb": _peak_rss_mb()}
 
 
@@ -121,6 +127,10 @@ def main() -> int:
              f"{'run':20} {'seconds':>8} {'x real time':>12} {'peak RSS MB':>12}"]
     for mode, r in results.items():
         lines.append(f"{mode:20} {r['seconds']:8.1f} {video / r['seconds']:12.2f} {r['peak_rss_mb']:12.0f}")
+    for mode, r in results.items():
+        if r.get("stages"):
+            lines.append(f"{mode} stage seconds (summed over files; overlapped stages run at once): "
+                         + ", ".join(f"{k} {v}" for k, v in r["stages"].items()))
     w = results["whisper"]["seconds"]
     lines.append(f"pipeline / faster-whisper alone (speed ratio): sequential {w / results['pipeline']['seconds']:.2f}x, "
                  f"overlapped {w / results['pipeline-overlap']['seconds']:.2f}x  (target >= 0.8x)")
