@@ -232,3 +232,28 @@ def test_image_vectors_in_both_backends(tmp_path):
     finally:
         edge.close()
         server.close()
+
+
+def test_optimize_builds_hnsw_once_new_points_pass_the_threshold(tmp_path):
+    """Below the threshold optimize() is a no-op (exact search); past it, the new segment gets HNSW."""
+    import numpy as np
+
+    store = EdgeStore(tmp_path / "big", 384)
+    vecs = np.random.default_rng(0).standard_normal((6000, 384)).astype(np.float32)
+
+    def points(lo, hi):
+        return [StorePoint(id=i + 1, dense=vecs[i].tolist(), payload={"collection_id": "c", "file_id": "f"})
+                for i in range(lo, hi)]
+
+    try:
+        store.upsert(points(0, 1000))
+        store.optimize()
+        assert store.shard.info().indexed_vectors_count == 0
+        for lo in range(1000, 6000, 1000):
+            store.upsert(points(lo, lo + 1000))
+        store.optimize()
+        assert store.shard.info().indexed_vectors_count >= 5000
+        hit = store.query(HybridQuery(dense=vecs[4321].tolist(), limit=1), None)[0]
+        assert hit.id == 4322
+    finally:
+        store.close()
