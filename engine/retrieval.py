@@ -45,6 +45,11 @@ def coverage(query_terms: set[str], seg_terms: set[str], weights: dict[str, floa
     return sum(weights.get(t, 1.0) for t in query_terms if lexical.has_term(t, seg_terms)) / total
 
 
+def _ranked(scored: list[tuple[float, int, ScoredSegment]]) -> list[ScoredSegment]:
+    """(score, -fused rank, hit) triples, best first; ties keep the fused order."""
+    return [ScoredSegment(h.segment, round(score, 4)) for score, _, h in sorted(scored, key=lambda x: x[:2], reverse=True)]
+
+
 def rerank(query: str, hits: list[ScoredSegment], weight: float = 1.0) -> list[ScoredSegment]:
     """Local lexical reranker: fused rank plus how much of the question each segment covers in any
     modality (speech, on-screen text, picture labels), each term weighted by its rarity among the
@@ -60,7 +65,7 @@ def rerank(query: str, hits: list[ScoredSegment], weight: float = 1.0) -> list[S
     for rank, (h, st) in enumerate(zip(hits, seg_terms)):
         score = 0.15 / (1 + rank) + weight * coverage(terms, st, weights)
         scored.append((score, -rank, h))
-    return [ScoredSegment(h.segment, round(score, 4)) for score, _, h in sorted(scored, key=lambda x: x[:2], reverse=True)]
+    return _ranked(scored)
 
 
 class Reranker(Protocol):
@@ -129,7 +134,7 @@ class CrossEncoderReranker:
         for rank, (h, s) in enumerate(zip(hits, squashed)):
             cov = coverage(terms, lexical.segment_terms(h.segment)) if self.lexical_weight else 0.0
             scored.append((s + self.lexical_weight * cov, -rank, h))
-        return [ScoredSegment(h.segment, round(score, 4)) for score, _, h in sorted(scored, key=lambda x: x[:2], reverse=True)]
+        return _ranked(scored)
 
 
 def scope_filter(collections: list[str], flt: Group | None, file_ids: list[str] | None = None) -> Group:

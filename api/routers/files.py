@@ -34,16 +34,21 @@ router = APIRouter(tags=["files"])
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
 
 
-def _parse_metadata(raw: str | None) -> dict[str, Any]:
+def _json_object(raw: str | None, param: str) -> dict[str, Any]:
+    """A form or query field that carries a JSON object; empty means {}."""
     if raw is None or raw == "":
         return {}
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise InvalidRequest("metadata must be a JSON object", param="metadata") from exc
+        raise InvalidRequest(f"{param} must be a JSON object", param=param) from exc
     if not isinstance(value, dict):
-        raise InvalidRequest("metadata must be a JSON object", param="metadata")
+        raise InvalidRequest(f"{param} must be a JSON object", param=param)
     return value
+
+
+def _parse_metadata(raw: str | None) -> dict[str, Any]:
+    return _json_object(raw, "metadata")
 
 
 LISTING_FILTER_DOC = ("Cloudglue filter as a JSON string (metadata, video_info, file; all operators); a file is "
@@ -52,12 +57,9 @@ LISTING_FILTER_DOC = ("Cloudglue filter as a JSON string (metadata, video_info, 
 
 def files_matching(svc: Services, raw: str | None, scope: Group | None = None) -> set[str] | None:
     """Ids of files with a segment matching the wire filter (within `scope`), run in the store; None = no filter."""
-    if raw is None or raw.strip() in ("", "{}", "null"):
+    value = _json_object(None if raw is None or raw.strip() == "null" else raw.strip(), "filter")
+    if not value:
         return None
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidRequest("filter must be a JSON object", param="filter") from exc
     flt = parse_filter(value)
     if scope is not None:
         flt.must.append(scope)
