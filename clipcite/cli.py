@@ -49,7 +49,6 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _index(args: argparse.Namespace) -> int:
-
     from api.services import build_services
     from clipcite.errors import ClipciteError
     from ingest.batch import BatchIndexer, MetadataSource, ProgressBars, discover, get_or_create_collection
