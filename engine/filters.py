@@ -230,47 +230,47 @@ def parse_filter(raw: dict[str, Any] | None, param: str = "filter") -> Group:
     return root
 
 
+def _map_leaves(value: Any, leaf: Any) -> Any:
+    """A mirror of a payload tree: `leaf(x)` for each scalar (flat lists keep their mapped items), with
+    leaves that map to None and emptied branches dropped."""
+    if isinstance(value, dict):
+        out = {k: _map_leaves(v, leaf) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
+    if isinstance(value, list):
+        items = [leaf(v) for v in value if not isinstance(v, (dict, list))]
+        return [i for i in items if i is not None] or None
+    return leaf(value)
+
+
+def _number_leaf(value: Any) -> float | None:
+    if isinstance(value, (bool, int, float)):  # booleans as 1.0 / 0.0: qdrant-edge cannot match bools
+        return float(value)
+    if isinstance(value, str):
+        return _as_number(value)
+    return None
+
+
+def _text_leaf(value: Any) -> str | None:
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    elif isinstance(value, (int, float)):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    return f"{TEXT_START}{value.replace(TEXT_START, '').replace(TEXT_END, '').lower()}{TEXT_END}"
+
+
 def numeric_mirror(payload: dict[str, Any], keys: tuple[str, ...] = MIRRORED) -> dict[str, Any]:
     """Build the `_num` mirror: every leaf under `keys` that reads as a number, as a float."""
-
-    def walk(value: Any) -> Any:
-        if isinstance(value, dict):
-            out = {k: walk(v) for k, v in value.items()}
-            return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
-        if isinstance(value, list):
-            nums = [walk(v) for v in value if not isinstance(v, (dict, list))]
-            return [n for n in nums if n is not None] or None
-        if isinstance(value, (bool, int, float)):  # booleans as 1.0 / 0.0: qdrant-edge cannot match bools
-            return float(value)
-        if isinstance(value, str):
-            return _as_number(value)
-        return None
-
-    mirror = {k: walk(payload.get(k) or {}) for k in keys}
+    mirror = {k: _map_leaves(payload.get(k) or {}, _number_leaf) for k in keys}
     mirror["segment_duration"] = payload.get("segment_duration")
     return {k: v for k, v in mirror.items() if v not in (None, {})}
 
 
 
 def text_mirror(payload: dict[str, Any], keys: tuple[str, ...] = MIRRORED + ("file_id", "speakers")) -> dict[str, Any]:
-    """Build the `_lc` mirror for Like: every string leaf under `keys`, lower-cased between sentinels."""
-
-    def walk(value: Any) -> Any:
-        if isinstance(value, dict):
-            out = {k: walk(v) for k, v in value.items()}
-            return {k: v for k, v in out.items() if v not in (None, {}, [])}
-        if isinstance(value, list):
-            return [t for t in (walk(v) for v in value if not isinstance(v, (dict, list))) if t is not None] or None
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        elif isinstance(value, (int, float)):
-            value = str(value)
-        if isinstance(value, str):
-            clean = value.replace(TEXT_START, "").replace(TEXT_END, "").lower()
-            return f"{TEXT_START}{clean}{TEXT_END}"
-        return None
-
-    mirror = {k: walk(payload.get(k)) for k in keys if payload.get(k) is not None}
+    """Build the `_lc` mirror for Like: every scalar leaf under `keys` as text, lower-cased between sentinels."""
+    mirror = {k: _map_leaves(payload.get(k), _text_leaf) for k in keys if payload.get(k) is not None}
     return {k: v for k, v in mirror.items() if v not in (None, {}, [])}
 
 
