@@ -23,7 +23,7 @@ from engine.search import SearchService
 from engine.store import SegmentStore, open_store
 from ingest.embed import SentenceEmbedder, VectorCache
 from ingest.image_embed import ClipEncoder
-from ingest.migrate import backfill_text_mirror
+from ingest.migrate import run_migrations
 from ingest.jobs import IngestContext, IngestWorker
 from ingest.pipeline import Analyzer
 from ingest.scene_text import RapidOcrReader
@@ -119,7 +119,7 @@ def build_services(settings: Settings) -> Services:
                        url=settings.qdrant_url,
                        api_key=settings.qdrant_api_key, collection=settings.qdrant_collection,
                        shards=settings.qdrant_shards, replication=settings.qdrant_replication)
-    backfill_text_mirror(store)
+    run_migrations(catalog, store)
     generator = LlamaGenerator(chat_path, settings.chat_model, n_ctx=settings.n_ctx, threads=th.chat,
                                n_gpu_layers=devices.llama_gpu_layers(settings.n_gpu_layers))
     reranker = CrossEncoderReranker(settings.reranker_model, devices.device, th.embed) \

@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS searches (
 CREATE TABLE IF NOT EXISTS summaries (
     id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS migrations (
+    name TEXT PRIMARY KEY, done_at INTEGER NOT NULL
+);
 """
 
 
@@ -343,6 +346,13 @@ class Catalog:
         rows = self._q("SELECT f.video_info FROM collection_files cf JOIN files f ON f.id = cf.file_id "
                        "WHERE cf.status='completed' AND f.video_info IS NOT NULL")
         return float(sum(json.loads(r[0]).get("duration_seconds") or 0.0 for r in rows))
+
+    # --- migrations (one-off data upgrades, each recorded once done) ---
+    def migration_done(self, name: str) -> bool:
+        return bool(self._q("SELECT 1 FROM migrations WHERE name=?", (name,)))
+
+    def mark_migration(self, name: str) -> None:
+        self._x("INSERT OR REPLACE INTO migrations VALUES (?,?)", (name, now_ms()))
 
     # --- analyses (per-file model outputs, reused by every collection and segmentation) ---
     def get_analysis(self, file_id: str, options_key: str) -> dict[str, Any] | None:

@@ -210,6 +210,20 @@ def test_segments_from_before_the_text_mirror_get_it_at_start_up(tmp_path):
     store.close()
 
 
+def test_migrations_run_once_per_data_dir(tmp_path, monkeypatch):
+    from engine.catalog import Catalog
+    from ingest import migrate
+
+    calls = []
+    monkeypatch.setattr(migrate, "backfill_text_mirror", lambda store: calls.append(store))
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    migrate.run_migrations(catalog, "store")
+    migrate.run_migrations(catalog, "store")
+    catalog.close()
+    migrate.run_migrations(Catalog(tmp_path / "catalog.sqlite3"), "store")
+    assert calls == ["store"]
+
+
 def test_image_vectors_in_both_backends(tmp_path):
     """Stores created with a CLIP size carry the `image` vector and search it alone or fused."""
     pts = make_points(20)
