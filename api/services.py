@@ -92,10 +92,10 @@ def build_services(settings: Settings) -> Services:
                                          device=devices.device, compute_type=devices.whisper_compute_type,
                                          threads=th.speech, language=settings.whisper_language,
                                          batch_size=settings.whisper_batch_size)
-    overlap = settings.ingest_overlap if settings.ingest_overlap is not None else usable_cores() >= 2
+    cores = usable_cores()
+    overlap = settings.ingest_overlap if settings.ingest_overlap is not None else cores >= 2
     # Measured on 2 vCPUs (one core of throughput): a second OCR worker gained 3 % for +480 MB RSS, so
     # parallel OCR starts above two cores.
-    cores = usable_cores()
     ocr_workers = settings.ocr_workers or (max(1, cores // max(1, th.vision))
                                            if overlap and devices.device == "cpu" and cores > 2 else 1)
     ocr = RapidOcrReader(threads=th.vision, det_side=settings.ocr_det_side, cuda=devices.device == "cuda",
