@@ -121,6 +121,8 @@ def render(svc: Any, requests: RequestMetrics) -> str:
           [("", round(svc.catalog.indexed_video_seconds(), 3))])
     gauge("clipcite_model_load_seconds", "Wall time each model took to load (once, lazily).",
           [(f'role="{r}"', round(s, 4)) for r, s in sorted(load_seconds().items())])
-    gauge("clipcite_chat_in_flight", "Chat requests admitted and not finished.", [("", float(svc.chat_gate.in_flight))])
+    gauge("clipcite_chat_in_flight", "Chat requests admitted and not finished.", [("", float(svc.model.in_flight))])
+    gauge("clipcite_model_slots_busy", "Model slots held (a lease whose thread has not finished counts).",
+          [("", float(svc.model.busy))])
     lines.extend(requests.lines())
     return "\n".join(lines) + "\n"

@@ -6,7 +6,6 @@ model registry, so a missing model is a clear error naming its package, raised a
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import json
 import logging
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clipcite.settings import Settings
-from engine.admission import AdmissionGate
+from engine.admission import ModelAccess
 from engine.catalog import Catalog
 from engine.chat import ChatService
 from engine.generation import LlamaGenerator
@@ -25,6 +24,7 @@ from ingest.embed import SentenceEmbedder, VectorCache
 from ingest.image_embed import ClipEncoder
 from ingest.migrate import run_migrations
 from ingest.jobs import IngestContext, IngestWorker
+from ingest.library import Library, sweep_uploads
 from ingest.pipeline import Analyzer
 from ingest.scene_text import RapidOcrReader
 from ingest.speakers import DiarizationOptions, SpeakerDiarizer
@@ -49,17 +49,17 @@ class Services:
     chat: ChatService
     worker: IngestWorker
     files_dir: Path
-    chat_gate: AdmissionGate
     search: SearchService
-    # Chats wait for the model here, on the event loop, not inside a worker thread: waiting requests
-    # must not use up the thread pool that uploads and listings need.
-    model_slot: asyncio.Semaphore
+    # Every model caller (chat, streams, tools, summaries) takes the model through this one lease.
+    model: ModelAccess
+    library: Library  # deletes that keep catalog, store and ingest jobs consistent
 
     def current_analysis(self, file_id: str) -> dict | None:
         """The file's cached model outputs under the stage options now in force (None: not processed)."""
         return self.catalog.get_analysis(file_id, self.worker.ctx.analyzer.options_key())
 
     def close(self) -> None:
+        self.model.close()
         self.worker.stop()
         self.generator.close()
         self.store.close()
@@ -120,6 +120,7 @@ def build_services(settings: Settings) -> Services:
                        api_key=settings.qdrant_api_key, collection=settings.qdrant_collection,
                        shards=settings.qdrant_shards, replication=settings.qdrant_replication)
     run_migrations(catalog, store)
+    sweep_uploads(catalog, files_dir)
     generator = LlamaGenerator(chat_path, settings.chat_model, n_ctx=settings.n_ctx, threads=th.chat,
                                n_gpu_layers=devices.llama_gpu_layers(settings.n_gpu_layers))
     reranker = CrossEncoderReranker(settings.reranker_model, devices.device, th.embed) \
@@ -128,10 +129,12 @@ def build_services(settings: Settings) -> Services:
     analyzer = Analyzer(transcriber=transcriber, ocr=ocr, describer=describer, sample_fps=settings.frame_sample_fps,
                         diarizer=diarizer, overlap=overlap, ocr_workers=ocr_workers,
                         image_encoder=clip if store.has_image else None)
-    worker = IngestWorker(IngestContext(catalog, store, embedder, analyzer, settings.segment_seconds),
-                          workers=settings.ingest_workers)
+    ctx = IngestContext(catalog, store, embedder, analyzer, settings.segment_seconds)
+    worker = IngestWorker(ctx, workers=settings.ingest_workers)
+    library = Library(catalog, store, ctx.fence)
+    library.finish_pending_deletes()
     return Services(settings=settings, devices=devices, registry=registry, catalog=catalog, store=store,
                     embedder=embedder, generator=generator, retriever=retriever,
                     chat=ChatService(retriever, generator, settings.context_chars_per_segment), worker=worker,
-                    files_dir=files_dir, chat_gate=AdmissionGate(settings.max_chat_in_flight),
-                    search=SearchService(retriever), model_slot=asyncio.Semaphore(1))
+                    files_dir=files_dir, search=SearchService(retriever),
+                    model=ModelAccess(settings.max_chat_in_flight), library=library)

@@ -1,41 +1,210 @@
-"""Bounded admission for model work: one model instance serves requests in turn; past the bound a
-request is refused at once with `Overloaded` (503 + Retry-After) instead of queueing without limit."""
+"""The one way to take the model: admission bound, model slot and worker thread under one lease.
+
+One model instance serves requests in turn. Past the admission bound a request is refused at once with
+`Overloaded` (503 + Retry-After) instead of queueing without limit; admitted requests wait for the one
+model slot on the event loop (not in a worker thread, so waiting chats never use up the thread pool that
+uploads and listings need), then run their blocking llama.cpp work in a thread.
+
+Why a lease and not a semaphore in each route: a streamed answer can end in five ways (finished,
+failed, client gone, server shutting down, never started because the client left before the response
+began), and on an anyio cancel scope a `finally` that awaits is itself cancelled. A slot released by an
+`await` in a `finally` was therefore skipped on disconnect and every later chat hung. Here nothing is
+released by an await: the slot goes back when the lease has ended *and* its model thread has finished
+(a thread cannot be killed, and a second generation would only block on llama.cpp's lock), scheduled
+from the thread's own completion; a stream's thread is told to stop between tokens when its reader goes.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import logging
 import threading
-from contextlib import contextmanager
-from typing import Iterator
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Callable, Iterator, TypeVar
 
 from clipcite.errors import Overloaded
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_DONE = object()
 
-class AdmissionGate:
-    def __init__(self, max_in_flight: int, retry_after: int = 5) -> None:
+
+class Ticket:
+    """An admitted request's place under the bound; `release` is idempotent, so every exit path may call it."""
+
+    def __init__(self, gate: "ModelAccess") -> None:
+        self._gate = gate
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._gate._leave()
+
+
+class Lease:
+    """Holds the model slot. Blocking model work runs through `run` / `iterate` in threads it tracks."""
+
+    def __init__(self, access: "ModelAccess", ticket: Ticket, loop: asyncio.AbstractEventLoop) -> None:
+        self._access = access
+        self._ticket = ticket
+        self._loop = loop
+        self._running = 0
+        self._ended = False
+        self._released = False
+        self.stop = threading.Event()  # set when the lease ends or the server shuts down
+
+    async def run(self, fn: Callable[..., T], *args) -> T:
+        """`fn(*args)` in a worker thread; if the caller is cancelled the thread finishes on its own and the
+        slot is released only then."""
+        fut = self._start(fn, *args)
+        return await asyncio.wrap_future(fut)
+
+    async def iterate(self, produce: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
+        """Items of the blocking iterator `produce()`, which runs (and is closed) in one worker thread. When the
+        reader stops early (client gone, error, shutdown) the thread stops before its next item."""
+        queue: asyncio.Queue = asyncio.Queue()  # tokens are small; a reader that goes away stops the pump
+
+        def put(item: object) -> None:
+            try:
+                self._loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop is gone (shutdown): nobody is reading
+                self.stop.set()
+
+        def pump() -> None:
+            it = produce()
+            try:
+                for item in it:
+                    if self.stop.is_set():
+                        break
+                    put(item)
+            except BaseException as exc:  # noqa: BLE001 - handed to the reader
+                put(_Failure(exc))
+            finally:
+                close = getattr(it, "close", None)
+                if close is not None:
+                    close()
+                put(_DONE)
+
+        self._start(pump)
+        try:
+            while True:
+                item = await queue.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, _Failure):
+                    raise item.exc
+                yield item  # type: ignore[misc]
+        finally:
+            self.stop.set()
+
+    def _start(self, fn: Callable[..., T], *args) -> concurrent.futures.Future:
+        if self._ended:
+            raise RuntimeError("the model lease has ended")
+        fut = self._access.executor.submit(fn, *args)  # RuntimeError after close(): the server is stopping
+        self._running += 1
+        fut.add_done_callback(lambda _: self._call_in_loop(self._thread_done))
+        return fut
+
+    def _call_in_loop(self, fn: Callable[[], None]) -> None:
+        try:
+            self._loop.call_soon_threadsafe(fn)
+        except RuntimeError:  # loop closed at shutdown: release directly (nothing waits on it any more)
+            fn()
+
+    def _thread_done(self) -> None:
+        self._running -= 1
+        self._maybe_release()
+
+    def end(self) -> None:
+        self._ended = True
+        self.stop.set()
+        self._maybe_release()
+
+    def _maybe_release(self) -> None:
+        if self._ended and self._running == 0 and not self._released:
+            self._released = True
+            self._access._release_slot(self)
+            self._ticket.release()
+
+
+class _Failure:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class ModelAccess:
+    """Admission bound + one model slot + the model's worker threads; `close()` stops live streams."""
+
+    def __init__(self, max_in_flight: int, retry_after: int = 5, slots: int = 1) -> None:
         self.max_in_flight = max_in_flight
         self.retry_after = retry_after
+        self.slots = slots
         self._in_flight = 0
         self._lock = threading.Lock()
+        self._slot: asyncio.Semaphore | None = None
+        self._leases: set[Lease] = set()
+        self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=slots + 2, thread_name_prefix="model")
 
     @property
     def in_flight(self) -> int:
+        """Requests admitted and not finished (waiting for the slot, running, or their thread winding down)."""
         return self._in_flight
 
-    def enter(self) -> None:
+    @property
+    def busy(self) -> int:
+        """Leases holding a slot now."""
+        return len(self._leases)
+
+    def admit(self) -> Ticket:
+        """A place under the bound, or `Overloaded` at once. Take it before a response starts, so the 503 is
+        a status code and not an in-band stream error."""
         with self._lock:
             if self._in_flight >= self.max_in_flight:
                 raise Overloaded(f"{self._in_flight} chat requests are already running or waiting; retry shortly",
                                  retry_after=self.retry_after)
             self._in_flight += 1
+        return Ticket(self)
 
-    def leave(self) -> None:
+    def _leave(self) -> None:
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
 
-    @contextmanager
-    def admit(self) -> Iterator[None]:
-        self.enter()
+    def _semaphore(self) -> asyncio.Semaphore:
+        if self._slot is None:
+            self._slot = asyncio.Semaphore(self.slots)
+        return self._slot
+
+    @asynccontextmanager
+    async def lease(self, ticket: Ticket | None = None) -> AsyncIterator[Lease]:
+        """Admission (unless a ticket was taken already), then the slot; released on every exit path."""
+        ticket = ticket or self.admit()
+        slot = self._semaphore()
         try:
-            yield
+            await slot.acquire()
+        except BaseException:
+            ticket.release()
+            raise
+        lease = Lease(self, ticket, asyncio.get_running_loop())
+        self._leases.add(lease)
+        try:
+            yield lease
         finally:
-            self.leave()
+            lease.end()
+
+    async def call(self, fn: Callable[..., T], *args, ticket: Ticket | None = None) -> T:
+        """One blocking model call under a lease."""
+        async with self.lease(ticket) as lease:
+            return await lease.run(fn, *args)
+
+    def _release_slot(self, lease: Lease) -> None:
+        self._leases.discard(lease)
+        if self._slot is not None:
+            self._slot.release()
+
+    def close(self) -> None:
+        """Server shutdown: every live stream stops before its next token; threads are not waited for long."""
+        for lease in list(self._leases):
+            lease.stop.set()
+        self.executor.shutdown(wait=False, cancel_futures=True)

@@ -6,6 +6,7 @@ import logging
 from typing import Annotated, Any, Optional
 
 from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
 
 from api.responses import CollectionFileList, CollectionFileObject, CollectionList, CollectionObject, Deleted, MediaDescription, MediaDescriptionList, RemovedCollectionFile, errors
 from api.deps import ServicesDep
@@ -61,9 +62,7 @@ def update_collection(svc: ServicesDep, collection_id: str, body: CollectionUpda
 @router.delete("/collections/{collection_id}", summary="Delete a collection and its index",
             responses={200: {"model": Deleted}, **errors(404)})
 def delete_collection(svc: ServicesDep, collection_id: str) -> dict[str, Any]:
-    svc.catalog.get_collection(collection_id)
-    svc.catalog.delete_collection(collection_id)
-    svc.store.delete(Group(must=[Match("collection_id", (collection_id,))]))
+    svc.library.delete_collection(collection_id)
     return {"id": collection_id, "object": "collection"}
 
 
@@ -125,9 +124,7 @@ def get_video(svc: ServicesDep, collection_id: str, file_id: str) -> dict[str, A
 @router.delete("/collections/{collection_id}/videos/{file_id}", summary="Remove a video from a collection",
             responses={200: {"model": RemovedCollectionFile}, **errors(404)})
 def remove_video(svc: ServicesDep, collection_id: str, file_id: str) -> dict[str, Any]:
-    svc.catalog.get_collection(collection_id)
-    svc.catalog.remove_collection_file(collection_id, file_id)
-    svc.store.delete(file_scope(collection_id, file_id))
+    svc.library.remove_from_collection(collection_id, file_id)
     return {"collection_id": collection_id, "file_id": file_id, "object": "collection_file"}
 
 
@@ -154,7 +151,7 @@ def _describe(svc: Services, collection_id: str, file_id: str, start: float | No
 @router.get("/collections/{collection_id}/videos/{file_id}/media-descriptions",
             summary="A video's segments: speech, scene text and visual descriptions",
             responses={200: {"model": MediaDescription}, **errors(400, 404, 409)})
-def get_media_descriptions(svc: ServicesDep, collection_id: str, file_id: str,
+async def get_media_descriptions(svc: ServicesDep, collection_id: str, file_id: str,
                            start_time_seconds: Optional[float] = None, end_time_seconds: Optional[float] = None,
                            response_format: Optional[str] = None,
                            include_summary: Annotated[bool, Query(description="Add a map-reduce `summary` and "
@@ -162,23 +159,25 @@ def get_media_descriptions(svc: ServicesDep, collection_id: str, file_id: str,
                            ) -> Any:
     if response_format not in (None, "json", "markdown"):
         raise InvalidRequest("response_format must be 'json' or 'markdown'", param="response_format")
-    desc = _describe(svc, collection_id, file_id, start_time_seconds, end_time_seconds)
+    desc = await run_in_threadpool(_describe, svc, collection_id, file_id, start_time_seconds, end_time_seconds)
     if include_summary:
-        desc.update(video_summary(svc, collection_id, file_id))
+        desc.update(await video_summary(svc, collection_id, file_id))
     if response_format == "markdown":
         keep = ("collection_id", "file_id", "title", "duration_seconds", "content", "file", "summary", "chapters")
         return {k: desc[k] for k in keep if k in desc}
     return desc
 
 
-def video_summary(svc: Services, collection_id: str, file_id: str) -> dict[str, Any]:
-    """Cloudglue's `summary` and `chapters`, cached per collection, file and segmentation."""
+async def video_summary(svc: Services, collection_id: str, file_id: str) -> dict[str, Any]:
+    """Cloudglue's `summary` and `chapters`, cached per collection, file and segmentation. Generated under
+    the model lease like a chat (admission bound, slot), never beside it in a pool thread."""
     cf = svc.catalog.get_collection_file(collection_id, file_id)
     key = f"{collection_id}:{file_id}:{cf.segmentation_id}"
     cached = svc.catalog.get_summary(key)
     if cached is not None:
         return cached
-    result = summarize(file_segments(svc, collection_id, file_id), svc.generator)
+    segments = await run_in_threadpool(file_segments, svc, collection_id, file_id)
+    result = await svc.model.call(summarize, segments, svc.generator)
     out = {"summary": result.overview,
            "chapters": [{"index": i, "start_time": c.start_time, "end_time": c.end_time, "description": c.text}
                         for i, c in enumerate(result.chapters)],

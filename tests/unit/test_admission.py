@@ -1,16 +1,220 @@
+"""The model lease releases admission and slot on every exit path: normal end, exception, reader gone,
+cancellation, shutdown, and a stream whose body never started."""
+
+import asyncio
+import threading
+import time
+
 import pytest
 
 from clipcite.errors import Overloaded
-from engine.admission import AdmissionGate
+from engine.admission import ModelAccess
 
 
-def test_gate_refuses_past_the_bound_and_recovers():
-    gate = AdmissionGate(2, retry_after=3)
-    with gate.admit(), gate.admit():
-        with pytest.raises(Overloaded) as err:
-            with gate.admit():
+def _run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 10))
+
+
+async def _idle(access: ModelAccess, timeout: float = 5.0) -> None:
+    """Wait until no lease holds the slot and nothing is admitted (threads wind down on their own)."""
+    deadline = time.monotonic() + timeout
+    while access.busy or access.in_flight:
+        assert time.monotonic() < deadline, f"still held: busy={access.busy} in_flight={access.in_flight}"
+        await asyncio.sleep(0.01)
+
+
+def test_admission_refuses_past_the_bound_and_recovers():
+    access = ModelAccess(2, retry_after=3)
+    a, b = access.admit(), access.admit()
+    with pytest.raises(Overloaded) as err:
+        access.admit()
+    assert err.value.retry_after == 3 and err.value.status_code == 503
+    a.release()
+    a.release()  # idempotent: a second exit path must not free someone else's place
+    assert access.in_flight == 1
+    b.release()
+    assert access.in_flight == 0
+
+
+def test_call_returns_and_releases():
+    access = ModelAccess(2)
+
+    async def main():
+        assert await access.call(lambda x: x * 2, 21) == 42
+        await _idle(access)
+
+    _run(main())
+
+
+def test_exception_in_the_model_call_releases():
+    access = ModelAccess(2)
+
+    def boom():
+        raise ValueError("bad")
+
+    async def main():
+        with pytest.raises(ValueError):
+            await access.call(boom)
+        await _idle(access)
+        assert await access.call(lambda: "next") == "next"
+
+    _run(main())
+
+
+def test_cancelled_caller_keeps_the_slot_until_its_thread_ends():
+    """A thread cannot be killed: the slot stays taken while it runs (no second generation beside it), and
+    is released as soon as it finishes, without anyone awaiting it."""
+    access = ModelAccess(3)
+    gate = threading.Event()
+
+    async def main():
+        task = asyncio.create_task(access.call(gate.wait, 5))
+        await asyncio.sleep(0.05)
+        assert access.busy == 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert access.busy == 1
+        gate.set()
+        await _idle(access)
+        assert await access.call(lambda: 1) == 1
+
+    _run(main())
+
+
+def _tokens(n: int, started: threading.Event | None = None, closed: list | None = None, delay: float = 0.01):
+    try:
+        for i in range(n):
+            if started is not None:
+                started.set()
+            time.sleep(delay)
+            yield f"t{i}"
+    finally:
+        if closed is not None:
+            closed.append(threading.current_thread().name)
+
+
+def test_stream_runs_to_the_end_and_releases():
+    access = ModelAccess(2)
+    closed: list = []
+
+    async def main():
+        async with access.lease() as lease:
+            got = [t async for t in lease.iterate(lambda: _tokens(5, closed=closed))]
+        assert got == [f"t{i}" for i in range(5)]
+        await _idle(access)
+
+    _run(main())
+    assert closed and closed[0].startswith("model")  # closed in the thread that ran it
+
+
+def test_reader_that_stops_early_stops_the_generation_and_releases():
+    access = ModelAccess(2)
+    closed: list = []
+
+    async def main():
+        async with access.lease() as lease:
+            async for t in lease.iterate(lambda: _tokens(10_000, closed=closed)):
+                if t == "t2":
+                    break
+        await _idle(access)
+        assert closed, "the generator was not closed"
+        assert await access.call(lambda: "served") == "served"
+
+    _run(main())
+
+
+def test_error_inside_the_stream_reaches_the_reader_and_releases():
+    access = ModelAccess(2)
+
+    def failing():
+        yield "a"
+        raise RuntimeError("model broke")
+
+    async def main():
+        got = []
+        with pytest.raises(RuntimeError, match="model broke"):
+            async with access.lease() as lease:
+                async for t in lease.iterate(failing):
+                    got.append(t)
+        assert got == ["a"]
+        await _idle(access)
+
+    _run(main())
+
+
+def test_cancelled_stream_reader_releases():
+    """What a client disconnect does to the response task: cancellation at an await inside the stream."""
+    access = ModelAccess(2)
+    started = threading.Event()
+
+    async def reader():
+        async with access.lease() as lease:
+            async for _ in lease.iterate(lambda: _tokens(10_000, started=started)):
                 pass
-        assert err.value.retry_after == 3 and err.value.status_code == 503
-    assert gate.in_flight == 0
-    with gate.admit():
-        assert gate.in_flight == 1
+
+    async def main():
+        task = asyncio.create_task(reader())
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await _idle(access)
+        assert await access.call(lambda: "served") == "served"
+
+    _run(main())
+
+
+def test_waiters_are_served_in_turn_and_cancelled_waiters_give_back_their_place():
+    access = ModelAccess(5)
+    gate = threading.Event()
+
+    async def main():
+        first = asyncio.create_task(access.call(gate.wait, 5))
+        await asyncio.sleep(0.05)
+        waiting = asyncio.create_task(access.call(lambda: "second"))
+        await asyncio.sleep(0.05)
+        assert access.in_flight == 2 and access.busy == 1
+        waiting.cancel()  # gave up while waiting for the slot
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert access.in_flight == 1
+        gate.set()
+        assert await first is True
+        await _idle(access)
+
+    _run(main())
+
+
+def test_shutdown_stops_live_streams():
+    access = ModelAccess(2)
+    started = threading.Event()
+    closed: list = []
+
+    async def main():
+        async def reader():
+            async with access.lease() as lease:
+                return [t async for t in lease.iterate(lambda: _tokens(10_000, started=started, closed=closed))]
+
+        task = asyncio.create_task(reader())
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        access.close()
+        got = await task
+        assert 0 < len(got) < 10_000
+        await _idle(access)
+
+    _run(main())
+    assert closed
+
+
+def test_unused_ticket_released_by_its_owner():
+    """A stream whose body never ran: its response releases the ticket; the bound is whole again."""
+    access = ModelAccess(1)
+    ticket = access.admit()
+    with pytest.raises(Overloaded):
+        access.admit()
+    ticket.release()
+    access.admit().release()
+    assert access.in_flight == 0

@@ -38,11 +38,11 @@ def test_upload_over_the_limit_is_413_and_leaves_nothing(client, tmp_path):
 
 
 def test_chat_past_the_bound_is_503_with_retry_after(client):
-    from engine.admission import AdmissionGate
+    from engine.admission import ModelAccess
 
     svc = client.app.state.services
     coll = client.post("/v1/collections", json={"name": "c"}, headers={"Authorization": "Bearer s3cret"}).json()
-    svc.chat_gate = AdmissionGate(0, retry_after=7)
+    svc.model = ModelAccess(0, retry_after=7)
     r = client.post("/v1/chat/completions", headers={"Authorization": "Bearer s3cret"},
                     json={"model": "nimbus-001", "collections": [coll["id"]], "messages": [{"role": "user", "content": "hi"}]})
     assert r.status_code == 503 and r.headers["Retry-After"] == "7"
