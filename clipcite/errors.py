@@ -23,6 +23,13 @@ class InvalidRequest(ClipciteError):
     error_type = "invalid_request_error"
 
 
+class ContextLengthExceeded(InvalidRequest):
+    """The prompt the request needs (its latest turn, tool results, max_tokens) cannot fit the model's context."""
+
+    def __init__(self, message: str, *, param: str | None = "messages", code: str | None = "context_length_exceeded"):
+        super().__init__(message, param=param, code=code)
+
+
 class Unauthorized(ClipciteError):
     status_code = 401
     error_type = "authentication_error"

@@ -15,6 +15,7 @@ from clipcite.domain import ScoredSegment, Segment
 from engine import lexical
 from engine.citations import Citation, cite, is_grounded, is_refusal, strip_markers
 from engine.filters import Group
+from engine.fitting import fit_prompt
 from engine.generation import GenerationParams, LlamaGenerator
 from engine.prompting import REFUSAL, SYSTEM_PROMPT, TOOLS_SYSTEM_PROMPT, build_user_message, pick_sentences
 from engine.retrieval import RetrievalOptions, Retriever, scope_filter
@@ -106,16 +107,29 @@ def is_follow_up(question: str) -> bool:
     return low.startswith(_OPENERS) or len(content) <= 1 or (len(content) <= 3 and bool(words & _REFERRING))
 
 
+@dataclass
+class Prepared:
+    """A request's fitted prompt and the segments it shows (citation numbers index `segments`)."""
+
+    request: ChatRequest
+    messages: list[dict[str, Any]]
+    segments: list[ScoredSegment]
+    timings: dict[str, float]
+
+
 class ChatService:
     def __init__(self, retriever: Retriever, generator: LlamaGenerator, char_budget: int = 600) -> None:
         self.retriever = retriever
         self.generator = generator
         self.char_budget = char_budget
 
-    def prepare(self, req: ChatRequest) -> tuple[list[dict[str, Any]], list[ScoredSegment], dict[str, float]]:
+    def prepare(self, req: ChatRequest) -> Prepared:
         """The model's messages: system prompt (+ the client's system text, + tools), the conversation
         before the latest user turn, that turn with the retrieved segments, then any tool calls and tool
-        results that followed it (a tool round trip continues from there)."""
+        results that followed it (a tool round trip continues from there), fitted to the context window.
+        Needs no model slot (retrieval and tokenizing only), so it runs before one is taken."""
+        if req.summary:
+            return Prepared(req, [], [], {})
         t0 = time.perf_counter()
         query = search_query(req.messages)
         segments = self.retriever.retrieve(query, req.collections, req.filter, req.retrieval, req.file_ids)
@@ -126,13 +140,15 @@ class ChatService:
             system += tool_prompt(req.tools.tools)
         turns = [m for m in req.messages if m.get("role") in ("user", "assistant", "tool")]
         last = (_user_turns(turns) or [len(turns)])[-1]
-        before = [_plain(m) for m in turns[:last]]
-        after = [_plain(m) for m in turns[last + 1:]]
-        final = build_user_message(prompt_question(req.messages), segments, self.char_budget,
-                                   self._focused_speech(query, segments))
-        messages = [{"role": "system", "content": system}, *[m for m in before if m["content"]],
-                    {"role": "user", "content": final}, *[m for m in after if m["content"]]]
-        return messages, segments, {"retrieve": t1 - t0, "prompt": time.perf_counter() - t1}
+        before = [p for p in (_plain(m) for m in turns[:last]) if p["content"]]
+        after = [p for p in (_plain(m) for m in turns[last + 1:]) if p["content"]]
+        question = prompt_question(req.messages)
+        speech = self._focused_speech(query, segments)
+        fitted = fit_prompt(system, before, lambda k: build_user_message(question, segments[:k], self.char_budget, speech),
+                            len(segments), after, self.generator.count_tokens, self.generator.n_ctx,
+                            req.params.max_tokens)
+        return Prepared(req, fitted.messages, segments[:fitted.kept_segments],
+                        {"retrieve": t1 - t0, "prompt": time.perf_counter() - t1})
 
     def _focused_speech(self, query: str, segments: list[ScoredSegment]) -> dict[int, str]:
         """Per segment, the utterances closest to the question (one embedding call for all of them)."""
@@ -164,10 +180,11 @@ class ChatService:
                           prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
                           finish_reason="stop", timings={"summary": time.perf_counter() - t0})
 
-    def answer(self, req: ChatRequest) -> ChatAnswer:
+    def answer(self, req: ChatRequest, prepared: Prepared | None = None) -> ChatAnswer:
         if req.summary:
             return self.summarize(req)
-        messages, segments, timings = self.prepare(req)
+        prepared = prepared if prepared is not None and prepared.request is req else self.prepare(req)
+        messages, segments, timings = prepared.messages, prepared.segments, dict(prepared.timings)
         params = req.params
         if req.tools is not None and req.tools.forced:
             params = replace(params, response_format={"type": "json_object", "schema": forced_schema(req.tools)})
@@ -203,16 +220,17 @@ class ChatService:
                           completion_tokens=completion_tokens, finish_reason=finish_reason, timings=timings,
                           grounded=grounded)
 
-    def stream(self, req: ChatRequest) -> Iterator[str | ChatAnswer]:
+    def stream(self, req: ChatRequest, prepared: Prepared | None = None) -> Iterator[str | ChatAnswer]:
         """Yields text deltas, then one final ChatAnswer (with citations for the whole text). With tools the
         reply is generated whole first: until it ends it is unknown whether it is a call or an answer."""
         if req.tools is not None or req.summary:
-            ans = self.answer(req)
+            ans = self.answer(req, prepared)
             if ans.text:
                 yield ans.text
             yield ans
             return
-        messages, segments, timings = self.prepare(req)
+        prepared = prepared if prepared is not None and prepared.request is req else self.prepare(req)
+        messages, segments, timings = prepared.messages, prepared.segments, dict(prepared.timings)
         parts: list[str] = []
         finish = "stop"
         gen = self.generator.stream(messages, req.params)

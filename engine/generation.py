@@ -12,7 +12,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from contextlib import contextmanager
 from typing import Any, Iterator
+
+from clipcite.errors import ContextLengthExceeded, InvalidRequest, ModelUnavailable
 from models.loading import timed_load
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,20 @@ class Generation:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+@contextmanager
+def _model_errors(n_ctx: int) -> Iterator[None]:
+    """llama-cpp-python reports bad input as ValueError (prompt over the context, a grammar it cannot
+    compile from a response_format schema): those are the client's to fix, so they become 400s here, once,
+    for every caller (chat, streams, tools, summaries)."""
+    try:
+        yield
+    except ValueError as exc:
+        msg = str(exc)
+        if "context window" in msg or "exceed" in msg:
+            raise ContextLengthExceeded(f"This model's maximum context length is {n_ctx} tokens: {msg}") from exc
+        raise InvalidRequest(f"the model cannot run this request: {msg}") from exc
+
+
 class LlamaGenerator:
     def __init__(self, model_path: Path, model_name: str, *, n_ctx: int = 4096, threads: int = 1,
                  n_gpu_layers: int = 0, seed: int = 0) -> None:
@@ -59,7 +76,9 @@ class LlamaGenerator:
                 try:
                     from llama_cpp import Llama
                 except ImportError as exc:
-                    raise RuntimeError("generation needs llama-cpp-python: pip install llama-cpp-python") from exc
+                    raise ModelUnavailable("generation needs llama-cpp-python: pip install llama-cpp-python") from exc
+                if not self.model_path.is_file():
+                    raise ModelUnavailable(f"chat model file {self.model_path} is missing; see `clipcite models`")
                 t0 = time.perf_counter()
                 log.info("loading chat model %s (n_ctx=%d, threads=%d, gpu_layers=%d)", self.model_path.name,
                          self.n_ctx, self.threads, self.n_gpu_layers)
@@ -85,7 +104,7 @@ class LlamaGenerator:
 
     def chat(self, messages: list[dict[str, Any]], params: GenerationParams) -> Generation:
         llm = self.load()
-        with self.lock:
+        with self.lock, _model_errors(self.n_ctx):
             t0 = time.perf_counter()
             out = llm.create_chat_completion(**self._kwargs(messages, params))
         choice = out["choices"][0]
@@ -98,7 +117,7 @@ class LlamaGenerator:
     def stream(self, messages: list[dict[str, Any]], params: GenerationParams) -> Iterator[tuple[str, str | None]]:
         """Yields (delta_text, finish_reason); the lock is held until the iterator is exhausted or closed."""
         llm = self.load()
-        with self.lock:
+        with self.lock, _model_errors(self.n_ctx):
             for chunk in llm.create_chat_completion(stream=True, **self._kwargs(messages, params)):
                 choice = chunk["choices"][0]
                 delta = (choice.get("delta") or {}).get("content") or ""

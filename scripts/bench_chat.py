@@ -100,7 +100,7 @@ def main() -> int:
     prep_ms, raw_s, engine_s, warm_s, prompt_tokens = [], [], [], [], []
     for i, q in enumerate(qs):
         t0 = time.perf_counter()
-        messages, _, _ = svc.chat.prepare(request(q))
+        messages = svc.chat.prepare(request(q)).messages
         prep_ms.append((time.perf_counter() - t0) * 1000)
         prompt_tokens.append(len(llm.tokenize(json.dumps(messages).encode(), add_bos=False)))
 

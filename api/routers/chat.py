@@ -25,7 +25,8 @@ from api.serialize import list_obj
 from api.services import Services
 from api.video_links import LinkedVideo, linked_video
 from clipcite.errors import ClipciteError, InvalidRequest, NotFound
-from engine.chat import ChatAnswer, ChatRequest
+from engine.admission import Ticket
+from engine.chat import ChatAnswer, ChatRequest, Prepared
 from engine.citations import citation_to_wire
 from engine.filters import parse_filter
 from engine.generation import GenerationParams
@@ -162,18 +163,37 @@ async def create_chat_completion(svc: ServicesDep, body: ChatCompletionRequest, 
     req = await run_in_threadpool(to_engine_request, svc, body, linked)
     cid = f"chatcmpl-{uuid.uuid4().hex}"
     created_ms = int(time.time() * 1000)
-    svc.chat_gate.enter()  # 503 + Retry-After past the bound; left when the answer (or stream) ends
-    if body.stream:
-        return StreamingResponse(_sse(svc, req, body, cid, created_ms, request), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    ticket = svc.model.admit()  # 503 + Retry-After past the bound, before any byte is sent
     try:
-        async with svc.model_slot:
-            ans = await run_in_threadpool(svc.chat.answer, req)
-    finally:
-        svc.chat_gate.leave()
+        # Retrieval and prompt fitting need no model slot; done before the first byte, so a prompt that
+        # cannot fit is a 400 status, not an error inside a started stream.
+        prepared = await run_in_threadpool(svc.chat.prepare, req)
+    except BaseException:
+        ticket.release()
+        raise
+    if body.stream:
+        return TicketedStream(ticket, _sse(svc, prepared, body, cid, created_ms, request, ticket),
+                              media_type="text/event-stream",
+                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    ans = await svc.model.call(svc.chat.answer, req, prepared, ticket=ticket)
     out = completion_obj(cid, created_ms, body.model, ans, body)
     svc.catalog.put_completion(cid, created_ms, out)
     return out
+
+
+class TicketedStream(StreamingResponse):
+    """A stream that gives its admission back however the response ends, also when the client left before
+    the body was started (then the body generator never runs, so its own `finally` cannot)."""
+
+    def __init__(self, ticket: Ticket, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.ticket = ticket
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.ticket.release()
 
 
 def _chunk(cid: str, created_ms: int, model: str, delta: dict[str, Any], finish: str | None = None,
@@ -184,47 +204,35 @@ def _chunk(cid: str, created_ms: int, model: str, delta: dict[str, Any], finish:
     return f"data: {json.dumps(obj)}\n\n"
 
 
-async def _sse(svc: Services, req: ChatRequest, body: ChatCompletionRequest, cid: str, created_ms: int,
-               request: Request) -> AsyncIterator[str]:
-    model = body.model
-    gen = svc.chat.stream(req)
-    sentinel = object()
-    slot = False
+async def _sse(svc: Services, prepared: Prepared, body: ChatCompletionRequest, cid: str, created_ms: int,
+               request: Request, ticket: Ticket) -> AsyncIterator[str]:
+    model, req = body.model, prepared.request
     try:
         yield _chunk(cid, created_ms, model, {"role": "assistant", "content": ""})
-        await svc.model_slot.acquire()
-        slot = True
-        while True:
-            item = await run_in_threadpool(next, gen, sentinel)
-            if item is sentinel:
-                break
-            if isinstance(item, ChatAnswer):
-                if item.tool_calls:
-                    yield _chunk(cid, created_ms, model,
-                                 {"tool_calls": [c.to_wire(index=i) for i, c in enumerate(item.tool_calls)]})
-                citations = [citation_to_wire(c) for c in item.citations]
-                yield _chunk(cid, created_ms, model, {}, item.finish_reason, citations=citations,
-                             grounded=item.grounded)
-                if body.stream_options and body.stream_options.include_usage:
-                    usage = {"prompt_tokens": item.prompt_tokens, "completion_tokens": item.completion_tokens,
-                             "total_tokens": item.prompt_tokens + item.completion_tokens}
-                    yield f"data: {json.dumps({'id': cid, 'object': 'chat.completion.chunk', 'created': created_ms // 1000, 'model': model, 'choices': [], 'usage': usage})}\n\n"
-                svc.catalog.put_completion(cid, created_ms, completion_obj(cid, created_ms, model, item, body))
-                break
-            yield _chunk(cid, created_ms, model, {"content": item})
-            if await request.is_disconnected():
-                log.info("client went away; stopping generation of %s", cid)
-                break
+        async with svc.model.lease(ticket) as lease:
+            async for item in lease.iterate(lambda: svc.chat.stream(req, prepared)):
+                if isinstance(item, ChatAnswer):
+                    if item.tool_calls:
+                        yield _chunk(cid, created_ms, model,
+                                     {"tool_calls": [c.to_wire(index=i) for i, c in enumerate(item.tool_calls)]})
+                    citations = [citation_to_wire(c) for c in item.citations]
+                    yield _chunk(cid, created_ms, model, {}, item.finish_reason, citations=citations,
+                                 grounded=item.grounded)
+                    if body.stream_options and body.stream_options.include_usage:
+                        usage = {"prompt_tokens": item.prompt_tokens, "completion_tokens": item.completion_tokens,
+                                 "total_tokens": item.prompt_tokens + item.completion_tokens}
+                        yield f"data: {json.dumps({'id': cid, 'object': 'chat.completion.chunk', 'created': created_ms // 1000, 'model': model, 'choices': [], 'usage': usage})}\n\n"
+                    svc.catalog.put_completion(cid, created_ms, completion_obj(cid, created_ms, model, item, body))
+                    break
+                yield _chunk(cid, created_ms, model, {"content": item})
+                if await request.is_disconnected():
+                    log.info("client went away; stopping generation of %s", cid)
+                    break
     except ClipciteError as exc:
-        yield f"data: {json.dumps(error_body(exc.message, exc.error_type, exc.param, exc.status_code))}\n\n"
+        yield f"data: {json.dumps(error_body(exc.message, exc.error_type, exc.param, exc.code or exc.status_code))}\n\n"
     except Exception as exc:  # noqa: BLE001 - the stream has started; report in-band
         log.exception("stream %s failed", cid)
-        yield f"data: {json.dumps(error_body(str(exc), 'server_error', None, 500))}\n\n"
-    finally:
-        await run_in_threadpool(gen.close)
-        if slot:
-            svc.model_slot.release()
-        svc.chat_gate.leave()
+        yield f"data: {json.dumps(error_body('internal server error', 'server_error', None, 500))}\n\n"
     yield "data: [DONE]\n\n"
 
 
