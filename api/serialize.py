@@ -21,6 +21,9 @@ def file_obj(f: FileRecord) -> dict[str, Any]:
         out["video_info"] = {"duration_seconds": vi.get("duration_seconds"), "height": vi.get("height"),
                              "width": vi.get("width"), "format": Path(f.filename).suffix.lstrip(".") or None,
                              "has_audio": vi.get("has_audio")}
+        if vi.get("warnings"):  # a partial file indexed anyway (allow_partial_media): say what is missing
+            out["video_info"]["warnings"] = list(vi["warnings"])
+            out["warnings"] = list(vi["warnings"])
         out["media_info"] = {"duration_seconds": vi.get("duration_seconds"), "width": vi.get("width"),
                              "height": vi.get("height"), "has_audio": vi.get("has_audio")}
     if f.error:

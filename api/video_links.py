@@ -39,7 +39,8 @@ def _ingest(svc: Services, ref: str) -> tuple[str, str]:
     else:
         path = resolve_local(ref, svc.settings)
         name = path.name
-    frec, new = find_or_register(svc.catalog, path, name, {"source": ref})
+    frec, new = find_or_register(svc.catalog, path, name, {"source": ref},
+                                 allow_partial=svc.settings.allow_partial_media)
     if not new and path.parent == svc.files_dir and Path(frec.path) != path:
         path.unlink(missing_ok=True)  # a second download of content already stored
     if frec.status == "failed":

@@ -71,7 +71,8 @@ def _index(args: argparse.Namespace) -> int:
         cfg = cfg or SegmentationConfig.from_wire(coll.default_segmentation_config, settings.segment_seconds)
         log.info("%d media files under %s -> collection %r (%s)", len(files), " ".join(args.paths), coll.name, coll.id)
         bars = ProgressBars()
-        report = BatchIndexer(svc.catalog, svc.worker, coll, cfg, metadata).run(files, bars.tick)
+        report = BatchIndexer(svc.catalog, svc.worker, coll, cfg, metadata,
+                              allow_partial=settings.allow_partial_media).run(files, bars.tick)
         bars.close()
     finally:
         svc.close()

@@ -42,6 +42,7 @@ class VideoInfo:
     height: int
     has_audio: bool
     has_video: bool = True
+    warnings: tuple[str, ...] = ()  # what is missing from a partial file indexed anyway (allow_partial_media)
 
 
 @dataclass(frozen=True)

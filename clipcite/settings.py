@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     speaker_threshold: float = Field(0.35, gt=0, lt=2, description="Cosine distance that separates speakers.")
     speech_enabled: bool = Field(True, description="Transcribe speech with faster-whisper.")
     ingest_workers: int = Field(1, ge=1, le=64, description="Concurrent ingest jobs.")
+    allow_partial_media: bool = Field(False, description="Index the readable part of a truncated or partly corrupt "
+                                      "file (with a warning on the file) instead of failing it.")
 
     max_chat_in_flight: int = Field(64, ge=1, le=10000,
                                     description="Chat requests running or waiting; more get 503 + Retry-After.")

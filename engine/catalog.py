@@ -11,6 +11,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -51,6 +52,9 @@ CREATE TABLE IF NOT EXISTS searches (
 );
 CREATE TABLE IF NOT EXISTS summaries (
     id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pending_deletes (
+    id TEXT PRIMARY KEY, scope TEXT NOT NULL, created_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS migrations (
     name TEXT PRIMARY KEY, done_at INTEGER NOT NULL
@@ -142,6 +146,21 @@ class Catalog:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Statements inside commit together or not at all (the connection autocommits otherwise); nests."""
+        with self._lock:
+            if self._db.in_transaction:
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
     def _q(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
@@ -196,11 +215,26 @@ class Catalog:
         return self.get_file(file_id)
 
     def delete_file(self, file_id: str) -> None:
-        with self._lock:
+        with self.transaction():
             self._x("DELETE FROM files WHERE id=?", (file_id,))
             self._x("DELETE FROM collection_files WHERE file_id=?", (file_id,))
             self._x("DELETE FROM analyses WHERE file_id=?", (file_id,))
             self._x("UPDATE jobs SET state='cancelled' WHERE file_id=? AND state IN ('queued','running')", (file_id,))
+
+    # --- store deletes still owed (written with the row deletes, cleared once the points are gone) ---
+    def add_pending_delete(self, scope: dict[str, str]) -> str:
+        pid = new_id()
+        self._x("INSERT INTO pending_deletes VALUES (?,?,?)", (pid, json.dumps(scope), now_ms()))
+        return pid
+
+    def pending_deletes(self) -> list[tuple[str, dict[str, str]]]:
+        return [(r["id"], json.loads(r["scope"])) for r in self._q("SELECT * FROM pending_deletes ORDER BY created_at")]
+
+    def clear_pending_delete(self, pid: str) -> None:
+        self._x("DELETE FROM pending_deletes WHERE id=?", (pid,))
+
+    def has_file(self, file_id: str) -> bool:
+        return bool(self._q("SELECT 1 FROM files WHERE id=?", (file_id,)))
 
     # --- collections ---
     def _collection(self, row: sqlite3.Row) -> CollectionRecord:
@@ -244,7 +278,7 @@ class Catalog:
         return self.get_collection(collection_id)
 
     def delete_collection(self, collection_id: str) -> None:
-        with self._lock:
+        with self.transaction():
             self._x("DELETE FROM collections WHERE id=?", (collection_id,))
             self._x("DELETE FROM collection_files WHERE collection_id=?", (collection_id,))
             self._x("UPDATE jobs SET state='cancelled' WHERE collection_id=? AND state IN ('queued','running')",
@@ -297,7 +331,7 @@ class Catalog:
 
     def remove_collection_file(self, collection_id: str, file_id: str) -> None:
         self.get_collection_file(collection_id, file_id)
-        with self._lock:
+        with self.transaction():
             self._x("DELETE FROM collection_files WHERE collection_id=? AND file_id=?", (collection_id, file_id))
             self._x("UPDATE jobs SET state='cancelled' WHERE collection_id=? AND file_id=? AND state IN ('queued','running')",
                     (collection_id, file_id))
@@ -305,7 +339,7 @@ class Catalog:
     # --- jobs ---
     def enqueue_job(self, collection_id: str, file_id: str) -> str:
         job_id = new_id()
-        with self._lock:
+        with self.transaction():
             self._x("UPDATE jobs SET state='cancelled' WHERE collection_id=? AND file_id=? AND state='queued'",
                     (collection_id, file_id))
             self._x("INSERT INTO jobs VALUES (?,?,?,?,?,?,?,?)",
@@ -313,7 +347,7 @@ class Catalog:
         return job_id
 
     def claim_job(self) -> JobRecord | None:
-        with self._lock:
+        with self.transaction():
             rows = self._q("SELECT * FROM jobs WHERE state='queued' ORDER BY created_at LIMIT 1")
             if not rows:
                 return None

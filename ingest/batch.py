@@ -100,8 +100,9 @@ class BatchIndexer:
     """Queues files into a collection and drives the worker until they are done, reporting progress."""
 
     def __init__(self, catalog: Catalog, worker: IngestWorker, collection: CollectionRecord,
-                 cfg: SegmentationConfig, metadata: MetadataSource) -> None:
+                 cfg: SegmentationConfig, metadata: MetadataSource, allow_partial: bool = False) -> None:
         self.catalog = catalog
+        self.allow_partial = allow_partial
         self.worker = worker
         self.collection = collection
         self.cfg = cfg
@@ -111,7 +112,8 @@ class BatchIndexer:
         """Register and queue; returns {file_id: duration} of what the worker has to do."""
         todo: dict[str, float] = {}
         for path in files:
-            frec, _ = find_or_register(self.catalog, path, path.name, self.metadata.for_file(path))
+            frec, _ = find_or_register(self.catalog, path, path.name, self.metadata.for_file(path),
+                                        allow_partial=self.allow_partial)
             cf, queued = add_to_collection(self.catalog, self.collection, frec, self.cfg, None)
             if frec.status == "failed":
                 report.failed[str(path)] = frec.error or "not usable media"

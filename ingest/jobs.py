@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,9 @@ class IngestContext:
     embedder: Embedder
     analyzer: Analyzer
     default_window: float = 20.0
+    # Held while a job writes its points and while a delete cancels jobs and drops points: a delete either
+    # sees the job's points (and drops them) or the job sees its cancellation (and writes none).
+    fence: threading.RLock = field(default_factory=threading.RLock)
 
 
 def analysis_for(ctx: IngestContext, file_id: str, path: Path, info: VideoInfo,
@@ -72,7 +75,8 @@ def run_job(ctx: IngestContext, job: JobRecord, progress: Progress | None = None
     if cat.job_state(job.id) == "cancelled":
         return 0
     images = segment_image_vectors(analysis, segments) if ctx.store.has_image else None
-    return index_segments(ctx.store, ctx.embedder, segments, job.collection_id, frec.id, frec.filename, images)
+    return index_segments(ctx.store, ctx.embedder, segments, job.collection_id, frec.id, frec.filename, images,
+                          fence=ctx.fence, wanted=lambda: cat.job_state(job.id) == "running")
 
 
 class IngestWorker:

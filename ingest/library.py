@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, ContextManager
 
 from clipcite.errors import MediaError, NotFound
 from engine.catalog import Catalog, CollectionFileRecord, CollectionRecord, FileRecord, new_id, now_ms
+from engine.filters import Group, Match
+from engine.store import SegmentStore
 from ingest.probe import probe
 from ingest.segment import SegmentationConfig
 
@@ -29,12 +33,14 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
 
 
 def register_file(catalog: Catalog, path: Path, filename: str, size: int, sha256: str, metadata: dict[str, Any],
-                  file_id: str | None = None) -> FileRecord:
-    """Probe and record; unreadable media is kept as a `failed` file with its reason."""
+                  file_id: str | None = None, allow_partial: bool = False) -> FileRecord:
+    """Probe and record; unreadable media is kept as a `failed` file with its reason, and so is a truncated
+    one unless `allow_partial` (then its `video_info.warnings` say what is missing)."""
     file_id = file_id or new_id()
     try:
-        info = probe(path)
-        status, error, video_info = "completed", None, info.__dict__.copy()
+        info = probe(path, allow_partial=allow_partial)
+        video_info = {k: v for k, v in info.__dict__.items() if k != "warnings" or v}
+        status, error = "completed", None
     except MediaError as exc:
         status, error, video_info = "failed", exc.message, None
         log.info("file %s (%s) is not usable media: %s", file_id, filename, exc.message)
@@ -43,14 +49,16 @@ def register_file(catalog: Catalog, path: Path, filename: str, size: int, sha256
     return catalog.add_file(rec)
 
 
-def find_or_register(catalog: Catalog, path: Path, filename: str, metadata: dict[str, Any]) -> tuple[FileRecord, bool]:
+def find_or_register(catalog: Catalog, path: Path, filename: str, metadata: dict[str, Any],
+                     allow_partial: bool = False) -> tuple[FileRecord, bool]:
     """The file with this content if the catalog has one (whatever its name or place), else a new record
     for `path`; returns (record, is_new). The metadata applies only to a new record."""
     sha = sha256_of(path)
     known = catalog.find_file_by_sha256(sha)
     if known is not None:
         return known, False
-    return register_file(catalog, path, filename, path.stat().st_size, sha, metadata), True
+    return register_file(catalog, path, filename, path.stat().st_size, sha, metadata,
+                         allow_partial=allow_partial), True
 
 
 def add_to_collection(catalog: Catalog, coll: CollectionRecord, frec: FileRecord, cfg: SegmentationConfig,
@@ -75,3 +83,92 @@ def add_to_collection(catalog: Catalog, coll: CollectionRecord, frec: FileRecord
     if status == "pending":
         catalog.enqueue_job(coll.id, frec.id)
     return cf, status == "pending"
+
+
+class Library:
+    """Removal that keeps catalog, store and jobs consistent. In one catalog transaction the scope's jobs
+    are cancelled, its rows deleted and a pending store delete recorded; then its points are dropped and
+    the record cleared. All of it runs under the ingest fence, so a job running at that moment either
+    wrote before (its points are dropped here) or sees its cancellation (and writes nothing); a crash
+    between the two steps is finished at the next start (`finish_pending_deletes`). No point outlives its
+    file, collection or membership."""
+
+    def __init__(self, catalog: Catalog, store: SegmentStore, fence: ContextManager) -> None:
+        self.catalog = catalog
+        self.store = store
+        self.fence = fence
+
+    def delete_file(self, file_id: str) -> FileRecord:
+        rec = self.catalog.get_file(file_id)
+        self._remove({"file_id": file_id}, lambda: self.catalog.delete_file(file_id))
+        return rec
+
+    def delete_collection(self, collection_id: str) -> None:
+        self.catalog.get_collection(collection_id)
+        self._remove({"collection_id": collection_id}, lambda: self.catalog.delete_collection(collection_id))
+
+    def remove_from_collection(self, collection_id: str, file_id: str) -> None:
+        self.catalog.get_collection(collection_id)
+        self._remove({"collection_id": collection_id, "file_id": file_id},
+                     lambda: self.catalog.remove_collection_file(collection_id, file_id))
+
+    def _remove(self, scope: dict[str, str], delete_rows: Callable[[], None]) -> None:
+        with self.fence:
+            with self.catalog.transaction():
+                delete_rows()
+                pid = self.catalog.add_pending_delete(scope)
+            self.store.delete(_scope_filter(scope))
+            self.catalog.clear_pending_delete(pid)
+
+    def finish_pending_deletes(self) -> int:
+        """Start-up: drop the points of deletes a crash interrupted after their rows were gone."""
+        owed = self.catalog.pending_deletes()
+        for pid, scope in owed:
+            log.warning("finishing an interrupted delete of %s", scope)
+            self.store.delete(_scope_filter(scope))
+            self.catalog.clear_pending_delete(pid)
+        return len(owed)
+
+
+def _scope_filter(scope: dict[str, str]) -> Group:
+    return Group(must=[Match(k, (v,)) for k, v in sorted(scope.items())])
+
+
+ORPHAN_GRACE_S = 120  # a saved upload is registered right after it is renamed into place
+
+
+def partial_path(dest: Path) -> Path:
+    """Where `dest` is written before it is complete: names the writing process, so a start-up sweep
+    removes only what a dead process left, never another live process's upload."""
+    return dest.with_name(f"{dest.name}.{os.getpid()}.part")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_uploads(catalog: Catalog, files_dir: Path) -> int:
+    """Start-up: remove what an interrupted upload left: a `.part` file of a process that is gone, or a
+    saved file that was never registered. Upload names are `<file_id><suffix>`, so a file the catalog does
+    not know is an orphan once it is older than a registration takes."""
+    removed = 0
+    now = time.time()
+    for p in files_dir.iterdir():
+        if not p.is_file():
+            continue
+        if p.name.endswith(".part"):
+            pid = p.name[:-5].rsplit(".", 1)[-1]
+            orphan = not (pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)))
+        else:
+            orphan = not catalog.has_file(p.stem) and now - p.stat().st_mtime > ORPHAN_GRACE_S
+        if orphan:
+            log.warning("removing %s left by an interrupted upload", p.name)
+            p.unlink(missing_ok=True)
+            removed += 1
+    return removed

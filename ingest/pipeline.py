@@ -16,9 +16,10 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager
 
 from clipcite.domain import FrameText, FrameVector, FrameVisual, Segment, SpeechPart, SpeechSpan, TimeRange, VideoInfo, Word
 from engine import lexical
@@ -390,15 +391,23 @@ def file_scope(collection_id: str, file_id: str) -> Group:
 
 
 def index_segments(store: SegmentStore, embedder: Embedder, segments: list[Segment], collection_id: str,
-                   file_id: str, filename: str | None = None, image_vectors: dict[str, list[float]] | None = None) -> int:
+                   file_id: str, filename: str | None = None, image_vectors: dict[str, list[float]] | None = None,
+                   fence: ContextManager | None = None, wanted: Callable[[], bool] | None = None) -> int:
     """Replace a file's segments in a collection: upsert new points (deterministic ids), then drop any
-    point of this file whose segment is no longer in the plan. Re-running is idempotent."""
+    point of this file whose segment is no longer in the plan. Re-running is idempotent. Embedding runs
+    outside `fence`; the writes run inside it, and only while `wanted()` (the job was not cancelled by a
+    delete meanwhile), so no point outlives its file."""
     points = to_points(segments, embedder, filename, image_vectors)
-    store.upsert(points)  # one write: a crash leaves all of the new points or none of them
-    keep = {p.id for p in points}
-    stale = [h.payload.get("segment_id") for h in store.scroll(file_scope(collection_id, file_id)) if h.id not in keep]
-    if stale:
-        store.delete(Group(must=[*file_scope(collection_id, file_id).must, Match("segment_id", tuple(stale))]))
+    with fence if fence is not None else nullcontext():
+        if wanted is not None and not wanted():
+            log.info("file %s left collection %s while it was indexed; nothing written", file_id, collection_id)
+            return 0
+        store.upsert(points)  # one write: a crash leaves all of the new points or none of them
+        keep = {p.id for p in points}
+        stale = [h.payload.get("segment_id") for h in store.scroll(file_scope(collection_id, file_id))
+                 if h.id not in keep]
+        if stale:
+            store.delete(Group(must=[*file_scope(collection_id, file_id).must, Match("segment_id", tuple(stale))]))
     store.optimize()  # index what crossed the indexing threshold while the file's job still owns the time
     return len(points)
 

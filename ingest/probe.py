@@ -1,12 +1,15 @@
 """Probe a media file with PyAV before any work is queued: duration, fps, size, audio presence.
 
 Anything PyAV cannot open, or a file without a video stream or with zero duration, raises `MediaError`
-with a reason the job record keeps.
+with a reason the job record keeps. A file whose packets end well before the duration its header claims
+(an upload cut short, a copy that stopped) is `truncated`: indexing it silently would answer from part of
+the video as if it were whole. It fails unless partial files are allowed, and then carries a warning.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from clipcite.domain import VideoInfo
@@ -15,7 +18,13 @@ from clipcite.errors import MediaError
 log = logging.getLogger(__name__)
 
 
-def probe(path: Path) -> VideoInfo:
+# A file counts as truncated when its last packet ends this far before the header's duration.
+TRUNCATION_TOLERANCE_S = 1.0
+TRUNCATION_TOLERANCE_FRACTION = 0.05
+
+
+def probe(path: Path, allow_partial: bool = False) -> VideoInfo:
+    """`allow_partial`: a truncated or partly corrupt file is usable, with `warnings` saying what is missing."""
     import av
 
     path = Path(path)
@@ -35,12 +44,57 @@ def probe(path: Path) -> VideoInfo:
             height = int(video.codec_context.height or 0)
             if width <= 0 or height <= 0:
                 raise MediaError("video stream has no frame size")
-            return VideoInfo(duration_seconds=round(duration, 3), fps=round(fps, 3), width=width,
-                             height=height, has_audio=audio is not None)
+            check = _integrity(container, video, duration)
     except MediaError:
         raise
     except Exception as exc:  # PyAV raises many types (InvalidDataError, OSError...) for bad media
         raise MediaError(f"not a readable video: {type(exc).__name__}: {exc}") from exc
+    if check.problems and not allow_partial:
+        raise MediaError("; ".join(check.problems)
+                         + " (set CLIPCITE_ALLOW_PARTIAL_MEDIA=true to index what is readable)")
+    for w in check.problems:
+        log.warning("%s: %s; indexing the readable %.1f s", path.name, w, check.readable_s)
+    return VideoInfo(duration_seconds=round(check.readable_s, 3), fps=round(fps, 3), width=width, height=height,
+                     has_audio=audio is not None, warnings=check.problems)
+
+
+@dataclass(frozen=True)
+class _Integrity:
+    readable_s: float  # the duration to index: the header's unless the packets end early
+    problems: tuple[str, ...]
+
+
+def _integrity(container, video, claimed: float) -> _Integrity:
+    """Demux (no decoding: fast) every video packet: where the readable stream really ends, and how many
+    packets the demuxer flagged corrupt."""
+    problems: list[str] = []
+    end, corrupt, packets = 0.0, 0, 0
+    tb = video.time_base
+    try:
+        container.seek(0)
+    except Exception:  # noqa: BLE001 - unseekable input is read from where it is
+        pass
+    try:
+        for packet in container.demux(video):
+            if packet.size == 0:  # flush packet
+                continue
+            packets += 1
+            if packet.is_corrupt:
+                corrupt += 1
+            if packet.pts is not None and tb is not None:
+                end = max(end, float((packet.pts + (packet.duration or 0)) * tb))
+    except Exception as exc:  # noqa: BLE001 - a read error mid-file is what is being detected
+        problems.append(f"read error after {end:.1f} s: {type(exc).__name__}")
+    if packets == 0:
+        raise MediaError("no readable video packets")
+    start = float(video.start_time * tb) if video.start_time is not None and tb is not None else 0.0
+    readable = max(0.0, end - start)
+    truncated = claimed - readable > max(TRUNCATION_TOLERANCE_S, TRUNCATION_TOLERANCE_FRACTION * claimed)
+    if truncated:
+        problems = [f"truncated: decoded {readable:.1f} s of {claimed:.1f} s"]
+    if corrupt:
+        problems.append(f"{corrupt} of {packets} video packets are corrupt")
+    return _Integrity(readable if truncated else claimed, tuple(problems))
 
 
 def _duration(container, video) -> float:

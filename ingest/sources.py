@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlparse
 from clipcite.errors import InvalidRequest
 from clipcite.settings import Settings
 from engine.catalog import new_id
+from ingest.library import partial_path
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def fetch_remote(url: str, settings: Settings, dest_dir: Path) -> tuple[Path, st
     name = Path(unquote(parsed.path)).name or "video"
     suffix = Path(name).suffix.lower() if _MEDIA.search(name) else ".bin"
     dest = dest_dir / f"{new_id()}{suffix}"
-    tmp = dest.with_suffix(dest.suffix + ".part")
+    tmp = partial_path(dest)
     size = 0
     try:
         with httpx.stream("GET", url, timeout=60, follow_redirects=False) as r:

@@ -25,7 +25,7 @@ from clipcite.domain import Segment
 from clipcite.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
 from engine.catalog import new_id
 from engine.filters import NUM_PREFIX, TEXT_PREFIX, Group, Match, filter_mirrors, parse_filter
-from ingest.library import register_file
+from ingest.library import partial_path, register_file
 from ingest.thumbnails import thumbnail
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def save_upload(svc: Services, upload: UploadFile) -> tuple[Path, int, str]:
     suffix = suffix if _SAFE_SUFFIX.match(suffix) else ".bin"
     file_id = new_id()
     dest = svc.files_dir / f"{file_id}{suffix}"
-    tmp = dest.with_suffix(dest.suffix + ".part")
+    tmp = partial_path(dest)
     digest, size = hashlib.sha256(), 0
     limit = svc.settings.max_upload_bytes
     try:
@@ -103,7 +103,7 @@ async def upload_file(svc: ServicesDep, file: Annotated[UploadFile, File(descrip
     meta = _parse_metadata(metadata)
     path, size, sha = await run_in_threadpool(save_upload, svc, file)
     rec = await run_in_threadpool(register_file, svc.catalog, path, _clean_filename(file.filename), size, sha,
-                                  meta, path.stem)
+                                  meta, path.stem, svc.settings.allow_partial_media)
     return file_obj(rec)
 
 
@@ -159,9 +159,7 @@ def _set_mirrors(svc: Services, scope: Group, field_name: str, value: dict[str, 
 @router.delete("/files/{file_id}", summary="Delete a file and all its segments",
             responses={200: {"model": Deleted}, **errors(404)})
 def delete_file(svc: ServicesDep, file_id: str) -> dict[str, Any]:
-    rec = svc.catalog.get_file(file_id)
-    svc.catalog.delete_file(file_id)
-    svc.store.delete(Group(must=[Match("file_id", (file_id,))]))
+    rec = svc.library.delete_file(file_id)
     stored = Path(rec.path)
     # Uploads live in the data dir and go with the file; files indexed in place (`clipcite index`) are the
     # user's own and stay where they are.

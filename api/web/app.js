@@ -169,9 +169,11 @@ async function loadVideos() {
         " " + (v.progress ? v.progress.stage + " " + Math.round(frac * 100) + "%" : v.status));
     }
     if (v.error) status.title = v.error;
+    const warn = (f.warnings || []).join("; ");
     const row = el("tr", { dataset: { fileId: v.file_id, status: v.status } },
       el("td", { class: "file", onclick: guard(() => showTranscript(v.file_id, true)) }, f.filename || v.file_id),
-      el("td", {}, dur), el("td", { class: "status" }, status, v.error ? el("div", { class: "muted" }, v.error) : null),
+      el("td", {}, dur), el("td", { class: "status" }, status, v.error ? el("div", { class: "muted" }, v.error) : null,
+        warn ? el("div", { class: "warning", title: "indexed partially" }, "⚠ " + warn) : null),
       el("td", {}, v.segment_count || ""),
       el("td", {}, el("button", { type: "button", title: "Remove from this collection",
         onclick: guard(async () => { await api("DELETE", "/collections/" + cid + "/videos/" + v.file_id); await loadVideos(); }) }, "✕")));
@@ -210,6 +212,7 @@ async function uploadFiles(files) {
   for (const file of files) {
     const f = await uploadOne(file, metadata);
     if (f.status === "failed") toast(file.name + ": " + (f.error || "not usable media"));
+    else if (f.warnings) toast(file.name + ": indexed partially: " + f.warnings.join("; "));
     await api("POST", "/collections/" + state.collection.id + "/media", { file_id: f.id });
   }
   await loadCollections();

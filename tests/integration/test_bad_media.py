@@ -156,3 +156,45 @@ def test_corrupt_audio_stream_is_a_failed_job_or_processed(live_server, tmp_path
     client.post(f"/collections/{coll}/media", json={"file_id": f["id"]})
     st = _wait(client, coll, f["id"])
     assert st["status"] == "completed" or st.get("error")
+
+
+def _faststart_video(path: Path, frames: int) -> Path:
+    """An MP4 with its index first (as ffmpeg's `-movflags faststart` and most web encoders write it): cut
+    short, it still opens and claims the whole duration."""
+    import av
+
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as out:
+        vs = out.add_stream("libx264", rate=10)
+        vs.width, vs.height, vs.pix_fmt = 160, 90, "yuv420p"
+        for i in range(frames):
+            img = np.random.default_rng(i).integers(0, 255, (90, 160, 3), np.uint8)  # incompressible: real bytes
+            for pkt in vs.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
+                out.mux(pkt)
+        for pkt in vs.encode():
+            out.mux(pkt)
+    return path
+
+
+def test_truncated_file_fails_with_the_decoded_extent_or_is_indexed_with_a_warning(tmp_path):
+    from clipcite.errors import MediaError
+    from ingest.probe import probe
+
+    whole = _faststart_video(tmp_path / "whole.mp4", 180)
+    assert probe(whole).duration_seconds == pytest.approx(18.0, abs=0.2) and probe(whole).warnings == ()
+    cut = tmp_path / "cut.mp4"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) // 3])
+    with pytest.raises(MediaError) as err:
+        probe(cut)
+    assert err.value.message.startswith("truncated: decoded ") and "of 18.0 s" in err.value.message
+    partial = probe(cut, allow_partial=True)
+    assert partial.warnings and partial.warnings[0].startswith("truncated")
+    assert 2.0 < partial.duration_seconds < 12.0  # the readable head, not the header's 18 s
+
+
+def test_truncated_upload_is_failed_with_its_reason(live_server, tmp_path):
+    whole = _faststart_video(tmp_path / "whole.mp4", 120)
+    data = whole.read_bytes()
+    client = httpx.Client(base_url=f"{live_server.url}/v1", timeout=120)
+    f = client.post("/files", files={"file": ("cut.mp4", data[: len(data) // 3], "video/mp4")}).json()
+    assert f["status"] == "failed" and f["error"].startswith("truncated: decoded"), f
