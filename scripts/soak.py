@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Soak test on loopback: N uploads (each added to a collection) and M concurrent chat clients for a
-bounded time against a server this script starts (or --url). Prints requests served, errors, p50/p99
-latency per kind and the server's RSS growth. Every loop is bounded in count and time.
+"""Soak test on loopback: N uploads (each added to a collection), M concurrent chat clients and D
+streaming clients that hang up at a random point, for a bounded time against a server this script starts
+(or --url). Prints requests served, errors, p50/p99 latency per kind, wedged model slots after the run
+(from /metrics: slots still held, requests still admitted), the latency of one normal request after
+it, and the server's RSS growth after warm-up. Every loop is bounded in count and time.
 
-    python scripts/soak.py --uploads 4 --chat-clients 8 --seconds 120
+    python scripts/soak.py --uploads 4 --chat-clients 8 --disconnecting-clients 4 --seconds 120
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import sys
 import tempfile
@@ -43,6 +46,8 @@ def main() -> int:
     p.add_argument("--url")
     p.add_argument("--uploads", type=int, default=4)
     p.add_argument("--chat-clients", type=int, default=8)
+    p.add_argument("--disconnecting-clients", type=int, default=4,
+                   help="streaming clients that close the connection after a random number of chunks")
     p.add_argument("--seconds", type=float, default=120)
     p.add_argument("--max-requests", type=int, default=2000)
     p.add_argument("--chat-model", default="smollm2-135m-instruct")
@@ -60,7 +65,7 @@ def main() -> int:
     client = httpx.Client(base_url=f"{url}/v1", timeout=300)
     coll = client.post("/collections", json={"name": "soak"}).json()["id"]
     rss_start = rss_kb(proc.pid) if proc else 0
-    lat: dict[str, list[float]] = {"upload": [], "chat": []}
+    lat: dict[str, list[float]] = {"upload": [], "chat": [], "dropped_stream": []}
     errors: list[str] = []
     served = {"n": 0}
     lock = threading.Lock()
@@ -71,7 +76,7 @@ def main() -> int:
     def record(kind: str, t0: float, resp: httpx.Response | None, err: str | None = None) -> None:
         with lock:
             served["n"] += 1
-            if proc and kind == "chat" and not warm["rss"]:
+            if proc and kind != "upload" and not warm["rss"]:
                 warm["rss"] = rss_kb(proc.pid)  # models are loaded lazily: growth before this is loading
             if err or resp is None or resp.status_code >= 500 and resp.status_code != 503:
                 errors.append(err or f"{kind} {resp.status_code}: {resp.text[:200]}")
@@ -105,8 +110,29 @@ def main() -> int:
                 except Exception as exc:  # noqa: BLE001
                     record("chat", t0, None, f"chat: {exc}")
 
+    def dropper(i: int) -> None:
+        rng = random.Random(i)
+        body = {"model": "nimbus-001", "collections": [coll], "stream": True,
+                "messages": [{"role": "user", "content": f"Describe everything said in the video. ({i})"}]}
+        while time.time() < deadline and served["n"] < args.max_requests:
+            t0 = time.perf_counter()
+            hang_up_after = rng.randint(0, 6)  # 0: before reading any chunk
+            try:
+                with httpx.Client(base_url=f"{url}/v1", timeout=300) as c, \
+                        c.stream("POST", "/chat/completions", json=body) as r:
+                    if r.status_code == 503:
+                        time.sleep(float(r.headers.get("Retry-After", "1")))
+                        continue
+                    for n, _ in enumerate(r.iter_lines()):
+                        if n >= hang_up_after:
+                            break
+                    record("dropped_stream", t0, r)
+            except Exception as exc:  # noqa: BLE001
+                record("dropped_stream", t0, None, f"stream: {exc}")
+
     threads = [threading.Thread(target=uploader, args=(i,)) for i in range(args.uploads)]
     threads += [threading.Thread(target=chatter, args=(i,)) for i in range(args.chat_clients)]
+    threads += [threading.Thread(target=dropper, args=(i,)) for i in range(args.disconnecting_clients)]
     t_start = time.time()
     for t in threads:
         t.start()
@@ -119,8 +145,18 @@ def main() -> int:
         if all(v["status"] in ("completed", "failed") for v in vids):
             break
         time.sleep(1)
+    wedged = wedged_slots(client, url)
+    t0 = time.perf_counter()
+    after = client.post("/chat/completions", json={"model": "nimbus-001", "collections": [coll],
+                                                   "messages": [{"role": "user", "content": "What is the badge code?"}]})
+    after_s = round(time.perf_counter() - t0, 3)
+    if after.status_code != 200:
+        errors.append(f"request after the soak: {after.status_code} {after.text[:200]}")
     report = {
         "wall_s": round(time.time() - t_start, 1), "requests_served": served["n"], "errors": len(errors),
+        "wedged_slots": wedged, "request_after_soak_s": after_s,
+        "dropped_stream": {"n": len(lat["dropped_stream"]), "p50_s": pct(lat["dropped_stream"], 0.5),
+                           "p99_s": pct(lat["dropped_stream"], 0.99)},
         "error_samples": errors[:5],
         "upload": {"n": len(lat["upload"]), "p50_s": pct(lat["upload"], 0.5), "p99_s": pct(lat["upload"], 0.99)},
         "chat": {"n": len(lat["chat"]), "p50_s": pct(lat["chat"], 0.5), "p99_s": pct(lat["chat"], 0.99),
@@ -136,7 +172,21 @@ def main() -> int:
         proc.terminate()
         proc.wait(30)
     sys.stdout.write(json.dumps(report, indent=2) + "\n")
-    return 1 if errors else 0
+    return 1 if errors or wedged else 0
+
+
+def wedged_slots(client: httpx.Client, url: str, settle_s: float = 30.0) -> int:
+    """Model slots still held and requests still admitted once every client is gone (after a short
+    settle: a stream's thread stops before its next token)."""
+    deadline = time.time() + settle_s
+    while True:
+        text = httpx.get(f"{url}/metrics", timeout=30).text
+        vals = {ln.split()[0]: float(ln.split()[1]) for ln in text.splitlines()
+                if ln.startswith(("clipcite_model_slots_busy ", "clipcite_chat_in_flight "))}
+        held = int(vals.get("clipcite_model_slots_busy", 0) + vals.get("clipcite_chat_in_flight", 0))
+        if held == 0 or time.time() > deadline:
+            return held
+        time.sleep(0.5)
 
 
 if __name__ == "__main__":
