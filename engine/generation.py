@@ -123,7 +123,19 @@ class LlamaGenerator:
                 delta = (choice.get("delta") or {}).get("content") or ""
                 yield delta, choice.get("finish_reason")
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 30.0) -> None:
+        """Frees the model once a generation in progress has ended (streams stop before their next token at
+        shutdown; a whole-answer call runs to its end), so llama.cpp is never freed under a running thread."""
+        got = self.lock.acquire(timeout=wait_s)
+        if not got:
+            log.warning("a generation still runs after %.0f s; leaving the model to process exit", wait_s)
+            return
+        try:
+            self._close()
+        finally:
+            self.lock.release()
+
+    def _close(self) -> None:
         with self._load_lock:
             if self._llm is not None:
                 try:
