@@ -12,6 +12,8 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from clipcite.media import looks_like_video_ref
+
 log = logging.getLogger(__name__)
 
 
@@ -106,8 +108,6 @@ class ChatMessageIn(LenientModel):
         """A video this message links (a video_url part, or a message that is only a URL / media path)."""
         if isinstance(self.content, list):
             return next((r for p in self.content if (r := p.video_ref())), None)
-        from ingest.sources import looks_like_video_ref
-
         return self.content.strip() if isinstance(self.content, str) and looks_like_video_ref(self.content) else None
 
     def instruction(self) -> str:

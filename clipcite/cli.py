@@ -49,7 +49,7 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _index(args: argparse.Namespace) -> int:
-    from api.services import build_services
+    from ingest.runtime import build_ingest
     from clipcite.errors import ClipciteError
     from ingest.batch import BatchIndexer, MetadataSource, ProgressBars, discover, get_or_create_collection
     from ingest.segment import SegmentationConfig
@@ -62,7 +62,7 @@ def _index(args: argparse.Namespace) -> int:
         metadata = MetadataSource(args.metadata_from)
         cfg = SegmentationConfig.from_wire(_segmentation(args.segmentation), settings.segment_seconds,
                                            param="segmentation") if args.segmentation else None
-        svc = build_services(settings)
+        svc = build_ingest(settings)
     except ClipciteError as exc:
         log.error("%s", exc.message)
         return 2

@@ -3,11 +3,11 @@ segments, compact enough for ~40 prompt tokens/s on a 2-core CPU."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from clipcite.domain import ScoredSegment, Segment
 from engine.lexical import join_spoken_numbers
-from ingest.visual import without_colours
 
 REFUSAL = "The videos do not contain this information."
 
@@ -25,6 +25,12 @@ TOOLS_SYSTEM_PROMPT = (
     "them like [1]; if the segments do not answer, say: " + REFUSAL + " Call a function only when the user asks "
     "for exactly what it does."
 )
+
+
+def without_colours(description: str) -> str:
+    """The description minus its colour clause. Prompts leave colours out: a small model turned
+    "colours: navy" into "the manager's favourite colour is navy"; the index keeps them for search."""
+    return re.sub(r"(?:^|;\s*)(?:(?:dark|bright) )?colours: [^;]*", "", description).strip("; ")
 
 
 def fmt_time(seconds: float) -> str:

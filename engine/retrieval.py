@@ -18,7 +18,7 @@ from clipcite.domain import ScoredSegment, Segment
 from engine import lexical
 from engine.filters import Group, Match
 from engine.store import HybridQuery, SegmentStore
-from ingest.embed import Embedder
+from engine.embedding import Embedder
 
 log = logging.getLogger(__name__)
 

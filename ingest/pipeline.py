@@ -25,7 +25,7 @@ from clipcite.domain import FrameText, FrameVector, FrameVisual, Segment, Speech
 from engine import lexical
 from engine.filters import Group, Match, filter_mirrors
 from engine.store import SegmentStore, SparseVec, StorePoint
-from ingest.embed import Embedder
+from engine.embedding import Embedder
 from ingest.frames import iter_keyframes
 from ingest.image_embed import ClipEncoder
 from ingest.scene_text import SceneTextReader, dedupe_lines

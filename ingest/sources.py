@@ -11,28 +11,19 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
-import re
 import socket
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from clipcite.errors import InvalidRequest
+from clipcite.media import MEDIA_SUFFIX
 from clipcite.settings import Settings
 from engine.catalog import new_id
 from ingest.library import partial_path
 
 log = logging.getLogger(__name__)
 
-_MEDIA = re.compile(r"\.(mp4|mkv|mov|webm|avi|m4v|mpg|mpeg|ts|wmv|flv|mp3|wav|m4a|flac|ogg|opus)$", re.I)
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-def looks_like_video_ref(text: str) -> bool:
-    """A whole message that is only a URL or a media path (no question around it)."""
-    t = (text or "").strip()
-    if not t or any(c.isspace() for c in t):
-        return False
-    return t.startswith(("http://", "https://", "file://")) or (t.startswith(("/", "~")) and bool(_MEDIA.search(t)))
 
 
 def _local_path(ref: str) -> Path:
@@ -88,7 +79,7 @@ def fetch_remote(url: str, settings: Settings, dest_dir: Path) -> tuple[Path, st
     import httpx
 
     name = Path(unquote(parsed.path)).name or "video"
-    suffix = Path(name).suffix.lower() if _MEDIA.search(name) else ".bin"
+    suffix = Path(name).suffix.lower() if MEDIA_SUFFIX.search(name) else ".bin"
     dest = dest_dir / f"{new_id()}{suffix}"
     tmp = partial_path(dest)
     size = 0

@@ -55,12 +55,6 @@ class VisualDescriber(Protocol):
     def describe(self, image: np.ndarray) -> VisualLabels: ...
 
 
-def without_colours(description: str) -> str:
-    """The description minus its colour clause. Prompts leave colours out: a small model turned
-    "colours: navy" into "the manager's favourite colour is navy"; the index keeps them for search."""
-    return re.sub(r"(?:^|;\s*)(?:(?:dark|bright) )?colours: [^;]*", "", description).strip("; ")
-
-
 # --- colours -------------------------------------------------------------------------------------
 
 _PALETTE = {

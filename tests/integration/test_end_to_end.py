@@ -241,7 +241,7 @@ def test_utterance_vectors_are_cached_at_index_time(live_server, indexed):
     """Answering ranks utterances against the question; their vectors are stored while indexing so a
     question embeds only itself."""
     from engine.filters import Group, Match
-    from ingest.embed import VectorCache
+    from engine.embedding import VectorCache
 
     svc = live_server.services
     texts = [p["text"] for h in svc.store.scroll(Group(must=[Match("file_id", (indexed["file"].id,))]))

