@@ -45,13 +45,20 @@ def _models(args: argparse.Namespace) -> int:
         for name, kind in ((settings.whisper_model, "whisper"), (settings.embed_model, "embedding"),
                            (settings.chat_model, "chat")):
             sys.stdout.write(f"{kind}: {reg.resolve(name, kind)}\n")
-    return 0
+    damaged = 0
+    if args.verify:
+        for manifest in sorted(reg.models_dir.rglob("*.sha256.json")):
+            target = str(manifest.relative_to(reg.models_dir))[: -len(".sha256.json")]
+            ok = reg.verify(target)
+            damaged += ok is False
+            sys.stdout.write(f"sha256     {target:40} {'ok' if ok else 'DAMAGED: delete it and run --prepare'}\n")
+    return 1 if damaged else 0
 
 
 def _index(args: argparse.Namespace) -> int:
-    from ingest.runtime import build_ingest
     from clipcite.errors import ClipciteError
     from ingest.batch import BatchIndexer, MetadataSource, ProgressBars, discover, get_or_create_collection
+    from ingest.runtime import build_ingest
     from ingest.segment import SegmentationConfig
 
     overrides = {"data_dir": args.data_dir, "ingest_workers": args.workers, "device": args.device,
@@ -109,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     models = sub.add_parser("models", help="list registry models; --prepare assembles the configured ones")
     models.add_argument("--data-dir")
     models.add_argument("--prepare", action="store_true")
+    models.add_argument("--verify", action="store_true", help="re-hash assembled weights against their SHA-256")
     models.set_defaults(func=_models)
     index = sub.add_parser("index", help="index folders of media into a collection (resumable, skips known files)")
     index.add_argument("paths", nargs="+", help="media files or folders (searched recursively)")

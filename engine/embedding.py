@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Protocol, Sequence
 
 import numpy as np
-from models.loading import timed_load
+
+from models.loading import Lazy
 
 log = logging.getLogger(__name__)
 
@@ -93,22 +94,23 @@ class SentenceEmbedder:
         self.threads = threads
         self.batch_size = batch_size
         self.cache = cache or VectorCache(None)
-        self._model = None
+        self._model = Lazy("embedding", self._build, "pip install sentence-transformers")
         self._lock = threading.Lock()
         self.dim = 384
 
-    def _load(self):
-        if self._model is None:
-            import torch
-            from sentence_transformers import SentenceTransformer
+    def _build(self):
+        import torch
+        from sentence_transformers import SentenceTransformer
 
-            if self.device == "cpu":
-                torch.set_num_threads(self.threads)
-            log.info("loading embedding model %s on %s", self.model_path.name, self.device)
-            with timed_load("embedding"):
-                self._model = SentenceTransformer(str(self.model_path), device=self.device, local_files_only=True)
-            self.dim = int(self._model.get_embedding_dimension())
-        return self._model
+        if self.device == "cpu":
+            torch.set_num_threads(self.threads)
+        log.info("loading embedding model %s on %s", self.model_path.name, self.device)
+        model = SentenceTransformer(str(self.model_path), device=self.device, local_files_only=True)
+        self.dim = int(model.get_embedding_dimension())
+        return model
+
+    def _load(self):
+        return self._model.get()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:

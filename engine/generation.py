@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from contextlib import contextmanager
 from typing import Any, Iterator
 
 from clipcite.errors import ContextLengthExceeded, InvalidRequest, ModelUnavailable
-from models.loading import timed_load
+from models.loading import Lazy
 
 log = logging.getLogger(__name__)
 
@@ -65,29 +65,25 @@ class LlamaGenerator:
         self.threads = threads
         self.n_gpu_layers = n_gpu_layers
         self.seed = seed
-        self._llm = None
-        self._load_lock = threading.Lock()
+        self._llm = Lazy("chat", self._build, "pip install llama-cpp-python")
         self.lock = threading.Lock()  # held for a whole generation, streaming included
         self.load_seconds: float | None = None
 
+    def _build(self):
+        from llama_cpp import Llama
+
+        if not self.model_path.is_file():
+            raise ModelUnavailable(f"chat model file {self.model_path} is missing; see `clipcite models`")
+        t0 = time.perf_counter()
+        log.info("loading chat model %s (n_ctx=%d, threads=%d, gpu_layers=%d)", self.model_path.name,
+                 self.n_ctx, self.threads, self.n_gpu_layers)
+        llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
+                    n_threads_batch=self.threads, n_gpu_layers=self.n_gpu_layers, seed=self.seed, verbose=False)
+        self.load_seconds = time.perf_counter() - t0
+        return llm
+
     def load(self):
-        with self._load_lock:
-            if self._llm is None:
-                try:
-                    from llama_cpp import Llama
-                except ImportError as exc:
-                    raise ModelUnavailable("generation needs llama-cpp-python: pip install llama-cpp-python") from exc
-                if not self.model_path.is_file():
-                    raise ModelUnavailable(f"chat model file {self.model_path} is missing; see `clipcite models`")
-                t0 = time.perf_counter()
-                log.info("loading chat model %s (n_ctx=%d, threads=%d, gpu_layers=%d)", self.model_path.name,
-                         self.n_ctx, self.threads, self.n_gpu_layers)
-                with timed_load("chat"):
-                    self._llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
-                                      n_threads_batch=self.threads, n_gpu_layers=self.n_gpu_layers, seed=self.seed,
-                                      verbose=False)
-                self.load_seconds = time.perf_counter() - t0
-        return self._llm
+        return self._llm.get()
 
     def count_tokens(self, text: str) -> int:
         return len(self.load().tokenize(text.encode(), add_bos=False, special=True))
@@ -136,10 +132,9 @@ class LlamaGenerator:
             self.lock.release()
 
     def _close(self) -> None:
-        with self._load_lock:
-            if self._llm is not None:
-                try:
-                    self._llm.close()
-                except Exception:  # noqa: BLE001 - best effort at shutdown
-                    pass
-                self._llm = None
+        llm = self._llm.clear()
+        if llm is not None:
+            try:
+                llm.close()
+            except Exception:  # noqa: BLE001 - best effort at shutdown
+                pass

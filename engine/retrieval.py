@@ -16,9 +16,10 @@ from typing import Protocol
 
 from clipcite.domain import ScoredSegment, Segment
 from engine import lexical
+from engine.embedding import Embedder
 from engine.filters import Group, Match
 from engine.store import HybridQuery, SegmentStore
-from engine.embedding import Embedder
+from models.loading import Lazy, require_file
 
 log = logging.getLogger(__name__)
 
@@ -97,27 +98,23 @@ class CrossEncoderReranker:
     name = "cross-encoder"
 
     def __init__(self, model_path: Path, device: str = "cpu", threads: int = 1, lexical_weight: float = 0.5) -> None:
-        if not Path(model_path).is_dir():
-            raise FileNotFoundError(f"cross-encoder directory not found: {model_path}")
-        self.model_path = Path(model_path)
+        self.model_path = require_file(model_path, "cross-encoder directory (CLIPCITE_RERANKER_MODEL)")
         self.device = device
         self.threads = threads
         self.lexical_weight = lexical_weight
-        self._model = None
+        self._model = Lazy("reranker", self._build, "pip install sentence-transformers")
         self._lock = threading.Lock()
 
+    def _build(self):
+        import torch
+        from sentence_transformers import CrossEncoder
+
+        if self.device == "cpu":
+            torch.set_num_threads(self.threads)
+        return CrossEncoder(str(self.model_path), device=self.device, local_files_only=True)
+
     def _load(self):
-        if self._model is None:
-            import torch
-            from sentence_transformers import CrossEncoder
-
-            from models.loading import timed_load
-
-            if self.device == "cpu":
-                torch.set_num_threads(self.threads)
-            with timed_load("reranker"):
-                self._model = CrossEncoder(str(self.model_path), device=self.device, local_files_only=True)
-        return self._model
+        return self._model.get()
 
     def rerank(self, query: str, hits: list[ScoredSegment]) -> list[ScoredSegment]:
         import math

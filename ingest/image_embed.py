@@ -22,7 +22,8 @@ from typing import Sequence
 
 import numpy as np
 
-from models.loading import timed_load
+from clipcite.errors import ModelUnavailable
+from models.loading import Lazy, require_file
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def clip_dim(model_dir: Path) -> int:
     cfg = json.loads((Path(model_dir) / "config.json").read_text())
     dim = cfg.get("projection_dim")
     if not isinstance(dim, int) or dim <= 0:
-        raise ValueError(f"{model_dir}/config.json has no projection_dim: not a CLIP model directory")
+        raise ModelUnavailable(f"{model_dir}/config.json has no projection_dim: not a CLIP model directory")
     return dim
 
 
@@ -43,30 +44,29 @@ class ClipEncoder:
 
     def __init__(self, model_dir: Path, device: str = "cpu", threads: int = 1, batch_size: int = 16) -> None:
         self.model_dir = Path(model_dir)
-        if not (self.model_dir / "config.json").is_file():
-            raise FileNotFoundError(f"CLIP model directory not found (no config.json): {self.model_dir}")
+        require_file(self.model_dir / "config.json", "CLIP model directory (CLIPCITE_CLIP_MODEL, with config.json)")
         self.dim = clip_dim(self.model_dir)
         self.name = f"clip:{self.model_dir.name}"  # in the analysis cache key: another model re-analyses
         self.device = device
         self.threads = threads
         self.batch_size = batch_size
-        self._parts = None
+        self._parts = Lazy("image", self._build, "pip install transformers")
         self._lock = threading.Lock()
 
-    def _load(self):
-        if self._parts is None:
-            import torch
-            from transformers import CLIPImageProcessorPil, CLIPModel, CLIPTokenizer
+    def _build(self):
+        import torch
+        from transformers import CLIPImageProcessorPil, CLIPModel, CLIPTokenizer
 
-            if self.device == "cpu":
-                torch.set_num_threads(self.threads)
-            with timed_load("image"):
-                model = CLIPModel.from_pretrained(str(self.model_dir), local_files_only=True).to(self.device).eval()
-                # The PIL processor: the default one wants torchvision (see the module docstring).
-                processor = CLIPImageProcessorPil.from_pretrained(str(self.model_dir), local_files_only=True)
-                tokenizer = CLIPTokenizer.from_pretrained(str(self.model_dir), local_files_only=True)
-            self._parts = (model, processor, tokenizer)
-        return self._parts
+        if self.device == "cpu":
+            torch.set_num_threads(self.threads)
+        model = CLIPModel.from_pretrained(str(self.model_dir), local_files_only=True).to(self.device).eval()
+        # The PIL processor: the default one wants torchvision (see the module docstring).
+        processor = CLIPImageProcessorPil.from_pretrained(str(self.model_dir), local_files_only=True)
+        tokenizer = CLIPTokenizer.from_pretrained(str(self.model_dir), local_files_only=True)
+        return model, processor, tokenizer
+
+    def _load(self):
+        return self._parts.get()
 
     @staticmethod
     def _normalise(vecs) -> np.ndarray:

@@ -18,10 +18,17 @@ from typing import Any
 from clipcite.domain import VideoInfo
 from clipcite.errors import ClipciteError, MediaError
 from engine.catalog import Catalog, JobRecord
-from engine.store import SegmentStore
 from engine.embedding import Embedder
-from ingest.pipeline import (Analyzer, FileAnalysis, Progress, build_segments, index_segments, plan,
-                             segment_image_vectors)
+from engine.store import SegmentStore
+from ingest.pipeline import (
+    Analyzer,
+    FileAnalysis,
+    Progress,
+    build_segments,
+    index_segments,
+    plan,
+    segment_image_vectors,
+)
 from ingest.segment import SegmentationConfig
 
 log = logging.getLogger(__name__)

@@ -21,11 +21,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ContextManager
 
-from clipcite.domain import FrameText, FrameVector, FrameVisual, Segment, SpeechPart, SpeechSpan, TimeRange, VideoInfo, Word
+from clipcite.domain import (
+    FrameText,
+    FrameVector,
+    FrameVisual,
+    Segment,
+    SpeechPart,
+    SpeechSpan,
+    TimeRange,
+    VideoInfo,
+    Word,
+)
 from engine import lexical
+from engine.embedding import Embedder
 from engine.filters import Group, Match, filter_mirrors
 from engine.store import SegmentStore, SparseVec, StorePoint
-from engine.embedding import Embedder
 from ingest.frames import iter_keyframes
 from ingest.image_embed import ClipEncoder
 from ingest.scene_text import SceneTextReader, dedupe_lines

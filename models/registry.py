@@ -135,7 +135,9 @@ class ModelRegistry:
         return path
 
     def assemble(self, target: str, sources: list[Path]) -> Path:
-        """Concatenate sources into models_dir/target once; re-verify by size + recorded SHA-256."""
+        """Concatenate sources into models_dir/target once. The written file is read back and must hash to
+        the SHA-256 of its parts (a bad write is caught before use); later starts check its size and its
+        parts (cheap), and `clipcite models --verify` re-hashes it against the recorded SHA-256."""
         out = self.models_dir / target
         manifest = out.with_name(out.name + ".sha256.json")
         expected_size = sum(p.stat().st_size for p in sources)
@@ -156,13 +158,22 @@ class ModelRegistry:
                         while chunk := part.read(8 << 20):
                             digest.update(chunk)
                             fh.write(chunk)
-            if tmp.stat().st_size != expected_size:
+            if tmp.stat().st_size != expected_size or _sha256(tmp) != digest.hexdigest():
                 tmp.unlink(missing_ok=True)
-                raise ModelUnavailable(f"assembling {target} produced a short file; reinstall its packages")
+                raise ModelUnavailable(f"assembling {target} produced a damaged file (size or SHA-256 differs from "
+                                       "its parts); check the disk and reinstall its packages")
             os.replace(tmp, out)
             manifest.write_text(json.dumps({"size": expected_size, "sha256": digest.hexdigest(),
                                             "sources": [str(p) for p in sources]}))
             return out
+
+    def verify(self, target: str) -> bool | None:
+        """Re-hash an assembled model against its recorded SHA-256 (None: not assembled here)."""
+        out = self.models_dir / target
+        manifest = out.with_name(out.name + ".sha256.json")
+        if not (out.exists() and manifest.exists()):
+            return None
+        return json.loads(manifest.read_text()).get("sha256") == _sha256(out)
 
     def available(self) -> list[dict[str, object]]:
         """Which registry models are installed (cheap: no assembly)."""
@@ -172,3 +183,11 @@ class ModelRegistry:
             out.append({"name": spec.name, "kind": spec.kind, "installed": installed, "pip": spec.pip,
                         "description": spec.description})
         return out
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(8 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -17,10 +17,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from api.responses import CHAT_RESPONSES, ChatCompletion, ChatCompletionList, errors
 from api.deps import ServicesDep
 from api.errors import error_body
 from api.protocol import ChatCompletionRequest, ChatMessageIn
+from api.responses import CHAT_RESPONSES, ChatCompletion, ChatCompletionList, errors
 from api.serialize import list_obj
 from api.services import Services
 from api.video_links import LinkedVideo, linked_video
@@ -230,7 +230,7 @@ async def _sse(svc: Services, prepared: Prepared, body: ChatCompletionRequest, c
                     break
     except ClipciteError as exc:
         yield f"data: {json.dumps(error_body(exc.message, exc.error_type, exc.param, exc.code or exc.status_code))}\n\n"
-    except Exception as exc:  # noqa: BLE001 - the stream has started; report in-band
+    except Exception:  # noqa: BLE001 - the stream has started; report in-band
         log.exception("stream %s failed", cid)
         yield f"data: {json.dumps(error_body('internal server error', 'server_error', None, 500))}\n\n"
     yield "data: [DONE]\n\n"

@@ -8,11 +8,21 @@ from typing import Annotated, Any, Optional
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
-from api.responses import CollectionFileList, CollectionFileObject, CollectionList, CollectionObject, Deleted, MediaDescription, MediaDescriptionList, RemovedCollectionFile, errors
 from api.deps import ServicesDep
 from api.protocol import AddCollectionFile, CollectionUpdate, NewCollection
-from api.serialize import collection_file_obj, collection_obj, list_obj, media_description
+from api.responses import (
+    CollectionFileList,
+    CollectionFileObject,
+    CollectionList,
+    CollectionObject,
+    Deleted,
+    MediaDescription,
+    MediaDescriptionList,
+    RemovedCollectionFile,
+    errors,
+)
 from api.routers.files import LISTING_FILTER_DOC, files_matching
+from api.serialize import collection_file_obj, collection_obj, list_obj, media_description
 from api.services import Services
 from clipcite.domain import Segment
 from clipcite.errors import Conflict, InvalidRequest

@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 
-from api.responses import Deleted, FileList, FileObject, SegmentList, SegmentObject, errors
 from api.deps import ServicesDep
 from api.protocol import FileUpdate, SegmentUpdate
+from api.responses import Deleted, FileList, FileObject, SegmentList, SegmentObject, errors
 from api.serialize import file_obj, list_obj
-from api.transcripts import to_json, to_srt, to_vtt
 from api.services import Services
+from api.transcripts import to_json, to_srt, to_vtt
 from clipcite.domain import Segment
 from clipcite.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
 from engine.catalog import new_id

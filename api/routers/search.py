@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from api.responses import SearchList, SearchResponse, errors
 from api.deps import ServicesDep
 from api.protocol import SearchRequest
+from api.responses import SearchList, SearchResponse, errors
 from api.serialize import list_obj, speech_parts
 from clipcite.domain import ScoredSegment
 from clipcite.errors import InvalidRequest

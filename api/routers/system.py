@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from api.responses import Health, ModelList, ModelObject, errors
 from api.deps import ServicesDep, require_api_key
+from api.responses import Health, ModelList, ModelObject, errors
 
 router = APIRouter(tags=["system"])
 

@@ -4,6 +4,7 @@
 import pytest
 
 from clipcite.domain import Segment, SpeechPart
+from clipcite.errors import ModelUnavailable
 from clipcite.settings import Settings
 from engine.retrieval import CrossEncoderReranker, LexicalReranker, RetrievalOptions, Retriever
 from ingest.pipeline import index_segments
@@ -52,7 +53,7 @@ def test_services_use_the_configured_cross_encoder(cross_encoder_dir, tmp_path):
 
 
 def test_missing_cross_encoder_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="cross-encoder"):
+    with pytest.raises(ModelUnavailable, match="cross-encoder"):
         CrossEncoderReranker(tmp_path / "nope")
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from clipcite.domain import FrameVisual
+from clipcite.errors import ModelUnavailable
 from ingest.pipeline import merge_visuals
 from ingest.visual import VLM_HANDLERS, VlmDescriber, VlmSettings, build_describer, clean_caption
 
@@ -70,11 +71,11 @@ def test_captions_lead_the_segment_description_deduplicated():
 def test_settings_choose_the_vlm_and_errors_are_clear(weights, tmp_path):
     d = build_describer("auto", 1, VlmSettings(*weights, handler="NanoLlavaChatHandler"))
     assert isinstance(d, VlmDescriber) and d.handler == "NanoLlavaChatHandler"
-    with pytest.raises(RuntimeError, match="MMPROJ"):
+    with pytest.raises(ModelUnavailable, match="MMPROJ"):
         build_describer("vlm", 1, VlmSettings(weights[0], None))
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(ModelUnavailable):
         VlmDescriber(tmp_path / "missing.gguf", weights[1])
-    with pytest.raises(ValueError, match="unknown vision handler"):
+    with pytest.raises(ModelUnavailable, match="unknown vision handler"):
         VlmDescriber(*weights, handler="Nope")
     assert build_describer("auto", 1, None).name in ("detector", "colours")
 
