@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import PlainTextResponse, RedirectResponse
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # The web page is static files shipped in the package: no CDN, so it works air-gapped. It holds no
     # data itself; every call it makes goes through the guarded /v1 API.
     app.mount("/ui", StaticFiles(directory=WEB_DIR, html=True), name="ui")
-    app.openapi = lambda: _openapi(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented override
     return app
 
 
@@ -82,7 +82,8 @@ def _openapi(app: FastAPI) -> dict:
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
         # Shapes referenced only from hand-written response entries (e.g. the JSON transcript).
-        _, extra = models_json_schema([(TranscriptJson, "serialization"), (ErrorResponse, "serialization")], ref_template="#/components/schemas/{model}")
+        _, extra = models_json_schema([(TranscriptJson, "serialization"), (ErrorResponse, "serialization")],
+                                      ref_template="#/components/schemas/{model}")
         schemas.update(extra.get("$defs", {}))
         app.openapi_schema = spec
     return app.openapi_schema

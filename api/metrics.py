@@ -11,8 +11,9 @@ from __future__ import annotations
 import bisect
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from models.loading import load_seconds
 
@@ -49,7 +50,7 @@ class RequestMetrics:
             for (method, route, status), h in items:
                 labels = f'method="{method}",route="{_esc(route)}",status="{status}"'
                 cumulative = 0
-                for bound, c in zip(BUCKETS, h.counts):
+                for bound, c in zip(BUCKETS, h.counts, strict=False):
                     cumulative += c
                     out.append(f'clipcite_request_seconds_bucket{{{labels},le="{bound}"}} {cumulative}')
                 out.append(f'clipcite_request_seconds_bucket{{{labels},le="+Inf"}} {h.n}')
@@ -84,7 +85,8 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, _send)
         finally:
-            self.metrics.observe(scope.get("method", "GET"), route_template(scope), status["code"], time.perf_counter() - t0)
+            self.metrics.observe(scope.get("method", "GET"), route_template(scope), status["code"],
+                                 time.perf_counter() - t0)
 
 
 def route_template(scope: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ wrong are rejected with `param` naming the field. Extensions to the OpenAI chat 
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -21,7 +21,7 @@ class LenientModel(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     @model_validator(mode="after")
-    def _log_unknown(self) -> "LenientModel":
+    def _log_unknown(self) -> LenientModel:
         if self.model_extra:
             log.info("%s: ignoring unknown field(s) %s", type(self).__name__, sorted(self.model_extra))
         return self
@@ -33,36 +33,36 @@ class LenientModel(BaseModel):
 class NewCollection(LenientModel):
     collection_type: Literal["media-descriptions", "rich-transcripts", "entities"] = "media-descriptions"
     name: str = Field(min_length=1, max_length=200)
-    description: Optional[str] = Field(None, max_length=5000)
-    default_segmentation_config: Optional[dict[str, Any]] = None
+    description: str | None = Field(None, max_length=5000)
+    default_segmentation_config: dict[str, Any] | None = None
 
 
 class CollectionUpdate(LenientModel):
-    name: Optional[str] = Field(None, min_length=1, max_length=200)
-    description: Optional[str] = Field(None, max_length=5000)
+    name: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=5000)
 
 
 class AddCollectionFile(LenientModel):
-    file_id: Optional[str] = None
-    url: Optional[str] = None
-    segmentation_id: Optional[str] = None
-    segmentation_config: Optional[dict[str, Any]] = None
-    metadata: Optional[dict[str, Any]] = None
+    file_id: str | None = None
+    url: str | None = None
+    segmentation_id: str | None = None
+    segmentation_config: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
 
     @model_validator(mode="after")
-    def _one_source(self) -> "AddCollectionFile":
+    def _one_source(self) -> AddCollectionFile:
         if not self.file_id and not self.url:
             raise ValueError("either file_id or url is required")
         return self
 
 
 class SegmentUpdate(LenientModel):
-    metadata: Optional[dict[str, Any]] = None
+    metadata: dict[str, Any] | None = None
 
 
 class FileUpdate(LenientModel):
-    metadata: Optional[dict[str, Any]] = None
-    filename: Optional[str] = Field(None, min_length=1, max_length=255)
+    metadata: dict[str, Any] | None = None
+    filename: str | None = Field(None, min_length=1, max_length=255)
 
 
 # --- chat ------------------------------------------------------------------------------------------
@@ -70,8 +70,8 @@ class FileUpdate(LenientModel):
 
 class ContentPart(LenientModel):
     type: str
-    text: Optional[str] = None
-    video_url: Union[str, dict[str, Any], None] = None  # BibiGPT: a URL or path, or {"url": ...}
+    text: str | None = None
+    video_url: str | dict[str, Any] | None = None  # BibiGPT: a URL or path, or {"url": ...}
 
     def video_ref(self) -> str | None:
         if self.type != "video_url" or self.video_url is None:
@@ -81,7 +81,7 @@ class ContentPart(LenientModel):
 
 class FunctionCallIn(LenientModel):
     name: str = Field(min_length=1, max_length=64)
-    arguments: Union[str, dict[str, Any]] = "{}"
+    arguments: str | dict[str, Any] = "{}"
 
 
 class ToolCallIn(LenientModel):
@@ -92,10 +92,10 @@ class ToolCallIn(LenientModel):
 
 class ChatMessageIn(LenientModel):
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: Union[str, list[ContentPart], None] = None
-    name: Optional[str] = None
-    tool_calls: Optional[list[ToolCallIn]] = None  # an assistant turn that called tools
-    tool_call_id: Optional[str] = None  # a tool result answers this call
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCallIn] | None = None  # an assistant turn that called tools
+    tool_call_id: str | None = None  # a tool result answers this call
 
     def text(self) -> str:
         if isinstance(self.content, str):
@@ -118,7 +118,7 @@ class ChatMessageIn(LenientModel):
 class FunctionDef(LenientModel):
     name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
     description: str = ""
-    parameters: Optional[dict[str, Any]] = None
+    parameters: dict[str, Any] | None = None
 
 
 class ToolDef(LenientModel):
@@ -132,16 +132,16 @@ class StreamOptions(LenientModel):
 
 class JsonSchemaFormat(LenientModel):
     name: str = Field("response", max_length=64)
-    schema_: Optional[dict[str, Any]] = Field(None, alias="schema")
-    strict: Optional[bool] = None
+    schema_: dict[str, Any] | None = Field(None, alias="schema")
+    strict: bool | None = None
 
 
 class ResponseFormat(LenientModel):
     type: Literal["text", "json_object", "json_schema"]
-    json_schema: Optional[JsonSchemaFormat] = None
+    json_schema: JsonSchemaFormat | None = None
 
     @model_validator(mode="after")
-    def _schema_given(self) -> "ResponseFormat":
+    def _schema_given(self) -> ResponseFormat:
         if self.type == "json_schema" and (self.json_schema is None or not self.json_schema.schema_):
             raise ValueError("json_schema.schema is required when type is json_schema")
         return self
@@ -152,6 +152,7 @@ class ResponseFormat(LenientModel):
             return None
         if self.type == "json_object":
             return {"type": "json_object"}
+        assert self.json_schema is not None  # the model validator requires it for json_schema
         return {"type": "json_object", "schema": self.json_schema.schema_}
 
 
@@ -159,33 +160,33 @@ class ChatCompletionRequest(LenientModel):
     messages: list[ChatMessageIn] = Field(min_length=1)
     model: str = "nimbus-001"
     frequency_penalty: float = Field(0.0, ge=-2, le=2)
-    max_completion_tokens: Optional[int] = Field(None, ge=1, le=32768)
-    max_tokens: Optional[int] = Field(None, ge=1, le=32768)
+    max_completion_tokens: int | None = Field(None, ge=1, le=32768)
+    max_tokens: int | None = Field(None, ge=1, le=32768)
     n: int = Field(1, ge=1, le=1, description="Only one choice is generated.")
     presence_penalty: float = Field(0.0, ge=-2, le=2)
-    response_format: Optional[ResponseFormat] = None
-    seed: Optional[int] = None
-    stop: Union[str, list[str], None] = None
+    response_format: ResponseFormat | None = None
+    seed: int | None = None
+    stop: str | list[str] | None = None
     stream: bool = False
-    stream_options: Optional[StreamOptions] = None
-    temperature: Optional[float] = Field(None, ge=0, le=2)
-    top_p: Optional[float] = Field(None, gt=0, le=1)
-    user: Optional[str] = None
-    tools: Optional[list[ToolDef]] = Field(None, max_length=64)
-    tool_choice: Union[Literal["none", "auto", "required"], dict[str, Any], None] = None
-    parallel_tool_calls: Optional[bool] = None
+    stream_options: StreamOptions | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    user: str | None = None
+    tools: list[ToolDef] | None = Field(None, max_length=64)
+    tool_choice: Literal["none", "auto", "required"] | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
 
     # --- extensions: Cloudglue / VideoDB ---
-    collections: Optional[list[str]] = Field(None, min_length=1)
-    filter: Optional[dict[str, Any]] = None
-    collection_id: Optional[str] = None
-    video_id: Optional[str] = None
-    top_k: Optional[int] = Field(None, ge=1, le=50)
-    strict_grounding: Optional[bool] = Field(
+    collections: list[str] | None = Field(None, min_length=1)
+    filter: dict[str, Any] | None = None
+    collection_id: str | None = None
+    video_id: str | None = None
+    top_k: int | None = Field(None, ge=1, le=50)
+    strict_grounding: bool | None = Field(
         None, description="Replace answers the segments do not support with a refusal (default: on).")
 
     @model_validator(mode="after")
-    def _rules(self) -> "ChatCompletionRequest":
+    def _rules(self) -> ChatCompletionRequest:
         if self.stream_options is not None and not self.stream:
             raise ValueError("stream_options is only allowed when stream is true")
         if isinstance(self.stop, list) and len(self.stop) > 4:
@@ -204,12 +205,12 @@ class ChatCompletionRequest(LenientModel):
 class SearchRequest(LenientModel):
     scope: Literal["segment", "file", "face", "moment"] = "segment"
     collections: list[str] = Field(min_length=1)
-    query: Optional[str] = Field(None, min_length=1, max_length=2000)
+    query: str | None = Field(None, min_length=1, max_length=2000)
     limit: int = Field(10, ge=1, le=100)
-    filter: Optional[dict[str, Any]] = None
-    threshold: Optional[float] = None
-    group_by_key: Optional[Literal["file"]] = None
-    sort_by: Optional[Literal["score", "item_count"]] = None
-    search_modalities: Optional[list[str]] = Field(None, min_length=1, max_length=6)
-    source_image: Optional[Any] = None
-    label_filters: Optional[list[str]] = None
+    filter: dict[str, Any] | None = None
+    threshold: float | None = None
+    group_by_key: Literal["file"] | None = None
+    sort_by: Literal["score", "item_count"] | None = None
+    search_modalities: list[str] | None = Field(None, min_length=1, max_length=6)
+    source_image: Any | None = None
+    label_filters: list[str] | None = None

@@ -9,7 +9,7 @@ checks every response against them (schema, status code and content type), which
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,7 +25,7 @@ class ErrorBody(_Open):
     message: str
     type: str = Field(description="invalid_request_error, authentication_error, not_found_error, conflict_error, "
                                   "payload_too_large, overloaded_error, media_error or server_error")
-    param: Optional[str] = Field(None, description="the request field at fault, when there is one")
+    param: str | None = Field(None, description="the request field at fault, when there is one")
     code: Any = None
 
 
@@ -48,11 +48,11 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 class VideoInfoOut(_Open):
-    duration_seconds: Optional[float] = None
-    height: Optional[int] = None
-    width: Optional[int] = None
-    format: Optional[str] = None
-    has_audio: Optional[bool] = None
+    duration_seconds: float | None = None
+    height: int | None = None
+    width: int | None = None
+    format: str | None = None
+    has_audio: bool | None = None
 
 
 class FileObject(_Open):
@@ -63,9 +63,9 @@ class FileObject(_Open):
     created_at: int = Field(description="milliseconds since the epoch")
     filename: str
     uri: str
-    metadata: Optional[dict[str, Any]] = None
-    video_info: Optional[VideoInfoOut] = None
-    error: Optional[str] = None
+    metadata: dict[str, Any] | None = None
+    video_info: VideoInfoOut | None = None
+    error: str | None = None
 
 
 class _List(_Open):
@@ -90,8 +90,8 @@ class SegmentObject(_Open):
     start_time: float
     end_time: float
     thumbnail_url: str
-    metadata: Optional[dict[str, Any]] = None
-    segmentation_id: Optional[str] = None
+    metadata: dict[str, Any] | None = None
+    segmentation_id: str | None = None
     collection_id: str
 
 
@@ -109,13 +109,13 @@ class TranscriptLine(_Open):
     start_time: float
     end_time: float
     text: str
-    speaker: Optional[str] = None
-    words: Optional[list[TranscriptWord]] = None
+    speaker: str | None = None
+    words: list[TranscriptWord] | None = None
 
 
 class TranscriptJson(_Open):
     file_id: str
-    language: Optional[str] = None
+    language: str | None = None
     segments: list[TranscriptLine]
 
 
@@ -126,12 +126,12 @@ class CollectionObject(_Open):
     id: str
     object: Literal["collection"]
     name: str
-    description: Optional[str] = None
+    description: str | None = None
     collection_type: str
     created_at: int
     file_count: int
     file_status_counts: dict[str, int] = Field(default_factory=dict, description="files by status")
-    default_segmentation_config: Optional[dict[str, Any]] = None
+    default_segmentation_config: dict[str, Any] | None = None
 
 
 class CollectionList(_List):
@@ -149,13 +149,13 @@ class CollectionFileObject(_Open):
     object: Literal["collection_file"]
     added_at: int
     status: str = Field(description="pending, processing, completed or failed")
-    searchable_status: Optional[str] = None
-    segmentation: Optional[dict[str, Any]] = None
+    searchable_status: str | None = None
+    segmentation: dict[str, Any] | None = None
     segment_count: int = 0
-    file: Optional[FileObject] = None
-    progress: Optional[Progress] = Field(None, description="set while a worker processes the file")
-    processing_seconds: Optional[dict[str, float]] = Field(None, description="where ingest time went, per stage")
-    error: Optional[str] = None
+    file: FileObject | None = None
+    progress: Progress | None = Field(None, description="set while a worker processes the file")
+    processing_seconds: dict[str, float] | None = Field(None, description="where ingest time went, per stage")
+    error: str | None = None
 
 
 class CollectionFileList(_List):
@@ -172,7 +172,7 @@ class TimedText(_Open):
     text: str
     start_time: float
     end_time: float
-    speaker: Optional[str] = None
+    speaker: str | None = None
 
 
 class SegmentSummary(_Open):
@@ -194,14 +194,14 @@ class MediaDescription(_Open):
     collection_id: str
     file_id: str
     title: str
-    duration_seconds: Optional[float] = None
+    duration_seconds: float | None = None
     content: str = Field(description="markdown: one section per segment")
-    speech: Optional[list[TimedText]] = Field(None, description="absent with response_format=markdown")
-    scene_text: Optional[list[TimedText]] = None
-    visual_scene_description: Optional[list[TimedText]] = None
-    segment_summary: Optional[list[SegmentSummary]] = None
-    summary: Optional[str] = Field(None, description="with include_summary=true")
-    chapters: Optional[list[ChapterOut]] = Field(None, description="with include_summary=true")
+    speech: list[TimedText] | None = Field(None, description="absent with response_format=markdown")
+    scene_text: list[TimedText] | None = None
+    visual_scene_description: list[TimedText] | None = None
+    segment_summary: list[SegmentSummary] | None = None
+    summary: str | None = Field(None, description="with include_summary=true")
+    chapters: list[ChapterOut] | None = Field(None, description="with include_summary=true")
     file: FileObject
 
 
@@ -209,7 +209,7 @@ class MediaDescriptionItem(_Open):
     file_id: str
     added_at: int
     object: Literal["collection_file"]
-    duration_seconds: Optional[float] = None
+    duration_seconds: float | None = None
     file: FileObject
     data: dict[str, Any]
 
@@ -227,8 +227,8 @@ class Citation(_Open):
     segment_id: str
     start_time: float
     end_time: float
-    filename: Optional[str] = None
-    number: Optional[int] = Field(None, description="the [n] marker in the answer")
+    filename: str | None = None
+    number: int | None = Field(None, description="the [n] marker in the answer")
     text: str
     speech: list[TimedText]
     scene_text: list[TimedText]
@@ -248,15 +248,15 @@ class ToolCall(_Open):
 
 class AssistantMessage(_Open):
     role: Literal["assistant"]
-    content: Optional[str] = None
-    tool_calls: Optional[list[ToolCall]] = None
+    content: str | None = None
+    tool_calls: list[ToolCall] | None = None
 
 
 class ChatChoice(_Open):
     index: int
     message: AssistantMessage
-    finish_reason: Optional[str] = None
-    grounded: Optional[bool] = Field(None, description="False when the answer's words are not in the segments")
+    finish_reason: str | None = None
+    grounded: bool | None = Field(None, description="False when the answer's words are not in the segments")
     citations: list[Citation] = Field(default_factory=list)
 
 
@@ -270,11 +270,11 @@ class ChatCompletion(_Open):
     id: str
     object: Literal["chat.completion"]
     created: int = Field(description="seconds (OpenAI)")
-    created_at: Optional[int] = Field(None, description="milliseconds (Cloudglue)")
+    created_at: int | None = Field(None, description="milliseconds (Cloudglue)")
     model: str
     choices: list[ChatChoice]
-    usage: Optional[Usage] = None
-    payload: Optional[dict[str, Any]] = Field(None, description="echo of the request (Cloudglue)")
+    usage: Usage | None = None
+    payload: dict[str, Any] | None = Field(None, description="echo of the request (Cloudglue)")
 
 
 class ChatCompletionList(_List):
@@ -300,12 +300,12 @@ class SegmentResult(_Open):
     score: float
     start_time: float
     end_time: float
-    filename: Optional[str] = None
-    thumbnail_url: Optional[str] = None
+    filename: str | None = None
+    thumbnail_url: str | None = None
     speech: list[TimedText]
     scene_text: list[TimedText]
     visual_description: list[TimedText]
-    metadata: Optional[dict[str, Any]] = None
+    metadata: dict[str, Any] | None = None
 
 
 class FileResult(_Open):
@@ -314,7 +314,7 @@ class FileResult(_Open):
     file_id: str
     collection_id: str
     score: float
-    filename: Optional[str] = None
+    filename: str | None = None
     summary: str
 
 
@@ -329,15 +329,15 @@ class SegmentGroup(_Open):
 class SearchResponse(_Open):
     id: str
     object: Literal["search"]
-    query: Optional[str] = None
+    query: str | None = None
     scope: str
     search_modalities: list[str]
-    results: list[Union[SegmentResult, FileResult, SegmentGroup]]
+    results: list[SegmentResult | FileResult | SegmentGroup]
     total: int
     limit: int
     created_at: int
-    group_by_key: Optional[str] = None
-    group_count: Optional[int] = None
+    group_by_key: str | None = None
+    group_count: int | None = None
 
 
 class SearchList(_List):

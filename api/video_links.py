@@ -46,7 +46,8 @@ def _ingest(svc: Services, ref: str) -> tuple[str, str]:
     if frec.status == "failed":
         raise MediaError(f"the linked video cannot be used: {frec.error}", param="messages")
     coll = get_or_create_collection(svc.catalog, LINKED_COLLECTION, None)
-    _, queued = add_to_collection(svc.catalog, coll, frec, SegmentationConfig.from_wire(None, svc.settings.segment_seconds))
+    cfg = SegmentationConfig.from_wire(None, svc.settings.segment_seconds)
+    _, queued = add_to_collection(svc.catalog, coll, frec, cfg)
     if queued:
         svc.worker.wake()
     return coll.id, frec.id

@@ -44,7 +44,7 @@ def _models(args: argparse.Namespace) -> int:
     if args.prepare:
         for name, kind in ((settings.whisper_model, "whisper"), (settings.embed_model, "embedding"),
                            (settings.chat_model, "chat")):
-            sys.stdout.write(f"{kind}: {reg.resolve(name, kind)}\n")
+            sys.stdout.write(f"{kind}: {reg.resolve(name, kind)}\n")  # type: ignore[arg-type]  # kinds above
     damaged = 0
     if args.verify:
         for manifest in sorted(reg.models_dir.rglob("*.sha256.json")):

@@ -27,7 +27,7 @@ class TimeRange:
     def duration(self) -> float:
         return self.end - self.start
 
-    def overlaps(self, other: "TimeRange") -> bool:
+    def overlaps(self, other: TimeRange) -> bool:
         return self.start < other.end and other.start < self.end
 
     def contains(self, t: float) -> bool:
@@ -134,7 +134,7 @@ class Segment:
             return names[label]
         return label
 
-    def labelled_speech(self, parts: "list[SpeechPart] | None" = None) -> str:
+    def labelled_speech(self, parts: list[SpeechPart] | None = None) -> str:
         """Speech with speaker names where known: "Dana: ... speaker_2: ..." (consecutive turns merged).
         A one-speaker file without given names is plain text: a lone label only distracts a small model."""
         parts = parts if parts is not None else self.speech
@@ -163,7 +163,7 @@ class Segment:
         return asdict(self)
 
     @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> "Segment":
+    def from_payload(cls, payload: dict[str, Any]) -> Segment:
         data = dict(payload)
         data["speech"] = [SpeechPart(**p) for p in data.get("speech", [])]
         known = {f for f in cls.__dataclass_fields__}

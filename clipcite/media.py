@@ -13,4 +13,6 @@ def looks_like_video_ref(text: str) -> bool:
     t = (text or "").strip()
     if not t or any(c.isspace() for c in t):
         return False
-    return t.startswith(("http://", "https://", "file://")) or (t.startswith(("/", "~")) and bool(MEDIA_SUFFIX.search(t)))
+    if t.startswith(("http://", "https://", "file://")):
+        return True
+    return t.startswith(("/", "~")) and bool(MEDIA_SUFFIX.search(t))

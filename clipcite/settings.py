@@ -8,7 +8,7 @@ Every field has a default that runs on a 2-core CPU machine with no configuratio
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     context_chars_per_segment: int = Field(400, ge=50, le=10000, description="Prompt budget per segment.")
 
     @model_validator(mode="after")
-    def _server_store_needs_url(self) -> "Settings":
+    def _server_store_needs_url(self) -> Settings:
         if self.store == "qdrant" and not self.qdrant_url:
             raise ValueError("store=qdrant needs qdrant_url (CLIPCITE_QDRANT_URL=http://host:6333)")
         return self
@@ -116,6 +116,6 @@ class Settings(BaseSettings):
         return (self.models_dir or self.data_dir / "models").expanduser().resolve()
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Environment first, explicit overrides (CLI flags) last; `None` overrides are ignored."""
     return Settings(**{k: v for k, v in overrides.items() if v is not None})

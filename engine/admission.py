@@ -20,8 +20,9 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Callable, Iterator, TypeVar
+from typing import TypeVar
 
 from clipcite.errors import Overloaded
 
@@ -33,7 +34,7 @@ _DONE = object()
 class Ticket:
     """An admitted request's place under the bound; `release` is idempotent, so every exit path may call it."""
 
-    def __init__(self, gate: "ModelAccess") -> None:
+    def __init__(self, gate: ModelAccess) -> None:
         self._gate = gate
         self._held = True
 
@@ -46,7 +47,7 @@ class Ticket:
 class Lease:
     """Holds the model slot. Blocking model work runs through `run` / `iterate` in threads it tracks."""
 
-    def __init__(self, access: "ModelAccess", ticket: Ticket, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, access: ModelAccess, ticket: Ticket, loop: asyncio.AbstractEventLoop) -> None:
         self._access = access
         self._ticket = ticket
         self._loop = loop
@@ -95,7 +96,7 @@ class Lease:
                     return
                 if isinstance(item, _Failure):
                     raise item.exc
-                yield item  # type: ignore[misc]
+                yield item
         finally:
             self.stop.set()
 

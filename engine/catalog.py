@@ -11,10 +11,11 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from clipcite.errors import NotFound
 
@@ -204,7 +205,8 @@ class Catalog:
         clauses, args = _listing_where("id", status, only)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         total = self._q(f"SELECT COUNT(*) FROM files {where}", args)[0][0]
-        rows = self._q(f"SELECT * FROM files {where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?", args + (limit, offset))
+        rows = self._q(f"SELECT * FROM files {where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+                       args + (limit, offset))
         return [self._file(r) for r in rows], total
 
     def update_file_metadata(self, file_id: str, metadata: dict[str, Any], filename: str | None = None) -> FileRecord:
@@ -327,13 +329,15 @@ class Catalog:
                     (status, error, now_ms(), collection_id, file_id))
         else:
             self._x("UPDATE collection_files SET status=?, error=?, segment_count=?, updated_at=? "
-                    "WHERE collection_id=? AND file_id=?", (status, error, segment_count, now_ms(), collection_id, file_id))
+                    "WHERE collection_id=? AND file_id=?",
+                    (status, error, segment_count, now_ms(), collection_id, file_id))
 
     def remove_collection_file(self, collection_id: str, file_id: str) -> None:
         self.get_collection_file(collection_id, file_id)
         with self.transaction():
             self._x("DELETE FROM collection_files WHERE collection_id=? AND file_id=?", (collection_id, file_id))
-            self._x("UPDATE jobs SET state='cancelled' WHERE collection_id=? AND file_id=? AND state IN ('queued','running')",
+            self._x("UPDATE jobs SET state='cancelled' "
+                    "WHERE collection_id=? AND file_id=? AND state IN ('queued','running')",
                     (collection_id, file_id))
 
     # --- jobs ---
@@ -352,7 +356,8 @@ class Catalog:
             if not rows:
                 return None
             row = rows[0]
-            self._x("UPDATE jobs SET state='running', attempts=attempts+1, updated_at=? WHERE id=?", (now_ms(), row["id"]))
+            self._x("UPDATE jobs SET state='running', attempts=attempts+1, updated_at=? WHERE id=?",
+                    (now_ms(), row["id"]))
             return JobRecord(id=row["id"], collection_id=row["collection_id"], file_id=row["file_id"], state="running",
                              attempts=row["attempts"] + 1, error=None)
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -78,7 +79,8 @@ def search_query(messages: list[dict[str, str]]) -> str:
     latest = messages[users[-1]]["content"].strip()
     if len(users) > 1 and is_follow_up(latest):
         prev = users[-2]
-        answer = next((m.get("content") or "" for m in messages[prev + 1:users[-1]] if m.get("role") == "assistant"), "")
+        answer = next((m.get("content") or "" for m in messages[prev + 1:users[-1]] if m.get("role") == "assistant"),
+                      "")
         answer = "" if is_refusal(answer) else strip_markers(answer)
         return " ".join(x for x in (messages[prev]["content"].strip(), answer, latest) if x)
     return latest
@@ -135,7 +137,8 @@ class ChatService:
         segments = self.retriever.retrieve(query, req.collections, req.filter, req.retrieval, req.file_ids)
         t1 = time.perf_counter()
         client_system = "\n".join(m["content"] for m in req.messages if m.get("role") == "system" and m.get("content"))
-        system = (TOOLS_SYSTEM_PROMPT if req.tools is not None else SYSTEM_PROMPT) + ("\n" + client_system if client_system else "")
+        system = (TOOLS_SYSTEM_PROMPT if req.tools is not None else SYSTEM_PROMPT) \
+            + ("\n" + client_system if client_system else "")
         if req.tools is not None:
             system += tool_prompt(req.tools.tools)
         turns = [m for m in req.messages if m.get("role") in ("user", "assistant", "tool")]
@@ -144,7 +147,8 @@ class ChatService:
         after = [p for p in (_plain(m) for m in turns[last + 1:]) if p["content"]]
         question = prompt_question(req.messages)
         speech = self._focused_speech(query, segments)
-        fitted = fit_prompt(system, before, lambda k: build_user_message(question, segments[:k], self.char_budget, speech),
+        fitted = fit_prompt(system, before,
+                            lambda k: build_user_message(question, segments[:k], self.char_budget, speech),
                             len(segments), after, self.generator.count_tokens, self.generator.n_ctx,
                             req.params.max_tokens)
         return Prepared(req, fitted.messages, segments[:fitted.kept_segments],

@@ -19,7 +19,8 @@ from engine.prompting import REFUSAL
 _MARKER = re.compile(r"\[(\s*\d+\s*(?:[,;]\s*\d+\s*)*)\]|\bsegments?\s+(\d+(?:\s*(?:,|and)\s*\d+)*)", re.I)
 _REFUSAL_PATTERNS = re.compile(
     r"(do(?:es)? not contain|don't contain|not (?:mentioned|provided|stated|available|specified)|"
-    r"no information|cannot (?:find|answer|determine)|can't (?:find|answer|determine)|unable to (?:find|answer|determine)|"
+    r"no information|cannot (?:find|answer|determine)|can't (?:find|answer|determine)|"
+    r"unable to (?:find|answer|determine)|"
     r"not (?:in|found in) the (?:segments|videos))", re.I)
 
 

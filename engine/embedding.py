@@ -13,8 +13,9 @@ import logging
 import sqlite3
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -126,9 +127,9 @@ class SentenceEmbedder:
         found = self.cache.get(keys)
         missing = list(dict.fromkeys(k for k in keys if k not in found))
         if missing:
-            first = {k: t for k, t in zip(keys, texts) if k in set(missing)}
+            first = {k: t for k, t in zip(keys, texts, strict=False) if k in set(missing)}
             vecs = self.embed([first[k] for k in missing])
-            new = dict(zip(missing, vecs))
+            new = dict(zip(missing, vecs, strict=False))
             self.cache.put(new, persist)
             found.update(new)
         if not keys:

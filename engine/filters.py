@@ -19,7 +19,7 @@ condition, and filters never post-filter in Python).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from clipcite.errors import InvalidRequest
 
@@ -56,22 +56,22 @@ class Substring:
     text: str
 
 
-Leaf = Union[Match, Range, Substring]
+Leaf = Match | Range | Substring
 
 
 @dataclass
 class Group:
     """must: all; should: at least one; must_not: none."""
 
-    must: list["Node"] = field(default_factory=list)
-    should: list["Node"] = field(default_factory=list)
-    must_not: list["Node"] = field(default_factory=list)
+    must: list[Node] = field(default_factory=list)
+    should: list[Node] = field(default_factory=list)
+    must_not: list[Node] = field(default_factory=list)
 
     def is_empty(self) -> bool:
         return not (self.must or self.should or self.must_not)
 
 
-Node = Union[Leaf, Group]
+Node = Leaf | Group
 
 
 def _as_number(text: str) -> float | None:

@@ -11,8 +11,8 @@ fit is the request refused, with OpenAI's `context_length_exceeded` and the numb
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from clipcite.errors import ContextLengthExceeded
 

@@ -7,13 +7,15 @@ and only evaluates the part after the longest common prefix, so the fixed system
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from clipcite.errors import ContextLengthExceeded, InvalidRequest, ModelUnavailable
 from models.loading import Lazy
@@ -110,7 +112,8 @@ class LlamaGenerator:
                           finish_reason=choice.get("finish_reason") or "stop",
                           timings={"generate": time.perf_counter() - t0})
 
-    def stream(self, messages: list[dict[str, Any]], params: GenerationParams) -> Iterator[tuple[str, str | None]]:
+    def stream(self, messages: list[dict[str, Any]],
+               params: GenerationParams) -> Generator[tuple[str, str | None], None, None]:
         """Yields (delta_text, finish_reason); the lock is held until the iterator is exhausted or closed."""
         llm = self.load()
         with self.lock, _model_errors(self.n_ctx):
@@ -134,7 +137,5 @@ class LlamaGenerator:
     def _close(self) -> None:
         llm = self._llm.clear()
         if llm is not None:
-            try:
+            with contextlib.suppress(Exception):  # best effort at shutdown
                 llm.close()
-            except Exception:  # noqa: BLE001 - best effort at shutdown
-                pass

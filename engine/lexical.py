@@ -15,12 +15,14 @@ from clipcite.domain import Segment
 from engine.store import SparseVec
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*", re.I)
-STOPWORDS = frozenset(
-    "a an and are as at be been but by can could did do does for from had has have he her his how i if in into is "
-    "it its me my of on or our she so than that the their them then there these they this to was we were what "
-    "when where which who whom why will with would you your about after all also any before being both each few "
-    "more most other same some such only own just should now".split()
-)
+STOPWORDS = frozenset([
+    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does", "for",
+    "from", "had", "has", "have", "he", "her", "his", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my",
+    "of", "on", "or", "our", "she", "so", "than", "that", "the", "their", "them", "then", "there", "these", "they",
+    "this", "to", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with",
+    "would", "you", "your", "about", "after", "all", "also", "any", "before", "being", "both", "each", "few", "more",
+    "most", "other", "same", "some", "such", "only", "own", "just", "should", "now"
+])
 K1, B, AVG_LEN = 1.2, 0.75, 40.0
 
 

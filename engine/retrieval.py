@@ -48,7 +48,8 @@ def coverage(query_terms: set[str], seg_terms: set[str], weights: dict[str, floa
 
 def _ranked(scored: list[tuple[float, int, ScoredSegment]]) -> list[ScoredSegment]:
     """(score, -fused rank, hit) triples, best first; ties keep the fused order."""
-    return [ScoredSegment(h.segment, round(score, 4)) for score, _, h in sorted(scored, key=lambda x: x[:2], reverse=True)]
+    ranked = sorted(scored, key=lambda x: x[:2], reverse=True)
+    return [ScoredSegment(h.segment, round(score, 4)) for score, _, h in ranked]
 
 
 def rerank(query: str, hits: list[ScoredSegment], weight: float = 1.0) -> list[ScoredSegment]:
@@ -63,7 +64,7 @@ def rerank(query: str, hits: list[ScoredSegment], weight: float = 1.0) -> list[S
     n = max(1, len(hits))
     weights = {t: math.log(1 + n / (1 + sum(lexical.has_term(t, st) for st in seg_terms))) for t in terms}
     scored = []
-    for rank, (h, st) in enumerate(zip(hits, seg_terms)):
+    for rank, (h, st) in enumerate(zip(hits, seg_terms, strict=False)):
         score = 0.15 / (1 + rank) + weight * coverage(terms, st, weights)
         scored.append((score, -rank, h))
     return _ranked(scored)
@@ -128,7 +129,7 @@ class CrossEncoderReranker:
         squashed = [1 / (1 + math.exp(-s)) if not 0.0 <= s <= 1.0 else s for s in scores]  # logits -> 0..1
         terms = set(lexical.tokens(query))
         scored = []
-        for rank, (h, s) in enumerate(zip(hits, squashed)):
+        for rank, (h, s) in enumerate(zip(hits, squashed, strict=False)):
             cov = coverage(terms, lexical.segment_terms(h.segment)) if self.lexical_weight else 0.0
             scored.append((s + self.lexical_weight * cov, -rank, h))
         return _ranked(scored)

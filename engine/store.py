@@ -165,7 +165,8 @@ class _FilterBuilder:
         if isinstance(node, Group):
             return self.group(node)
         if isinstance(node, Range):
-            return m.FieldCondition(key=node.key, range=self.range_cls(gt=node.gt, lt=node.lt, gte=node.gte, lte=node.lte))
+            return m.FieldCondition(key=node.key,
+                                    range=self.range_cls(gt=node.gt, lt=node.lt, gte=node.gte, lte=node.lte))
         if isinstance(node, Substring):
             return self.substring(node)
         assert isinstance(node, Match)
@@ -309,7 +310,8 @@ class EdgeStore:
                 prefetches = [self.q.Prefetch(limit=q.prefetch_limit, query=self.q.Query.Nearest(v, using=u),
                                               filter=flt_obj) for v, u in searches]
                 res = self.shard.query(self.q.QueryRequest(limit=q.limit, prefetches=prefetches,
-                                                           query=self.q.Fusion.Rrf(k=60), filter=flt_obj,
+                                                           query=self.q.Fusion.Rrf(k=60),  # type: ignore[arg-type]
+                                                           filter=flt_obj,
                                                            with_payload=True))
         return [Hit(id=int(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in res]
 
@@ -404,7 +406,8 @@ class QdrantServerStore:
             self.client.create_collection(
                 collection,
                 vectors_config=vectors,
-                sparse_vectors_config={n: models.SparseVectorParams(modifier=models.Modifier.IDF) for n in SPARSE_NAMES},
+                sparse_vectors_config={n: models.SparseVectorParams(modifier=models.Modifier.IDF)
+                                       for n in SPARSE_NAMES},
                 shard_number=shards, replication_factor=replication,
             )
             for key in KEYWORD_INDEXES:
@@ -427,9 +430,9 @@ class QdrantServerStore:
     def upsert(self, points: list[StorePoint], batch: int = 256) -> None:
         self._ensure_indexes([p.payload for p in points])
         for start in range(0, len(points), batch):
-            self.client.upsert(self.collection, [self.m.PointStruct(id=p.id, vector=point_vectors(p, self.m.SparseVector, self.has_image),
-                                                                    payload=p.payload)
-                                                 for p in points[start:start + batch]], wait=True)
+            structs = [self.m.PointStruct(id=p.id, vector=point_vectors(p, self.m.SparseVector, self.has_image),
+                                          payload=p.payload) for p in points[start:start + batch]]
+            self.client.upsert(self.collection, structs, wait=True)
 
     def query(self, q: HybridQuery, flt: Group | None) -> list[Hit]:
         m = self.m

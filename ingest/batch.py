@@ -14,9 +14,10 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from clipcite.errors import InvalidRequest
 from engine.catalog import Catalog, CollectionRecord, new_id, now_ms
@@ -169,7 +170,7 @@ class ProgressBars:
 
     def __init__(self, every: float = 10.0) -> None:
         self.every = every
-        self.bars = None
+        self.bars: tuple[Any, Any] | None = None  # tqdm bars, made on the first tick on a terminal
         self.last_log = 0.0
         self.t0 = time.perf_counter()
 

@@ -8,9 +8,9 @@ next keyframe. The first frame is always a keyframe.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -69,7 +69,7 @@ def iter_keyframes(path: Path, sample_fps: float = 2.0, threshold: float = 12.0,
                     h, w = rgb.shape[:2]
                     scale = min(1.0, max_side / max(h, w))
                     if scale < 1.0:
-                        rgb = cv2.resize(rgb, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
+                        rgb = cv2.resize(rgb, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)  # type: ignore[assignment]
                     last_key_t = t
                     # The change happened somewhere since the previous sample: split the difference.
                     appeared = t if last_sig is None else (prev_t + t) / 2

@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -84,7 +84,8 @@ class ClipEncoder:
         with self._lock:
             model, processor, _ = self._load()
             for start in range(0, len(images), self.batch_size):
-                batch = [Image.fromarray(np.ascontiguousarray(im[:, :, ::-1])) for im in images[start:start + self.batch_size]]
+                batch = [Image.fromarray(np.ascontiguousarray(im[:, :, ::-1]))
+                         for im in images[start:start + self.batch_size]]
                 pixels = processor(images=batch, return_tensors="pt")["pixel_values"].to(self.device)
                 with torch.inference_mode():
                     out.append(self._normalise(model.get_image_features(pixel_values=pixels).pooler_output))

@@ -8,6 +8,7 @@ stale points removed), so a re-run leaves no duplicates.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -144,10 +145,8 @@ class IngestWorker:
             log.log(level, "ingest job %s (file %s) failed: %s", job.id, job.file_id, reason,
                     exc_info=not isinstance(exc, ClipciteError))
             cat.finish_job(job.id, "failed", reason)
-            try:
+            with contextlib.suppress(Exception):  # the row may be gone (file deleted meanwhile)
                 cat.set_collection_file_status(job.collection_id, job.file_id, "failed", error=reason)
-            except Exception:  # noqa: BLE001 - the row may be gone (file deleted meanwhile)
-                pass
             return
         finally:
             self._progress.pop(key, None)

@@ -7,12 +7,15 @@ is a no-op, and a changed segmentation or metadata re-queues it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Callable, ContextManager
+from typing import Any
 
 from clipcite.errors import MediaError, NotFound
 from engine.catalog import Catalog, CollectionFileRecord, CollectionRecord, FileRecord, new_id, now_ms
@@ -66,10 +69,8 @@ def add_to_collection(catalog: Catalog, coll: CollectionRecord, frec: FileRecord
     """Queue `frec` into `coll`; returns (record, queued). Nothing is queued when the file is already there
     with the same segmentation and metadata (completed or on its way)."""
     existing = None
-    try:
+    with contextlib.suppress(NotFound):  # first add
         existing = catalog.get_collection_file(coll.id, frec.id)
-    except NotFound:  # first add
-        pass
     if existing and existing.status in ("pending", "processing") and existing.segmentation_config == cfg.to_wire():
         return existing, False
     if existing and existing.status == "completed" and existing.segmentation_config == cfg.to_wire() \
@@ -93,7 +94,7 @@ class Library:
     between the two steps is finished at the next start (`finish_pending_deletes`). No point outlives its
     file, collection or membership."""
 
-    def __init__(self, catalog: Catalog, store: SegmentStore, fence: ContextManager) -> None:
+    def __init__(self, catalog: Catalog, store: SegmentStore, fence: AbstractContextManager) -> None:
         self.catalog = catalog
         self.store = store
         self.fence = fence

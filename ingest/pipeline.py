@@ -15,11 +15,12 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ContextManager
+from typing import Any
 
 from clipcite.domain import (
     FrameText,
@@ -66,7 +67,7 @@ class FileAnalysis:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "FileAnalysis":
+    def from_json(cls, data: dict[str, Any]) -> FileAnalysis:
         return cls(
             video_info=data["video_info"],
             speech=[SpeechSpan(text=s["text"], start=s["start"], end=s["end"], speaker=s.get("speaker"),
@@ -108,6 +109,7 @@ class Analyzer:
         return hashlib.sha1(json.dumps(opts, sort_keys=True).encode()).hexdigest()[:16]
 
     def _ocr_frame(self, image, start: float, end: float, out: FileAnalysis) -> None:
+        assert self.ocr is not None  # only called when the stage is configured
         t0 = time.perf_counter()
         lines = self.ocr.read(image)
         out.timings["ocr"] = out.timings.get("ocr", 0.0) + time.perf_counter() - t0
@@ -115,12 +117,14 @@ class Analyzer:
             out.texts.append(FrameText(start=start, end=end, lines=tuple(lines)))
 
     def _embed_frame(self, image, start: float, end: float, out: FileAnalysis) -> None:
+        assert self.image_encoder is not None
         t0 = time.perf_counter()
         vec = self.image_encoder.embed_images([image])[0]
         out.timings["image"] = out.timings.get("image", 0.0) + time.perf_counter() - t0
         out.frame_vectors.append(FrameVector(start=start, end=end, vector=pack_vector(vec)))
 
     def _describe_frame(self, image, start: float, end: float, out: FileAnalysis) -> None:
+        assert self.describer is not None
         t0 = time.perf_counter()
         v = self.describer.describe(image)
         out.timings["visual"] = out.timings.get("visual", 0.0) + time.perf_counter() - t0
@@ -169,9 +173,11 @@ class Analyzer:
         return out
 
     def _speech(self, path: Path, duration: float, out: FileAnalysis, advance) -> None:
+        assert self.transcriber is not None
         t0 = time.perf_counter()
         advance("speech", "speech", 0.0)
-        result = self.transcriber.transcribe(path, on_progress=lambda t: advance("speech", "speech", 0.9 * t / duration))
+        result = self.transcriber.transcribe(path,
+                                             on_progress=lambda t: advance("speech", "speech", 0.9 * t / duration))
         out.speech, out.language = result.spans, result.language
         out.options["speech"] = result.options.to_dict()
         out.timings["speech"] = time.perf_counter() - t0
@@ -189,7 +195,8 @@ class Analyzer:
         duration = max(info.duration_seconds, 1e-3)
         advance("frames", "frames", 0.0)
         t0 = time.perf_counter()
-        ocr = _OcrPool(self, out.video_info, self.ocr_workers) if (self.overlap and self.ocr and self.describer) else None
+        overlapped = self.overlap and self.ocr and self.describer
+        ocr = _OcrPool(self, out.video_info, self.ocr_workers) if overlapped else None
         count = 0
         previous = None
 
@@ -220,7 +227,8 @@ class Analyzer:
                 texts, ocr_seconds = ocr.finish()
                 out.texts.extend(texts)
                 out.timings["ocr"] = ocr_seconds
-        busy = out.timings.get("visual", 0.0) + out.timings.get("image", 0.0) + (0.0 if ocr is not None else out.timings.get("ocr", 0.0))
+        busy = out.timings.get("visual", 0.0) + out.timings.get("image", 0.0) \
+            + (0.0 if ocr is not None else out.timings.get("ocr", 0.0))
         out.timings["frames"] = time.perf_counter() - t0 - busy
         out.options["keyframes"] = count
         advance("frames", "frames", 1.0)
@@ -229,13 +237,14 @@ class Analyzer:
 class _OcrPool:
     """Consumer threads for OCR behind a short queue. With several workers, keyframes are read at once,
     so OCR can use the cores speech leaves idle once it is done (measured on 2 vCPUs, about one core of
-    throughput: 3 % faster, so services start one worker there). Results are put back in keyframe order; a failure is re-raised by `finish()` (workers keep draining so the producer never
-    blocks on a full queue)."""
+    throughput: 3 % faster, so services start one worker there). Results are put back in keyframe order;
+    a failure is re-raised by `finish()` (workers keep draining so the producer never blocks on a full
+    queue)."""
 
     def __init__(self, analyzer: Analyzer, video_info: dict[str, Any], workers: int = 1, depth: int = 4) -> None:
         self.analyzer = analyzer
         self.outs = [FileAnalysis(video_info=video_info) for _ in range(max(1, workers))]
-        self.queue: queue.Queue = queue.Queue(maxsize=depth + len(self.outs))
+        self.queue: queue.Queue[tuple[Any, float, float] | None] = queue.Queue(maxsize=depth + len(self.outs))
         self.error: BaseException | None = None
         self.threads = [threading.Thread(target=self._run, args=(out,), name=f"ocr-{i}", daemon=True)
                         for i, out in enumerate(self.outs)]
@@ -385,7 +394,7 @@ def to_points(segments: list[Segment], embedder: Embedder, filename: str | None 
     # Utterance vectors for answering (engine.chat ranks a segment's sentences against the question).
     embedder.embed_cached([p.text for s in segments for p in s.speech if p.text])
     points = []
-    for seg, vec in zip(segments, vectors):
+    for seg, vec in zip(segments, vectors, strict=False):
         sparse: dict[str, SparseVec] = {
             "speech_lex": lexical.doc_vector(seg.labelled_speech() + " " + Path(filename or "").stem.replace("_", " ")),
             "ocr_lex": lexical.doc_vector(" ".join(seg.scene_text)),
@@ -402,7 +411,7 @@ def file_scope(collection_id: str, file_id: str) -> Group:
 
 def index_segments(store: SegmentStore, embedder: Embedder, segments: list[Segment], collection_id: str,
                    file_id: str, filename: str | None = None, image_vectors: dict[str, list[float]] | None = None,
-                   fence: ContextManager | None = None, wanted: Callable[[], bool] | None = None) -> int:
+                   fence: AbstractContextManager | None = None, wanted: Callable[[], bool] | None = None) -> int:
     """Replace a file's segments in a collection: upsert new points (deterministic ids), then drop any
     point of this file whose segment is no longer in the plan. Re-running is idempotent. Embedding runs
     outside `fence`; the writes run inside it, and only while `wanted()` (the job was not cancelled by a

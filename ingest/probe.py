@@ -8,9 +8,11 @@ the video as if it were whole. It fails unless partial files are allowed, and th
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from clipcite.domain import VideoInfo
 from clipcite.errors import MediaError
@@ -40,8 +42,9 @@ def probe(path: Path, allow_partial: bool = False) -> VideoInfo:
             if duration <= 0:
                 raise MediaError("video has zero duration")
             fps = float(video.average_rate or video.guessed_rate or 0) or 0.0
-            width = int(video.codec_context.width or 0)
-            height = int(video.codec_context.height or 0)
+            codec: Any = video.codec_context  # a VideoCodecContext for a video stream
+            width = int(codec.width or 0)
+            height = int(codec.height or 0)
             if width <= 0 or height <= 0:
                 raise MediaError("video stream has no frame size")
             check = _integrity(container, video, duration)
@@ -70,10 +73,8 @@ def _integrity(container, video, claimed: float) -> _Integrity:
     problems: list[str] = []
     end, corrupt, packets = 0.0, 0, 0
     tb = video.time_base
-    try:
+    with contextlib.suppress(Exception):  # unseekable input is read from where it is
         container.seek(0)
-    except Exception:  # noqa: BLE001 - unseekable input is read from where it is
-        pass
     try:
         for packet in container.demux(video):
             if packet.size == 0:  # flush packet

@@ -88,7 +88,7 @@ class RapidOcrReader:
             self._free.put(engine)
         texts = getattr(result, "txts", None) or ()
         scores = getattr(result, "scores", None) or ()
-        return [t.strip() for t, s in zip(texts, scores) if t and t.strip() and s >= self.min_score]
+        return [t.strip() for t, s in zip(texts, scores, strict=False) if t and t.strip() and s >= self.min_score]
 
 
 def normalise_line(line: str) -> str:

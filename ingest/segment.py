@@ -36,7 +36,7 @@ class SegmentationConfig:
 
     @classmethod
     def from_wire(cls, raw: dict[str, Any] | None, default_window: float = 20.0, param: str = "segmentation_config"
-                  ) -> "SegmentationConfig":
+                  ) -> SegmentationConfig:
         """Validate Cloudglue's `SegmentationConfig` JSON (wire names) into this dataclass."""
         if not raw:
             return cls(window_seconds=default_window)
@@ -55,7 +55,8 @@ class SegmentationConfig:
                 raise InvalidRequest("window_seconds must be between 1 and 120",
                                      param=f"{param}.uniform_config.window_seconds")
             if hop is not None and not 1 <= hop <= 120:
-                raise InvalidRequest("hop_seconds must be between 1 and 120", param=f"{param}.uniform_config.hop_seconds")
+                raise InvalidRequest("hop_seconds must be between 1 and 120",
+                                     param=f"{param}.uniform_config.hop_seconds")
             return cls(strategy="uniform", window_seconds=window, hop_seconds=hop, **common)
         if strategy == "shot-detector":
             cfg = raw.get("shot_detector_config") or {}
@@ -161,7 +162,7 @@ def shots_to_windows(cuts: list[float], start: float, end: float, cfg: Segmentat
         merged.pop()
     merged.append(end)
     out: list[TimeRange] = []
-    for a, b in zip(merged, merged[1:]):
+    for a, b in zip(merged, merged[1:], strict=False):
         if b - a > cfg.max_seconds:
             out.extend(uniform_windows(a, b, cfg.max_seconds))
         else:

@@ -69,7 +69,8 @@ def _pieces(span: SpeechSpan, chunk: float) -> list[tuple[float, float, SpeechSp
 class SpeakerDiarizer:
     name = "resemblyzer"
 
-    def __init__(self, options: DiarizationOptions = DiarizationOptions(), threads: int = 1, device: str = "cpu") -> None:
+    def __init__(self, options: DiarizationOptions = DiarizationOptions(), threads: int = 1,
+                 device: str = "cpu") -> None:
         self.options = options
         self.threads = threads
         self.device = device
@@ -102,7 +103,7 @@ class SpeakerDiarizer:
             enc = self._load()
             embs = np.stack([enc.embed_utterance(audio[int(pieces[i][0] * SAMPLE_RATE):int(pieces[i][1] * SAMPLE_RATE)])
                              for i in usable])
-        labels = dict(zip(usable, cluster(embs, self.options.threshold)))
+        labels = dict(zip(usable, cluster(embs, self.options.threshold), strict=False))
         out: list[SpeechSpan] = []
         last = labels[usable[0]]
         for i, (_, _, piece) in enumerate(pieces):
@@ -135,9 +136,9 @@ def diarization_error_rate(truth: list[tuple[float, float, str]], hyp: list[tupl
     t_labels = sorted({lab for lab in t if lab})
     h_labels = sorted({lab for lab in h if lab})
     best = 0
-    pad = h_labels + [None] * max(0, len(t_labels) - len(h_labels))
+    pad: list[str | None] = [*h_labels, *[None] * max(0, len(t_labels) - len(h_labels))]
     for perm in permutations(pad, len(t_labels)):
-        mapping = dict(zip(t_labels, perm))
+        mapping: dict[str | None, str | None] = dict(zip(t_labels, perm, strict=False))
         correct = sum(1 for k in speech if h[k] is not None and mapping[t[k]] == h[k])
         best = max(best, correct)
     return 1 - best / len(speech)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 from clipcite.domain import SpeechSpan, Word
 from clipcite.errors import MediaError

@@ -32,7 +32,8 @@ def thumbnail(video: Path, at: float, cache: Path, max_side: int = 320) -> Path:
     h, w = image.shape[:2]
     scale = min(1.0, max_side / max(h, w))
     if scale < 1.0:
-        image = cv2.resize(image, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
+        image = cv2.resize(image, (int(w * scale), int(h * scale)),  # type: ignore[assignment]
+                           interpolation=cv2.INTER_AREA)
     tmp = out.with_suffix(".tmp.jpg")
     cv2.imwrite(str(tmp), image, [cv2.IMWRITE_JPEG_QUALITY, 80])
     tmp.replace(out)

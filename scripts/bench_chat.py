@@ -162,7 +162,7 @@ def main() -> int:
     thread.join(30)
     svc.close()
 
-    overhead = [e / r - 1 for e, r in zip(engine_s, raw_s)]
+    overhead = [e / r - 1 for e, r in zip(engine_s, raw_s, strict=False)]
     lines = [
         f"{len(qs)} questions over {args.videos} indexed videos; model {args.chat_model}; "
         f"prompt ~{statistics.median(prompt_tokens):.0f} tokens (median)",
@@ -175,7 +175,8 @@ def main() -> int:
         f"({statistics.median(warm_s) / statistics.median(engine_s):.2f}x of cold)",
         f"1 client: {len(one_lat)} answers in {one_wall:.0f} s = {60 * len(one_lat) / one_wall:.1f}/min, "
         f"latency p50 {statistics.median(one_lat):.1f} s, errors {len(one_err)}",
-        f"{args.clients} clients: {len(many_lat)} answers in {many_wall:.0f} s = {60 * len(many_lat) / many_wall:.1f}/min, "
+        f"{args.clients} clients: {len(many_lat)} answers in {many_wall:.0f} s = "
+        f"{60 * len(many_lat) / many_wall:.1f}/min, "
         f"latency p50 {statistics.median(many_lat):.1f} s p99 {pct(many_lat, 0.99):.1f} s, errors {len(many_err)}; "
         f"throughput ratio {(len(many_lat) / many_wall) / (len(one_lat) / one_wall):.2f}x of one client "
         "(one model instance answers in turn)",

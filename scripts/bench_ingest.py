@@ -57,7 +57,7 @@ def run_child(mode: str, files: list[Path], args: argparse.Namespace) -> dict:
         tr = svc.worker.ctx.analyzer.transcriber
         tr._load()  # load outside the timed region, as the pipeline run below does
         t0 = time.perf_counter()
-        for f, info in zip(files, infos):
+        for f, info in zip(files, infos, strict=False):
             if info.has_audio:
                 tr.transcribe(f)
         elapsed = time.perf_counter() - t0
@@ -132,7 +132,8 @@ def main() -> int:
             lines.append(f"{mode} stage seconds (summed over files; overlapped stages run at once): "
                          + ", ".join(f"{k} {v}" for k, v in r["stages"].items()))
     w = results["whisper"]["seconds"]
-    lines.append(f"pipeline / faster-whisper alone (speed ratio): sequential {w / results['pipeline']['seconds']:.2f}x, "
+    lines.append(f"pipeline / faster-whisper alone (speed ratio): "
+                 f"sequential {w / results['pipeline']['seconds']:.2f}x, "
                  f"overlapped {w / results['pipeline-overlap']['seconds']:.2f}x  (target >= 0.8x)")
     lines.append(f"overlap speed-up: {results['pipeline']['seconds'] / results['pipeline-overlap']['seconds']:.2f}x")
     sys.stdout.write("\n".join(lines) + "\n")

@@ -39,9 +39,10 @@ from engine.store import EdgeStore, HybridQuery, QdrantServerStore, StorePoint  
 from ingest.pipeline import point_id, segment_payload  # noqa: E402
 
 log = logging.getLogger("bench_search")
-WORDS = ("forklift tyre pressure monday exit dock badge budget harbour crane pier ferry launch rocket glider "
-         "vendor harness safety briefing warehouse lab optics laser goggles quarterly orchard apple yield "
-         "revenue growth percent schedule maintenance north south east west room floor extension code").split()
+WORDS = ["forklift", "tyre", "pressure", "monday", "exit", "dock", "badge", "budget", "harbour", "crane", "pier",
+         "ferry", "launch", "rocket", "glider", "vendor", "harness", "safety", "briefing", "warehouse", "lab", "optics",
+         "laser", "goggles", "quarterly", "orchard", "apple", "yield", "revenue", "growth", "percent", "schedule",
+         "maintenance", "north", "south", "east", "west", "room", "floor", "extension", "code"]
 DEPARTMENTS = ("ops", "finance", "research", "safety", "sales")
 DIM = 384
 
@@ -131,12 +132,14 @@ def main() -> int:
             shutil.rmtree(tmp, ignore_errors=True)
     lines = [f"filtered hybrid top-10 search, {args.queries} queries per run (dense + BM25 speech, RRF; "
              f"filter: collection + metadata Equal + numeric LessThan)",
-             f"{'segments':>9} {'backend':8} {'p50 ms':>8} {'p99 ms':>8} {'hits/q':>7} {'load s':>7} {'max pause s':>11}"]
+             f"{'segments':>9} {'backend':8} {'p50 ms':>8} {'p99 ms':>8} {'hits/q':>7} {'load s':>7} "
+             f"{'max pause s':>11}"]
     for size, backend, p50, p99, hits, load, pause in rows:
         if p50 is None:
             lines.append(f"{size:>9} {backend:8} {'skipped (brute force)':>26}")
         else:
-            lines.append(f"{size:>9} {backend:8} {p50:8.2f} {p99:8.2f} {hits / args.queries:7.1f} {load:7.0f} {pause:11.1f}")
+            lines.append(f"{size:>9} {backend:8} {p50:8.2f} {p99:8.2f} {hits / args.queries:7.1f} {load:7.0f} "
+                         f"{pause:11.1f}")
     by = {(s, b): p for s, b, p, *_ in rows}
     for size in sizes:
         if by.get((size, "edge")) and by.get((size, "local")):

@@ -30,7 +30,8 @@ import httpx
 log = logging.getLogger("eval")
 
 REFUSAL_RE = re.compile(r"(do(?:es)? not contain|don't contain|not (?:mentioned|provided|stated|available|specified)|"
-                        r"no information|cannot (?:find|answer|determine)|can't|unable to|not (?:in|found in) the)", re.I)
+                        r"no information|cannot (?:find|answer|determine)|can't|unable to|"
+                        r"not (?:in|found in) the)", re.I)
 
 
 def free_port() -> int:
@@ -81,7 +82,8 @@ MODALITY_SETS = {"fused": None, "general_content": ["general_content"], "speech_
 
 
 def retrieval_recall(client: httpx.Client, collection: str, truth: dict[str, Any], by_id: dict[str, Any],
-                     scene_index: dict[str, tuple[str, float, float]], ks: tuple[int, ...] = (1, 3, 5)) -> dict[str, Any]:
+                     scene_index: dict[str, tuple[str, float, float]],
+                     ks: tuple[int, ...] = (1, 3, 5)) -> dict[str, Any]:
     """Recall@k of the right scene for retrieval alone (POST /v1/search), per search modality, split into
     facts (questions with expected words) and picture-only moments (no expected words)."""
     out: dict[str, Any] = {}
@@ -148,7 +150,7 @@ def multi_turn(client: httpx.Client, collection: str, truth: dict[str, Any], row
     """A pronoun follow-up after each answered question must cite the same scene: the history has to
     steer retrieval (the follow-up alone names nothing)."""
     hits = []
-    for q, row in zip(truth["questions"], rows):
+    for q, row in zip(truth["questions"], rows, strict=False):
         if len(hits) >= limit or not q.get("scene") or q.get("filter"):
             continue
         body = {"model": "nimbus-001", "collections": [collection], "messages": [

@@ -59,7 +59,8 @@ def main() -> int:
     proc = None
     url = args.url
     if not url:
-        proc, url = start_server(tmp / "data", {"CLIPCITE_CHAT_MODEL": args.chat_model, "CLIPCITE_MAX_ANSWER_TOKENS": "32"})
+        proc, url = start_server(tmp / "data", {"CLIPCITE_CHAT_MODEL": args.chat_model,
+                                                "CLIPCITE_MAX_ANSWER_TOKENS": "32"})
     video = tmp / "soak.mp4"
     make_video(video, TWO_SCENES)
     client = httpx.Client(base_url=f"{url}/v1", timeout=300)
@@ -148,7 +149,8 @@ def main() -> int:
     wedged = wedged_slots(client, url)
     t0 = time.perf_counter()
     after = client.post("/chat/completions", json={"model": "nimbus-001", "collections": [coll],
-                                                   "messages": [{"role": "user", "content": "What is the badge code?"}]})
+                                                   "messages": [{"role": "user",
+                                                                 "content": "What is the badge code?"}]})
     after_s = round(time.perf_counter() - t0, 3)
     if after.status_code != 200:
         errors.append(f"request after the soak: {after.status_code} {after.text[:200]}")

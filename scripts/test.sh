@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh --test
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-# Static gates first (seconds): the layer contracts in pyproject.toml.
+# Static gates first (seconds), configured in pyproject.toml: layer contracts, lint, types.
 lint-imports --no-cache
+${PYTHON:-python3} -m ruff check .
+${PYTHON:-python3} -m mypy
 exec ${PYTHON:-python3} -m pytest -q "$@"

@@ -83,7 +83,7 @@ class LiveServer:
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         self.thread.start()
         deadline = time.time() + 120
         while not self.server.started:
@@ -104,8 +104,8 @@ class LiveServer:
 def make_settings(data_dir: Path, **overrides):
     from clipcite.settings import Settings
 
-    base = dict(data_dir=data_dir, port=free_port(), models_dir=MODELS_CACHE, chat_model="smollm2-135m-instruct", whisper_model="tiny.en",
-                n_ctx=2048, max_answer_tokens=48, segment_seconds=20.0)
+    base = dict(data_dir=data_dir, port=free_port(), models_dir=MODELS_CACHE, chat_model="smollm2-135m-instruct",
+                whisper_model="tiny.en", n_ctx=2048, max_answer_tokens=48, segment_seconds=20.0)
     base.update(overrides)
     return Settings(**base)
 

@@ -59,7 +59,8 @@ def make_video(path: Path, scenes: list[Scene], size: tuple[int, int] = (480, 27
     import cv2
 
     clips = [speak(s.say, s.voice) if (s.say and audio) else np.zeros(0, np.float32) for s in scenes]
-    durations = [s.seconds if s.seconds else round(len(c) / SAMPLE_RATE + 1.0, 1) for s, c in zip(scenes, clips)]
+    durations = [s.seconds if s.seconds else round(len(c) / SAMPLE_RATE + 1.0, 1)
+                 for s, c in zip(scenes, clips, strict=False)]
     windows, t = [], 0.0
     for d in durations:
         windows.append((round(t, 3), round(t + d, 3)))
@@ -73,7 +74,7 @@ def make_video(path: Path, scenes: list[Scene], size: tuple[int, int] = (480, 27
         if as_ is not None:
             as_.layout = "mono"
         frame_idx = 0
-        for scene, d in zip(scenes, durations):
+        for scene, d in zip(scenes, durations, strict=False):
             img = np.zeros((h, w, 3), np.uint8)
             img[:] = scene.colour
             if scene.text:
@@ -90,7 +91,7 @@ def make_video(path: Path, scenes: list[Scene], size: tuple[int, int] = (480, 27
             out.mux(pkt)
         if as_ is not None:
             track = np.zeros(int(sum(durations) * SAMPLE_RATE), np.float32)
-            for (start, _), clip in zip(windows, clips):
+            for (start, _), clip in zip(windows, clips, strict=False):
                 i = int((start + 0.3) * SAMPLE_RATE)
                 track[i:i + len(clip)] = clip[: max(0, len(track) - i)]
             pcm = (np.clip(track, -1, 1) * 32767).astype(np.int16)
@@ -109,8 +110,10 @@ def make_video(path: Path, scenes: list[Scene], size: tuple[int, int] = (480, 27
 
 TWO_SCENES = [
     Scene((120, 40, 30), text="WAREHOUSE SAFETY", say="Welcome to the warehouse safety briefing for new staff."),
-    Scene((30, 110, 40), text="Badge code 4471", say="Forklift drivers must check the tyre pressure every Monday morning."),
-    Scene((40, 40, 160), text="Exit B12", say="In an emergency, leave through the north exit next to the loading dock."),
+    Scene((30, 110, 40), text="Badge code 4471",
+          say="Forklift drivers must check the tyre pressure every Monday morning."),
+    Scene((40, 40, 160), text="Exit B12",
+          say="In an emergency, leave through the north exit next to the loading dock."),
 ]
 
 
@@ -126,7 +129,7 @@ TWO_VOICES = [
 def speech_windows(scenes: list[Scene], windows: list[tuple[float, float]]) -> list[tuple[float, float, str]]:
     """Where each scene's narration actually sounds (it starts 0.3 s into its scene), with its voice."""
     out = []
-    for scene, (start, _) in zip(scenes, windows):
+    for scene, (start, _) in zip(scenes, windows, strict=False):
         if scene.say:
             out.append((start + 0.3, start + 0.3 + len(speak(scene.say, scene.voice)) / SAMPLE_RATE, scene.voice))
     return out

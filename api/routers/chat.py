@@ -11,7 +11,8 @@ import json
 import logging
 import time
 import uuid
-from typing import Annotated, Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -143,7 +144,8 @@ def _message(ans: ChatAnswer) -> dict[str, Any]:
     return {"role": "assistant", "content": ans.text}
 
 
-def completion_obj(cid: str, created_ms: int, model: str, ans: ChatAnswer, body: ChatCompletionRequest) -> dict[str, Any]:
+def completion_obj(cid: str, created_ms: int, model: str, ans: ChatAnswer,
+                   body: ChatCompletionRequest) -> dict[str, Any]:
     return {
         "id": cid, "object": "chat.completion", "created": created_ms // 1000, "created_at": created_ms,
         "model": model,
@@ -221,7 +223,9 @@ async def _sse(svc: Services, prepared: Prepared, body: ChatCompletionRequest, c
                     if body.stream_options and body.stream_options.include_usage:
                         usage = {"prompt_tokens": item.prompt_tokens, "completion_tokens": item.completion_tokens,
                                  "total_tokens": item.prompt_tokens + item.completion_tokens}
-                        yield f"data: {json.dumps({'id': cid, 'object': 'chat.completion.chunk', 'created': created_ms // 1000, 'model': model, 'choices': [], 'usage': usage})}\n\n"
+                        chunk = {"id": cid, "object": "chat.completion.chunk", "created": created_ms // 1000,
+                                 "model": model, "choices": [], "usage": usage}
+                        yield f"data: {json.dumps(chunk)}\n\n"
                     svc.catalog.put_completion(cid, created_ms, completion_obj(cid, created_ms, model, item, body))
                     break
                 yield _chunk(cid, created_ms, model, {"content": item})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
@@ -109,8 +109,8 @@ def add_media(svc: ServicesDep, collection_id: str, body: AddCollectionFile) -> 
 @router.get("/collections/{collection_id}/videos", summary="List a collection's videos",
             responses={200: {"model": CollectionFileList}, **errors(400, 404)})
 def list_videos(svc: ServicesDep, collection_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                offset: Annotated[int, Query(ge=0)] = 0, status: Optional[str] = None,
-                filter: Annotated[Optional[str], Query(description=LISTING_FILTER_DOC)] = None) -> dict[str, Any]:
+                offset: Annotated[int, Query(ge=0)] = 0, status: str | None = None,
+                filter: Annotated[str | None, Query(description=LISTING_FILTER_DOC)] = None) -> dict[str, Any]:
     svc.catalog.get_collection(collection_id)
     only = files_matching(svc, filter, Group(must=[Match("collection_id", (collection_id,))]))
     rows, total = svc.catalog.list_collection_files(collection_id, limit, offset, status, only=only)
@@ -148,7 +148,8 @@ def file_segments(svc: Services, collection_id: str, file_id: str, start: float 
     return sorted(segs, key=lambda s: s.start_time)
 
 
-def _describe(svc: Services, collection_id: str, file_id: str, start: float | None, end: float | None) -> dict[str, Any]:
+def _describe(svc: Services, collection_id: str, file_id: str, start: float | None,
+              end: float | None) -> dict[str, Any]:
     svc.catalog.get_collection(collection_id)
     cf = svc.catalog.get_collection_file(collection_id, file_id)
     if cf.status != "completed":
@@ -162,8 +163,8 @@ def _describe(svc: Services, collection_id: str, file_id: str, start: float | No
             summary="A video's segments: speech, scene text and visual descriptions",
             responses={200: {"model": MediaDescription}, **errors(400, 404, 409)})
 async def get_media_descriptions(svc: ServicesDep, collection_id: str, file_id: str,
-                           start_time_seconds: Optional[float] = None, end_time_seconds: Optional[float] = None,
-                           response_format: Optional[str] = None,
+                           start_time_seconds: float | None = None, end_time_seconds: float | None = None,
+                           response_format: str | None = None,
                            include_summary: Annotated[bool, Query(description="Add a map-reduce `summary` and "
                                                                   "`chapters` (generated once, then cached)")] = False
                            ) -> Any:

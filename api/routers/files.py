@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -9,7 +10,7 @@ import mimetypes
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -98,8 +99,8 @@ def _clean_filename(name: str | None) -> str:
 @router.post("/files", summary="Upload a video file",
             responses={200: {"model": FileObject}, **errors(400, 413)})
 async def upload_file(svc: ServicesDep, file: Annotated[UploadFile, File(description="The video")],
-                      metadata: Annotated[Optional[str], Form(description="JSON object")] = None,
-                      enable_segment_thumbnails: Annotated[Optional[str], Form()] = None) -> dict[str, Any]:
+                      metadata: Annotated[str | None, Form(description="JSON object")] = None,
+                      enable_segment_thumbnails: Annotated[str | None, Form()] = None) -> dict[str, Any]:
     meta = _parse_metadata(metadata)
     path, size, sha = await run_in_threadpool(save_upload, svc, file)
     rec = await run_in_threadpool(register_file, svc.catalog, path, _clean_filename(file.filename), size, sha,
@@ -110,8 +111,8 @@ async def upload_file(svc: ServicesDep, file: Annotated[UploadFile, File(descrip
 @router.get("/files", summary="List files",
             responses={200: {"model": FileList}, **errors(400)})
 def list_files(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-               offset: Annotated[int, Query(ge=0)] = 0, status: Optional[str] = None,
-               filter: Annotated[Optional[str], Query(description=LISTING_FILTER_DOC)] = None) -> dict[str, Any]:
+               offset: Annotated[int, Query(ge=0)] = 0, status: str | None = None,
+               filter: Annotated[str | None, Query(description=LISTING_FILTER_DOC)] = None) -> dict[str, Any]:
     rows, total = svc.catalog.list_files(limit, offset, status, only=files_matching(svc, filter))
     return list_obj([file_obj(f) for f in rows], total, limit, offset)
 
@@ -186,10 +187,8 @@ def thumbnail_url(request: Request, file_id: str, seg: Segment) -> str:
 
 def _segment_obj(request: Request, svc: Services, seg: Segment) -> dict[str, Any]:
     cf = None
-    try:
+    with contextlib.suppress(NotFound):
         cf = svc.catalog.get_collection_file(seg.collection_id, seg.file_id)
-    except NotFound:
-        pass
     return {"id": seg.segment_id, "file_id": seg.file_id, "start_time": seg.start_time, "end_time": seg.end_time,
             "thumbnail_url": thumbnail_url(request, seg.file_id, seg), "metadata": seg.segment_metadata or None,
             "segmentation_id": cf.segmentation_id if cf else None, "collection_id": seg.collection_id}
@@ -241,8 +240,8 @@ def segment_thumbnail(svc: ServicesDep, file_id: str, segment_id: str) -> FileRe
 @router.get("/files/{file_id}/transcript.{fmt}", summary="The file's transcript as SRT, WebVTT or JSON",
             response_class=PlainTextResponse,
             responses={200: {"description": "SRT, WebVTT, or JSON (TranscriptJson)",
-                             "content": {"application/x-subrip": {}, "text/vtt": {},
-                                         "application/json": {"schema": {"$ref": "#/components/schemas/TranscriptJson"}}}},
+                             "content": {"application/x-subrip": {}, "text/vtt": {}, "application/json": {
+                                 "schema": {"$ref": "#/components/schemas/TranscriptJson"}}}},
                        **errors(400, 404, 409)})
 def transcript(svc: ServicesDep, file_id: str, fmt: str) -> Response:
     if fmt not in ("srt", "vtt", "json"):
@@ -251,7 +250,8 @@ def transcript(svc: ServicesDep, file_id: str, fmt: str) -> Response:
     analysis = svc.current_analysis(file_id)
     if analysis is None:
         raise Conflict(f"file {file_id} has not been processed yet; add it to a collection first", param="file_id")
-    names = rec.metadata.get("speakers") if isinstance(rec.metadata.get("speakers"), dict) else {}
+    speakers = rec.metadata.get("speakers")
+    names: dict[str, str] = speakers if isinstance(speakers, dict) else {}
     spans = analysis.get("speech", [])
     if fmt == "srt":
         return PlainTextResponse(to_srt(spans, names), media_type="application/x-subrip")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -54,7 +54,8 @@ def to_query(body: SearchRequest, svc) -> SearchQuery:
         raise InvalidRequest("group_by_key applies to segment scope", param="group_by_key")
     for cid in body.collections:
         svc.catalog.get_collection(cid)
-    return SearchQuery(query=body.query, collections=body.collections, scope=body.scope, limit=body.limit,
+    scope: Literal["segment", "file"] = "file" if body.scope == "file" else "segment"  # others refused above
+    return SearchQuery(query=body.query, collections=body.collections, scope=scope, limit=body.limit,
                        filter=parse_filter(body.filter), threshold=body.threshold, modalities=modalities)
 
 
@@ -64,7 +65,8 @@ def run_search(svc, body: SearchRequest, request: Request) -> dict[str, Any]:
     if q.scope == "file":
         results = [{"type": "file", "id": f.file_id, "file_id": f.file_id, "collection_id": f.collection_id,
                     "score": round(f.score, 6), "filename": f.segments[0].segment.file_info.get("filename"),
-                    "summary": (f.segments[0].segment.speech_text or " | ".join(f.segments[0].segment.scene_text))[:300]}
+                    "summary": (f.segments[0].segment.speech_text
+                                or " | ".join(f.segments[0].segment.scene_text))[:300]}
                    for f in svc.search.files(q)]
     elif body.group_by_key == "file":
         groups = svc.search.files(q)

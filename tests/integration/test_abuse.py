@@ -10,7 +10,6 @@ import signal
 import socket
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -93,7 +92,8 @@ def test_streaming_clients_that_hang_up_anywhere_leave_the_server_serving(live_s
     assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] is not None
     assert time.perf_counter() - t0 < NORMAL_LATENCY_S
     with httpx.Client(timeout=NORMAL_LATENCY_S) as c, \
-            c.stream("POST", f"{url}/v1/chat/completions", json=_chat(empty_collection, stream=True, max_tokens=8)) as r:
+            c.stream("POST", f"{url}/v1/chat/completions",
+                     json=_chat(empty_collection, stream=True, max_tokens=8)) as r:
         lines = [ln for ln in r.iter_lines() if ln]
     assert lines[-1] == "data: [DONE]" and not any('"error"' in ln for ln in lines)
     _settled(url)
@@ -224,7 +224,8 @@ def test_kill_9_during_upload_ingest_and_chat_then_restart_keeps_every_invariant
         assert {v["file_id"] for v in videos} == {done["id"], busy["id"]}
         assert all(v["status"] == "completed" and v["segment_count"] > 0 for v in videos)
         # every completed file has its segments, and the store holds nothing else (no orphans, no duplicates)
-        assert httpx.get(f"http://127.0.0.1:{port}/health").json()["segments"] == sum(v["segment_count"] for v in videos)
+        assert (httpx.get(f"http://127.0.0.1:{port}/health").json()["segments"]
+                == sum(v["segment_count"] for v in videos))
         for v in videos:
             assert len(c.get(f"/files/{v['file_id']}/segments").json()["data"]) == v["segment_count"]
         files = {f["id"] for f in c.get("/files").json()["data"]}

@@ -22,10 +22,14 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @schema.parametrize()
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_server_errors_and_responses_match_the_docs(case):
-    from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                                   status_code_conformance)
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
 
     response = case.call(timeout=120)
-    assert response.status_code < 500, f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:500]}"
+    assert response.status_code < 500, (f"{case.method} {case.formatted_path} -> {response.status_code}: "
+                                        f"{response.text[:500]}")
     case.validate_response(response, checks=[status_code_conformance, content_type_conformance,
                                              response_schema_conformance])

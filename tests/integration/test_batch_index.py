@@ -126,4 +126,4 @@ def test_killed_run_resumes_without_duplicates(tmp_path):
     payloads = store_points(data)
     starts = sorted(p["start_time"] for p in payloads)
     assert status == "completed" and len(payloads) == n == len(set(starts))
-    assert starts[0] == 0 and all(b - a == pytest.approx(4, abs=0.01) for a, b in zip(starts, starts[1:]))
+    assert starts[0] == 0 and all(b - a == pytest.approx(4, abs=0.01) for a, b in zip(starts, starts[1:], strict=False))

@@ -75,7 +75,7 @@ def test_shot_segments_follow_the_cuts(live_server, indexed):
     segs = file_segments(live_server.services, indexed["shots"].id, indexed["file"].id)
     windows = indexed["windows"]
     assert len(segs) == len(windows)
-    for seg, (start, end) in zip(segs, windows):
+    for seg, (start, end) in zip(segs, windows, strict=False):
         assert abs(seg.start_time - start) < 0.6 and abs(seg.end_time - end) < 0.6
 
 
@@ -240,8 +240,8 @@ def test_metadata_update_is_reflected_in_filters(cloudglue, live_server, indexed
 def test_utterance_vectors_are_cached_at_index_time(live_server, indexed):
     """Answering ranks utterances against the question; their vectors are stored while indexing so a
     question embeds only itself."""
-    from engine.filters import Group, Match
     from engine.embedding import VectorCache
+    from engine.filters import Group, Match
 
     svc = live_server.services
     texts = [p["text"] for h in svc.store.scroll(Group(must=[Match("file_id", (indexed["file"].id,))]))
@@ -272,7 +272,8 @@ def test_like_and_listing_filters_through_the_sdk(cloudglue, live_server, indexe
     assert cloudglue.files.list(filter=year).total == 0
     bad = httpx.get(f"{live_server.url}/v1/files", params={"filter": "{not json"})
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "filter"
-    bad = httpx.get(f"{live_server.url}/v1/files", params={"filter": '{"metadata": [{"path": "x", "operator": "Near"}]}'})
+    bad = httpx.get(f"{live_server.url}/v1/files",
+                    params={"filter": '{"metadata": [{"path": "x", "operator": "Near"}]}'})
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "filter.metadata[0].operator"
 
 

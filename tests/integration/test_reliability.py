@@ -97,7 +97,8 @@ with TestClient(app) as c:
         time.sleep(0.3)
     r = c.post("/v1/chat/completions", json={"model": "nimbus-001", "collections": [coll["id"]],
                "messages": [{"role": "user", "content": "What is the badge code?"}]}).json()
-    print(json.dumps({"status": st["status"], "error": st.get("error"), "answer": r["choices"][0]["message"]["content"]}))
+    print(json.dumps({"status": st["status"], "error": st.get("error"),
+                      "answer": r["choices"][0]["message"]["content"]}))
 """
 
 

@@ -16,8 +16,9 @@ TEXTS = ["the forklift tyres were checked on monday", "the badge code for the la
 @pytest.fixture(scope="module")
 def cross_encoder_dir(tmp_path_factory):
     import torch
-    from models.registry import ModelRegistry
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from models.registry import ModelRegistry
 
     minilm = ModelRegistry(tmp_path_factory.mktemp("models")).resolve("all-minilm-l6-v2", "embedding")
     tok = AutoTokenizer.from_pretrained(str(minilm), local_files_only=True)

@@ -19,8 +19,9 @@ def two_voices(cloudglue_client, tmp_path_factory):
     path = tmp_path_factory.mktemp("voices") / "harbour_meeting.mp4"
     windows = make_video(path, TWO_VOICES)
     f = cloudglue_client.files.upload(str(path), metadata={"team": "harbour"}, wait_until_finish=True, poll_interval=1)
-    coll = cloudglue_client.collections.create(collection_type="media-descriptions", name="meeting", default_segmentation_config={
-        "strategy": "uniform", "uniform_config": {"window_seconds": 5}})
+    coll = cloudglue_client.collections.create(collection_type="media-descriptions", name="meeting",
+                                               default_segmentation_config={"strategy": "uniform",
+                                                                            "uniform_config": {"window_seconds": 5}})
     cf = cloudglue_client.collections.add_video(coll.id, f.id, wait_until_finish=True, poll_interval=1, timeout=300)
     assert cf.status == "completed"
     return {"file": f, "coll": coll, "truth": speech_windows(TWO_VOICES, windows)}
@@ -55,7 +56,8 @@ def test_speaker_filter_and_names(cloudglue_client, live_server, two_voices):
     asked = live_server.services.retriever.retrieve("What did speaker 2 say?", [two_voices["coll"].id])
     assert "speaker_2" in asked[0].segment.speakers
     cloudglue_client.files.update(two_voices["file"].id, metadata={"team": "harbour",
-                                                                  "speakers": {"speaker_1": "Dana", "speaker_2": "Lee"}})
+                                                                  "speakers": {"speaker_1": "Dana",
+                                                                               "speaker_2": "Lee"}})
     md = cloudglue_client.collections.get_media_descriptions(two_voices["coll"].id, two_voices["file"].id,
                                                              response_format="markdown")
     assert "Dana:" in md.content and "Lee:" in md.content

@@ -44,7 +44,8 @@ def test_chat_past_the_bound_is_503_with_retry_after(client):
     coll = client.post("/v1/collections", json={"name": "c"}, headers={"Authorization": "Bearer s3cret"}).json()
     svc.model = ModelAccess(0, retry_after=7)
     r = client.post("/v1/chat/completions", headers={"Authorization": "Bearer s3cret"},
-                    json={"model": "nimbus-001", "collections": [coll["id"]], "messages": [{"role": "user", "content": "hi"}]})
+                    json={"model": "nimbus-001", "collections": [coll["id"]],
+                          "messages": [{"role": "user", "content": "hi"}]})
     assert r.status_code == 503 and r.headers["Retry-After"] == "7"
     assert r.json()["error"]["type"] == "overloaded_error"
 
@@ -94,7 +95,8 @@ def test_metrics_need_a_key_and_use_route_templates(client):
     assert "clipcite_segments_indexed 0" in text
     assert 'route="/v1/files/{file_id}",status="404"' in text
     assert "abc123" not in text
-    bucket = [ln for ln in text.splitlines() if ln.startswith("clipcite_request_seconds_count") and "/v1/files/{file_id}" in ln]
+    bucket = [ln for ln in text.splitlines()
+              if ln.startswith("clipcite_request_seconds_count") and "/v1/files/{file_id}" in ln]
     assert bucket and bucket[0].endswith(" 1")
 
 

@@ -1,5 +1,5 @@
 from clipcite.domain import ScoredSegment, Segment, SpeechPart
-from engine.citations import attribute, cite, citation_to_wire, is_refusal, marker_numbers
+from engine.citations import attribute, citation_to_wire, cite, is_refusal, marker_numbers
 from engine.prompting import REFUSAL
 
 
@@ -59,7 +59,8 @@ def test_grounding_check():
     from engine.citations import is_grounded
     segs = [seg(0, "Questions go to the lab manager", ["Lab manager: Dr. Ines Okafor"], ["colours: navy"])]
     assert is_grounded("Dr. Ines Okafor is the lab manager [1].", "Who is the lab manager?", segs)
-    assert not is_grounded("The lab manager's favourite colour is blue.", "What is the lab manager's favourite colour?", segs)
+    assert not is_grounded("The lab manager's favourite colour is blue.", "What is the lab manager's favourite colour?",
+                           segs)
     assert is_grounded("It is shown in the video segment [1] at 00:00.", "When is it shown?", segs)
     assert is_grounded(REFUSAL, "anything", segs)
 

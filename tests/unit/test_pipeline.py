@@ -5,12 +5,14 @@ from ingest.pipeline import FileAnalysis, build_segments, point_id, segment_uuid
 def span(text, start, end):
     words = text.split()
     step = (end - start) / len(words)
-    return SpeechSpan(text, start, end, tuple(Word(w, start + i * step, start + (i + 1) * step) for i, w in enumerate(words)))
+    return SpeechSpan(text, start, end, tuple(Word(w, start + i * step, start + (i + 1) * step)
+                                              for i, w in enumerate(words)))
 
 
 def test_straddling_sentence_goes_to_both_sides_and_short_tails_do_not():
     analysis = FileAnalysis(video_info={"duration_seconds": 30.0},
-                            speech=[span("first sentence here", 1, 4), span("members get a dividend of three percent", 18, 22.5),
+                            speech=[span("first sentence here", 1, 4),
+                                    span("members get a dividend of three percent", 18, 22.5),
                                     span("ok", 19.6, 20.2)])
     segs = build_segments(analysis, [TimeRange(0, 20), TimeRange(20, 30)], "c", "f", {}, {})
     assert [p.text for p in segs[0].speech] == ["first sentence here", "members get a dividend of three percent", "ok"]
@@ -55,7 +57,7 @@ def test_analysis_reports_monotonic_progress_per_stage(tmp_path):
     stages = [s for s, _ in seen]
     assert stages[0] == "speech" and stages[-1] == "frames" and "frames" not in stages[:stages.index("frames")]
     fractions = [f for _, f in seen]
-    assert fractions == sorted(fractions) and 0.0 <= fractions[0] and fractions[-1] <= 1.0
+    assert fractions == sorted(fractions) and fractions[0] >= 0.0 and fractions[-1] <= 1.0
     assert max(f for s, f in seen if s == "speech") <= 0.5 < fractions[-1]
     assert len([s for s in stages if s == "frames"]) >= 3  # one report per keyframe, not only at the start
 
@@ -102,10 +104,10 @@ def test_overlapped_analysis_runs_speech_beside_keyframes_with_the_same_result(t
     info = VideoInfo(duration_seconds=4.0, width=480, height=270, fps=10.0, has_audio=True)
     results = {}
     for overlap, workers in ((False, 1), (True, 1), (True, 3)):
-        seen = []
+        seen: list[float] = []
         threads.pop("ocr_all", None)
         a = Analyzer(FakeTranscriber(), FakeOcr(), FakeDescriber(), overlap=overlap, ocr_workers=workers).analyze(
-            path, info, lambda st, f: seen.append(f))
+            path, info, lambda st, f, seen=seen: seen.append(f))
         assert seen == sorted(seen) and seen[-1] == 1.0
         results[(overlap, workers)] = (a.speech, a.texts, a.visuals, a.language)
         assert len({threads["speech"], threads["ocr"], threads["visual"]}) == (3 if overlap else 1)

@@ -33,9 +33,11 @@ def test_visuals_merge_into_one_stable_description():
 
 def test_prompt_leaves_colours_out_but_keeps_objects():
     from engine.prompting import without_colours
-    assert without_colours("objects: horse; resembles sorrel; dark colours: navy, black") == "objects: horse; resembles sorrel"
+    assert (without_colours("objects: horse; resembles sorrel; dark colours: navy, black")
+            == "objects: horse; resembles sorrel")
     assert without_colours("colours: navy") == ""
-    seg = Segment("c", "f", "s", 0, 0.0, 5.0, visual=["objects: horse; colours: white"], file_info={"filename": "x.mp4"})
+    seg = Segment("c", "f", "s", 0, 0.0, 5.0, visual=["objects: horse; colours: white"],
+                  file_info={"filename": "x.mp4"})
     msg = build_user_message("q", [ScoredSegment(seg, 1.0)])
     assert "objects: horse" in msg and "white" not in msg
 

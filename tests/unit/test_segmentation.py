@@ -30,7 +30,7 @@ def test_shots_respect_min_and_max():
     assert out[0] == TimeRange(0, 5.0)  # cut at 1.0 is too early (min 2 s)
     assert all(r.duration <= 10 for r in out)
     assert out[-1].end == 32 and out[0].start == 0
-    assert all(a.end == b.start for a, b in zip(out, out[1:]))
+    assert all(a.end == b.start for a, b in zip(out, out[1:], strict=False))
 
 
 def test_wire_round_trip_and_defaults():
@@ -46,7 +46,8 @@ def test_manual_segments_clipped_to_duration():
 
 
 @pytest.mark.parametrize("raw,param", [
-    ({"strategy": "uniform", "uniform_config": {"window_seconds": 0.5}}, "segmentation_config.uniform_config.window_seconds"),
+    ({"strategy": "uniform", "uniform_config": {"window_seconds": 0.5}},
+     "segmentation_config.uniform_config.window_seconds"),
     ({"strategy": "blender"}, "segmentation_config.strategy"),
     ({"strategy": "manual", "manual_config": {"segments": []}}, "segmentation_config.manual_config.segments"),
     ({"strategy": "manual", "manual_config": {"segments": [{"start_time": 5, "end_time": 2}]}},

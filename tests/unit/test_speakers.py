@@ -25,11 +25,13 @@ def test_der_best_mapping():
 
 
 def test_names_replace_labels_and_speaker_filter():
-    seg = Segment("c", "f", "s", 0, 0, 5, speech=[SpeechPart("hello", 0, 1, "speaker_1"), SpeechPart("hi", 1, 2, "speaker_2"),
+    seg = Segment("c", "f", "s", 0, 0, 5, speech=[SpeechPart("hello", 0, 1, "speaker_1"),
+                                                 SpeechPart("hi", 1, 2, "speaker_2"),
                                                  SpeechPart("again", 2, 3, "speaker_2")],
                   metadata={"speakers": {"speaker_1": "Dana"}}, file_speaker_count=2)
     assert seg.labelled_speech() == "Dana: hello speaker_2: hi again"
     seg.metadata, seg.file_speaker_count = {}, 1
     assert seg.labelled_speech() == "hello hi again"
-    g = parse_filter({"metadata": [{"path": "speaker", "scope": "segment", "operator": "Equal", "valueText": "speaker_2"}]})
+    g = parse_filter({"metadata": [{"path": "speaker", "scope": "segment", "operator": "Equal",
+                                    "valueText": "speaker_2"}]})
     assert g.must == [Match("speakers", ("speaker_2",))]

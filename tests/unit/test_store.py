@@ -5,14 +5,14 @@ import random
 
 import pytest
 
+from clipcite.domain import Segment, SpeechPart
 from engine import lexical
 from engine.filters import Group, Match, parse_filter
 from engine.store import EdgeStore, HybridQuery, QdrantServerStore, StorePoint
 from ingest.pipeline import segment_payload
-from clipcite.domain import Segment, SpeechPart
 
 DIM = 8
-WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet 4471 b12".split()
+WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "4471", "b12"]
 
 
 def make_points(n=60, seed=7):
@@ -90,14 +90,16 @@ def _get(payload, key):
 def _match(payload, node):
     from engine.filters import Range, Substring
     if isinstance(node, Group):
-        return (all(_match(payload, n) for n in node.must) and (not node.should or any(_match(payload, n) for n in node.should))
+        return (all(_match(payload, n) for n in node.must)
+                and (not node.should or any(_match(payload, n) for n in node.should))
                 and not any(_match(payload, n) for n in node.must_not))
     value = _get(payload, node.key)
     values = value if isinstance(value, list) else [value]
     if isinstance(node, Substring):
         return any(isinstance(v, str) and node.text in v for v in values)
     if isinstance(node, Range):
-        return any(v is not None and (node.gt is None or v > node.gt) and (node.lt is None or v < node.lt) for v in values)
+        return any(v is not None and (node.gt is None or v > node.gt) and (node.lt is None or v < node.lt)
+                   for v in values)
     return any(v == w and type(v) is type(w) for v in values for w in node.values)
 
 

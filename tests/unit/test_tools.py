@@ -33,7 +33,8 @@ def test_earlier_tool_turns_are_rendered_for_the_model():
     call = {"role": "assistant", "content": None, "tool_calls": [
         {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]}
     assert render_turn(call) == {"role": "assistant",
-                                 "content": '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>'}
+                                 "content": '<tool_call>{"name": "get_weather", '
+                                            '"arguments": {"city": "Oslo"}}</tool_call>'}
     assert render_turn({"role": "tool", "tool_call_id": "call_1", "content": "12 C"}) == {
         "role": "user", "content": "<tool_response>\n12 C\n</tool_response>"}
     assert '"name": "get_weather"' in tool_prompt((WEATHER,))
