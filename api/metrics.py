@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.catalog import JobState
 from models.loading import load_seconds
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -114,13 +115,13 @@ def render(svc: Any, requests: RequestMetrics) -> str:
         for labels, value in samples:
             lines.append(f"{name}{{{labels}}} {value}" if labels else f"{name} {value}")
 
-    jobs = svc.catalog.job_counts()
+    jobs = svc.catalog.jobs.counts()
     gauge("clipcite_ingest_jobs", "Ingest jobs by state.",
-          [(f'state="{s}"', float(jobs.get(s, 0))) for s in ("queued", "running", "completed", "failed", "cancelled")])
-    gauge("clipcite_ingest_queue_depth", "Jobs queued or running.", [("", float(svc.catalog.queue_depth()))])
+          [(f'state="{s}"', float(jobs.get(s, 0))) for s in JobState])
+    gauge("clipcite_ingest_queue_depth", "Jobs queued or running.", [("", float(svc.catalog.jobs.depth()))])
     gauge("clipcite_segments_indexed", "Segment points in the vector store.", [("", float(svc.store.count()))])
     gauge("clipcite_video_seconds_indexed", "Seconds of video indexed (per collection entry).",
-          [("", round(svc.catalog.indexed_video_seconds(), 3))])
+          [("", round(svc.catalog.library.indexed_video_seconds(), 3))])
     gauge("clipcite_model_load_seconds", "Wall time each model took to load (once, lazily).",
           [(f'role="{r}"', round(s, 4)) for r, s in sorted(load_seconds().items())])
     gauge("clipcite_chat_in_flight", "Chat requests admitted and not finished.", [("", float(svc.model.in_flight))])

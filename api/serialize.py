@@ -46,14 +46,14 @@ def collection_file_obj(cf: CollectionFileRecord, f: FileRecord | None = None,
     out: dict[str, Any] = {
         "collection_id": cf.collection_id, "file_id": cf.file_id, "object": "collection_file",
         "added_at": cf.added_at, "status": cf.status,
-        "searchable_status": {"completed": "completed", "failed": "failed"}.get(cf.status, "processing"),
-        "segmentation": {"id": cf.segmentation_id, "status": cf.status if cf.status != "pending" else "pending",
+        "searchable_status": str(cf.status) if not cf.status.busy else "processing",
+        "segmentation": {"id": cf.segmentation_id, "status": str(cf.status),
                          "file_id": cf.file_id, "segmentation_config": cf.segmentation_config},
         "segment_count": cf.segment_count,
     }
     if f is not None:
         out["file"] = file_obj(f)
-    if progress is not None and cf.status in ("pending", "processing"):
+    if progress is not None and cf.status.busy:
         out["progress"] = progress
     if cf.error:
         out["error"] = cf.error

@@ -42,5 +42,6 @@ def build_services(settings: Settings) -> Services:
         if settings.reranker_model else None
     retriever = Retriever(base.store, base.embedder, reranker, base.clip)
     return Services(**base.__dict__, generator=generator, retriever=retriever,
-                    chat=ChatService(retriever, generator, settings.context_chars_per_segment),
+                    chat=ChatService(retriever, generator, base.catalog, settings.context_chars_per_segment,
+                                     settings.strict_grounding),
                     search=SearchService(retriever), model=ModelAccess(settings.max_chat_in_flight))

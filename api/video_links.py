@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi.concurrency import run_in_threadpool
@@ -17,19 +16,14 @@ from fastapi.concurrency import run_in_threadpool
 from api.protocol import ChatCompletionRequest
 from api.services import Services
 from clipcite.errors import Conflict, MediaError
+from engine.catalog import IndexStatus, MediaStatus
+from engine.chat import LinkedVideo
 from ingest.batch import get_or_create_collection
 from ingest.library import add_to_collection, find_or_register
 from ingest.segment import SegmentationConfig
 from ingest.sources import fetch_remote, resolve_local
 
 LINKED_COLLECTION = "linked-videos"
-
-
-@dataclass(frozen=True)
-class LinkedVideo:
-    collection_id: str
-    file_id: str
-    instruction: str  # the text sent with the link ("" = summarise)
 
 
 def _ingest(svc: Services, ref: str) -> tuple[str, str]:
@@ -43,7 +37,7 @@ def _ingest(svc: Services, ref: str) -> tuple[str, str]:
                                  allow_partial=svc.settings.allow_partial_media)
     if not new and path.parent == svc.files_dir and Path(frec.path) != path:
         path.unlink(missing_ok=True)  # a second download of content already stored
-    if frec.status == "failed":
+    if frec.status == MediaStatus.UNUSABLE:
         raise MediaError(f"the linked video cannot be used: {frec.error}", param="messages")
     coll = get_or_create_collection(svc.catalog, LINKED_COLLECTION, None)
     cfg = SegmentationConfig.from_wire(None, svc.settings.segment_seconds)
@@ -60,10 +54,10 @@ async def linked_video(svc: Services, body: ChatCompletionRequest) -> LinkedVide
     collection_id, file_id = await run_in_threadpool(_ingest, svc, ref)
     deadline = time.monotonic() + svc.settings.video_url_timeout
     while True:
-        cf = svc.catalog.get_collection_file(collection_id, file_id)
-        if cf.status == "completed":
+        cf = svc.catalog.library.get_collection_file(collection_id, file_id)
+        if cf.status == IndexStatus.COMPLETED:
             return LinkedVideo(collection_id, file_id, users[-1].instruction().strip())
-        if cf.status == "failed":
+        if cf.status == IndexStatus.FAILED:
             raise MediaError(f"the linked video could not be indexed: {cf.error}", param="messages")
         if time.monotonic() > deadline:
             raise Conflict(f"the linked video is still being indexed after {svc.settings.video_url_timeout:.0f}s; "

@@ -135,8 +135,9 @@ class CrossEncoderReranker:
         return _ranked(scored)
 
 
-def scope_filter(collections: list[str], flt: Group | None, file_ids: list[str] | None = None) -> Group:
-    scope = Group(must=[Match("collection_id", tuple(collections))])
+def scope_filter(collections: list[str] | None, flt: Group | None, file_ids: list[str] | None = None) -> Group:
+    """`collections=None`: the whole library (no collection condition, instead of listing every collection)."""
+    scope = Group(must=[Match("collection_id", tuple(collections))] if collections is not None else [])
     if file_ids:
         scope.must.append(Match("file_id", tuple(file_ids)))
     if flt is not None and not flt.is_empty():
@@ -168,7 +169,7 @@ class Retriever:
             image = self.image_encoder.embed_texts([text])[0].tolist()
         return HybridQuery(dense=dense, sparse=sparse, limit=opts.limit, prefetch_limit=opts.prefetch, image=image)
 
-    def retrieve(self, text: str, collections: list[str], flt: Group | None = None,
+    def retrieve(self, text: str, collections: list[str] | None, flt: Group | None = None,
                  opts: RetrievalOptions = RetrievalOptions(), file_ids: list[str] | None = None) -> list[ScoredSegment]:
         q = self.build_query(text, opts)
         if opts.rerank:

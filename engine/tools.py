@@ -130,15 +130,13 @@ def plausible(call: ToolCall, request: str, use: ToolUse) -> bool:
     return bool(asked & offered)
 
 
-def render_turn(message: dict[str, Any]) -> dict[str, str]:
+def render_turn(role: str, content: str, calls: tuple[ToolCall, ...] = ()) -> dict[str, str]:
     """An assistant tool-call turn or a tool result as a plain chat message the model can read."""
-    if message.get("role") == "tool":
-        return {"role": "user", "content": f"<tool_response>\n{message.get('content') or ''}\n</tool_response>"}
-    calls = message.get("tool_calls") or []
-    body = "\n".join(
-        "<tool_call>" + json.dumps({"name": c["function"]["name"], "arguments": _loads(c["function"].get("arguments"))})
-        + "</tool_call>" for c in calls)
-    text = (message.get("content") or "").strip()
+    if role == "tool":
+        return {"role": "user", "content": f"<tool_response>\n{content}\n</tool_response>"}
+    body = "\n".join("<tool_call>" + json.dumps({"name": c.name, "arguments": _loads(c.arguments)}) + "</tool_call>"
+                     for c in calls)
+    text = content.strip()
     return {"role": "assistant", "content": "\n".join(x for x in (text, body) if x)}
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from clipcite.errors import InvalidRequest
-from engine.catalog import Catalog, CollectionRecord, new_id, now_ms
+from engine.catalog import Catalog, CollectionRecord, IndexStatus, MediaStatus, new_id, now_ms
 from ingest.jobs import IngestWorker
 from ingest.library import add_to_collection, find_or_register
 from ingest.segment import SegmentationConfig
@@ -89,12 +89,12 @@ class BatchReport:
 
 
 def get_or_create_collection(catalog: Catalog, name: str, cfg: SegmentationConfig | None) -> CollectionRecord:
-    existing = catalog.find_collection_by_name(name)
+    existing = catalog.library.find_collection_by_name(name)
     if existing is not None:
         return existing
     rec = CollectionRecord(id=new_id(), name=name, description=None, collection_type="media-descriptions",
                            default_segmentation_config=cfg.to_wire() if cfg else None, created_at=now_ms())
-    return catalog.add_collection(rec)
+    return catalog.library.add_collection(rec)
 
 
 class BatchIndexer:
@@ -116,21 +116,21 @@ class BatchIndexer:
             frec, _ = find_or_register(self.catalog, path, path.name, self.metadata.for_file(path),
                                         allow_partial=self.allow_partial)
             cf, queued = add_to_collection(self.catalog, self.collection, frec, self.cfg, None)
-            if frec.status == "failed":
+            if frec.status == MediaStatus.UNUSABLE:
                 report.failed[str(path)] = frec.error or "not usable media"
             elif queued:
                 report.queued.append(str(path))
-            elif cf.status in ("pending", "processing"):
+            elif cf.status.busy:
                 report.resumed.append(str(path))  # a killed run left it: the worker picks it up again
             else:
                 report.skipped.append(str(path))
                 continue
-            if frec.status != "failed":
+            if frec.status == MediaStatus.USABLE:
                 todo[frec.id] = float((frec.video_info or {}).get("duration_seconds") or 0.0)
         return todo
 
     def run(self, files: list[Path],
-            on_tick: Callable[[dict[str, float], dict[str, float], dict[str, str]], None] | None = None,
+            on_tick: Callable[[dict[str, float], dict[str, float], dict[str, IndexStatus]], None] | None = None,
             poll: float = 0.5) -> BatchReport:
         """`on_tick(durations, fraction_done, status)` per poll, keyed by file id."""
         report = BatchReport()
@@ -142,21 +142,22 @@ class BatchIndexer:
             self.worker.wake()
             try:
                 while True:
-                    states = {fid: self.catalog.get_collection_file(self.collection.id, fid).status for fid in todo}
-                    done = {fid: 1.0 if st in ("completed", "failed") else
+                    states = {fid: self.catalog.library.get_collection_file(self.collection.id, fid).status
+                              for fid in todo}
+                    done = {fid: 1.0 if not st.busy else
                             (self.worker.progress_of(self.collection.id, fid) or {}).get("fraction", 0.0)
                             for fid, st in states.items()}
                     if on_tick:
                         on_tick(todo, done, states)
-                    if all(st in ("completed", "failed") for st in states.values()):
+                    if not any(st.busy for st in states.values()):
                         break
                     time.sleep(poll)
             finally:
                 self.worker.stop()
             for fid in todo:
-                cf = self.catalog.get_collection_file(self.collection.id, fid)
-                name = self.catalog.get_file(fid).path
-                if cf.status == "completed":
+                cf = self.catalog.library.get_collection_file(self.collection.id, fid)
+                name = self.catalog.library.get_file(fid).path
+                if cf.status == IndexStatus.COMPLETED:
                     report.completed.append(name)
                 else:
                     report.failed[name] = cf.error or cf.status
@@ -174,10 +175,10 @@ class ProgressBars:
         self.last_log = 0.0
         self.t0 = time.perf_counter()
 
-    def tick(self, durations: dict[str, float], done: dict[str, float], states: dict[str, str]) -> None:
+    def tick(self, durations: dict[str, float], done: dict[str, float], states: dict[str, IndexStatus]) -> None:
         total = sum(durations.values())
         seconds = sum(durations[f] * frac for f, frac in done.items())
-        files_done = sum(1 for st in states.values() if st in ("completed", "failed"))
+        files_done = sum(1 for st in states.values() if st in (IndexStatus.COMPLETED, IndexStatus.FAILED))
         if sys.stderr.isatty():
             from tqdm import tqdm
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from clipcite.domain import VideoInfo
 from clipcite.errors import ClipciteError, MediaError
-from engine.catalog import Catalog, JobRecord
+from engine.catalog import Catalog, IndexStatus, JobRecord, JobState, MediaStatus
 from engine.embedding import Embedder
 from engine.store import SegmentStore
 from ingest.pipeline import (
@@ -51,13 +51,13 @@ def analysis_for(ctx: IngestContext, file_id: str, path: Path, info: VideoInfo,
                  progress: Progress | None = None) -> FileAnalysis:
     """Cached per (file, stage options): adding a file to a second collection re-runs no model."""
     key = ctx.analyzer.options_key()
-    cached = ctx.catalog.get_analysis(file_id, key)
+    cached = ctx.catalog.stored.get_analysis(file_id, key)
     if cached is not None:
         return FileAnalysis.from_json(cached)
     t0 = time.perf_counter()
     analysis = ctx.analyzer.analyze(path, info, progress)
     analysis.timings["total"] = time.perf_counter() - t0
-    ctx.catalog.put_analysis(file_id, key, analysis.to_json())
+    ctx.catalog.stored.put_analysis(file_id, key, analysis.to_json())
     return analysis
 
 
@@ -65,11 +65,11 @@ def run_job(ctx: IngestContext, job: JobRecord, progress: Progress | None = None
     """Index one file into one collection; returns the number of segments."""
     report = progress or (lambda stage, frac: None)
     cat = ctx.catalog
-    frec = cat.get_file(job.file_id)
-    cf = cat.get_collection_file(job.collection_id, job.file_id)
-    if frec.status == "failed" or not frec.video_info:
+    frec = cat.library.get_file(job.file_id)
+    cf = cat.library.get_collection_file(job.collection_id, job.file_id)
+    if frec.status == MediaStatus.UNUSABLE or not frec.video_info:
         raise MediaError(frec.error or "file is not usable media")
-    cat.set_collection_file_status(job.collection_id, job.file_id, "processing")
+    cat.library.set_collection_file_status(job.collection_id, job.file_id, IndexStatus.PROCESSING)
     info = VideoInfo(**frec.video_info)
     # Model analysis is ~95 % of a job; segmenting, embedding and the upsert the rest.
     analysis = analysis_for(ctx, frec.id, Path(frec.path), info, lambda st, f: report(st, 0.95 * f))
@@ -80,11 +80,11 @@ def run_job(ctx: IngestContext, job: JobRecord, progress: Progress | None = None
                  "created_at": frec.created_at}
     metadata = {**frec.metadata, **(cf.metadata or {})}
     segments = build_segments(analysis, ranges, job.collection_id, frec.id, file_info, metadata)
-    if cat.job_state(job.id) == "cancelled":
+    if cat.jobs.state(job.id) == JobState.CANCELLED:
         return 0
     images = segment_image_vectors(analysis, segments) if ctx.store.has_image else None
     return index_segments(ctx.store, ctx.embedder, segments, job.collection_id, frec.id, frec.filename, images,
-                          fence=ctx.fence, wanted=lambda: cat.job_state(job.id) == "running")
+                          fence=ctx.fence, wanted=lambda: cat.jobs.state(job.id) == JobState.RUNNING)
 
 
 class IngestWorker:
@@ -106,7 +106,7 @@ class IngestWorker:
         return {"stage": p[0], "fraction": round(p[1], 3)} if p else None
 
     def start(self) -> None:
-        requeued = self.ctx.catalog.requeue_interrupted()
+        requeued = self.ctx.catalog.jobs.requeue_interrupted()
         if requeued:
             log.warning("re-queued %d ingest job(s) interrupted by a previous shutdown", requeued)
         for i in range(self.workers):
@@ -125,7 +125,7 @@ class IngestWorker:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            job = self.ctx.catalog.claim_job()
+            job = self.ctx.catalog.jobs.claim()
             if job is None:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
@@ -141,18 +141,23 @@ class IngestWorker:
             n = run_job(self.ctx, job, lambda stage, frac: self._progress.__setitem__(key, (stage, frac)))
         except Exception as exc:  # noqa: BLE001 - every failure ends the job, never the worker
             reason = exc.message if isinstance(exc, ClipciteError) else f"{type(exc).__name__}: {exc}"
+            if cat.jobs.state(job.id) == JobState.CANCELLED:  # its file or collection went away meanwhile
+                log.info("ingest job %s stopped: its file left the collection (%s)", job.id, reason)
+                return
             level = logging.WARNING if isinstance(exc, ClipciteError) else logging.ERROR
             log.log(level, "ingest job %s (file %s) failed: %s", job.id, job.file_id, reason,
                     exc_info=not isinstance(exc, ClipciteError))
-            cat.finish_job(job.id, "failed", reason)
+            cat.jobs.finish(job.id, JobState.FAILED, reason)
             with contextlib.suppress(Exception):  # the row may be gone (file deleted meanwhile)
-                cat.set_collection_file_status(job.collection_id, job.file_id, "failed", error=reason)
+                cat.library.set_collection_file_status(job.collection_id, job.file_id, IndexStatus.FAILED,
+                                                       error=reason)
             return
         finally:
             self._progress.pop(key, None)
-        if cat.job_state(job.id) == "cancelled":
+        if cat.jobs.state(job.id) == JobState.CANCELLED:
             return
-        cat.finish_job(job.id, "completed")
-        cat.set_collection_file_status(job.collection_id, job.file_id, "completed", segment_count=n)
+        cat.jobs.finish(job.id, JobState.COMPLETED)
+        cat.library.set_collection_file_status(job.collection_id, job.file_id, IndexStatus.COMPLETED,
+                                               segment_count=n)
         log.info("indexed file %s into collection %s: %d segments in %.1fs", job.file_id, job.collection_id, n,
                  time.perf_counter() - t0)

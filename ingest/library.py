@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from clipcite.errors import MediaError, NotFound
-from engine.catalog import Catalog, CollectionFileRecord, CollectionRecord, FileRecord, new_id, now_ms
+from engine.catalog import (
+    Catalog,
+    CollectionFileRecord,
+    CollectionRecord,
+    FileRecord,
+    IndexStatus,
+    MediaStatus,
+    new_id,
+    now_ms,
+)
 from engine.filters import Group, Match
 from engine.store import SegmentStore
 from ingest.probe import probe
@@ -43,13 +52,13 @@ def register_file(catalog: Catalog, path: Path, filename: str, size: int, sha256
     try:
         info = probe(path, allow_partial=allow_partial)
         video_info = {k: v for k, v in info.__dict__.items() if k != "warnings" or v}
-        status, error = "completed", None
+        status, error = MediaStatus.USABLE, None
     except MediaError as exc:
-        status, error, video_info = "failed", exc.message, None
+        status, error, video_info = MediaStatus.UNUSABLE, exc.message, None
         log.info("file %s (%s) is not usable media: %s", file_id, filename, exc.message)
     rec = FileRecord(id=file_id, filename=filename, path=str(path), bytes=size, sha256=sha256, created_at=now_ms(),
                      metadata=metadata, video_info=video_info, status=status, error=error)
-    return catalog.add_file(rec)
+    return catalog.library.add_file(rec)
 
 
 def find_or_register(catalog: Catalog, path: Path, filename: str, metadata: dict[str, Any],
@@ -57,7 +66,7 @@ def find_or_register(catalog: Catalog, path: Path, filename: str, metadata: dict
     """The file with this content if the catalog has one (whatever its name or place), else a new record
     for `path`; returns (record, is_new). The metadata applies only to a new record."""
     sha = sha256_of(path)
-    known = catalog.find_file_by_sha256(sha)
+    known = catalog.library.find_file_by_sha256(sha)
     if known is not None:
         return known, False
     return register_file(catalog, path, filename, path.stat().st_size, sha, metadata,
@@ -70,20 +79,22 @@ def add_to_collection(catalog: Catalog, coll: CollectionRecord, frec: FileRecord
     with the same segmentation and metadata (completed or on its way)."""
     existing = None
     with contextlib.suppress(NotFound):  # first add
-        existing = catalog.get_collection_file(coll.id, frec.id)
-    if existing and existing.status in ("pending", "processing") and existing.segmentation_config == cfg.to_wire():
+        existing = catalog.library.get_collection_file(coll.id, frec.id)
+    if existing and existing.status.busy and existing.segmentation_config == cfg.to_wire():
         return existing, False
-    if existing and existing.status == "completed" and existing.segmentation_config == cfg.to_wire() \
+    if existing and existing.status == IndexStatus.COMPLETED and existing.segmentation_config == cfg.to_wire() \
             and (metadata or {}) == existing.metadata:
         return existing, False
-    status = "pending" if frec.status == "completed" else "failed"
+    usable = frec.status == MediaStatus.USABLE
+    status = IndexStatus.PENDING if usable else IndexStatus.FAILED
     cf = CollectionFileRecord(collection_id=coll.id, file_id=frec.id, added_at=now_ms(), status=status,
                               segmentation_id=new_id(), segmentation_config=cfg.to_wire(),
-                              metadata=metadata or {}, error=frec.error if status == "failed" else None)
-    catalog.upsert_collection_file(cf)
-    if status == "pending":
-        catalog.enqueue_job(coll.id, frec.id)
-    return cf, status == "pending"
+                              metadata=metadata or {}, error=None if usable else frec.error)
+    with catalog.transaction():  # the entry and its job together: no pending entry without a job
+        catalog.library.upsert_collection_file(cf)
+        if usable:
+            catalog.jobs.enqueue(coll.id, frec.id)
+    return cf, usable
 
 
 class Library:
@@ -100,34 +111,49 @@ class Library:
         self.fence = fence
 
     def delete_file(self, file_id: str) -> FileRecord:
-        rec = self.catalog.get_file(file_id)
-        self._remove({"file_id": file_id}, lambda: self.catalog.delete_file(file_id))
+        rec = self.catalog.library.get_file(file_id)
+
+        def rows() -> None:
+            self.catalog.library.delete_file(file_id)
+            self.catalog.stored.delete_analyses(file_id)
+            self.catalog.jobs.cancel(file_id=file_id)
+
+        self._remove({"file_id": file_id}, rows)
         return rec
 
     def delete_collection(self, collection_id: str) -> None:
-        self.catalog.get_collection(collection_id)
-        self._remove({"collection_id": collection_id}, lambda: self.catalog.delete_collection(collection_id))
+        self.catalog.library.get_collection(collection_id)
+
+        def rows() -> None:
+            self.catalog.library.delete_collection(collection_id)
+            self.catalog.jobs.cancel(collection_id=collection_id)
+
+        self._remove({"collection_id": collection_id}, rows)
 
     def remove_from_collection(self, collection_id: str, file_id: str) -> None:
-        self.catalog.get_collection(collection_id)
-        self._remove({"collection_id": collection_id, "file_id": file_id},
-                     lambda: self.catalog.remove_collection_file(collection_id, file_id))
+        self.catalog.library.get_collection(collection_id)
+
+        def rows() -> None:
+            self.catalog.library.remove_collection_file(collection_id, file_id)
+            self.catalog.jobs.cancel(collection_id=collection_id, file_id=file_id)
+
+        self._remove({"collection_id": collection_id, "file_id": file_id}, rows)
 
     def _remove(self, scope: dict[str, str], delete_rows: Callable[[], None]) -> None:
         with self.fence:
             with self.catalog.transaction():
                 delete_rows()
-                pid = self.catalog.add_pending_delete(scope)
+                pid = self.catalog.library.add_pending_delete(scope)
             self.store.delete(_scope_filter(scope))
-            self.catalog.clear_pending_delete(pid)
+            self.catalog.library.clear_pending_delete(pid)
 
     def finish_pending_deletes(self) -> int:
         """Start-up: drop the points of deletes a crash interrupted after their rows were gone."""
-        owed = self.catalog.pending_deletes()
+        owed = self.catalog.library.pending_deletes()
         for pid, scope in owed:
             log.warning("finishing an interrupted delete of %s", scope)
             self.store.delete(_scope_filter(scope))
-            self.catalog.clear_pending_delete(pid)
+            self.catalog.library.clear_pending_delete(pid)
         return len(owed)
 
 
@@ -167,7 +193,7 @@ def sweep_uploads(catalog: Catalog, files_dir: Path) -> int:
             pid = p.name[:-5].rsplit(".", 1)[-1]
             orphan = not (pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)))
         else:
-            orphan = not catalog.has_file(p.stem) and now - p.stat().st_mtime > ORPHAN_GRACE_S
+            orphan = not catalog.library.has_file(p.stem) and now - p.stat().st_mtime > ORPHAN_GRACE_S
         if orphan:
             log.warning("removing %s left by an interrupted upload", p.name)
             p.unlink(missing_ok=True)

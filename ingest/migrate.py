@@ -18,9 +18,9 @@ log = logging.getLogger(__name__)
 def run_migrations(catalog: Catalog, store: SegmentStore) -> None:
     """Each migration once per data dir: checking needs a filtered count over the whole store (1.2 s at
     50k segments), too much to repeat at every start."""
-    if not catalog.migration_done("text_mirror"):
+    if not catalog.stored.migration_done("text_mirror"):
         backfill_text_mirror(store)
-        catalog.mark_migration("text_mirror")
+        catalog.stored.mark_migration("text_mirror")
 
 
 def backfill_text_mirror(store: SegmentStore, batch: int = 500) -> int:

@@ -48,7 +48,7 @@ class IngestRuntime:
 
     def current_analysis(self, file_id: str) -> dict | None:
         """The file's cached model outputs under the stage options now in force (None: not processed)."""
-        return self.catalog.get_analysis(file_id, self.worker.ctx.analyzer.options_key())
+        return self.catalog.stored.get_analysis(file_id, self.worker.ctx.analyzer.options_key())
 
     def close(self) -> None:
         self.worker.stop()

@@ -38,13 +38,13 @@ def pct(values: list[float], q: float) -> float:
 
 
 def index_videos(svc, corpus: Path, count: int) -> str:
-    from engine.catalog import CollectionRecord, new_id, now_ms
+    from engine.catalog import CollectionRecord, JobState, new_id, now_ms
     from ingest.jobs import run_job
     from ingest.library import add_to_collection, register_file, sha256_of
     from ingest.segment import SegmentationConfig
 
     truth = json.loads((corpus / "truth.json").read_text())
-    col = svc.catalog.add_collection(CollectionRecord(id=new_id(), name="bench", description=None,
+    col = svc.catalog.library.add_collection(CollectionRecord(id=new_id(), name="bench", description=None,
                                                       collection_type="media-descriptions",
                                                       default_segmentation_config=None, created_at=now_ms()))
     cfg = SegmentationConfig.from_wire(None, svc.settings.segment_seconds)
@@ -53,9 +53,9 @@ def index_videos(svc, corpus: Path, count: int) -> str:
     for path in videos:
         rec = register_file(svc.catalog, path, path.name, path.stat().st_size, sha256_of(path), {})
         add_to_collection(svc.catalog, col, rec, cfg)
-        job = svc.catalog.claim_job()
+        job = svc.catalog.jobs.claim()
         run_job(svc.worker.ctx, job)
-        svc.catalog.finish_job(job.id, "completed")
+        svc.catalog.jobs.finish(job.id, JobState.COMPLETED)
     return col.id
 
 
@@ -83,6 +83,7 @@ def main() -> int:
     from api.services import build_services
     from clipcite.settings import Settings
     from engine.chat import ChatRequest
+    from engine.conversation import Turn
     from engine.generation import GenerationParams
 
     corpus = Path(args.corpus)
@@ -95,7 +96,7 @@ def main() -> int:
     params = GenerationParams(max_tokens=args.max_tokens)
 
     def request(q: str) -> ChatRequest:
-        return ChatRequest(messages=[{"role": "user", "content": q}], collections=[col], params=params)
+        return ChatRequest(turns=[Turn("user", q)], collections=[col], params=params)
 
     prep_ms, raw_s, engine_s, warm_s, prompt_tokens = [], [], [], [], []
     for i, q in enumerate(qs):

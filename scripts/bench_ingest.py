@@ -63,7 +63,7 @@ def run_child(mode: str, files: list[Path], args: argparse.Namespace) -> dict:
         elapsed = time.perf_counter() - t0
     else:
         from api.services import build_services
-        from engine.catalog import CollectionRecord, new_id, now_ms
+        from engine.catalog import CollectionRecord, JobState, new_id, now_ms
         from ingest.jobs import run_job
         from ingest.library import add_to_collection, register_file
         from ingest.segment import SegmentationConfig
@@ -74,7 +74,7 @@ def run_child(mode: str, files: list[Path], args: argparse.Namespace) -> dict:
                        ctx.embedder):
             if loader is not None and hasattr(loader, "_load"):
                 loader._load()
-        col = svc.catalog.add_collection(CollectionRecord(id=new_id(), name="bench", description=None,
+        col = svc.catalog.library.add_collection(CollectionRecord(id=new_id(), name="bench", description=None,
                                                           collection_type="media-descriptions",
                                                           default_segmentation_config=None, created_at=now_ms()))
         cfg = SegmentationConfig.from_wire(None, settings.segment_seconds)
@@ -82,12 +82,12 @@ def run_child(mode: str, files: list[Path], args: argparse.Namespace) -> dict:
         for f in files:
             rec = register_file(svc.catalog, f, f.name, f.stat().st_size, "", {})
             add_to_collection(svc.catalog, col, rec, cfg)
-            job = svc.catalog.claim_job()
+            job = svc.catalog.jobs.claim()
             run_job(ctx, job)
-            svc.catalog.finish_job(job.id, "completed")
+            svc.catalog.jobs.finish(job.id, JobState.COMPLETED)
         elapsed = time.perf_counter() - t0
         stages: dict[str, float] = {}
-        for rec in svc.catalog.list_files(limit=100)[0]:
+        for rec in svc.catalog.library.list_files(limit=100)[0]:
             for stage, secs in ((svc.current_analysis(rec.id) or {}).get("timings") or {}).items():
                 stages[stage] = stages.get(stage, 0.0) + secs
         svc.close()

@@ -24,16 +24,16 @@ from api.protocol import ChatCompletionRequest, ChatMessageIn
 from api.responses import CHAT_RESPONSES, ChatCompletion, ChatCompletionList, errors
 from api.serialize import list_obj
 from api.services import Services
-from api.video_links import LinkedVideo, linked_video
+from api.video_links import linked_video
 from clipcite.errors import ClipciteError, InvalidRequest, NotFound
 from engine.admission import Ticket
-from engine.chat import ChatAnswer, ChatRequest, Prepared
+from engine.chat import ChatAnswer, ChatRequest, LinkedVideo, Prepared
 from engine.citations import citation_to_wire
+from engine.conversation import Turn
 from engine.filters import parse_filter
 from engine.generation import GenerationParams
 from engine.retrieval import RetrievalOptions
-from engine.summary import wants_summary
-from engine.tools import ToolSpec, ToolUse
+from engine.tools import ToolCall, ToolSpec, ToolUse
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["chat"])
@@ -45,6 +45,8 @@ def accepted_models(svc: Services) -> set[str]:
 
 
 def to_engine_request(svc: Services, body: ChatCompletionRequest, linked: LinkedVideo | None = None) -> ChatRequest:
+    """The wire request as an engine request: conversion and wire-level checks only (the engine decides
+    scope, summary mode and grounding)."""
     if body.model not in accepted_models(svc):
         raise NotFound(f"model {body.model!r} not found; available: {sorted(accepted_models(svc))}", param="model",
                        code="model_not_found")
@@ -53,25 +55,6 @@ def to_engine_request(svc: Services, body: ChatCompletionRequest, linked: Linked
     collections = list(body.collections or [])
     if body.collection_id:
         collections.append(body.collection_id)
-    for cid in collections:
-        svc.catalog.get_collection(cid)
-    if not collections:  # plain OpenAI clients: the whole library
-        collections = [c.id for c in svc.catalog.list_collections(limit=10_000)[0]]
-    file_ids = None
-    if body.video_id:
-        svc.catalog.get_file(body.video_id)
-        file_ids = [body.video_id]
-    messages = [_engine_message(m) for m in body.messages]
-    if linked is not None:  # the link becomes the scope; its text (or "summarise") the question
-        collections, file_ids = [linked.collection_id], [linked.file_id]
-        last = max(i for i, m in enumerate(messages) if m["role"] == "user")
-        messages[last]["content"] = linked.instruction or "Summarize the video."
-    if not any(m["role"] == "user" and m["content"].strip() for m in messages):
-        raise InvalidRequest("messages must contain a user message with text", param="messages")
-    question = next(m["content"] for m in reversed(messages) if m["role"] == "user" and m["content"].strip())
-    summary = wants_summary(question) and (file_ids is not None or _single_file(svc, collections))
-    if summary and file_ids is None:
-        file_ids = [svc.catalog.list_collection_files(collections[0], 1, 0, "completed")[0][0].file_id]
     s = svc.settings
     params = GenerationParams(
         max_tokens=body.max_completion_tokens or body.max_tokens or s.max_answer_tokens,
@@ -79,32 +62,21 @@ def to_engine_request(svc: Services, body: ChatCompletionRequest, linked: Linked
         top_p=1.0 if body.top_p is None else body.top_p, seed=body.seed, stop=body.stop_list(),
         presence_penalty=body.presence_penalty, frequency_penalty=body.frequency_penalty,
         response_format=body.response_format.to_llama() if body.response_format else None)
-    structured = params.response_format is not None
     tools = _tool_use(body)
-    if tools is not None and structured:
+    if tools is not None and params.response_format is not None:
         raise InvalidRequest("use either tools or response_format, not both", param="response_format")
-    return ChatRequest(messages=messages, collections=collections, filter=parse_filter(body.filter),
-                       file_ids=file_ids, params=params, retrieval=RetrievalOptions(limit=body.top_k or s.top_k),
-                       tools=tools, summary=summary and tools is None and not structured,
-                       # Structured output must stay parseable: never swap it for the refusal sentence.
-                       strict_grounding=False if structured else (
-                           s.strict_grounding if body.strict_grounding is None else body.strict_grounding))
+    return ChatRequest(turns=[_turn(m) for m in body.messages], collections=collections,
+                       filter=parse_filter(body.filter), video_id=body.video_id,
+                       linked=linked,
+                       params=params, retrieval=RetrievalOptions(limit=body.top_k or s.top_k), tools=tools,
+                       strict_grounding=body.strict_grounding)
 
 
-def _single_file(svc: Services, collections: list[str]) -> bool:
-    """A summary needs one video: a collection holding exactly one indexed file qualifies."""
-    return len(collections) == 1 and svc.catalog.list_collection_files(collections[0], 1, 0, "completed")[1] == 1
-
-
-def _engine_message(m: ChatMessageIn) -> dict[str, Any]:
-    out: dict[str, Any] = {"role": "system" if m.role == "developer" else m.role, "content": m.text()}
-    if m.tool_calls:
-        out["tool_calls"] = [{"id": c.id, "type": "function",
-                              "function": {"name": c.function.name, "arguments": c.function.arguments}}
-                             for c in m.tool_calls]
-    if m.tool_call_id:
-        out["tool_call_id"] = m.tool_call_id
-    return out
+def _turn(m: ChatMessageIn) -> Turn:
+    calls = tuple(ToolCall(c.id, c.function.name, c.function.arguments if isinstance(c.function.arguments, str)
+                           else json.dumps(c.function.arguments)) for c in m.tool_calls or [])
+    return Turn(role="system" if m.role == "developer" else m.role, content=m.text(), tool_calls=calls,
+                tool_call_id=m.tool_call_id)
 
 
 def _tool_use(body: ChatCompletionRequest) -> ToolUse | None:
@@ -179,7 +151,7 @@ async def create_chat_completion(svc: ServicesDep, body: ChatCompletionRequest, 
                               headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     ans = await svc.model.call(svc.chat.answer, req, prepared, ticket=ticket)
     out = completion_obj(cid, created_ms, body.model, ans, body)
-    svc.catalog.put_completion(cid, created_ms, out)
+    svc.catalog.stored.put_completion(cid, created_ms, out)
     return out
 
 
@@ -226,7 +198,8 @@ async def _sse(svc: Services, prepared: Prepared, body: ChatCompletionRequest, c
                         chunk = {"id": cid, "object": "chat.completion.chunk", "created": created_ms // 1000,
                                  "model": model, "choices": [], "usage": usage}
                         yield f"data: {json.dumps(chunk)}\n\n"
-                    svc.catalog.put_completion(cid, created_ms, completion_obj(cid, created_ms, model, item, body))
+                    stored = completion_obj(cid, created_ms, model, item, body)
+                    svc.catalog.stored.put_completion(cid, created_ms, stored)
                     break
                 yield _chunk(cid, created_ms, model, {"content": item})
                 if await request.is_disconnected():
@@ -244,12 +217,12 @@ async def _sse(svc: Services, prepared: Prepared, body: ChatCompletionRequest, c
             responses={200: {"model": ChatCompletionList}, **errors(400)})
 def list_completions(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                      offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
-    rows, total = svc.catalog.list_completions(limit, offset)
+    rows, total = svc.catalog.stored.list_completions(limit, offset)
     return list_obj(rows, total, limit, offset)
 
 
 @router.get("/chat/completions/{completion_id}", summary="Get a stored chat completion",
             responses={200: {"model": ChatCompletion}, **errors(404)})
 def get_completion(svc: ServicesDep, completion_id: str) -> dict[str, Any]:
-    return svc.catalog.get_completion(completion_id)
+    return svc.catalog.stored.get_completion(completion_id)
 

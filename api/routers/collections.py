@@ -26,7 +26,7 @@ from api.serialize import collection_file_obj, collection_obj, list_obj, media_d
 from api.services import Services
 from clipcite.domain import Segment
 from clipcite.errors import Conflict, InvalidRequest
-from engine.catalog import CollectionRecord, new_id, now_ms
+from engine.catalog import CollectionRecord, IndexStatus, new_id, now_ms
 from engine.filters import Group, Match
 from engine.summary import summarize
 from ingest.library import add_to_collection
@@ -46,27 +46,27 @@ def create_collection(svc: ServicesDep, body: NewCollection) -> dict[str, Any]:
     rec = CollectionRecord(id=new_id(), name=body.name, description=body.description,
                            collection_type=body.collection_type,
                            default_segmentation_config=body.default_segmentation_config, created_at=now_ms())
-    return collection_obj(svc.catalog.add_collection(rec))
+    return collection_obj(svc.catalog.library.add_collection(rec))
 
 
 @router.get("/collections", summary="List collections",
             responses={200: {"model": CollectionList}, **errors(400)})
 def list_collections(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                      offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
-    rows, total = svc.catalog.list_collections(limit, offset)
+    rows, total = svc.catalog.library.list_collections(limit, offset)
     return list_obj([collection_obj(c) for c in rows], total, limit, offset)
 
 
 @router.get("/collections/{collection_id}", summary="Get a collection",
             responses={200: {"model": CollectionObject}, **errors(404)})
 def get_collection(svc: ServicesDep, collection_id: str) -> dict[str, Any]:
-    return collection_obj(svc.catalog.get_collection(collection_id))
+    return collection_obj(svc.catalog.library.get_collection(collection_id))
 
 
 @router.put("/collections/{collection_id}", summary="Rename or describe a collection",
             responses={200: {"model": CollectionObject}, **errors(400, 404)})
 def update_collection(svc: ServicesDep, collection_id: str, body: CollectionUpdate) -> dict[str, Any]:
-    return collection_obj(svc.catalog.update_collection(collection_id, body.name, body.description))
+    return collection_obj(svc.catalog.library.update_collection(collection_id, body.name, body.description))
 
 
 @router.delete("/collections/{collection_id}", summary="Delete a collection and its index",
@@ -77,13 +77,13 @@ def delete_collection(svc: ServicesDep, collection_id: str) -> dict[str, Any]:
 
 
 def add_file(svc: Services, collection_id: str, body: AddCollectionFile) -> dict[str, Any]:
-    coll = svc.catalog.get_collection(collection_id)
+    coll = svc.catalog.library.get_collection(collection_id)
     if body.url and not body.file_id:
         raise InvalidRequest("adding by url is not supported here; upload the file first and pass file_id",
                              param="url")
     if body.segmentation_id and body.segmentation_config:
         raise InvalidRequest("give segmentation_id or segmentation_config, not both", param="segmentation_config")
-    frec = svc.catalog.get_file(body.file_id or "")
+    frec = svc.catalog.library.get_file(body.file_id or "")
     raw_cfg = body.segmentation_config or coll.default_segmentation_config
     cfg = SegmentationConfig.from_wire(raw_cfg, svc.settings.segment_seconds,
                                        param="segmentation_config" if body.segmentation_config
@@ -111,10 +111,10 @@ def add_media(svc: ServicesDep, collection_id: str, body: AddCollectionFile) -> 
 def list_videos(svc: ServicesDep, collection_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                 offset: Annotated[int, Query(ge=0)] = 0, status: str | None = None,
                 filter: Annotated[str | None, Query(description=LISTING_FILTER_DOC)] = None) -> dict[str, Any]:
-    svc.catalog.get_collection(collection_id)
+    svc.catalog.library.get_collection(collection_id)
     only = files_matching(svc, filter, Group(must=[Match("collection_id", (collection_id,))]))
-    rows, total = svc.catalog.list_collection_files(collection_id, limit, offset, status, only=only)
-    return list_obj([collection_file_obj(cf, svc.catalog.get_file(cf.file_id),
+    rows, total = svc.catalog.library.list_collection_files(collection_id, limit, offset, status, only=only)
+    return list_obj([collection_file_obj(cf, svc.catalog.library.get_file(cf.file_id),
                                          svc.worker.progress_of(collection_id, cf.file_id)) for cf in rows],
                     total, limit, offset)
 
@@ -122,9 +122,9 @@ def list_videos(svc: ServicesDep, collection_id: str, limit: Annotated[int, Quer
 @router.get("/collections/{collection_id}/videos/{file_id}", summary="Get a video's status in a collection",
             responses={200: {"model": CollectionFileObject}, **errors(404)})
 def get_video(svc: ServicesDep, collection_id: str, file_id: str) -> dict[str, Any]:
-    svc.catalog.get_collection(collection_id)
-    cf = svc.catalog.get_collection_file(collection_id, file_id)
-    out = collection_file_obj(cf, svc.catalog.get_file(file_id), svc.worker.progress_of(collection_id, file_id))
+    svc.catalog.library.get_collection(collection_id)
+    cf = svc.catalog.library.get_collection_file(collection_id, file_id)
+    out = collection_file_obj(cf, svc.catalog.library.get_file(file_id), svc.worker.progress_of(collection_id, file_id))
     analysis = svc.current_analysis(file_id)
     if analysis is not None:  # where ingest time went, per stage (seconds)
         out["processing_seconds"] = {k: round(v, 3) for k, v in analysis.get("timings", {}).items()}
@@ -150,12 +150,12 @@ def file_segments(svc: Services, collection_id: str, file_id: str, start: float 
 
 def _describe(svc: Services, collection_id: str, file_id: str, start: float | None,
               end: float | None) -> dict[str, Any]:
-    svc.catalog.get_collection(collection_id)
-    cf = svc.catalog.get_collection_file(collection_id, file_id)
-    if cf.status != "completed":
+    svc.catalog.library.get_collection(collection_id)
+    cf = svc.catalog.library.get_collection_file(collection_id, file_id)
+    if cf.status != IndexStatus.COMPLETED:
         raise Conflict(f"file {file_id} is {cf.status} in this collection; media descriptions exist once it completes",
                        param="file_id")
-    return media_description(collection_id, svc.catalog.get_file(file_id),
+    return media_description(collection_id, svc.catalog.library.get_file(file_id),
                              file_segments(svc, collection_id, file_id, start, end))
 
 
@@ -182,9 +182,9 @@ async def get_media_descriptions(svc: ServicesDep, collection_id: str, file_id: 
 async def video_summary(svc: Services, collection_id: str, file_id: str) -> dict[str, Any]:
     """Cloudglue's `summary` and `chapters`, cached per collection, file and segmentation. Generated under
     the model lease like a chat (admission bound, slot), never beside it in a pool thread."""
-    cf = svc.catalog.get_collection_file(collection_id, file_id)
+    cf = svc.catalog.library.get_collection_file(collection_id, file_id)
     key = f"{collection_id}:{file_id}:{cf.segmentation_id}"
-    cached = svc.catalog.get_summary(key)
+    cached = svc.catalog.stored.get_summary(key)
     if cached is not None:
         return cached
     segments = await run_in_threadpool(file_segments, svc, collection_id, file_id)
@@ -193,7 +193,7 @@ async def video_summary(svc: Services, collection_id: str, file_id: str) -> dict
            "chapters": [{"index": i, "start_time": c.start_time, "end_time": c.end_time, "description": c.text}
                         for i, c in enumerate(result.chapters)],
            "total_chapters": len(result.chapters)}
-    svc.catalog.put_summary(key, out)
+    svc.catalog.stored.put_summary(key, out)
     return out
 
 
@@ -201,8 +201,8 @@ async def video_summary(svc: Services, collection_id: str, file_id: str) -> dict
             responses={200: {"model": MediaDescriptionList}, **errors(400, 404)})
 def list_media_descriptions(svc: ServicesDep, collection_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                             offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
-    svc.catalog.get_collection(collection_id)
-    rows, total = svc.catalog.list_collection_files(collection_id, limit, offset, status="completed")
+    svc.catalog.library.get_collection(collection_id)
+    rows, total = svc.catalog.library.list_collection_files(collection_id, limit, offset, status=IndexStatus.COMPLETED)
     data = []
     for cf in rows:
         desc = _describe(svc, collection_id, cf.file_id, None, None)

@@ -113,22 +113,22 @@ async def upload_file(svc: ServicesDep, file: Annotated[UploadFile, File(descrip
 def list_files(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                offset: Annotated[int, Query(ge=0)] = 0, status: str | None = None,
                filter: Annotated[str | None, Query(description=LISTING_FILTER_DOC)] = None) -> dict[str, Any]:
-    rows, total = svc.catalog.list_files(limit, offset, status, only=files_matching(svc, filter))
+    rows, total = svc.catalog.library.list_files(limit, offset, status, only=files_matching(svc, filter))
     return list_obj([file_obj(f) for f in rows], total, limit, offset)
 
 
 @router.get("/files/{file_id}", summary="Get a file",
             responses={200: {"model": FileObject}, **errors(404)})
 def get_file(svc: ServicesDep, file_id: str) -> dict[str, Any]:
-    return file_obj(svc.catalog.get_file(file_id))
+    return file_obj(svc.catalog.library.get_file(file_id))
 
 
 @router.put("/files/{file_id}", summary="Update a file's metadata (reflected in filters at once)",
             responses={200: {"model": FileObject}, **errors(400, 404)})
 def update_file(svc: ServicesDep, file_id: str, body: FileUpdate) -> dict[str, Any]:
-    current = svc.catalog.get_file(file_id)
+    current = svc.catalog.library.get_file(file_id)
     metadata = body.metadata if body.metadata is not None else current.metadata
-    rec = svc.catalog.update_file_metadata(file_id, metadata, body.filename)
+    rec = svc.catalog.library.update_file_metadata(file_id, metadata, body.filename)
     apply_file_metadata(svc, rec.id, metadata, rec.filename)
     return file_obj(rec)
 
@@ -173,7 +173,7 @@ def delete_file(svc: ServicesDep, file_id: str) -> dict[str, Any]:
 
 
 def _segments_of(svc: Services, file_id: str) -> list[Segment]:
-    svc.catalog.get_file(file_id)
+    svc.catalog.library.get_file(file_id)
     seen: dict[str, Segment] = {}
     for hit in svc.store.scroll(Group(must=[Match("file_id", (file_id,))])):
         seg = Segment.from_payload(hit.payload)
@@ -188,7 +188,7 @@ def thumbnail_url(request: Request, file_id: str, seg: Segment) -> str:
 def _segment_obj(request: Request, svc: Services, seg: Segment) -> dict[str, Any]:
     cf = None
     with contextlib.suppress(NotFound):
-        cf = svc.catalog.get_collection_file(seg.collection_id, seg.file_id)
+        cf = svc.catalog.library.get_collection_file(seg.collection_id, seg.file_id)
     return {"id": seg.segment_id, "file_id": seg.file_id, "start_time": seg.start_time, "end_time": seg.end_time,
             "thumbnail_url": thumbnail_url(request, seg.file_id, seg), "metadata": seg.segment_metadata or None,
             "segmentation_id": cf.segmentation_id if cf else None, "collection_id": seg.collection_id}
@@ -232,7 +232,7 @@ def update_segment(svc: ServicesDep, request: Request, file_id: str, segment_id:
             responses={200: {"content": {"image/jpeg": {}}, "description": "JPEG image"}, **errors(404, 422)})
 def segment_thumbnail(svc: ServicesDep, file_id: str, segment_id: str) -> FileResponse:
     seg = _one_segment(svc, file_id, segment_id)
-    rec = svc.catalog.get_file(file_id)
+    rec = svc.catalog.library.get_file(file_id)
     path = thumbnail(Path(rec.path), (seg.start_time + seg.end_time) / 2, svc.settings.resolved_data_dir / "thumbnails")
     return FileResponse(path, media_type="image/jpeg")
 
@@ -246,7 +246,7 @@ def segment_thumbnail(svc: ServicesDep, file_id: str, segment_id: str) -> FileRe
 def transcript(svc: ServicesDep, file_id: str, fmt: str) -> Response:
     if fmt not in ("srt", "vtt", "json"):
         raise InvalidRequest("transcript format must be srt, vtt or json", param="fmt")
-    rec = svc.catalog.get_file(file_id)
+    rec = svc.catalog.library.get_file(file_id)
     analysis = svc.current_analysis(file_id)
     if analysis is None:
         raise Conflict(f"file {file_id} has not been processed yet; add it to a collection first", param="file_id")
@@ -267,7 +267,7 @@ def transcript(svc: ServicesDep, file_id: str, fmt: str) -> Response:
                        206: {"content": {"video/*": {}}, "description": "the requested byte range (Range header)"},
                        **errors(404)})
 def file_media(svc: ServicesDep, file_id: str) -> FileResponse:
-    rec = svc.catalog.get_file(file_id)
+    rec = svc.catalog.library.get_file(file_id)
     path = Path(rec.path)
     if not path.exists():
         raise NotFound(f"the media of file {file_id!r} is no longer stored", param="file_id")

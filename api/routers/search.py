@@ -53,7 +53,7 @@ def to_query(body: SearchRequest, svc) -> SearchQuery:
     if body.group_by_key and body.scope != "segment":
         raise InvalidRequest("group_by_key applies to segment scope", param="group_by_key")
     for cid in body.collections:
-        svc.catalog.get_collection(cid)
+        svc.catalog.library.get_collection(cid)
     scope: Literal["segment", "file"] = "file" if body.scope == "file" else "segment"  # others refused above
     return SearchQuery(query=body.query, collections=body.collections, scope=scope, limit=body.limit,
                        filter=parse_filter(body.filter), threshold=body.threshold, modalities=modalities)
@@ -83,7 +83,7 @@ def run_search(svc, body: SearchRequest, request: Request) -> dict[str, Any]:
     if body.group_by_key:
         out["group_by_key"] = body.group_by_key
         out["group_count"] = len(results)
-    svc.catalog.put_search(out["id"], out["created_at"], out)
+    svc.catalog.stored.put_search(out["id"], out["created_at"], out)
     return out
 
 
@@ -97,11 +97,11 @@ async def search(svc: ServicesDep, body: SearchRequest, request: Request) -> dic
             responses={200: {"model": SearchList}, **errors(400)})
 def list_searches(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                   offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
-    rows, total = svc.catalog.list_searches(limit, offset)
+    rows, total = svc.catalog.stored.list_searches(limit, offset)
     return list_obj(rows, total, limit, offset)
 
 
 @router.get("/search/{search_id}", summary="Get a stored search",
             responses={200: {"model": SearchResponse}, **errors(404)})
 def get_search(svc: ServicesDep, search_id: str) -> dict[str, Any]:
-    return svc.catalog.get_search(search_id)
+    return svc.catalog.stored.get_search(search_id)

@@ -15,7 +15,7 @@ router = APIRouter(tags=["system"])
 @router.get("/health", summary="Liveness and queue depth (no auth)",
             responses={200: {"model": Health}})
 def health(svc: ServicesDep) -> dict[str, Any]:
-    return {"status": "ok", "queue_depth": svc.catalog.queue_depth(), "segments": svc.store.count(),
+    return {"status": "ok", "queue_depth": svc.catalog.jobs.depth(), "segments": svc.store.count(),
             "device": svc.devices.device}
 
 

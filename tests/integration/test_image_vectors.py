@@ -62,13 +62,13 @@ def test_keyframes_get_image_vectors_and_questions_search_them(clip_dir, tmp_pat
                                   ocr_enabled=False, visual_enabled=False, chat_model="smollm2-135m-instruct"))
     try:
         assert svc.store.has_image and svc.worker.ctx.analyzer.image_encoder is not None
-        col = svc.catalog.add_collection(CollectionRecord(
+        col = svc.catalog.library.add_collection(CollectionRecord(
             id=new_id(), name="c", description=None, collection_type="media-descriptions",
             default_segmentation_config=None, created_at=now_ms()))
         rec = register_file(svc.catalog, video, video.name, video.stat().st_size, sha256_of(video), {})
         cfg = SegmentationConfig.from_wire({"strategy": "uniform", "uniform_config": {"window_seconds": 2}})
         add_to_collection(svc.catalog, col, rec, cfg)
-        job = svc.catalog.claim_job()
+        job = svc.catalog.jobs.claim()
         assert run_job(svc.worker.ctx, job) == 3
         analysis = svc.current_analysis(rec.id)
         assert analysis and len(analysis["frame_vectors"]) >= 3

@@ -10,7 +10,7 @@ from ingest.library import ORPHAN_GRACE_S, Library, partial_path, sweep_uploads
 
 
 def _file(cat: Catalog, fid: str, path) -> None:
-    cat.add_file(FileRecord(id=fid, filename="a.mp4", path=str(path), bytes=1, sha256="x", created_at=now_ms(),
+    cat.library.add_file(FileRecord(id=fid, filename="a.mp4", path=str(path), bytes=1, sha256="x", created_at=now_ms(),
                             metadata={}, video_info=None, status="completed", error=None))
 
 
@@ -68,7 +68,7 @@ def test_delete_interrupted_between_catalog_and_store_is_finished_at_start(tmp_p
     store.fail = True
     with pytest.raises(OSError):
         lib.delete_file("f1")
-    assert not cat.has_file("f1") and ("c1", "f1") in store.points  # rows gone, points owed
+    assert not cat.library.has_file("f1") and ("c1", "f1") in store.points  # rows gone, points owed
     store.fail = False
     assert Library(cat, store, threading.RLock()).finish_pending_deletes() == 1
     assert store.points == {("c1", "f2")}

@@ -1,6 +1,6 @@
 import json
 
-from engine.tools import ToolSpec, ToolUse, forced_schema, parse_tool_calls, render_turn, tool_prompt
+from engine.tools import ToolCall, ToolSpec, ToolUse, forced_schema, parse_tool_calls, render_turn, tool_prompt
 
 WEATHER = ToolSpec("get_weather", "Weather for a city", {"type": "object", "properties": {"city": {"type": "string"}},
                                                           "required": ["city"]})
@@ -30,12 +30,11 @@ def test_forced_choice_is_a_schema_for_that_tool_or_any():
 
 
 def test_earlier_tool_turns_are_rendered_for_the_model():
-    call = {"role": "assistant", "content": None, "tool_calls": [
-        {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]}
-    assert render_turn(call) == {"role": "assistant",
+    call = ToolCall("call_1", "get_weather", '{"city": "Oslo"}')
+    assert render_turn("assistant", "", (call,)) == {"role": "assistant",
                                  "content": '<tool_call>{"name": "get_weather", '
                                             '"arguments": {"city": "Oslo"}}</tool_call>'}
-    assert render_turn({"role": "tool", "tool_call_id": "call_1", "content": "12 C"}) == {
+    assert render_turn("tool", "12 C") == {
         "role": "user", "content": "<tool_response>\n12 C\n</tool_response>"}
     assert '"name": "get_weather"' in tool_prompt((WEATHER,))
 

@@ -1,0 +1,51 @@
+"""The catalog: one SQLite database holding three aggregates, each with its own tables and methods.
+
+- `library`: files, collections, membership and index status, owed store deletes;
+- `jobs`: the ingest job queue;
+- `stored`: analyses (ingest cache), stored completions / searches / summaries, migrations.
+
+Rows cross module boundaries as dataclasses; JSON columns are decoded here and nowhere else. Changes
+that span aggregates (a delete cancels jobs too) run in `transaction()`, driven by the one service that
+owns consistency between catalog, store and jobs (`ingest.library.Library`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from engine.catalog.db import Database
+from engine.catalog.jobs import JobQueue
+from engine.catalog.library import LibraryTables
+from engine.catalog.records import (
+    CollectionFileRecord,
+    CollectionRecord,
+    FileRecord,
+    IndexStatus,
+    JobRecord,
+    JobState,
+    MediaStatus,
+    new_id,
+    now_ms,
+)
+from engine.catalog.stored import StoredObjects
+
+__all__ = ["Catalog", "CollectionFileRecord", "CollectionRecord", "FileRecord", "IndexStatus", "JobRecord",
+           "JobState", "MediaStatus", "new_id", "now_ms"]
+
+
+class Catalog:
+    def __init__(self, path: Path) -> None:
+        self.db = Database(path)
+        self.library = LibraryTables(self.db)
+        self.jobs = JobQueue(self.db)
+        self.stored = StoredObjects(self.db)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.db.transaction():
+            yield
+
+    def close(self) -> None:
+        self.db.close()
