@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clipcite.domain import VideoInfo
 from clipcite.errors import NotFound
 
 SCHEMA = """
@@ -92,7 +93,7 @@ class FileRecord:
     sha256: str
     created_at: int
     metadata: dict[str, Any]
-    video_info: dict[str, Any] | None
+    video_info: VideoInfo | None  # stored as JSON (VideoInfo.to_dict: warnings only when there are some)
     status: str
     error: str | None = None
 
@@ -179,13 +180,13 @@ class Catalog:
     def _file(row: sqlite3.Row) -> FileRecord:
         return FileRecord(id=row["id"], filename=row["filename"], path=row["path"], bytes=row["bytes"],
                           sha256=row["sha256"], created_at=row["created_at"], metadata=json.loads(row["metadata"]),
-                          video_info=json.loads(row["video_info"]) if row["video_info"] else None,
+                          video_info=VideoInfo.from_dict(json.loads(row["video_info"])) if row["video_info"] else None,
                           status=row["status"], error=row["error"])
 
     def add_file(self, rec: FileRecord) -> FileRecord:
         self._x("INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (rec.id, rec.filename, rec.path, rec.bytes, rec.sha256, rec.created_at, json.dumps(rec.metadata),
-                 json.dumps(rec.video_info) if rec.video_info else None, rec.status, rec.error))
+                 json.dumps(rec.video_info.to_dict()) if rec.video_info else None, rec.status, rec.error))
         return rec
 
     def find_file_by_sha256(self, sha256: str) -> FileRecord | None:
@@ -384,7 +385,7 @@ class Catalog:
         """Seconds of video indexed (completed collection entries; a file in two collections counts twice)."""
         rows = self._q("SELECT f.video_info FROM collection_files cf JOIN files f ON f.id = cf.file_id "
                        "WHERE cf.status='completed' AND f.video_info IS NOT NULL")
-        return float(sum(json.loads(r[0]).get("duration_seconds") or 0.0 for r in rows))
+        return float(sum(VideoInfo.from_dict(json.loads(r[0])).duration_seconds or 0.0 for r in rows))
 
     # --- migrations (one-off data upgrades, each recorded once done) ---
     def migration_done(self, name: str) -> bool:

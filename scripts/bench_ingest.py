@@ -88,7 +88,7 @@ def run_child(mode: str, files: list[Path], args: argparse.Namespace) -> dict:
         elapsed = time.perf_counter() - t0
         stages: dict[str, float] = {}
         for rec in svc.catalog.list_files(limit=100)[0]:
-            for stage, secs in ((svc.current_analysis(rec.id) or {}).get("timings") or {}).items():
+            for stage, secs in (a.timings if (a := svc.current_analysis(rec.id)) else {}).items():
                 stages[stage] = stages.get(stage, 0.0) + secs
         svc.close()
         return {"mode": mode, "seconds": elapsed, "video_seconds": duration, "peak_rss_mb": _peak_rss_mb(),

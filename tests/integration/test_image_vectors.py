@@ -71,7 +71,7 @@ def test_keyframes_get_image_vectors_and_questions_search_them(clip_dir, tmp_pat
         job = svc.catalog.claim_job()
         assert run_job(svc.worker.ctx, job) == 3
         analysis = svc.current_analysis(rec.id)
-        assert analysis and len(analysis["frame_vectors"]) >= 3
+        assert analysis and len(analysis.frame_vectors) >= 3
 
         # The picture of the second scene, embedded on its own, finds the second segment through the
         # image vector alone (identical pixels give the same vector even with random weights).
