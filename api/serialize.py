@@ -11,21 +11,20 @@ from engine.prompting import fmt_time
 
 
 def file_obj(f: FileRecord) -> dict[str, Any]:
-    vi = f.video_info or {}
+    vi = f.video_info
     out: dict[str, Any] = {
         "id": f.id, "object": "file", "status": f.status, "bytes": f.bytes, "created_at": f.created_at,
         "filename": f.filename, "uri": f.uri, "metadata": f.metadata or None, "media_type": "video",
         "source": "video",
     }
-    if vi:
-        out["video_info"] = {"duration_seconds": vi.get("duration_seconds"), "height": vi.get("height"),
-                             "width": vi.get("width"), "format": Path(f.filename).suffix.lstrip(".") or None,
-                             "has_audio": vi.get("has_audio")}
-        if vi.get("warnings"):  # a partial file indexed anyway (allow_partial_media): say what is missing
-            out["video_info"]["warnings"] = list(vi["warnings"])
-            out["warnings"] = list(vi["warnings"])
-        out["media_info"] = {"duration_seconds": vi.get("duration_seconds"), "width": vi.get("width"),
-                             "height": vi.get("height"), "has_audio": vi.get("has_audio")}
+    if vi is not None:
+        out["video_info"] = {"duration_seconds": vi.duration_seconds, "height": vi.height, "width": vi.width,
+                             "format": Path(f.filename).suffix.lstrip(".") or None, "has_audio": vi.has_audio}
+        if vi.warnings:  # a partial file indexed anyway (allow_partial_media): say what is missing
+            out["video_info"]["warnings"] = list(vi.warnings)
+            out["warnings"] = list(vi.warnings)
+        out["media_info"] = {"duration_seconds": vi.duration_seconds, "width": vi.width, "height": vi.height,
+                             "has_audio": vi.has_audio}
     if f.error:
         out["error"] = f.error
     return out
@@ -86,7 +85,7 @@ def media_description(collection_id: str, f: FileRecord, segments: list[Segment]
         md_lines.extend(s.modality_lines("**Speech:** ", "**On screen:** ", "**Visual:** "))
     return {
         "collection_id": collection_id, "file_id": f.id, "title": Path(f.filename).stem,
-        "duration_seconds": (f.video_info or {}).get("duration_seconds"),
+        "duration_seconds": f.video_info.duration_seconds if f.video_info else None,
         "content": "\n".join(md_lines),
         "speech": [p for s in segments for p in speech_parts(s)],
         "scene_text": [p for s in segments for p in _parts(s.scene_text, s)],

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from clipcite.domain import SpeechSpan
+
 
 def _ts(seconds: float, sep: str) -> str:
     ms = int(round(seconds * 1000))
@@ -13,43 +15,43 @@ def _ts(seconds: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def _who(span: dict[str, Any], names: dict[str, str], multi: bool) -> str | None:
-    label = span.get("speaker")
+def _who(span: SpeechSpan, names: dict[str, str], multi: bool) -> str | None:
+    label = span.speaker
     if not label or not (multi or label in names):
         return None
     return names.get(label, label)
 
 
-def to_srt(spans: list[dict[str, Any]], names: dict[str, str]) -> str:
-    multi = len({s.get("speaker") for s in spans if s.get("speaker")}) > 1
+def to_srt(spans: list[SpeechSpan], names: dict[str, str]) -> str:
+    multi = len({s.speaker for s in spans if s.speaker}) > 1
     blocks = []
     for i, s in enumerate(spans, 1):
         who = _who(s, names, multi)
-        text = f"{who}: {s['text']}" if who else s["text"]
-        blocks.append(f"{i}\n{_ts(s['start'], ',')} --> {_ts(s['end'], ',')}\n{text}\n")
+        text = f"{who}: {s.text}" if who else s.text
+        blocks.append(f"{i}\n{_ts(s.start, ',')} --> {_ts(s.end, ',')}\n{text}\n")
     return "\n".join(blocks)
 
 
-def to_vtt(spans: list[dict[str, Any]], names: dict[str, str]) -> str:
-    multi = len({s.get("speaker") for s in spans if s.get("speaker")}) > 1
+def to_vtt(spans: list[SpeechSpan], names: dict[str, str]) -> str:
+    multi = len({s.speaker for s in spans if s.speaker}) > 1
     cues = ["WEBVTT\n"]
     for s in spans:
         who = _who(s, names, multi)
-        text = f"<v {who}>{s['text']}" if who else s["text"]
-        cues.append(f"{_ts(s['start'], '.')} --> {_ts(s['end'], '.')}\n{text}\n")
+        text = f"<v {who}>{s.text}" if who else s.text
+        cues.append(f"{_ts(s.start, '.')} --> {_ts(s.end, '.')}\n{text}\n")
     return "\n".join(cues)
 
 
-def to_json(spans: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
+def to_json(spans: list[SpeechSpan], names: dict[str, str]) -> list[dict[str, Any]]:
     """Utterances with times, speaker (name where given) and word timings, for tools that want structure."""
-    multi = len({s.get("speaker") for s in spans if s.get("speaker")}) > 1
+    multi = len({s.speaker for s in spans if s.speaker}) > 1
     out = []
     for s in spans:
-        item: dict[str, Any] = {"start_time": s["start"], "end_time": s["end"], "text": s["text"]}
+        item: dict[str, Any] = {"start_time": s.start, "end_time": s.end, "text": s.text}
         who = _who(s, names, multi)
         if who:
             item["speaker"] = who
-        if s.get("words"):
-            item["words"] = [{"word": w["text"], "start_time": w["start"], "end_time": w["end"]} for w in s["words"]]
+        if s.words:
+            item["words"] = [{"word": w.text, "start_time": w.start, "end_time": w.end} for w in s.words]
         out.append(item)
     return out

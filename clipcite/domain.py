@@ -44,6 +44,16 @@ class VideoInfo:
     has_video: bool = True
     warnings: tuple[str, ...] = ()  # what is missing from a partial file indexed anyway (allow_partial_media)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VideoInfo:
+        """The one place a stored video_info (catalog row, analysis cache) becomes typed again."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**{**known, "warnings": tuple(data.get("warnings") or ())})
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the catalog stores: `warnings` only when there are some."""
+        return {k: v for k, v in asdict(self).items() if k != "warnings" or v}
+
 
 @dataclass(frozen=True)
 class Word:

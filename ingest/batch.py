@@ -126,7 +126,7 @@ class BatchIndexer:
                 report.skipped.append(str(path))
                 continue
             if frec.status == MediaStatus.USABLE:
-                todo[frec.id] = float((frec.video_info or {}).get("duration_seconds") or 0.0)
+                todo[frec.id] = float(frec.video_info.duration_seconds if frec.video_info else 0.0)
         return todo
 
     def run(self, files: list[Path],

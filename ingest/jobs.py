@@ -21,15 +21,9 @@ from clipcite.errors import ClipciteError, MediaError
 from engine.catalog import Catalog, IndexStatus, JobRecord, JobState, MediaStatus
 from engine.embedding import Embedder
 from engine.store import SegmentStore
-from ingest.pipeline import (
-    Analyzer,
-    FileAnalysis,
-    Progress,
-    build_segments,
-    index_segments,
-    plan,
-    segment_image_vectors,
-)
+from ingest.analysis import FileAnalysis
+from ingest.indexing import build_segments, index_segments, plan, segment_image_vectors
+from ingest.pipeline import Analyzer, Progress
 from ingest.segment import SegmentationConfig
 
 log = logging.getLogger(__name__)
@@ -67,10 +61,10 @@ def run_job(ctx: IngestContext, job: JobRecord, progress: Progress | None = None
     cat = ctx.catalog
     frec = cat.library.get_file(job.file_id)
     cf = cat.library.get_collection_file(job.collection_id, job.file_id)
-    if frec.status == MediaStatus.UNUSABLE or not frec.video_info:
+    info = frec.video_info
+    if frec.status == MediaStatus.UNUSABLE or info is None:
         raise MediaError(frec.error or "file is not usable media")
     cat.library.set_collection_file_status(job.collection_id, job.file_id, IndexStatus.PROCESSING)
-    info = VideoInfo(**frec.video_info)
     # Model analysis is ~95 % of a job; segmenting, embedding and the upsert the rest.
     analysis = analysis_for(ctx, frec.id, Path(frec.path), info, lambda st, f: report(st, 0.95 * f))
     report("indexing", 0.95)

@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from clipcite.domain import VideoInfo
 from clipcite.errors import MediaError, NotFound
 from engine.catalog import (
     Catalog,
@@ -50,8 +51,7 @@ def register_file(catalog: Catalog, path: Path, filename: str, size: int, sha256
     one unless `allow_partial` (then its `video_info.warnings` say what is missing)."""
     file_id = file_id or new_id()
     try:
-        info = probe(path, allow_partial=allow_partial)
-        video_info = {k: v for k, v in info.__dict__.items() if k != "warnings" or v}
+        video_info: VideoInfo | None = probe(path, allow_partial=allow_partial)
         status, error = MediaStatus.USABLE, None
     except MediaError as exc:
         status, error, video_info = MediaStatus.UNUSABLE, exc.message, None

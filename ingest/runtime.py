@@ -8,7 +8,6 @@ clear error naming its package, raised at start-up.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 from dataclasses import dataclass
@@ -18,15 +17,13 @@ from clipcite.settings import Settings
 from engine.catalog import Catalog
 from engine.embedding import SentenceEmbedder, VectorCache
 from engine.store import SegmentStore, open_store
+from ingest.analysis import FileAnalysis
 from ingest.image_embed import ClipEncoder
 from ingest.jobs import IngestContext, IngestWorker
 from ingest.library import Library, sweep_uploads
 from ingest.migrate import run_migrations
 from ingest.pipeline import Analyzer
-from ingest.scene_text import RapidOcrReader
-from ingest.speakers import DiarizationOptions, SpeakerDiarizer
-from ingest.speech import WhisperTranscriber
-from ingest.visual import VlmSettings, build_describer
+from ingest.stages import StageEnv, build_stages
 from models.devices import DevicePlan, plan_devices, usable_cores
 from models.registry import ModelRegistry
 
@@ -46,9 +43,10 @@ class IngestRuntime:
     library: Library  # deletes that keep catalog, store and ingest jobs consistent
     files_dir: Path
 
-    def current_analysis(self, file_id: str) -> dict | None:
+    def current_analysis(self, file_id: str) -> FileAnalysis | None:
         """The file's cached model outputs under the stage options now in force (None: not processed)."""
-        return self.catalog.stored.get_analysis(file_id, self.worker.ctx.analyzer.options_key())
+        data = self.catalog.stored.get_analysis(file_id, self.worker.ctx.analyzer.options_key())
+        return FileAnalysis.from_json(data) if data is not None else None
 
     def close(self) -> None:
         self.worker.stop()
@@ -67,34 +65,11 @@ def _embedding_dim(model_dir: Path) -> int:
 
 def _analyzer(settings: Settings, devices: DevicePlan, registry: ModelRegistry, clip: ClipEncoder | None,
               image_vectors: bool) -> Analyzer:
-    th = devices.stage_threads
-    transcriber = None
-    if settings.speech_enabled:
-        transcriber = WhisperTranscriber(registry.resolve(settings.whisper_model, "whisper"), settings.whisper_model,
-                                         device=devices.device, compute_type=devices.whisper_compute_type,
-                                         threads=th.speech, language=settings.whisper_language,
-                                         batch_size=settings.whisper_batch_size)
     cores = usable_cores()
     overlap = settings.ingest_overlap if settings.ingest_overlap is not None else cores >= 2
-    # Measured on 2 vCPUs (one core of throughput): a second OCR worker gained 3 % for +480 MB RSS, so
-    # parallel OCR starts above two cores.
-    ocr_workers = settings.ocr_workers or (max(1, cores // max(1, th.vision))
-                                           if overlap and devices.device == "cpu" and cores > 2 else 1)
-    ocr = RapidOcrReader(threads=th.vision, det_side=settings.ocr_det_side, cuda=devices.device == "cuda",
-                         concurrency=ocr_workers) if settings.ocr_enabled else None
-    vlm = VlmSettings(settings.vlm_model, settings.vlm_mmproj, settings.vlm_handler,
-                      devices.llama_gpu_layers(settings.n_gpu_layers)) if settings.vlm_model else None
-    describer = build_describer(settings.visual_describer, th.vision, vlm) if settings.visual_enabled else None
-    diarizer = None
-    if settings.speakers_enabled and transcriber is not None:
-        if importlib.util.find_spec("resemblyzer") is None:
-            log.warning("speaker labels disabled: pip install resemblyzer 'setuptools<80' to enable them")
-        else:
-            diarizer = SpeakerDiarizer(DiarizationOptions(threshold=settings.speaker_threshold), th.speech,
-                                       devices.device)
-    return Analyzer(transcriber=transcriber, ocr=ocr, describer=describer, sample_fps=settings.frame_sample_fps,
-                    diarizer=diarizer, overlap=overlap, ocr_workers=ocr_workers,
-                    image_encoder=clip if image_vectors else None)
+    env = StageEnv(settings=settings, devices=devices, registry=registry, overlap=overlap, cores=cores, clip=clip,
+                   image_vectors=image_vectors)
+    return Analyzer(build_stages(env), sample_fps=settings.frame_sample_fps, overlap=overlap)
 
 
 def build_ingest(settings: Settings) -> IngestRuntime:

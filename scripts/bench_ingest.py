@@ -54,7 +54,7 @@ def run_child(mode: str, files: list[Path], args: argparse.Namespace) -> dict:
         from api.services import build_services
 
         svc = build_services(settings)
-        tr = svc.worker.ctx.analyzer.transcriber
+        tr = next(s for s in svc.worker.ctx.analyzer.stages if s.name == "speech").transcriber
         tr._load()  # load outside the timed region, as the pipeline run below does
         t0 = time.perf_counter()
         for f, info in zip(files, infos, strict=False):
@@ -70,8 +70,9 @@ def run_child(mode: str, files: list[Path], args: argparse.Namespace) -> dict:
 
         svc = build_services(settings)
         ctx = svc.worker.ctx
-        for loader in (ctx.analyzer.transcriber, ctx.analyzer.ocr, ctx.analyzer.describer, ctx.analyzer.diarizer,
-                       ctx.embedder):
+        models = [getattr(s, attr, None) for s in ctx.analyzer.stages
+                  for attr in ("transcriber", "diarizer", "reader", "describer")]
+        for loader in (*models, ctx.embedder):
             if loader is not None and hasattr(loader, "_load"):
                 loader._load()
         col = svc.catalog.library.add_collection(CollectionRecord(id=new_id(), name="bench", description=None,
@@ -88,7 +89,7 @@ def run_child(mode: str, files: list[Path], args: argparse.Namespace) -> dict:
         elapsed = time.perf_counter() - t0
         stages: dict[str, float] = {}
         for rec in svc.catalog.library.list_files(limit=100)[0]:
-            for stage, secs in ((svc.current_analysis(rec.id) or {}).get("timings") or {}).items():
+            for stage, secs in (a.timings if (a := svc.current_analysis(rec.id)) else {}).items():
                 stages[stage] = stages.get(stage, 0.0) + secs
         svc.close()
         return {"mode": mode, "seconds": elapsed, "video_seconds": duration, "peak_rss_mb": _peak_rss_mb(),

@@ -29,8 +29,8 @@ from clipcite.errors import Conflict, InvalidRequest
 from engine.catalog import CollectionRecord, IndexStatus, new_id, now_ms
 from engine.filters import Group, Match
 from engine.summary import summarize
+from ingest.indexing import file_scope
 from ingest.library import add_to_collection
-from ingest.pipeline import file_scope
 from ingest.segment import SegmentationConfig
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def get_video(svc: ServicesDep, collection_id: str, file_id: str) -> dict[str, A
     out = collection_file_obj(cf, svc.catalog.library.get_file(file_id), svc.worker.progress_of(collection_id, file_id))
     analysis = svc.current_analysis(file_id)
     if analysis is not None:  # where ingest time went, per stage (seconds)
-        out["processing_seconds"] = {k: round(v, 3) for k, v in analysis.get("timings", {}).items()}
+        out["processing_seconds"] = {k: round(v, 3) for k, v in analysis.timings.items()}
     return out
 
 

@@ -252,11 +252,11 @@ def transcript(svc: ServicesDep, file_id: str, fmt: str) -> Response:
         raise Conflict(f"file {file_id} has not been processed yet; add it to a collection first", param="file_id")
     speakers = rec.metadata.get("speakers")
     names: dict[str, str] = speakers if isinstance(speakers, dict) else {}
-    spans = analysis.get("speech", [])
+    spans = analysis.speech
     if fmt == "srt":
         return PlainTextResponse(to_srt(spans, names), media_type="application/x-subrip")
     if fmt == "json":
-        return JSONResponse({"file_id": file_id, "language": analysis.get("language"),
+        return JSONResponse({"file_id": file_id, "language": analysis.language,
                              "segments": to_json(spans, names)})
     return PlainTextResponse(to_vtt(spans, names), media_type="text/vtt")
 

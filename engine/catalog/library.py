@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
+from clipcite.domain import VideoInfo
 from clipcite.errors import NotFound
 from engine.catalog.db import Database
 from engine.catalog.records import (
@@ -42,13 +43,13 @@ class LibraryTables:
     def _file(row: sqlite3.Row) -> FileRecord:
         return FileRecord(id=row["id"], filename=row["filename"], path=row["path"], bytes=row["bytes"],
                           sha256=row["sha256"], created_at=row["created_at"], metadata=json.loads(row["metadata"]),
-                          video_info=json.loads(row["video_info"]) if row["video_info"] else None,
+                          video_info=VideoInfo.from_dict(json.loads(row["video_info"])) if row["video_info"] else None,
                           status=MediaStatus(row["status"]), error=row["error"])
 
     def add_file(self, rec: FileRecord) -> FileRecord:
         self.db.x("INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?,?)",
                   (rec.id, rec.filename, rec.path, rec.bytes, rec.sha256, rec.created_at, json.dumps(rec.metadata),
-                   json.dumps(rec.video_info) if rec.video_info else None, str(rec.status), rec.error))
+                   json.dumps(rec.video_info.to_dict()) if rec.video_info else None, str(rec.status), rec.error))
         return rec
 
     def find_file_by_sha256(self, sha256: str) -> FileRecord | None:
@@ -194,7 +195,7 @@ class LibraryTables:
         """Seconds of video indexed (completed collection entries; a file in two collections counts twice)."""
         rows = self.db.q("SELECT f.video_info FROM collection_files cf JOIN files f ON f.id = cf.file_id "
                          "WHERE cf.status=? AND f.video_info IS NOT NULL", (str(IndexStatus.COMPLETED),))
-        return float(sum(json.loads(r[0]).get("duration_seconds") or 0.0 for r in rows))
+        return float(sum(VideoInfo.from_dict(json.loads(r[0])).duration_seconds or 0.0 for r in rows))
 
     # --- store deletes still owed (written with the row deletes, cleared once the points are gone) ---
     def add_pending_delete(self, scope: dict[str, str]) -> str:

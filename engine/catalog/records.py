@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from clipcite.domain import VideoInfo
+
 if sys.version_info >= (3, 11):
     from enum import StrEnum
 else:  # pragma: no cover - Python 3.10
@@ -66,7 +68,7 @@ class FileRecord:
     sha256: str
     created_at: int
     metadata: dict[str, Any]
-    video_info: dict[str, Any] | None
+    video_info: VideoInfo | None  # stored as JSON (VideoInfo.to_dict: warnings only when there are some)
     status: MediaStatus
     error: str | None = None
 

@@ -61,7 +61,7 @@ def test_keyframes_get_image_vectors_and_questions_search_them(clip_dir, tmp_pat
     svc = build_services(Settings(data_dir=tmp_path / "data", clip_model=clip_dir, speech_enabled=False,
                                   ocr_enabled=False, visual_enabled=False, chat_model="smollm2-135m-instruct"))
     try:
-        assert svc.store.has_image and svc.worker.ctx.analyzer.image_encoder is not None
+        assert svc.store.has_image and any(s.name == "image" for s in svc.worker.ctx.analyzer.stages)
         col = svc.catalog.library.add_collection(CollectionRecord(
             id=new_id(), name="c", description=None, collection_type="media-descriptions",
             default_segmentation_config=None, created_at=now_ms()))
@@ -71,7 +71,7 @@ def test_keyframes_get_image_vectors_and_questions_search_them(clip_dir, tmp_pat
         job = svc.catalog.jobs.claim()
         assert run_job(svc.worker.ctx, job) == 3
         analysis = svc.current_analysis(rec.id)
-        assert analysis and len(analysis["frame_vectors"]) >= 3
+        assert analysis and len(analysis.frame_vectors) >= 3
 
         # The picture of the second scene, embedded on its own, finds the second segment through the
         # image vector alone (identical pixels give the same vector even with random weights).

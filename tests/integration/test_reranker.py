@@ -7,7 +7,7 @@ from clipcite.domain import Segment, SpeechPart
 from clipcite.errors import ModelUnavailable
 from clipcite.settings import Settings
 from engine.retrieval import CrossEncoderReranker, LexicalReranker, RetrievalOptions, Retriever
-from ingest.pipeline import index_segments
+from ingest.indexing import index_segments
 
 TEXTS = ["the forklift tyres were checked on monday", "the badge code for the lab door is 4471",
          "lunch is served in the canteen", "the harbour crane lifts containers"]

@@ -1,5 +1,10 @@
-from clipcite.domain import SpeechSpan, TimeRange, Word
-from ingest.pipeline import FileAnalysis, build_segments, point_id, segment_uuid
+from clipcite.domain import SpeechSpan, TimeRange, VideoInfo, Word
+from ingest.analysis import FileAnalysis
+from ingest.indexing import build_segments, point_id, segment_uuid
+from ingest.pipeline import Analyzer
+from ingest.stages.scene_text import SceneTextStage
+from ingest.stages.speech import SpeechStage
+from ingest.stages.visual import VisualStage
 
 
 def span(text, start, end):
@@ -10,7 +15,8 @@ def span(text, start, end):
 
 
 def test_straddling_sentence_goes_to_both_sides_and_short_tails_do_not():
-    analysis = FileAnalysis(video_info={"duration_seconds": 30.0},
+    info = VideoInfo(duration_seconds=30.0, fps=25.0, width=480, height=270, has_audio=True)
+    analysis = FileAnalysis(video_info=info,
                             speech=[span("first sentence here", 1, 4),
                                     span("members get a dividend of three percent", 18, 22.5),
                                     span("ok", 19.6, 20.2)])
@@ -29,8 +35,6 @@ def test_analysis_reports_monotonic_progress_per_stage(tmp_path):
     """Live status for the web page and API: stages in order, fractions rising to the end of the video."""
     from dataclasses import dataclass
 
-    from clipcite.domain import VideoInfo
-    from ingest.pipeline import Analyzer
     from ingest.speech import SpeechOptions, SpeechResult
     from tests.media import Scene, make_video
 
@@ -53,7 +57,8 @@ def test_analysis_reports_monotonic_progress_per_stage(tmp_path):
 
     seen: list[tuple[str, float]] = []
     info = VideoInfo(duration_seconds=9.0, width=480, height=270, fps=10.0, has_audio=True)
-    Analyzer(FakeTranscriber(), FakeOcr(), None).analyze(path, info, lambda st, f: seen.append((st, f)))
+    Analyzer([SpeechStage(FakeTranscriber()), SceneTextStage(FakeOcr())]).analyze(
+        path, info, lambda st, f: seen.append((st, f)))
     stages = [s for s, _ in seen]
     assert stages[0] == "speech" and stages[-1] == "frames" and "frames" not in stages[:stages.index("frames")]
     fractions = [f for _, f in seen]
@@ -65,8 +70,6 @@ def test_analysis_reports_monotonic_progress_per_stage(tmp_path):
 def test_overlapped_analysis_runs_speech_beside_keyframes_with_the_same_result(tmp_path):
     import threading
 
-    from clipcite.domain import VideoInfo
-    from ingest.pipeline import Analyzer
     from ingest.speech import SpeechOptions, SpeechResult
     from tests.media import Scene, make_video
 
@@ -106,8 +109,8 @@ def test_overlapped_analysis_runs_speech_beside_keyframes_with_the_same_result(t
     for overlap, workers in ((False, 1), (True, 1), (True, 3)):
         seen: list[float] = []
         threads.pop("ocr_all", None)
-        a = Analyzer(FakeTranscriber(), FakeOcr(), FakeDescriber(), overlap=overlap, ocr_workers=workers).analyze(
-            path, info, lambda st, f, seen=seen: seen.append(f))
+        stages = [SpeechStage(FakeTranscriber()), SceneTextStage(FakeOcr(), workers), VisualStage(FakeDescriber())]
+        a = Analyzer(stages, overlap=overlap).analyze(path, info, lambda st, f, seen=seen: seen.append(f))
         assert seen == sorted(seen) and seen[-1] == 1.0
         results[(overlap, workers)] = (a.speech, a.texts, a.visuals, a.language)
         assert len({threads["speech"], threads["ocr"], threads["visual"]}) == (3 if overlap else 1)
@@ -121,8 +124,6 @@ def test_an_ocr_failure_in_its_thread_reaches_the_job(tmp_path):
 
     import pytest
 
-    from clipcite.domain import VideoInfo
-    from ingest.pipeline import Analyzer
     from tests.media import Scene, make_video
 
     path = tmp_path / "v.mp4"
@@ -136,4 +137,4 @@ def test_an_ocr_failure_in_its_thread_reaches_the_job(tmp_path):
                                                                                 scenes=(), colours=(), caption=""))
     info = VideoInfo(duration_seconds=4.0, width=480, height=270, fps=10.0, has_audio=False)
     with pytest.raises(RuntimeError, match="onnx exploded"):
-        Analyzer(None, BrokenOcr(), describer, overlap=True).analyze(path, info)
+        Analyzer([SceneTextStage(BrokenOcr()), VisualStage(describer)], overlap=True).analyze(path, info)

@@ -1,6 +1,6 @@
 from clipcite.domain import FrameVisual, ScoredSegment, Segment, SpeechPart
 from engine.prompting import REFUSAL, SYSTEM_PROMPT, build_user_message, fmt_time, pick_sentences
-from ingest.pipeline import merge_visuals
+from ingest.indexing import merge_visuals
 
 
 def test_fmt_time():

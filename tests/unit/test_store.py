@@ -9,7 +9,7 @@ from clipcite.domain import Segment, SpeechPart
 from engine import lexical
 from engine.filters import Group, Match, parse_filter
 from engine.store import EdgeStore, HybridQuery, QdrantServerStore, StorePoint
-from ingest.pipeline import segment_payload
+from ingest.indexing import segment_payload
 
 DIM = 8
 WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "4471", "b12"]

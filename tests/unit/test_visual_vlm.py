@@ -8,7 +8,7 @@ import pytest
 
 from clipcite.domain import FrameVisual
 from clipcite.errors import ModelUnavailable
-from ingest.pipeline import merge_visuals
+from ingest.indexing import merge_visuals
 from ingest.visual import VLM_HANDLERS, VlmDescriber, VlmSettings, build_describer, clean_caption
 
 

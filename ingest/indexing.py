@@ -1,0 +1,190 @@
+"""From a file's analysis to stored points: cut it into one collection's segments, pack their payloads and
+vectors, and write them (replacing the file's previous points).
+
+Segmentation is per collection (its own config) and costs nothing to redo, so it runs on every job; the
+model analysis it reads is cached per file (`ingest.jobs.analysis_for`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from clipcite.domain import FrameVisual, Segment, SpeechPart, SpeechSpan, TimeRange, VideoInfo
+from engine import lexical
+from engine.embedding import Embedder
+from engine.filters import Group, Match, filter_mirrors
+from engine.store import SegmentStore, SparseVec, StorePoint
+from ingest.analysis import FileAnalysis
+from ingest.scene_text import dedupe_lines
+from ingest.segment import SegmentationConfig, plan_segments
+
+log = logging.getLogger(__name__)
+
+
+def plan(cfg: SegmentationConfig, info: VideoInfo, path: Path) -> list[TimeRange]:
+    return plan_segments(cfg, float(info.duration_seconds), path)
+
+
+def pack_vector(vec) -> str:
+    import base64
+
+    import numpy as np
+
+    return base64.b64encode(np.asarray(vec, dtype=np.float16).tobytes()).decode()
+
+
+def unpack_vector(text: str):
+    import base64
+
+    import numpy as np
+
+    return np.frombuffer(base64.b64decode(text), dtype=np.float16).astype(np.float32)
+
+
+def segment_image_vectors(analysis: FileAnalysis, segments: list[Segment]) -> dict[str, list[float]]:
+    """Per segment, the normalised mean of the CLIP vectors of the keyframes on screen in it."""
+    import numpy as np
+
+    out: dict[str, list[float]] = {}
+    for seg in segments:
+        rng = TimeRange(seg.start_time, seg.end_time)
+        vecs = [unpack_vector(v.vector) for v in analysis.frame_vectors if _shares(TimeRange(v.start, v.end), rng)]
+        if vecs:
+            mean = np.mean(vecs, axis=0)
+            out[seg.segment_id] = (mean / max(float(np.linalg.norm(mean)), 1e-12)).tolist()
+    return out
+
+
+def segment_uuid(collection_id: str, file_id: str, rng: TimeRange) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"clipcite:{collection_id}:{file_id}:{rng.start:.3f}-{rng.end:.3f}"))
+
+
+def point_id(segment_id: str) -> int:
+    """Deterministic 63-bit id: re-running a job overwrites its points instead of duplicating them."""
+    return int.from_bytes(hashlib.sha1(segment_id.encode()).digest()[:8], "big") >> 1
+
+
+def _speech_in(spans: list[SpeechSpan], rng: TimeRange, min_overlap: float = 1.0) -> list[SpeechPart]:
+    """Whole utterances that are spoken in the segment: a sentence straddling a boundary goes to each
+    side it meaningfully overlaps (at least `min_overlap` s or half its length), so neither segment
+    holds half a fact ("Members will receive a dividend" | "of three percent")."""
+    parts: list[SpeechPart] = []
+    for span in spans:
+        overlap = min(span.end, rng.end) - max(span.start, rng.start)
+        length = max(span.end - span.start, 1e-3)
+        if overlap > 0 and (overlap >= min(min_overlap, length / 2) or rng.contains((span.start + span.end) / 2)):
+            parts.append(SpeechPart(text=span.text, start_time=span.start, end_time=span.end, speaker=span.speaker))
+    return [p for p in parts if p.text]
+
+
+def _shares(window: TimeRange, rng: TimeRange, min_overlap: float = 0.3) -> bool:
+    """A keyframe's content belongs to a segment if it is on screen there for a meaningful time
+    (keyframe times are only known to half a sampling step)."""
+    overlap = min(window.end, rng.end) - max(window.start, rng.start)
+    return overlap >= min(min_overlap, window.duration / 2, rng.duration / 2) and overlap > 0
+
+
+def merge_visuals(frames: list[FrameVisual]) -> list[str]:
+    """One description per segment, stable across its keyframes: objects and scene labels seen in any
+    keyframe (most frequent first), and the colours that dominate most keyframes; with a captioning
+    model, its distinct captions (at most three, in keyframe order) come first."""
+    if not frames:
+        return []
+    from collections import Counter
+
+    from ingest.visual import describe_labels
+
+    objects = Counter(o for f in frames for o in f.objects)
+    scenes = Counter(s for f in frames for s in f.scenes)
+    colours = Counter(c for f in frames for c in f.colours)
+    text = describe_labels(tuple(o for o, _ in objects.most_common(6)), tuple(s for s, _ in scenes.most_common(3)),
+                           tuple(c for c, _ in colours.most_common(3)))
+    captions = list(dict.fromkeys(f.caption for f in frames if f.caption))[:3]
+    return [c for c in captions] + ([text] if text else [])
+
+
+def build_segments(analysis: FileAnalysis, ranges: list[TimeRange], collection_id: str, file_id: str,
+                   file_info: dict[str, Any], metadata: dict[str, Any]) -> list[Segment]:
+    segments = []
+    speaker_count = len({s.speaker for s in analysis.speech if s.speaker})
+    for i, rng in enumerate(ranges):
+        texts = [line for t in analysis.texts if _shares(TimeRange(t.start, t.end), rng) for line in t.lines]
+        visuals = merge_visuals([v for v in analysis.visuals if _shares(TimeRange(v.start, v.end), rng)])
+        seg_id = segment_uuid(collection_id, file_id, rng)
+        speech = _speech_in(analysis.speech, rng)
+        segments.append(Segment(
+            collection_id=collection_id, file_id=file_id, segment_id=seg_id, index=i,
+            start_time=rng.start, end_time=rng.end, speech=speech,
+            speakers=list(dict.fromkeys(p.speaker for p in speech if p.speaker)), file_speaker_count=speaker_count,
+            scene_text=dedupe_lines(texts), visual=visuals,
+            metadata=metadata, file_info=file_info, video_info=asdict(analysis.video_info),
+        ))
+    return segments
+
+
+def embedding_text(seg: Segment, filename: str | None = None) -> str:
+    """All modalities with labels; the filename helps questions that name a video."""
+    lines = []
+    if filename:
+        lines.append(f"video: {Path(filename).stem.replace('_', ' ')}")
+    lines.extend(seg.modality_lines("speech: ", "on screen: ", "visual: "))
+    return "\n".join(lines)
+
+
+def segment_payload(seg: Segment) -> dict[str, Any]:
+    payload = seg.to_payload()
+    payload["segment_duration"] = round(seg.end_time - seg.start_time, 3)
+    payload.update(filter_mirrors(payload))
+    return payload
+
+
+def to_points(segments: list[Segment], embedder: Embedder, filename: str | None = None,
+              image_vectors: dict[str, list[float]] | None = None) -> list[StorePoint]:
+    if not segments:
+        return []
+    vectors = embedder.embed([embedding_text(s, filename) or "(empty segment)" for s in segments])
+    # Utterance vectors for answering (engine.chat ranks a segment's sentences against the question).
+    embedder.embed_cached([p.text for s in segments for p in s.speech if p.text])
+    points = []
+    for seg, vec in zip(segments, vectors, strict=False):
+        sparse: dict[str, SparseVec] = {
+            "speech_lex": lexical.doc_vector(seg.labelled_speech() + " " + Path(filename or "").stem.replace("_", " ")),
+            "ocr_lex": lexical.doc_vector(" ".join(seg.scene_text)),
+            "visual_lex": lexical.doc_vector(" ".join(seg.visual)),
+        }
+        points.append(StorePoint(id=point_id(seg.segment_id), dense=vec.tolist(), payload=segment_payload(seg),
+                                 sparse=sparse, image=(image_vectors or {}).get(seg.segment_id)))
+    return points
+
+
+def file_scope(collection_id: str, file_id: str) -> Group:
+    return Group(must=[Match("collection_id", (collection_id,)), Match("file_id", (file_id,))])
+
+
+def index_segments(store: SegmentStore, embedder: Embedder, segments: list[Segment], collection_id: str,
+                   file_id: str, filename: str | None = None, image_vectors: dict[str, list[float]] | None = None,
+                   fence: AbstractContextManager | None = None, wanted: Callable[[], bool] | None = None) -> int:
+    """Replace a file's segments in a collection: upsert new points (deterministic ids), then drop any
+    point of this file whose segment is no longer in the plan. Re-running is idempotent. Embedding runs
+    outside `fence`; the writes run inside it, and only while `wanted()` (the job was not cancelled by a
+    delete meanwhile), so no point outlives its file."""
+    points = to_points(segments, embedder, filename, image_vectors)
+    with fence if fence is not None else nullcontext():
+        if wanted is not None and not wanted():
+            log.info("file %s left collection %s while it was indexed; nothing written", file_id, collection_id)
+            return 0
+        store.upsert(points)  # one write: a crash leaves all of the new points or none of them
+        keep = {p.id for p in points}
+        stale = [h.payload.get("segment_id") for h in store.scroll(file_scope(collection_id, file_id))
+                 if h.id not in keep]
+        if stale:
+            store.delete(Group(must=[*file_scope(collection_id, file_id).must, Match("segment_id", tuple(stale))]))
+    store.optimize()  # index what crossed the indexing threshold while the file's job still owns the time
+    return len(points)

@@ -1,0 +1,21 @@
+"""The ingest stages, in the order they run (keyframe stages read each keyframe in this order).
+
+Adding a stage: one module here with the stage class (see `base.Stage`) and its `SPEC`, plus its line in
+`STAGES`. The analyzer and the runtime need no change.
+"""
+
+from __future__ import annotations
+
+from ingest.stages import image, scene_text, speech, visual
+from ingest.stages.base import AudioStage, FrameReader, FrameRun, KeyframeStage, Stage, StageEnv, StageSpec
+
+STAGES: tuple[StageSpec, ...] = (speech.SPEC, scene_text.SPEC, visual.SPEC, image.SPEC)
+
+
+def build_stages(env: StageEnv) -> list[Stage]:
+    """The stages the settings enable, in registry order."""
+    return [stage for spec in STAGES if (stage := spec.build(env)) is not None]
+
+
+__all__ = ["STAGES", "AudioStage", "FrameReader", "FrameRun", "KeyframeStage", "Stage", "StageEnv", "StageSpec",
+           "build_stages"]

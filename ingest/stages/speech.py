@@ -1,0 +1,68 @@
+"""Speech: faster-whisper transcription, then (optional) speaker labels from resemblyzer embeddings."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from clipcite.domain import VideoInfo
+from ingest.analysis import FileAnalysis
+from ingest.speakers import DiarizationOptions, SpeakerDiarizer
+from ingest.speech import WhisperTranscriber
+from ingest.stages.base import Reads, StageEnv, StageProgress, StageSpec
+
+log = logging.getLogger(__name__)
+
+
+class SpeechStage:
+    name = "speech"
+    reads: Reads = "audio"
+    adds = ("speech", "language")
+
+    def __init__(self, transcriber: WhisperTranscriber, diarizer: SpeakerDiarizer | None = None) -> None:
+        self.transcriber = transcriber
+        self.diarizer = diarizer
+
+    def options(self) -> dict[str, Any]:
+        return {"speech": self.transcriber.options.to_dict(),
+                "speakers": asdict(self.diarizer.options) if self.diarizer else None}
+
+    def run(self, path: Path, info: VideoInfo, out: FileAnalysis, progress: StageProgress) -> None:
+        duration = max(info.duration_seconds, 1e-3)
+        t0 = time.perf_counter()
+        progress("speech", 0.0)
+        result = self.transcriber.transcribe(path, on_progress=lambda t: progress("speech", 0.9 * t / duration))
+        out.speech, out.language = result.spans, result.language
+        out.options["speech"] = result.options.to_dict()
+        out.timings["speech"] = time.perf_counter() - t0
+        if self.diarizer and out.speech:
+            t0 = time.perf_counter()
+            progress("speakers", 0.9)
+            out.speech = self.diarizer.diarize(path, out.speech)
+            out.timings["speakers"] = time.perf_counter() - t0
+            out.options["speakers"] = asdict(self.diarizer.options)
+        progress("speech", 1.0)
+
+
+def build(env: StageEnv) -> SpeechStage | None:
+    s, th = env.settings, env.devices.stage_threads
+    if not s.speech_enabled:
+        return None
+    transcriber = WhisperTranscriber(env.registry.resolve(s.whisper_model, "whisper"), s.whisper_model,
+                                     device=env.devices.device, compute_type=env.devices.whisper_compute_type,
+                                     threads=th.speech, language=s.whisper_language, batch_size=s.whisper_batch_size)
+    diarizer = None
+    if s.speakers_enabled:
+        if importlib.util.find_spec("resemblyzer") is None:
+            log.warning("speaker labels disabled: pip install resemblyzer 'setuptools<80' to enable them")
+        else:
+            diarizer = SpeakerDiarizer(DiarizationOptions(threshold=s.speaker_threshold), th.speech,
+                                       env.devices.device)
+    return SpeechStage(transcriber, diarizer)
+
+
+SPEC = StageSpec("speech", build, absent={"speech": None, "speakers": None})
