@@ -3,11 +3,18 @@
 
     python scripts/eval.py ../shared/corpus/dev                 # starts its own server (temp data dir)
     python scripts/eval.py CORPUS --url http://127.0.0.1:8000   # against a running server
+    python scripts/eval.py CORPUS_A CORPUS_B ...                # several corpora, side by side
 
 CORPUS holds the videos and `truth.json` (videos with metadata and scene windows; questions with the
 scene that answers them or null for a refusal, expected keywords and optional Cloudglue filters).
 Prints citation hit rate, answer accuracy, refusal accuracy, filter accuracy and ingest speed, and
 writes every answer to --out for inspection. Nothing here knows any corpus's content.
+
+With several corpora, each is ingested into its own collection on the same server (one after another, so
+ingest speeds do not mix) and gets the same report as alone; the diarization check, a property of the
+server, runs once. A markdown table then sets the headline rates side by side, and --out holds
+{"corpora": [report, ...], "diarization": ..., "table": ...}. A video's `file` may sit in a subfolder of
+its corpus (so that two files can share a name); it is uploaded under its base name.
 """
 
 from __future__ import annotations
@@ -198,9 +205,102 @@ def summary_check(client: httpx.Client, collection: str, truth: dict[str, Any], 
             "mean_seconds": round(sum(seconds) / len(seconds), 1) if seconds else None, "summaries": out}
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    corpus = Path(args.corpus)
+def evaluate_corpus(client: httpx.Client, corpus: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """One corpus in its own collection: the whole report except the diarization check."""
     truth = json.loads((corpus / "truth.json").read_text())
+    coll = client.post("/collections", json={"name": f"eval-{corpus.name}", "collection_type": "media-descriptions",
+                                             **({"default_segmentation_config": json.loads(args.segmentation)}
+                                                if args.segmentation else {})}).json()
+    files: dict[str, dict[str, Any]] = {}
+    t0 = time.perf_counter()
+    total_seconds = 0.0
+    for video in truth["videos"]:
+        with open(corpus / video["file"], "rb") as fh:
+            resp = client.post("/files", files={"file": (Path(video["file"]).name, fh, "video/mp4")},
+                               data={"metadata": json.dumps(video.get("metadata", {}))})
+        resp.raise_for_status()
+        f = resp.json()
+        files[video["file"]] = {"id": f["id"], "video": video}
+        total_seconds += float(video.get("duration") or (f.get("video_info") or {}).get("duration_seconds") or 0)
+        client.post(f"/collections/{coll['id']}/media", json={"file_id": f["id"]}).raise_for_status()
+    pending = {v["id"] for v in files.values()}
+    failed = []
+    while pending:
+        time.sleep(1)
+        for fid in list(pending):
+            st = client.get(f"/collections/{coll['id']}/videos/{fid}").json()
+            if st["status"] in ("completed", "failed"):
+                pending.discard(fid)
+                if st["status"] == "failed":
+                    failed.append((fid, st.get("error")))
+    ingest_wall = time.perf_counter() - t0
+    by_id = {v["id"]: v["video"] for v in files.values()}
+    scene_index = {s["scene"]: (v["file"], s["start"], s["end"]) for v in truth["videos"] for s in v["scenes"]}
+
+    retrieval = retrieval_recall(client, coll["id"], truth, by_id, scene_index)
+
+    rows = []
+    chat_t0 = time.perf_counter()
+    for q in truth["questions"]:
+        body: dict[str, Any] = {"model": "nimbus-001", "messages": [{"role": "user", "content": q["q"]}],
+                                "collections": [coll["id"]]}
+        if q.get("filter"):
+            body["filter"] = q["filter"]
+        t = time.perf_counter()
+        r = client.post("/chat/completions", json=body)
+        r.raise_for_status()
+        out = r.json()
+        choice = out["choices"][0]
+        answer = choice["message"]["content"] or ""
+        cites = choice.get("citations") or []
+        row: dict[str, Any] = {"q": q["q"], "answer": answer, "seconds": round(time.perf_counter() - t, 2),
+                               "prompt_tokens": out.get("usage", {}).get("prompt_tokens"),
+                               "citations": [(by_id.get(c["file_id"], {}).get("file"), c["start_time"],
+                                              c["end_time"]) for c in cites]}
+        if q.get("scene"):
+            file, start, end = scene_index[q["scene"]]
+            row["cite_hit"] = any(by_id.get(c["file_id"], {}).get("file") == file and c["start_time"] < end
+                                  and c["end_time"] > start for c in cites)
+            if q.get("any"):
+                row["answer_ok"] = any(k.lower() in answer.lower() for k in q["any"])
+        else:
+            row["refusal_ok"] = bool(REFUSAL_RE.search(answer)) and not cites
+        if q.get("filter"):
+            row["filter_ok"] = all(metadata_matches(by_id.get(c["file_id"], {}).get("metadata", {}), q["filter"])
+                                   for c in cites) and bool(cites)
+        rows.append(row)
+        log.info("%s -> %s %s", q["q"], answer[:120], {k: v for k, v in row.items() if k.endswith(("hit", "ok"))})
+    chat_wall = time.perf_counter() - chat_t0
+
+    def rate(key: str) -> tuple[float | None, int]:
+        vals = [r[key] for r in rows if key in r]
+        return (sum(vals) / len(vals) if vals else None), len(vals)
+
+    report: dict[str, Any] = {"corpus": str(corpus), "videos": len(files), "failed_ingests": failed,
+                              "video_seconds": round(total_seconds, 1), "ingest_wall_s": round(ingest_wall, 1),
+                              "ingest_speed_x": round(total_seconds / ingest_wall, 2) if ingest_wall else None,
+                              "chat_wall_s": round(chat_wall, 1),
+                              "mean_chat_s": round(chat_wall / max(1, len(rows)), 2)}
+    for key in ("cite_hit", "answer_ok", "refusal_ok", "filter_ok"):
+        value, n = rate(key)
+        report[key] = {"rate": None if value is None else round(value, 3), "n": n}
+    report["retrieval_recall"] = retrieval
+    if args.multi_turn:
+        report["multi_turn"] = multi_turn(client, coll["id"], truth, rows, scene_index, by_id, args.multi_turn)
+        log.info("multi-turn: %s", report["multi_turn"])
+    if args.summaries:
+        report["summary"] = summary_check(client, coll["id"], truth, files, args.summaries)
+        log.info("summary: %s", {k: v for k, v in report["summary"].items() if k != "summaries"})
+    report["rows"] = rows
+    return report
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """One corpus: its report, as always. Several: the combined report (see the module docstring)."""
+    corpora = [Path(c) for c in args.corpus]
+    for corpus in corpora:
+        if not (corpus / "truth.json").is_file():
+            raise SystemExit(f"{corpus}: no truth.json")
     proc = None
     url = args.url
     if not url:
@@ -214,103 +314,64 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
     client = httpx.Client(base_url=f"{url}/v1", headers=headers, timeout=600)
     try:
-        coll = client.post("/collections", json={"name": f"eval-{corpus.name}", "collection_type": "media-descriptions",
-                                                 **({"default_segmentation_config": json.loads(args.segmentation)}
-                                                    if args.segmentation else {})}).json()
-        files: dict[str, dict[str, Any]] = {}
-        t0 = time.perf_counter()
-        total_seconds = 0.0
-        for video in truth["videos"]:
-            with open(corpus / video["file"], "rb") as fh:
-                resp = client.post("/files", files={"file": (video["file"], fh, "video/mp4")},
-                                   data={"metadata": json.dumps(video.get("metadata", {}))})
-            resp.raise_for_status()
-            f = resp.json()
-            files[video["file"]] = {"id": f["id"], "video": video}
-            total_seconds += float(video.get("duration") or (f.get("video_info") or {}).get("duration_seconds") or 0)
-            client.post(f"/collections/{coll['id']}/media", json={"file_id": f["id"]}).raise_for_status()
-        pending = {v["id"] for v in files.values()}
-        failed = []
-        while pending:
-            time.sleep(1)
-            for fid in list(pending):
-                st = client.get(f"/collections/{coll['id']}/videos/{fid}").json()
-                if st["status"] in ("completed", "failed"):
-                    pending.discard(fid)
-                    if st["status"] == "failed":
-                        failed.append((fid, st.get("error")))
-        ingest_wall = time.perf_counter() - t0
-        by_id = {v["id"]: v["video"] for v in files.values()}
-        scene_index = {s["scene"]: (v["file"], s["start"], s["end"]) for v in truth["videos"] for s in v["scenes"]}
-
-        retrieval = retrieval_recall(client, coll["id"], truth, by_id, scene_index)
-
-        rows = []
-        chat_t0 = time.perf_counter()
-        for q in truth["questions"]:
-            body: dict[str, Any] = {"model": "nimbus-001", "messages": [{"role": "user", "content": q["q"]}],
-                                    "collections": [coll["id"]]}
-            if q.get("filter"):
-                body["filter"] = q["filter"]
-            t = time.perf_counter()
-            r = client.post("/chat/completions", json=body)
-            r.raise_for_status()
-            out = r.json()
-            choice = out["choices"][0]
-            answer = choice["message"]["content"] or ""
-            cites = choice.get("citations") or []
-            row: dict[str, Any] = {"q": q["q"], "answer": answer, "seconds": round(time.perf_counter() - t, 2),
-                                   "prompt_tokens": out.get("usage", {}).get("prompt_tokens"),
-                                   "citations": [(by_id.get(c["file_id"], {}).get("file"), c["start_time"],
-                                                  c["end_time"]) for c in cites]}
-            if q.get("scene"):
-                file, start, end = scene_index[q["scene"]]
-                row["cite_hit"] = any(by_id.get(c["file_id"], {}).get("file") == file and c["start_time"] < end
-                                      and c["end_time"] > start for c in cites)
-                if q.get("any"):
-                    row["answer_ok"] = any(k.lower() in answer.lower() for k in q["any"])
-            else:
-                row["refusal_ok"] = bool(REFUSAL_RE.search(answer)) and not cites
-            if q.get("filter"):
-                row["filter_ok"] = all(metadata_matches(by_id.get(c["file_id"], {}).get("metadata", {}), q["filter"])
-                                       for c in cites) and bool(cites)
-            rows.append(row)
-            log.info("%s -> %s %s", q["q"], answer[:120], {k: v for k, v in row.items() if k.endswith(("hit", "ok"))})
-        chat_wall = time.perf_counter() - chat_t0
-
-        def rate(key: str) -> tuple[float | None, int]:
-            vals = [r[key] for r in rows if key in r]
-            return (sum(vals) / len(vals) if vals else None), len(vals)
-
-        report: dict[str, Any] = {"corpus": str(corpus), "videos": len(files), "failed_ingests": failed,
-                                  "video_seconds": round(total_seconds, 1), "ingest_wall_s": round(ingest_wall, 1),
-                                  "ingest_speed_x": round(total_seconds / ingest_wall, 2) if ingest_wall else None,
-                                  "chat_wall_s": round(chat_wall, 1),
-                                  "mean_chat_s": round(chat_wall / max(1, len(rows)), 2)}
-        for key in ("cite_hit", "answer_ok", "refusal_ok", "filter_ok"):
-            value, n = rate(key)
-            report[key] = {"rate": None if value is None else round(value, 3), "n": n}
-        report["retrieval_recall"] = retrieval
-        if args.multi_turn:
-            report["multi_turn"] = multi_turn(client, coll["id"], truth, rows, scene_index, by_id, args.multi_turn)
-            log.info("multi-turn: %s", report["multi_turn"])
-        if args.summaries:
-            report["summary"] = summary_check(client, coll["id"], truth, files, args.summaries)
-            log.info("summary: %s", {k: v for k, v in report["summary"].items() if k != "summaries"})
+        reports = []
+        for corpus in corpora:
+            log.info("== corpus %s", corpus)
+            reports.append(evaluate_corpus(client, corpus, args))
+        diarization = None
         if not args.no_diarization:
-            report["diarization"] = diarization_check(client, Path(tempfile.mkdtemp(prefix="clipcite-diar-")))
-        report["rows"] = rows
-        return report
+            diarization = diarization_check(client, Path(tempfile.mkdtemp(prefix="clipcite-diar-")))
     finally:
         client.close()
         if proc is not None:
             proc.terminate()
             proc.wait(30)
+    if len(reports) == 1:
+        report = reports[0]
+        if diarization is not None:  # same key order as ever: diarization just before the rows
+            rows = report.pop("rows")
+            report["diarization"] = diarization
+            report["rows"] = rows
+        return report
+    combined: dict[str, Any] = {"corpora": reports}
+    if diarization is not None:
+        combined["diarization"] = diarization
+    combined["table"] = comparison_table(reports)
+    return combined
+
+
+def corpus_labels(reports: list[dict[str, Any]]) -> list[str]:
+    """Folder names, or the whole paths where two folders share a name."""
+    names = [Path(r["corpus"]).name or r["corpus"] for r in reports]
+    return [n if names.count(n) == 1 else r["corpus"] for n, r in zip(names, reports, strict=True)]
+
+
+def comparison_table(reports: list[dict[str, Any]]) -> str:
+    """Markdown table: one row per headline measure, one column per corpus."""
+    def rate(block: dict[str, Any] | None, key: str = "rate") -> str:
+        if not block or block.get(key) is None:
+            return "–"
+        return f"{block[key]:.0%} (n={block['n']})"
+
+    def speed(r: dict[str, Any]) -> str:
+        text = "–" if r.get("ingest_speed_x") is None else f"{r['ingest_speed_x']}x realtime"
+        return text + (f", {len(r['failed_ingests'])} failed" if r.get("failed_ingests") else "")
+
+    rows = [("citation hit", lambda r: rate(r.get("cite_hit"))),
+            ("answer accuracy", lambda r: rate(r.get("answer_ok"))),
+            ("refusals right", lambda r: rate(r.get("refusal_ok"))),
+            ("filtered questions right", lambda r: rate(r.get("filter_ok"))),
+            ("multi-turn (follow-up cites the scene)", lambda r: rate(r.get("multi_turn"), "cite_hit")),
+            ("ingest speed", speed)]
+    labels = corpus_labels(reports)
+    lines = ["| | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+    lines += [f"| {name} | " + " | ".join(cell(r) for r in reports) + " |" for name, cell in rows]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("corpus")
+    p.add_argument("corpus", nargs="+", help="corpus folder(s) holding the videos and truth.json")
     p.add_argument("--url", help="a running server; default: start one on a temp data dir")
     p.add_argument("--data-dir")
     p.add_argument("--api-key")
@@ -327,8 +388,15 @@ def main() -> int:
     report = run(args)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
-    summary = {k: v for k, v in report.items() if k != "rows"}
-    sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    if "corpora" not in report:
+        summary = {k: v for k, v in report.items() if k != "rows"}
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+        return 0
+    for r in report["corpora"]:
+        sys.stdout.write(json.dumps({k: v for k, v in r.items() if k != "rows"}, indent=2) + "\n")
+    if "diarization" in report:
+        sys.stdout.write(json.dumps({"diarization": report["diarization"]}, indent=2) + "\n")
+    sys.stdout.write("\n" + report["table"])
     return 0
 
 
