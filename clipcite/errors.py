@@ -59,6 +59,10 @@ class Overloaded(ClipciteError):
         self.retry_after = retry_after
 
 
+class UnsafeOperation(ClipciteError):
+    """A guard that protects data refused an operation (a bug, never user input): a 500 that changed nothing."""
+
+
 class ModelUnavailable(ClipciteError):
     """A model's weights are not installed; the message names the package or setting that fixes it."""
 

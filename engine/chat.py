@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from clipcite.domain import ScoredSegment, Segment
+from clipcite.domain import ScoredSegment
 from clipcite.errors import InvalidRequest
 from engine.catalog import Catalog, IndexStatus
 from engine.citations import Citation, cite, is_grounded
@@ -20,7 +20,8 @@ from engine.filters import Group
 from engine.fitting import fit_prompt
 from engine.generation import GenerationParams, LlamaGenerator
 from engine.prompting import REFUSAL, SYSTEM_PROMPT, TOOLS_SYSTEM_PROMPT, build_user_message, pick_sentences
-from engine.retrieval import RetrievalOptions, Retriever, scope_filter
+from engine.retrieval import RetrievalOptions, Retriever
+from engine.scopes import search_scope
 from engine.summary import summarize, wants_summary
 from engine.tools import ToolCall, ToolUse, forced_schema, parse_tool_calls, plausible, render_turn, tool_prompt
 
@@ -193,8 +194,7 @@ class ChatService:
     def summarize(self, req: ChatRequest, plan: Plan) -> ChatAnswer:
         """Chapters with time ranges and an overview, from all segments of the file in scope."""
         t0 = time.perf_counter()
-        scope = scope_filter(plan.collections, req.filter, plan.file_ids)
-        segments = [Segment.from_payload(h.payload) for h in self.retriever.store.scroll(scope)]
+        segments = self.retriever.store.segments(search_scope(plan.collections, req.filter, plan.file_ids))
         instruction = last_user_message(plan.turns)
         result = summarize(segments, self.generator, None if wants_summary(instruction) and len(instruction) < 60
                            else instruction)

@@ -74,7 +74,7 @@ class Group:
 Node = Leaf | Group
 
 
-def _as_number(text: str) -> float | None:
+def as_number(text: str) -> float | None:
     try:
         value = float(text)
     except (TypeError, ValueError):
@@ -90,7 +90,7 @@ def _as_bool(text: str) -> bool | None:
 def _typed_variants(text: str) -> tuple[Any, ...]:
     """The payload may hold "2024", 2024 or True for the same wire text: match each spelling."""
     variants: list[Any] = [text]
-    num = _as_number(text)
+    num = as_number(text)
     if num is not None:
         variants.append(int(num) if num.is_integer() else num)
     flag = _as_bool(text)
@@ -131,7 +131,7 @@ def criterion_to_node(key: str, crit: dict[str, Any], param: str) -> Node:
     if op == "NotEqual":
         return Group(must_not=[_equal(key, need_text())])
     if op in ("LessThan", "GreaterThan"):
-        num = _as_number(need_text())
+        num = as_number(need_text())
         if num is None:
             raise InvalidRequest(f"{op} needs a number, got {text!r}", param=f"{param}.valueText")
         num_key = f"{NUM_PREFIX}.{key}"
@@ -228,52 +228,3 @@ def parse_filter(raw: dict[str, Any] | None, param: str = "filter") -> Group:
                 key = FILE_PATHS[path]
             root.must.append(criterion_to_node(key, crit, p))
     return root
-
-
-def _map_leaves(value: Any, leaf: Any) -> Any:
-    """A mirror of a payload tree: `leaf(x)` for each scalar (flat lists keep their mapped items), with
-    leaves that map to None and emptied branches dropped."""
-    if isinstance(value, dict):
-        out = {k: _map_leaves(v, leaf) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
-    if isinstance(value, list):
-        items = [leaf(v) for v in value if not isinstance(v, (dict, list))]
-        return [i for i in items if i is not None] or None
-    return leaf(value)
-
-
-def _number_leaf(value: Any) -> float | None:
-    if isinstance(value, (bool, int, float)):  # booleans as 1.0 / 0.0: qdrant-edge cannot match bools
-        return float(value)
-    if isinstance(value, str):
-        return _as_number(value)
-    return None
-
-
-def _text_leaf(value: Any) -> str | None:
-    if isinstance(value, bool):
-        value = "true" if value else "false"
-    elif isinstance(value, (int, float)):
-        value = str(value)
-    if not isinstance(value, str):
-        return None
-    return f"{TEXT_START}{value.replace(TEXT_START, '').replace(TEXT_END, '').lower()}{TEXT_END}"
-
-
-def numeric_mirror(payload: dict[str, Any], keys: tuple[str, ...] = MIRRORED) -> dict[str, Any]:
-    """Build the `_num` mirror: every leaf under `keys` that reads as a number, as a float."""
-    mirror = {k: _map_leaves(payload.get(k) or {}, _number_leaf) for k in keys}
-    mirror["segment_duration"] = payload.get("segment_duration")
-    return {k: v for k, v in mirror.items() if v not in (None, {})}
-
-
-
-def text_mirror(payload: dict[str, Any], keys: tuple[str, ...] = MIRRORED + ("file_id", "speakers")) -> dict[str, Any]:
-    """Build the `_lc` mirror for Like: every scalar leaf under `keys` as text, lower-cased between sentinels."""
-    mirror = {k: _map_leaves(payload.get(k), _text_leaf) for k in keys if payload.get(k) is not None}
-    return {k: v for k, v in mirror.items() if v not in (None, {}, [])}
-
-
-def filter_mirrors(payload: dict[str, Any]) -> dict[str, Any]:
-    """The payload fields filters run on besides the originals: `_num` (numbers) and `_lc` (Like)."""
-    return {NUM_PREFIX: numeric_mirror(payload), TEXT_PREFIX: text_mirror(payload)}

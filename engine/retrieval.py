@@ -17,7 +17,8 @@ from typing import Protocol
 from clipcite.domain import ScoredSegment, Segment
 from engine import lexical
 from engine.embedding import Embedder
-from engine.filters import Group, Match
+from engine.filters import Group
+from engine.scopes import search_scope
 from engine.store import HybridQuery, SegmentStore
 from models.loading import Lazy, require_file
 
@@ -135,16 +136,6 @@ class CrossEncoderReranker:
         return _ranked(scored)
 
 
-def scope_filter(collections: list[str] | None, flt: Group | None, file_ids: list[str] | None = None) -> Group:
-    """`collections=None`: the whole library (no collection condition, instead of listing every collection)."""
-    scope = Group(must=[Match("collection_id", tuple(collections))] if collections is not None else [])
-    if file_ids:
-        scope.must.append(Match("file_id", tuple(file_ids)))
-    if flt is not None and not flt.is_empty():
-        scope.must.append(flt)
-    return scope
-
-
 class TextToImage(Protocol):
     def embed_texts(self, texts: list[str]): ...
 
@@ -174,8 +165,8 @@ class Retriever:
         q = self.build_query(text, opts)
         if opts.rerank:
             q.limit = max(opts.limit, opts.candidates)
-        hits = self.store.query(q, scope_filter(collections, flt, file_ids))
-        out = [ScoredSegment(Segment.from_payload(h.payload), h.score) for h in hits]
+        hits = self.store.query(q, search_scope(collections, flt, file_ids))
+        out = [ScoredSegment(h.segment, h.score) for h in hits]
         if opts.rerank:
             out = self.reranker.rerank(text, out)
         return out[: opts.limit]

@@ -7,7 +7,6 @@ model analysis it reads is cached per file (`ingest.jobs.analysis_for`).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -19,7 +18,9 @@ from typing import Any
 from clipcite.domain import FrameVisual, Segment, SpeechPart, SpeechSpan, TimeRange, VideoInfo
 from engine import lexical
 from engine.embedding import Embedder
-from engine.filters import Group, Match, filter_mirrors
+from engine.filters import Group, Match
+from engine.payload import point_id, segment_payload
+from engine.scopes import membership_scope
 from engine.store import SegmentStore, SparseVec, StorePoint
 from ingest.analysis import FileAnalysis
 from ingest.scene_text import dedupe_lines
@@ -64,11 +65,6 @@ def segment_image_vectors(analysis: FileAnalysis, segments: list[Segment]) -> di
 
 def segment_uuid(collection_id: str, file_id: str, rng: TimeRange) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"clipcite:{collection_id}:{file_id}:{rng.start:.3f}-{rng.end:.3f}"))
-
-
-def point_id(segment_id: str) -> int:
-    """Deterministic 63-bit id: re-running a job overwrites its points instead of duplicating them."""
-    return int.from_bytes(hashlib.sha1(segment_id.encode()).digest()[:8], "big") >> 1
 
 
 def _speech_in(spans: list[SpeechSpan], rng: TimeRange, min_overlap: float = 1.0) -> list[SpeechPart]:
@@ -138,13 +134,6 @@ def embedding_text(seg: Segment, filename: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def segment_payload(seg: Segment) -> dict[str, Any]:
-    payload = seg.to_payload()
-    payload["segment_duration"] = round(seg.end_time - seg.start_time, 3)
-    payload.update(filter_mirrors(payload))
-    return payload
-
-
 def to_points(segments: list[Segment], embedder: Embedder, filename: str | None = None,
               image_vectors: dict[str, list[float]] | None = None) -> list[StorePoint]:
     if not segments:
@@ -164,10 +153,6 @@ def to_points(segments: list[Segment], embedder: Embedder, filename: str | None 
     return points
 
 
-def file_scope(collection_id: str, file_id: str) -> Group:
-    return Group(must=[Match("collection_id", (collection_id,)), Match("file_id", (file_id,))])
-
-
 def index_segments(store: SegmentStore, embedder: Embedder, segments: list[Segment], collection_id: str,
                    file_id: str, filename: str | None = None, image_vectors: dict[str, list[float]] | None = None,
                    fence: AbstractContextManager | None = None, wanted: Callable[[], bool] | None = None) -> int:
@@ -182,9 +167,9 @@ def index_segments(store: SegmentStore, embedder: Embedder, segments: list[Segme
             return 0
         store.upsert(points)  # one write: a crash leaves all of the new points or none of them
         keep = {p.id for p in points}
-        stale = [h.payload.get("segment_id") for h in store.scroll(file_scope(collection_id, file_id))
-                 if h.id not in keep]
+        scope = membership_scope(collection_id, file_id)
+        stale = [s.segment_id for h in store.scroll(scope) if h.id not in keep for s in (h.segment,)]
         if stale:
-            store.delete(Group(must=[*file_scope(collection_id, file_id).must, Match("segment_id", tuple(stale))]))
+            store.delete(Group(must=[*scope.must, Match("segment_id", tuple(stale))]))
     store.optimize()  # index what crossed the indexing threshold while the file's job still owns the time
     return len(points)

@@ -29,7 +29,7 @@ from engine.catalog import (
     new_id,
     now_ms,
 )
-from engine.filters import Group, Match
+from engine.scopes import scope_of
 from engine.store import SegmentStore
 from ingest.probe import probe
 from ingest.segment import SegmentationConfig
@@ -144,7 +144,7 @@ class Library:
             with self.catalog.transaction():
                 delete_rows()
                 pid = self.catalog.library.add_pending_delete(scope)
-            self.store.delete(_scope_filter(scope))
+            self.store.delete(scope_of(scope))
             self.catalog.library.clear_pending_delete(pid)
 
     def finish_pending_deletes(self) -> int:
@@ -152,13 +152,9 @@ class Library:
         owed = self.catalog.library.pending_deletes()
         for pid, scope in owed:
             log.warning("finishing an interrupted delete of %s", scope)
-            self.store.delete(_scope_filter(scope))
+            self.store.delete(scope_of(scope))
             self.catalog.library.clear_pending_delete(pid)
         return len(owed)
-
-
-def _scope_filter(scope: dict[str, str]) -> Group:
-    return Group(must=[Match(k, (v,)) for k, v in sorted(scope.items())])
 
 
 ORPHAN_GRACE_S = 120  # a saved upload is registered right after it is renamed into place

@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 
 from engine.catalog import Catalog
-from engine.filters import TEXT_PREFIX, TEXT_START, Group, Match, Substring, text_mirror
+from engine.filters import TEXT_PREFIX, TEXT_START, Group, Substring
+from engine.payload import text_mirror_write
+from engine.scopes import segment_scope
 from engine.store import SegmentStore
 
 log = logging.getLogger(__name__)
@@ -35,9 +37,8 @@ def backfill_text_mirror(store: SegmentStore, batch: int = 500) -> int:
     done = 0
     while hits := store.scroll(missing, limit=batch):
         for h in hits:
-            scope = Group(must=[Match("file_id", (h.payload.get("file_id"),)),
-                                Match("segment_id", (h.payload.get("segment_id"),))])
-            store.set_payload(scope, {TEXT_PREFIX: text_mirror(h.payload)})
+            payload, key = text_mirror_write(h.payload)
+            store.set_payload(segment_scope(h.segment.file_id, h.segment.segment_id), payload, key=key)
         done += len(hits)
         if done >= total:  # never loop on points that cannot take the mirror
             break

@@ -3,7 +3,7 @@ qdrant-client local mode, through Clipcite's own store interface and filter buil
 
     python scripts/bench_search.py [--sizes 10000,100000,1000000] [--queries 200] [--backends edge,local]
 
-Segments are built like real ones (`ingest.indexing.segment_payload`: speech parts, scene text, visual
+Segments are built like real ones (`engine.payload.segment_payload`: speech parts, scene text, visual
 labels, file info, metadata and its numeric mirror; 384-d unit vectors; a BM25 speech vector) and spread
 over 10 collections and 500 files. Each query is a hybrid dense + lexical search with a realistic filter:
 one collection, plus a metadata Equal and a numeric LessThan (Cloudglue filter language). Prints p50/p99
@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT))
 from clipcite.domain import Segment, SpeechPart  # noqa: E402
 from engine import lexical  # noqa: E402
 from engine.filters import parse_filter  # noqa: E402
-from engine.retrieval import scope_filter  # noqa: E402
+from engine.payload import point_id, segment_payload  # noqa: E402
+from engine.scopes import search_scope  # noqa: E402
 from engine.store import EdgeStore, HybridQuery, QdrantServerStore, StorePoint  # noqa: E402
-from ingest.indexing import point_id, segment_payload  # noqa: E402
 
 log = logging.getLogger("bench_search")
 WORDS = ["forklift", "tyre", "pressure", "monday", "exit", "dock", "badge", "budget", "harbour", "crane", "pier",
@@ -78,7 +78,7 @@ def queries(count: int, rng: random.Random, nprng: np.random.Generator) -> list[
         flt = parse_filter({"metadata": [
             {"path": "department", "operator": "Equal", "valueText": DEPARTMENTS[col % 5]},
             {"path": "year", "operator": "LessThan", "valueText": str(rng.randint(2020, 2026))}]})
-        scope = scope_filter([f"col-{col}"], flt)
+        scope = search_scope([f"col-{col}"], flt)
         out.append((HybridQuery(dense=v.tolist(), sparse={"speech_lex": lexical.query_vector(words)}, limit=10),
                     scope))
     return out

@@ -27,9 +27,8 @@ from api.services import Services
 from clipcite.domain import Segment
 from clipcite.errors import Conflict, InvalidRequest
 from engine.catalog import CollectionRecord, IndexStatus, new_id, now_ms
-from engine.filters import Group, Match
+from engine.scopes import collection_scope, membership_scope
 from engine.summary import summarize
-from ingest.indexing import file_scope
 from ingest.library import add_to_collection
 from ingest.segment import SegmentationConfig
 
@@ -112,7 +111,7 @@ def list_videos(svc: ServicesDep, collection_id: str, limit: Annotated[int, Quer
                 offset: Annotated[int, Query(ge=0)] = 0, status: str | None = None,
                 filter: Annotated[str | None, Query(description=LISTING_FILTER_DOC)] = None) -> dict[str, Any]:
     svc.catalog.library.get_collection(collection_id)
-    only = files_matching(svc, filter, Group(must=[Match("collection_id", (collection_id,))]))
+    only = files_matching(svc, filter, collection_scope(collection_id))
     rows, total = svc.catalog.library.list_collection_files(collection_id, limit, offset, status, only=only)
     return list_obj([collection_file_obj(cf, svc.catalog.library.get_file(cf.file_id),
                                          svc.worker.progress_of(collection_id, cf.file_id)) for cf in rows],
@@ -140,7 +139,7 @@ def remove_video(svc: ServicesDep, collection_id: str, file_id: str) -> dict[str
 
 def file_segments(svc: Services, collection_id: str, file_id: str, start: float | None = None,
                   end: float | None = None) -> list[Segment]:
-    segs = [Segment.from_payload(h.payload) for h in svc.store.scroll(file_scope(collection_id, file_id))]
+    segs = svc.store.segments(membership_scope(collection_id, file_id))
     if start is not None:
         segs = [s for s in segs if s.end_time > start]
     if end is not None:

@@ -25,7 +25,9 @@ from api.transcripts import to_json, to_srt, to_vtt
 from clipcite.domain import Segment
 from clipcite.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
 from engine.catalog import new_id
-from engine.filters import NUM_PREFIX, TEXT_PREFIX, Group, Match, filter_mirrors, parse_filter
+from engine.filters import Group, parse_filter
+from engine.payload import file_metadata_writes, point_id, segment_metadata_writes
+from engine.scopes import file_scope, segment_scope
 from ingest.library import partial_path, register_file
 from ingest.thumbnails import thumbnail
 
@@ -138,23 +140,9 @@ def apply_file_metadata(svc: Services, file_id: str, metadata: dict[str, Any], f
 
     The whole `metadata` object is replaced (so removed keys stop matching); the mirrors' `metadata` is
     set under their own keys so per-segment entries (`_num.segment_duration`) are untouched."""
-    scope = Group(must=[Match("file_id", (file_id,))])
-    svc.store.set_payload(scope, {"metadata": metadata})
-    svc.store.set_payload(scope, {"filename": filename}, key="file_info")
-    _set_mirrors(svc, scope, "metadata", metadata)
-    _set_mirrors(svc, scope, "file_info", {"filename": filename}, merge=True)
-
-
-def _set_mirrors(svc: Services, scope: Group, field_name: str, value: dict[str, Any], merge: bool = False) -> None:
-    """Write `field_name` of both filter mirrors (replacing it, or merging keys into it with `merge`)."""
-    mirrors = filter_mirrors({field_name: value})
-    for prefix in (NUM_PREFIX, TEXT_PREFIX):
-        part = mirrors[prefix].get(field_name, {})
-        if merge:
-            if part:
-                svc.store.set_payload(scope, part, key=f"{prefix}.{field_name}")
-        else:
-            svc.store.set_payload(scope, {field_name: part}, key=prefix)
+    scope = file_scope(file_id)
+    for payload, key in file_metadata_writes(metadata, filename):
+        svc.store.set_payload(scope, payload, key=key)
 
 
 @router.delete("/files/{file_id}", summary="Delete a file and all its segments",
@@ -175,8 +163,7 @@ def delete_file(svc: ServicesDep, file_id: str) -> dict[str, Any]:
 def _segments_of(svc: Services, file_id: str) -> list[Segment]:
     svc.catalog.library.get_file(file_id)
     seen: dict[str, Segment] = {}
-    for hit in svc.store.scroll(Group(must=[Match("file_id", (file_id,))])):
-        seg = Segment.from_payload(hit.payload)
+    for seg in svc.store.segments(file_scope(file_id)):
         seen.setdefault(seg.segment_id, seg)
     return sorted(seen.values(), key=lambda s: (s.start_time, s.collection_id))
 
@@ -203,9 +190,10 @@ def list_segments(svc: ServicesDep, request: Request, file_id: str, limit: Annot
 
 
 def _one_segment(svc: Services, file_id: str, segment_id: str) -> Segment:
-    for seg in _segments_of(svc, file_id):
-        if seg.segment_id == segment_id:
-            return seg
+    svc.catalog.library.get_file(file_id)
+    for hit in svc.store.get([point_id(segment_id)]):  # by id: no scan of the file's segments
+        if hit.segment.file_id == file_id and hit.segment.segment_id == segment_id:
+            return hit.segment
     raise NotFound(f"segment {segment_id!r} of file {file_id!r} not found", param="segment_id")
 
 
@@ -220,10 +208,9 @@ def get_segment(svc: ServicesDep, request: Request, file_id: str, segment_id: st
 def update_segment(svc: ServicesDep, request: Request, file_id: str, segment_id: str,
                    body: SegmentUpdate) -> dict[str, Any]:
     _one_segment(svc, file_id, segment_id)
-    scope = Group(must=[Match("file_id", (file_id,)), Match("segment_id", (segment_id,))])
-    metadata = body.metadata or {}
-    svc.store.set_payload(scope, {"segment_metadata": metadata})
-    _set_mirrors(svc, scope, "segment_metadata", metadata)
+    scope = segment_scope(file_id, segment_id)
+    for payload, key in segment_metadata_writes(body.metadata or {}):
+        svc.store.set_payload(scope, payload, key=key)
     return _segment_obj(request, svc, _one_segment(svc, file_id, segment_id))
 
 

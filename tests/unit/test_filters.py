@@ -1,7 +1,8 @@
 import pytest
 
 from clipcite.errors import InvalidRequest
-from engine.filters import Group, Match, Range, Substring, like_pieces, numeric_mirror, parse_filter, text_mirror
+from engine.filters import Group, Match, Range, Substring, like_pieces, parse_filter
+from engine.payload import numeric_mirror, text_mirror
 
 
 def test_empty_filter_is_empty_group():

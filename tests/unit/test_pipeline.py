@@ -1,6 +1,7 @@
 from clipcite.domain import SpeechSpan, TimeRange, VideoInfo, Word
+from engine.payload import point_id
 from ingest.analysis import FileAnalysis
-from ingest.indexing import build_segments, point_id, segment_uuid
+from ingest.indexing import build_segments, segment_uuid
 from ingest.pipeline import Analyzer
 from ingest.stages.scene_text import SceneTextStage
 from ingest.stages.speech import SpeechStage

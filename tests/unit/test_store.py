@@ -8,8 +8,8 @@ import pytest
 from clipcite.domain import Segment, SpeechPart
 from engine import lexical
 from engine.filters import Group, Match, parse_filter
+from engine.payload import segment_payload
 from engine.store import EdgeStore, HybridQuery, QdrantServerStore, StorePoint
-from ingest.indexing import segment_payload
 
 DIM = 8
 WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "4471", "b12"]
@@ -181,7 +181,7 @@ def test_set_payload_and_delete(tmp_path):
 
 
 def test_user_metadata_gets_payload_indexes_by_value_type():
-    from engine.filters import numeric_mirror
+    from engine.payload import numeric_mirror
     from engine.store import user_index_plan
 
     payload = {"metadata": {"department": "ops", "year": 2024, "tags": ["a", "b"], "geo": {"city": "Oslo"},
@@ -273,3 +273,60 @@ def test_optimize_builds_hnsw_once_new_points_pass_the_threshold(tmp_path):
         assert hit.id == 4322
     finally:
         store.close()
+
+
+def test_points_by_id_and_segments_agree_in_both_backends(stores):
+    for store in stores:
+        hits = store.get([3, 7, 999_999])  # an unknown id is simply absent
+        assert sorted(h.id for h in hits) == [3, 7]
+        assert {h.segment.segment_id for h in hits} == {"s2", "s6"}
+        segs = store.segments(Group(must=[Match("file_id", ("f1",))]))
+        assert segs and all(s.file_id == "f1" for s in segs)
+        assert store.get([]) == []
+
+
+def test_a_delete_without_a_scope_is_refused_in_both_backends(stores):
+    from clipcite.errors import UnsafeOperation
+
+    for store in stores:
+        before = store.count()
+        with pytest.raises(UnsafeOperation):
+            store.delete(Group())
+        assert store.count() == before > 0
+
+
+def test_named_scopes():
+    from engine.scopes import collection_scope, file_scope, membership_scope, search_scope, segment_scope
+
+    assert file_scope("f") == Group(must=[Match("file_id", ("f",))])
+    assert collection_scope("c") == Group(must=[Match("collection_id", ("c",))])
+    assert membership_scope("c", "f").must == [Match("collection_id", ("c",)), Match("file_id", ("f",))]
+    assert segment_scope("f", "s").must == [Match("file_id", ("f",)), Match("segment_id", ("s",))]
+    flt = Group(must=[Match("metadata.dept", ("ops",))])
+    assert search_scope(None, None).is_empty()  # the whole library: no collection condition
+    assert search_scope(["a", "b"], flt, ["f"]).must == [Match("collection_id", ("a", "b")),
+                                                         Match("file_id", ("f",)), flt]
+
+
+def test_metadata_writes_rewrite_the_mirrors_the_way_indexing_writes_them(stores):
+    """After an update, a filter on the new value matches exactly as if the segment had been indexed with it."""
+    from engine.payload import file_metadata_writes, segment_metadata_writes
+    from engine.scopes import file_scope, segment_scope
+
+    edge, server = stores
+    for store in stores:
+        for payload, key in file_metadata_writes({"dept": "field", "rank": 9, "flag": True}, "renamed.mp4"):
+            store.set_payload(file_scope("f4"), payload, key=key)
+        for payload, key in segment_metadata_writes({"topic": "Budget"}):
+            store.set_payload(segment_scope("f4", "s4"), payload, key=key)
+    for raw in ({"metadata": [{"path": "dept", "operator": "Equal", "valueText": "field"}]},
+                {"metadata": [{"path": "rank", "operator": "GreaterThan", "valueText": "8"}]},
+                {"metadata": [{"path": "flag", "operator": "Equal", "valueText": "true"}]},
+                {"metadata": [{"path": "dept", "operator": "Like", "valueText": "FIE%"}]},
+                {"file": [{"path": "filename", "operator": "Equal", "valueText": "renamed.mp4"}]},
+                {"metadata": [{"path": "topic", "scope": "segment", "operator": "Equal", "valueText": "Budget"}]}):
+        flt = parse_filter(raw)
+        got = [sorted(s.segment_id for s in st.segments(flt)) for st in (edge, server)]
+        assert got[0] == got[1] and got[0], raw
+        assert all(s.file_id == "f4" for s in edge.segments(flt))
+    assert edge.segments(parse_filter({"metadata": [{"path": "dept", "operator": "Equal", "valueText": "lab"}]}))
