@@ -18,7 +18,7 @@ from engine.citations import Citation, cite, is_grounded
 from engine.conversation import Turn, last_user_message, prompt_question, search_query, user_turns
 from engine.filters import Group
 from engine.fitting import fit_prompt
-from engine.generation import GenerationParams, LlamaGenerator
+from engine.generation import GenerationParams, TextGenerator
 from engine.prompting import REFUSAL, SYSTEM_PROMPT, TOOLS_SYSTEM_PROMPT, build_user_message, pick_sentences
 from engine.retrieval import RetrievalOptions, Retriever
 from engine.scopes import search_scope
@@ -96,7 +96,7 @@ class Prepared:
 
 
 class ChatService:
-    def __init__(self, retriever: Retriever, generator: LlamaGenerator, catalog: Catalog, char_budget: int = 600,
+    def __init__(self, retriever: Retriever, generator: TextGenerator, catalog: Catalog, char_budget: int = 600,
                  strict_grounding: bool = True) -> None:
         self.retriever = retriever
         self.generator = generator

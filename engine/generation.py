@@ -15,7 +15,7 @@ from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from clipcite.errors import ContextLengthExceeded, InvalidRequest, ModelUnavailable
 from models.loading import Lazy
@@ -56,6 +56,17 @@ def _model_errors(n_ctx: int) -> Iterator[None]:
         if "context window" in msg or "exceed" in msg:
             raise ContextLengthExceeded(f"This model's maximum context length is {n_ctx} tokens: {msg}") from exc
         raise InvalidRequest(f"the model cannot run this request: {msg}") from exc
+
+
+class TextGenerator(Protocol):
+    """What answering needs from a chat model; `LlamaGenerator` is the real one, tests pass fakes."""
+
+    n_ctx: int
+
+    def count_tokens(self, text: str) -> int: ...
+    def chat(self, messages: list[dict[str, Any]], params: GenerationParams) -> Generation: ...
+    def stream(self, messages: list[dict[str, Any]],
+               params: GenerationParams) -> Generator[tuple[str, str | None], None, None]: ...
 
 
 class LlamaGenerator:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from clipcite.domain import Segment
 from engine.citations import Citation, relevant_sources
-from engine.generation import GenerationParams, LlamaGenerator
+from engine.generation import GenerationParams, TextGenerator
 from engine.prompting import fmt_time
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def pack(segments: list[Segment], chunk_chars: int = 900, per_segment: int = 600
     return chunks
 
 
-def summarize(segments: list[Segment], generator: LlamaGenerator, instruction: str | None = None,
+def summarize(segments: list[Segment], generator: TextGenerator, instruction: str | None = None,
               max_chapters: int = 12, on_chapter: Callable[[Chapter], None] | None = None) -> Summary:
     """Map each chunk to a chapter sentence, then reduce the chapters to an overview."""
     chunks = pack(segments)

@@ -123,3 +123,14 @@ def qwen_server(tmp_path_factory):
                              n_ctx=4096, max_answer_tokens=64)
     with LiveServer(settings) as srv:
         yield srv
+
+
+@pytest.fixture(scope="session")
+def briefing_video(tmp_path_factory):
+    """The two-scene warehouse briefing (tests/media.py TWO_SCENES): (path, scene windows). Built once."""
+    from tests.media import TWO_SCENES, espeak_available, make_video
+
+    if not espeak_available():
+        pytest.skip("needs espeak-ng (apt-get install espeak-ng)")
+    path = tmp_path_factory.mktemp("media") / "warehouse_briefing.mp4"
+    return path, make_video(path, TWO_SCENES)

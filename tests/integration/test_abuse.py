@@ -14,6 +14,7 @@ import time
 import httpx
 import pytest
 
+from tests.builders import add, index, upload, wait_status
 from tests.conftest import free_port
 from tests.integration.test_reliability import _serve
 from tests.media import TWO_SCENES, espeak_available, make_video
@@ -136,13 +137,9 @@ def test_file_deleted_while_its_job_runs_leaves_no_points(live_server, tmp_path)
     make_video(video, TWO_SCENES * 2)
     c = httpx.Client(base_url=f"{live_server.url}/v1", timeout=120)
     coll = c.post("/collections", json={"name": "race"}).json()["id"]
-    with open(video, "rb") as fh:
-        f = c.post("/files", files={"file": ("racing.mp4", fh, "video/mp4")}).json()
-    c.post(f"/collections/{coll}/media", json={"file_id": f["id"]}).raise_for_status()
-    deadline = time.time() + 120
-    while c.get(f"/collections/{coll}/videos/{f['id']}").json()["status"] != "processing":
-        assert time.time() < deadline
-        time.sleep(0.05)
+    f = upload(c, video)
+    add(c, coll, f["id"])
+    wait_status(c, coll, f["id"], want=("processing",), every=0.05)
     assert c.delete(f"/files/{f['id']}").status_code == 200
     store = live_server.services.store
     from engine.filters import Group, Match
@@ -186,21 +183,13 @@ def test_kill_9_during_upload_ingest_and_chat_then_restart_keeps_every_invariant
         c = httpx.Client(base_url=base, timeout=120)
         coll = c.post("/collections", json={"name": "crash", "default_segmentation_config": {
             "strategy": "uniform", "uniform_config": {"window_seconds": 4}}}).json()["id"]
-        with open(video, "rb") as fh:
-            done = c.post("/files", files={"file": ("done.mp4", fh, "video/mp4")}).json()
-        c.post(f"/collections/{coll}/media", json={"file_id": done["id"]}).raise_for_status()
-        deadline = time.time() + 240
-        while c.get(f"/collections/{coll}/videos/{done['id']}").json()["status"] != "completed":
-            assert time.time() < deadline
-            time.sleep(0.3)
+        done, st = index(c, coll, video, "done.mp4")
+        assert st["status"] == "completed", st
         # Now three things in flight at once: an ingest job, a half-sent upload and a streaming chat.
         video.write_bytes(video.read_bytes() + b"\0" * 16)  # other content: a second file, not a reuse
-        with open(video, "rb") as fh:
-            busy = c.post("/files", files={"file": ("busy.mp4", fh, "video/mp4")}).json()
-        c.post(f"/collections/{coll}/media", json={"file_id": busy["id"]}).raise_for_status()
-        while c.get(f"/collections/{coll}/videos/{busy['id']}").json()["status"] != "processing":
-            assert time.time() < deadline
-            time.sleep(0.05)
+        busy = upload(c, video, "busy.mp4")
+        add(c, coll, busy["id"])
+        wait_status(c, coll, busy["id"], want=("processing",), every=0.05)
         sent = threading.Event()
         uploader = threading.Thread(target=_slow_upload, args=(port, 8 << 20, sent), daemon=True)
         uploader.start()
@@ -216,10 +205,7 @@ def test_kill_9_during_upload_ingest_and_chat_then_restart_keeps_every_invariant
     try:
         c = httpx.Client(base_url=base, timeout=120)
         assert not list((data / "files").glob("*.part")), "half-written upload left behind"
-        deadline = time.time() + 240
-        while (st := c.get(f"/collections/{coll}/videos/{busy['id']}").json())["status"] != "completed":
-            assert st["status"] != "failed" and time.time() < deadline, st  # the interrupted job resumed
-            time.sleep(0.5)
+        wait_status(c, coll, busy["id"], want=("completed",), fail_on_failed=True)  # the interrupted job resumed
         videos = c.get(f"/collections/{coll}/videos").json()["data"]
         assert {v["file_id"] for v in videos} == {done["id"], busy["id"]}
         assert all(v["status"] == "completed" and v["segment_count"] > 0 for v in videos)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import httpx
 import numpy as np
 import pytest
 
+from tests.builders import wait_status
 from tests.media import TWO_SCENES, espeak_available, make_video
 
 pytestmark = [pytest.mark.integration]
@@ -90,13 +90,7 @@ def fixtures(tmp_path_factory):
 
 
 def _wait(client: httpx.Client, coll: str, fid: str, timeout: float = 180) -> dict:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        st = client.get(f"/collections/{coll}/videos/{fid}").json()
-        if st["status"] in ("completed", "failed"):
-            return st
-        time.sleep(0.5)
-    raise AssertionError(f"{fid} did not finish")
+    return wait_status(client, coll, fid, timeout=timeout, every=0.5)
 
 
 def test_each_bad_file_gets_a_clear_result_and_the_worker_keeps_going(live_server, fixtures):

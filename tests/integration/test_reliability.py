@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.builders import wait_status
 from tests.conftest import MODELS_CACHE, free_port
 from tests.media import TWO_SCENES, espeak_available, make_video
 
@@ -52,20 +53,15 @@ def test_kill_9_during_ingest_then_restart_leaves_no_duplicates(tmp_path):
             "name": "crash", "default_segmentation_config": {"strategy": "uniform",
                                                              "uniform_config": {"window_seconds": 4}}}).json()
         httpx.post(f"{base}/collections/{coll['id']}/media", json={"file_id": f["id"]}).raise_for_status()
-        deadline = time.time() + 60
-        while httpx.get(f"{base}/collections/{coll['id']}/videos/{f['id']}").json()["status"] != "processing":
-            assert time.time() < deadline, "job never started"
-            time.sleep(0.05)
+        wait_status(httpx.Client(base_url=base), coll["id"], f["id"], want=("processing",), timeout=60, every=0.05)
         time.sleep(0.5)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
     proc = _serve(data, port)  # same data dir: the interrupted job is re-queued
     try:
-        deadline = time.time() + 180
-        while (st := httpx.get(f"{base}/collections/{coll['id']}/videos/{f['id']}").json())["status"] != "completed":
-            assert st["status"] != "failed" and time.time() < deadline, st
-            time.sleep(0.5)
+        st = wait_status(httpx.Client(base_url=base), coll["id"], f["id"], want=("completed",), timeout=180,
+                         fail_on_failed=True)
         desc = httpx.get(f"{base}/collections/{coll['id']}/videos/{f['id']}/media-descriptions").json()
         starts = [s["start_time"] for s in desc["segment_summary"]]
         assert len(starts) == len(set(starts)) == st["segment_count"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.media import TWO_SCENES, espeak_available, make_video
+from tests.media import espeak_available
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
@@ -31,9 +31,8 @@ def server(qwen_server):
 
 
 @pytest.fixture(scope="module")
-def video(tmp_path_factory):
-    path = tmp_path_factory.mktemp("web-media") / "warehouse_briefing.mp4"
-    return path, make_video(path, TWO_SCENES)
+def video(briefing_video):
+    return briefing_video
 
 
 @pytest.fixture(scope="module")

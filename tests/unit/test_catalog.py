@@ -1,0 +1,79 @@
+"""The catalog's aggregates over one SQLite file: records round-trip typed, the job queue's states, and
+transactions that span aggregates commit together or not at all."""
+
+import pytest
+
+from clipcite.domain import VideoInfo
+from clipcite.errors import NotFound
+from engine.catalog import (
+    Catalog,
+    CollectionFileRecord,
+    CollectionRecord,
+    FileRecord,
+    IndexStatus,
+    JobState,
+    MediaStatus,
+)
+
+
+@pytest.fixture()
+def cat(tmp_path):
+    c = Catalog(tmp_path / "c.sqlite3")
+    c.library.add_collection(CollectionRecord("c1", "one", None, "media-descriptions", None, 1))
+    info = VideoInfo(duration_seconds=12.5, fps=10.0, width=320, height=180, has_audio=True)
+    c.library.add_file(FileRecord("f1", "a.mp4", "/a.mp4", 10, "sha1", 1, {"dept": "ops"}, info, MediaStatus.USABLE))
+    yield c
+    c.close()
+
+
+def test_records_come_back_typed(cat, tmp_path):
+    f = cat.library.get_file("f1")
+    assert f.status is MediaStatus.USABLE and f.status == "completed"  # same wire value as before
+    assert isinstance(f.video_info, VideoInfo) and f.video_info.duration_seconds == 12.5
+    cat.library.upsert_collection_file(CollectionFileRecord("c1", "f1", 2, IndexStatus.PENDING, "s", {}))
+    cf = cat.library.get_collection_file("c1", "f1")
+    assert cf.status is IndexStatus.PENDING and cf.status.busy
+    assert cat.library.get_collection("c1").status_counts == {"pending": 1}
+    with pytest.raises(NotFound):
+        cat.library.get_file("nope")
+    again = Catalog(tmp_path / "c.sqlite3")  # durable: a second handle on the same file sees it all
+    assert again.library.get_collection_file("c1", "f1").status is IndexStatus.PENDING
+    again.close()
+
+
+def test_job_queue_states(cat):
+    first = cat.jobs.enqueue("c1", "f1")
+    second = cat.jobs.enqueue("c1", "f1")  # a newer request supersedes the queued one
+    assert cat.jobs.state(first) is JobState.CANCELLED and cat.jobs.state(second) is JobState.QUEUED
+    job = cat.jobs.claim()
+    assert job is not None and job.id == second and job.state is JobState.RUNNING and job.attempts == 1
+    assert cat.jobs.claim() is None and cat.jobs.depth() == 1
+    assert cat.jobs.requeue_interrupted() == 1  # a crash left it running
+    job = cat.jobs.claim()
+    assert job is not None and job.attempts == 2
+    cat.jobs.finish(job.id, JobState.COMPLETED)
+    cat.jobs.finish(job.id, JobState.FAILED, "late")  # only a running job can finish
+    assert cat.jobs.state(job.id) is JobState.COMPLETED
+    assert cat.jobs.counts() == {"cancelled": 1, "completed": 1} and cat.jobs.depth() == 0
+    assert cat.jobs.state("unknown") is JobState.CANCELLED
+
+
+def test_cancel_by_file_collection_or_membership(cat):
+    a, b = cat.jobs.enqueue("c1", "f1"), cat.jobs.enqueue("c2", "f1")
+    c = cat.jobs.enqueue("c2", "f2")
+    assert cat.jobs.cancel(collection_id="c2", file_id="f1") == 1
+    assert [cat.jobs.state(j) for j in (a, b, c)] == [JobState.QUEUED, JobState.CANCELLED, JobState.QUEUED]
+    assert cat.jobs.cancel(file_id="f1") == 1 and cat.jobs.cancel(collection_id="c2") == 1
+    assert cat.jobs.depth() == 0
+
+
+def test_a_failed_transaction_leaves_every_aggregate_as_it_was(cat):
+    cat.library.upsert_collection_file(CollectionFileRecord("c1", "f1", 2, IndexStatus.PENDING, "s", {}))
+    job = cat.jobs.enqueue("c1", "f1")
+    with pytest.raises(RuntimeError), cat.transaction():
+        cat.library.delete_file("f1")
+        cat.jobs.cancel(file_id="f1")
+        cat.library.add_pending_delete({"file_id": "f1"})
+        raise RuntimeError("store unreachable")
+    assert cat.library.has_file("f1") and cat.library.get_collection_file("c1", "f1")
+    assert cat.jobs.state(job) is JobState.QUEUED and cat.library.pending_deletes() == []

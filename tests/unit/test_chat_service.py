@@ -1,0 +1,130 @@
+"""ChatService with fakes for the model and retrieval (a real catalog in a temp dir): the plan it makes,
+grounding, citations, streaming, and prompt fitting. Real models are covered by the integration tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from clipcite.errors import ContextLengthExceeded, InvalidRequest, NotFound
+from engine.catalog import Catalog, CollectionFileRecord, CollectionRecord, FileRecord, IndexStatus, MediaStatus
+from engine.chat import ChatAnswer, ChatRequest, ChatService, LinkedVideo
+from engine.conversation import Turn
+from engine.generation import GenerationParams
+from engine.prompting import REFUSAL
+from engine.tools import ToolSpec, ToolUse
+from tests.fakes import FakeGenerator, FakeRetriever
+
+
+@pytest.fixture()
+def catalog(tmp_path):
+    cat = Catalog(tmp_path / "catalog.sqlite3")
+    for cid in ("c1", "c2"):
+        cat.library.add_collection(CollectionRecord(cid, cid, None, "media-descriptions", None, 0))
+    cat.library.add_file(FileRecord("f1", "briefing.mp4", "/x/briefing.mp4", 1, "sha", 0, {}, None,
+                                    MediaStatus.USABLE))
+    cat.library.upsert_collection_file(CollectionFileRecord("c1", "f1", 0, IndexStatus.COMPLETED, "seg", {}))
+    yield cat
+    cat.close()
+
+
+def service(catalog, reply: str, n_ctx: int = 4096) -> tuple[ChatService, FakeRetriever, FakeGenerator]:
+    retriever, generator = FakeRetriever(), FakeGenerator(reply, n_ctx)
+    return ChatService(retriever, generator, catalog, char_budget=400), retriever, generator  # type: ignore[arg-type]
+
+
+def ask(question: str, **kw) -> ChatRequest:
+    return ChatRequest(turns=[Turn("user", question)], **kw)
+
+
+def test_a_grounded_answer_keeps_its_text_and_cites_its_segment(catalog):
+    chat, retriever, gen = service(catalog, "The badge code is 4471 [1].")
+    ans = chat.answer(ask("What is the badge code?", collections=["c1"]))
+    assert ans.text == "The badge code is 4471 [1]." and ans.grounded
+    assert [c.segment.segment_id for c in ans.citations] == ["s0"]
+    assert retriever.calls == [("What is the badge code?", ["c1"], None)]
+    prompt = gen.seen[0][-1]["content"]
+    assert "Badge code 4471" in prompt and prompt.endswith("Question: What is the badge code?")
+
+
+def test_an_answer_the_segments_do_not_support_becomes_the_refusal(catalog):
+    chat, _, _ = service(catalog, "The exit is painted purple [2].")
+    ans = chat.answer(ask("What colour is the exit?", collections=["c1"]))
+    assert ans.text == REFUSAL and ans.citations == [] and not ans.grounded
+
+
+def test_without_strict_grounding_the_text_stays(catalog):
+    chat, _, _ = service(catalog, "The exit is painted purple [2].")
+    ans = chat.answer(ask("What colour is the exit?", collections=["c1"], strict_grounding=False))
+    assert ans.text.startswith("The exit is painted purple") and not ans.grounded and ans.citations
+
+
+def test_stream_yields_deltas_then_one_answer_with_citations(catalog):
+    chat, _, _ = service(catalog, "Leave through exit B12 [2].")
+    items = list(chat.stream(ask("Where is the emergency exit?", collections=["c1"])))
+    deltas, final = items[:-1], items[-1]
+    assert deltas and all(isinstance(d, str) for d in deltas)
+    assert "".join(deltas) == "Leave through exit B12 [2]."
+    assert isinstance(final, ChatAnswer) and final.finish_reason == "stop"
+    assert [c.segment.segment_id for c in final.citations] == ["s1"]
+    assert final.completion_tokens == 5
+
+
+def test_a_streamed_ungrounded_answer_is_flagged_not_replaced(catalog):
+    chat, _, _ = service(catalog, "The exit is purple.")
+    *_, final = chat.stream(ask("What colour is the exit?", collections=["c1"]))
+    assert final.text == "The exit is purple." and not final.grounded and final.citations == []
+
+
+def test_plan_scope_validation_and_whole_library(catalog):
+    chat, retriever, _ = service(catalog, "x")
+    with pytest.raises(NotFound):
+        chat.plan(ask("q?", collections=["nope"]))
+    with pytest.raises(NotFound):
+        chat.plan(ask("q?", video_id="nope"))
+    with pytest.raises(InvalidRequest):
+        chat.plan(ChatRequest(turns=[Turn("system", "be brief"), Turn("user", "   ")]))
+    plan = chat.plan(ask("What is the badge code?"))
+    assert plan.collections is None and plan.file_ids is None and not plan.summary  # two collections: no summary
+
+
+def test_summary_is_decided_once_for_a_one_file_scope(catalog):
+    chat, _, _ = service(catalog, "x")
+    plan = chat.plan(ask("Summarize the video", collections=["c1"]))
+    assert plan.summary and plan.file_ids == ["f1"]
+    assert not chat.plan(ask("Summarize the video", collections=["c2"])).summary  # no indexed file
+    tools = ToolUse((ToolSpec("lookup", "find things", {}),), "auto")
+    assert not chat.plan(ask("Summarize the video", collections=["c1"], tools=tools)).summary
+    structured = GenerationParams(response_format={"type": "json_object"})
+    plan = chat.plan(ask("Summarize the video", collections=["c1"], params=structured))
+    assert not plan.summary and not plan.strict_grounding  # structured output is never swapped for the refusal
+
+
+def test_a_linked_video_becomes_the_scope_and_its_instruction_the_question(catalog):
+    chat, _, _ = service(catalog, "x")
+    req = ChatRequest(turns=[Turn("user", "/videos/briefing.mp4")], linked=LinkedVideo("c1", "f1", ""))
+    plan = chat.plan(req)
+    assert plan.collections == ["c1"] and plan.file_ids == ["f1"] and plan.summary
+    assert plan.turns[-1].content == "Summarize the video."
+    assert req.turns[-1].content == "/videos/briefing.mp4"  # the request itself is not mutated
+    plan = chat.plan(ChatRequest(turns=[Turn("user", "x")], linked=LinkedVideo("c1", "f1", "Who is speaking?")))
+    assert plan.turns[-1].content == "Who is speaking?" and not plan.summary
+
+
+def test_summary_answers_from_every_segment_of_the_file(catalog):
+    chat, retriever, gen = service(catalog, "Drivers check tyres; the exit is north.")
+    ans = chat.answer(ask("Summarize the video", collections=["c1"]))
+    assert retriever.calls == []  # map-reduce over the file, not top-k retrieval
+    assert ans.citations and {c.segment.segment_id for c in ans.citations} <= {"s0", "s1"}
+
+
+def test_long_conversations_are_fitted_and_an_oversized_turn_is_refused(catalog):
+    chat, _, gen = service(catalog, "The badge code is 4471 [1].", n_ctx=400)
+    history = [Turn(r, f"turn {i} " * 10) for i in range(60) for r in ("user", "assistant")]
+    ans = chat.answer(ChatRequest(turns=[*history, Turn("user", "What is the badge code?")], collections=["c1"],
+                                  params=GenerationParams(max_tokens=50)))
+    assert ans.text == "The badge code is 4471 [1]."
+    sent = gen.seen[0]
+    assert 2 < len(sent) < len(history) + 2 and sent[-1]["content"].endswith("What is the badge code?")
+    assert sum(gen.count_tokens(m["content"]) for m in sent) < 400 - 50
+    with pytest.raises(ContextLengthExceeded):
+        chat.prepare(ask("word " * 1000, collections=["c1"]))
