@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from api.deps import ServicesDep
+from api.deps import MAX_OFFSET, ServicesDep
 from api.errors import error_body
 from api.protocol import ChatCompletionRequest, ChatMessageIn
 from api.responses import CHAT_RESPONSES, ChatCompletion, ChatCompletionList, Delta, errors
@@ -214,7 +214,7 @@ async def _sse(svc: Services, prepared: Prepared, body: ChatCompletionRequest, c
 @router.get("/chat/completions", summary="List stored chat completions",
             response_model=ChatCompletionList, response_model_exclude_unset=True, responses=errors(400))
 def list_completions(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                     offset: Annotated[int, Query(ge=0)] = 0) -> ChatCompletionList:
+                     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> ChatCompletionList:
     rows, total = svc.catalog.list_completions(limit, offset)
     return page(ChatCompletionList, [ChatCompletion.model_validate(r) for r in rows], total, limit, offset)
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import ServicesDep
+from api.deps import MAX_OFFSET, ServicesDep
 from api.protocol import AddCollectionFile, CollectionUpdate, NewCollection
 from api.responses import (
     CollectionFileList,
@@ -63,7 +63,7 @@ def create_collection(svc: ServicesDep, body: NewCollection) -> CollectionObject
             response_model=CollectionList, response_model_exclude_unset=True,
             responses=errors(400))
 def list_collections(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                     offset: Annotated[int, Query(ge=0)] = 0) -> CollectionList:
+                     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> CollectionList:
     rows, total = svc.catalog.list_collections(limit, offset)
     return page(CollectionList, [collection_obj(c) for c in rows], total, limit, offset)
 
@@ -126,7 +126,7 @@ def add_media(svc: ServicesDep, collection_id: str, body: AddCollectionFile) -> 
             response_model=CollectionFileList, response_model_exclude_unset=True,
             responses=errors(400, 404))
 def list_videos(svc: ServicesDep, collection_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                offset: Annotated[int, Query(ge=0)] = 0, status: str | None = None,
+                offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0, status: str | None = None,
                 filter: Annotated[str | None, Query(description=LISTING_FILTER_DOC)] = None) -> CollectionFileList:
     svc.catalog.get_collection(collection_id)
     only = files_matching(svc, filter, Group(must=[Match("collection_id", (collection_id,))]))
@@ -217,7 +217,7 @@ async def cached_summary(svc: Services, collection_id: str, file_id: str) -> Vid
             response_model=MediaDescriptionList, response_model_exclude_unset=True,
             responses=errors(400, 404))
 def list_media_descriptions(svc: ServicesDep, collection_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                            offset: Annotated[int, Query(ge=0)] = 0) -> MediaDescriptionList:
+                            offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> MediaDescriptionList:
     svc.catalog.get_collection(collection_id)
     rows, total = svc.catalog.list_collection_files(collection_id, limit, offset, status="completed")
     data = [media_description_item(cf, _describe(svc, collection_id, cf.file_id)) for cf in rows]

@@ -16,7 +16,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 
-from api.deps import ServicesDep
+from api.deps import MAX_OFFSET, ServicesDep
 from api.protocol import FileUpdate, SegmentUpdate
 from api.responses import Deleted, FileList, FileObject, SegmentList, SegmentObject, TranscriptJson, errors
 from api.serialize import file_obj, page, segment_obj, wire_json
@@ -113,7 +113,7 @@ async def upload_file(svc: ServicesDep, file: Annotated[UploadFile, File(descrip
             response_model=FileList, response_model_exclude_unset=True,
             responses=errors(400))
 def list_files(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-               offset: Annotated[int, Query(ge=0)] = 0, status: str | None = None,
+               offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0, status: str | None = None,
                filter: Annotated[str | None, Query(description=LISTING_FILTER_DOC)] = None) -> FileList:
     rows, total = svc.catalog.list_files(limit, offset, status, only=files_matching(svc, filter))
     return page(FileList, [file_obj(f) for f in rows], total, limit, offset)
@@ -201,7 +201,7 @@ def _segment_obj(request: Request, svc: Services, seg: Segment) -> SegmentObject
             response_model=SegmentList, response_model_exclude_unset=True,
             responses=errors(400, 404))
 def list_segments(svc: ServicesDep, request: Request, file_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> SegmentList:
+                  offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> SegmentList:
     segs = _segments_of(svc, file_id)
     data = [_segment_obj(request, svc, s) for s in segs[offset:offset + limit]]
     return page(SegmentList, data, len(segs), limit, offset)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import ServicesDep
+from api.deps import MAX_OFFSET, ServicesDep
 from api.protocol import SearchRequest
 from api.responses import SearchList, SearchResponse, SearchResult, SegmentResult, errors
 from api.serialize import file_result, page, segment_group, segment_result, wire_json
@@ -81,7 +81,7 @@ async def search(svc: ServicesDep, body: SearchRequest, request: Request) -> Sea
 @router.get("/search", summary="List stored searches",
             response_model=SearchList, response_model_exclude_unset=True, responses=errors(400))
 def list_searches(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> SearchList:
+                  offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> SearchList:
     rows, total = svc.catalog.list_searches(limit, offset)
     return page(SearchList, [SearchResponse.model_validate(r) for r in rows], total, limit, offset)
 
