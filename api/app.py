@@ -8,13 +8,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
-from fastapi.responses import PlainTextResponse, RedirectResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import require_api_key
 from api.errors import install_error_handlers
 from api.metrics import MetricsMiddleware, RequestMetrics, render
-from api.responses import ErrorResponse, TranscriptJson, errors
+from api.responses import ChatCompletionChunk, ErrorResponse, TranscriptJson, errors
 from api.routers import chat, collections, files, search, system
 from api.services import Services, build_services
 from clipcite.settings import Settings, load_settings
@@ -38,7 +38,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             if services is None:
                 svc.close()
 
-    app = FastAPI(title="Clipcite", version="0.1.0", lifespan=lifespan,
+    # An explicit JSONResponse keeps response_model output on `json.dumps` (FastAPI's default would write it
+    # with pydantic's own JSON encoder, whose float spelling differs: 1e-06 vs 1e-6).
+    app = FastAPI(title="Clipcite", version="0.1.0", lifespan=lifespan, default_response_class=JSONResponse,
                   description="Self-hosted video RAG with timestamped citations (OpenAI and Cloudglue compatible).")
     install_error_handlers(app)
     requests = RequestMetrics()
@@ -81,8 +83,9 @@ def _openapi(app: FastAPI) -> dict:
         schemas = spec.setdefault("components", {}).setdefault("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
-        # Shapes referenced only from hand-written response entries (e.g. the JSON transcript).
-        _, extra = models_json_schema([(TranscriptJson, "serialization"), (ErrorResponse, "serialization")],
+        # Shapes referenced only from hand-written response entries (the JSON transcript, stream chunks).
+        _, extra = models_json_schema([(TranscriptJson, "serialization"), (ErrorResponse, "serialization"),
+                                       (ChatCompletionChunk, "serialization")],
                                       ref_template="#/components/schemas/{model}")
         schemas.update(extra.get("$defs", {}))
         app.openapi_schema = spec

@@ -17,6 +17,9 @@ def get_services(request: Request) -> Services:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
+# List offsets go to SQLite, whose integers are 64-bit: a larger one is a 400, not an overflow (500).
+MAX_OFFSET = 2**63 - 1
+
 
 def _presented_key(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")

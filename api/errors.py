@@ -14,13 +14,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.responses import ErrorBody, ErrorResponse
 from clipcite.errors import ClipciteError, Overloaded
 
 log = logging.getLogger(__name__)
 
 
 def error_body(message: str, type_: str, param: str | None = None, code: Any = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    """The one error shape (ErrorResponse), as JSON-ready data."""
+    return ErrorResponse(error=ErrorBody(message=message, type=type_, param=param, code=code)).model_dump(mode="json")
 
 
 def _loc_to_param(loc: tuple[Any, ...]) -> str | None:
@@ -48,9 +50,14 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
     return JSONResponse(error_body(message, "invalid_request_error", param, 400), status_code=400)
 
 
+def http_error_type(status_code: int) -> str:
+    """The error `type` for a plain HTTP error (unknown route, wrong method, missing key); one of ERROR_TYPES."""
+    return {401: "authentication_error", 404: "not_found_error"}.get(
+        status_code, "invalid_request_error" if status_code < 500 else "server_error")
+
+
 async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-    type_ = {401: "authentication_error", 404: "not_found_error", 405: "invalid_request_error"}.get(
-        exc.status_code, "invalid_request_error" if exc.status_code < 500 else "server_error")
+    type_ = http_error_type(exc.status_code)
     return JSONResponse(error_body(str(exc.detail), type_, None, exc.status_code), status_code=exc.status_code,
                         headers=getattr(exc, "headers", None))
 

@@ -1,16 +1,90 @@
-"""Catalog records and segments -> Cloudglue wire objects (the `cloudglue` SDK's models are the contract)."""
+"""Engine results -> wire models, one builder per shape (the `cloudglue` and `openai` SDK models are the
+contract; the shapes are the models in `api.responses`).
+
+A builder sets exactly the fields the object carries; routes serialize with `exclude_unset`, so a field
+left unset is absent rather than `null`. `wire_json` gives the same JSON for what is stored and replayed
+(chat completions, searches, summaries).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from clipcite.domain import Segment
+from api.responses import (
+    AssistantMessage,
+    ChapterOut,
+    ChatChoice,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChunkChoice,
+    Citation,
+    CollectionFileObject,
+    CollectionObject,
+    Delta,
+    FileObject,
+    FileResult,
+    MediaDescription,
+    MediaDescriptionData,
+    MediaDescriptionItem,
+    Page,
+    RelevantSource,
+    SegmentGroup,
+    SegmentObject,
+    SegmentResult,
+    SegmentSummary,
+    TimedText,
+    ToolCall,
+    ToolCallFunction,
+    Usage,
+    VideoSummary,
+    Wire,
+)
+from clipcite.domain import ScoredSegment, Segment
+from engine import citations as engine_citations
 from engine.catalog import CollectionFileRecord, CollectionRecord, FileRecord
+from engine.chat import ChatAnswer
 from engine.prompting import fmt_time
+from engine.search import FileHit
+from engine.summary import Summary
+from engine.tools import ToolCall as EngineToolCall
+
+P = TypeVar("P", bound=Page)
 
 
-def file_obj(f: FileRecord) -> dict[str, Any]:
+def wire_json(obj: Wire) -> dict[str, Any]:
+    """A wire object as the JSON the routes send (unset fields absent)."""
+    return obj.model_dump(mode="json", exclude_unset=True)
+
+
+def page(cls: type[P], data: list[Any], total: int, limit: int, offset: int) -> P:
+    return cls(object="list", data=data, total=total, limit=limit, offset=offset)
+
+
+# --- the timed-text part: speech, scene text, visual descriptions ---
+
+
+def timed_text(text: str, start_time: float, end_time: float, speaker: str | None = None) -> TimedText:
+    """The one builder of a timed-text part; `speaker` is present only when known."""
+    if speaker:
+        return TimedText(text=text, start_time=start_time, end_time=end_time, speaker=speaker)
+    return TimedText(text=text, start_time=start_time, end_time=end_time)
+
+
+def speech_parts(seg: Segment) -> list[TimedText]:
+    return [timed_text(p.text, p.start_time, p.end_time, seg.speaker_name(p.speaker) if p.speaker else None)
+            for p in seg.speech]
+
+
+def segment_parts(texts: list[str], seg: Segment) -> list[TimedText]:
+    """Scene text or visual descriptions: one part per text, timed as the whole segment."""
+    return [timed_text(t, seg.start_time, seg.end_time) for t in texts]
+
+
+# --- files, segments and collections ---
+
+
+def file_obj(f: FileRecord) -> FileObject:
     vi = f.video_info
     out: dict[str, Any] = {
         "id": f.id, "object": "file", "status": f.status, "bytes": f.bytes, "created_at": f.created_at,
@@ -27,21 +101,29 @@ def file_obj(f: FileRecord) -> dict[str, Any]:
                              "has_audio": vi.has_audio}
     if f.error:
         out["error"] = f.error
-    return out
+    return FileObject.model_validate(out)
 
 
-def collection_obj(c: CollectionRecord) -> dict[str, Any]:
+def segment_obj(seg: Segment, thumbnail_url: str, segmentation_id: str | None) -> SegmentObject:
+    return SegmentObject(id=seg.segment_id, file_id=seg.file_id, start_time=seg.start_time, end_time=seg.end_time,
+                         thumbnail_url=thumbnail_url, metadata=seg.segment_metadata or None,
+                         segmentation_id=segmentation_id, collection_id=seg.collection_id)
+
+
+def collection_obj(c: CollectionRecord) -> CollectionObject:
     out: dict[str, Any] = {"id": c.id, "object": "collection", "name": c.name, "description": c.description,
                            "collection_type": c.collection_type, "created_at": c.created_at,
                            "file_count": c.file_count, "file_status_counts": c.status_counts}
     if c.default_segmentation_config:
         out["default_segmentation_config"] = c.default_segmentation_config
-    return out
+    return CollectionObject.model_validate(out)
 
 
 def collection_file_obj(cf: CollectionFileRecord, f: FileRecord | None = None,
-                        progress: dict[str, Any] | None = None) -> dict[str, Any]:
-    """`progress` ({"stage", "fraction"}) is set while a worker processes the file: live status for UIs."""
+                        progress: dict[str, Any] | None = None,
+                        processing_seconds: dict[str, float] | None = None) -> CollectionFileObject:
+    """`progress` ({"stage", "fraction"}) is set while a worker processes the file: live status for UIs;
+    `processing_seconds` (where ingest time went, per stage) once the file was analysed."""
     out: dict[str, Any] = {
         "collection_id": cf.collection_id, "file_id": cf.file_id, "object": "collection_file",
         "added_at": cf.added_at, "status": cf.status,
@@ -56,43 +138,138 @@ def collection_file_obj(cf: CollectionFileRecord, f: FileRecord | None = None,
         out["progress"] = progress
     if cf.error:
         out["error"] = cf.error
-    return out
+    if processing_seconds is not None:
+        out["processing_seconds"] = {k: round(v, 3) for k, v in processing_seconds.items()}
+    return CollectionFileObject.model_validate(out)
 
 
-def list_obj(data: list[dict[str, Any]], total: int, limit: int, offset: int) -> dict[str, Any]:
-    return {"object": "list", "data": data, "total": total, "limit": limit, "offset": offset}
+# --- media descriptions and summaries ---
 
 
-def speech_parts(seg: Segment) -> list[dict[str, Any]]:
-    out = []
-    for p in seg.speech:
-        item: dict[str, Any] = {"text": p.text, "start_time": p.start_time, "end_time": p.end_time}
-        if p.speaker:
-            item["speaker"] = seg.speaker_name(p.speaker)
-        out.append(item)
-    return out
+def video_summary(result: Summary) -> VideoSummary:
+    return VideoSummary(summary=result.overview,
+                        chapters=[ChapterOut(index=i, start_time=c.start_time, end_time=c.end_time, description=c.text)
+                                  for i, c in enumerate(result.chapters)],
+                        total_chapters=len(result.chapters))
 
 
-def _parts(texts: list[str], seg: Segment) -> list[dict[str, Any]]:
-    return [{"text": t, "start_time": seg.start_time, "end_time": seg.end_time} for t in texts]
+def _segment_summary(s: Segment) -> SegmentSummary:
+    return SegmentSummary(id=s.segment_id, start_time=s.start_time, end_time=s.end_time,
+                          title=f"{fmt_time(s.start_time)}-{fmt_time(s.end_time)}",
+                          summary=s.speech_text[:200] or " | ".join(s.scene_text)[:200] or "; ".join(s.visual))
 
 
-def media_description(collection_id: str, f: FileRecord, segments: list[Segment]) -> dict[str, Any]:
+def media_description(collection_id: str, f: FileRecord, segments: list[Segment], summary: VideoSummary | None = None,
+                      markdown: bool = False) -> MediaDescription:
+    """Cloudglue's media description; `markdown` keeps the markdown `content` and drops the part lists."""
     segments = sorted(segments, key=lambda s: s.start_time)
     md_lines = [f"# {f.filename}"]
     for s in segments:
         md_lines.append(f"\n## {fmt_time(s.start_time)} - {fmt_time(s.end_time)}")
         md_lines.extend(s.modality_lines("**Speech:** ", "**On screen:** ", "**Visual:** "))
-    return {
+    out: dict[str, Any] = {
         "collection_id": collection_id, "file_id": f.id, "title": Path(f.filename).stem,
         "duration_seconds": f.video_info.duration_seconds if f.video_info else None,
         "content": "\n".join(md_lines),
-        "speech": [p for s in segments for p in speech_parts(s)],
-        "scene_text": [p for s in segments for p in _parts(s.scene_text, s)],
-        "visual_scene_description": [p for s in segments for p in _parts(s.visual, s)],
-        "segment_summary": [{"id": s.segment_id, "start_time": s.start_time, "end_time": s.end_time,
-                             "title": f"{fmt_time(s.start_time)}-{fmt_time(s.end_time)}",
-                             "summary": s.speech_text[:200] or " | ".join(s.scene_text)[:200] or "; ".join(s.visual)}
-                            for s in segments],
-        "file": file_obj(f),
     }
+    if not markdown:
+        out["speech"] = [p for s in segments for p in speech_parts(s)]
+        out["scene_text"] = [p for s in segments for p in segment_parts(s.scene_text, s)]
+        out["visual_scene_description"] = [p for s in segments for p in segment_parts(s.visual, s)]
+        out["segment_summary"] = [_segment_summary(s) for s in segments]
+    out["file"] = file_obj(f)
+    if summary is not None:
+        out["summary"], out["chapters"] = summary.summary, summary.chapters
+        if not markdown:
+            out["total_chapters"] = summary.total_chapters
+    return MediaDescription.model_validate(out)
+
+
+def media_description_item(cf: CollectionFileRecord, desc: MediaDescription) -> MediaDescriptionItem:
+    return MediaDescriptionItem(
+        file_id=cf.file_id, added_at=cf.added_at, object="collection_file", duration_seconds=desc.duration_seconds,
+        file=desc.file, data=MediaDescriptionData(content=desc.content, title=desc.title, speech=desc.speech or [],
+                                                  scene_text=desc.scene_text or [],
+                                                  visual_scene_description=desc.visual_scene_description or []))
+
+
+# --- chat ---
+
+
+def citation(c: engine_citations.Citation) -> Citation:
+    seg = c.segment
+    return Citation(collection_id=seg.collection_id, file_id=seg.file_id, segment_id=seg.segment_id,
+                    start_time=seg.start_time, end_time=seg.end_time, filename=seg.file_info.get("filename"),
+                    number=c.number, text=seg.speech_text or " ".join(seg.scene_text), context=c.context,
+                    relevant_sources=[RelevantSource(text=s) for s in c.sources], speech=speech_parts(seg),
+                    scene_text=segment_parts(seg.scene_text, seg),
+                    visual_scene_description=segment_parts(seg.visual, seg))
+
+
+def tool_call(c: EngineToolCall, index: int | None = None) -> ToolCall:
+    function = ToolCallFunction(name=c.name, arguments=c.arguments)
+    if index is None:
+        return ToolCall(id=c.id, type="function", function=function)
+    return ToolCall(id=c.id, type="function", function=function, index=index)
+
+
+def usage(ans: ChatAnswer) -> Usage:
+    return Usage(prompt_tokens=ans.prompt_tokens, completion_tokens=ans.completion_tokens,
+                 total_tokens=ans.prompt_tokens + ans.completion_tokens)
+
+
+def assistant_message(ans: ChatAnswer) -> AssistantMessage:
+    if ans.tool_calls:
+        return AssistantMessage(role="assistant", content=ans.text or None,
+                                tool_calls=[tool_call(c) for c in ans.tool_calls])
+    return AssistantMessage(role="assistant", content=ans.text)
+
+
+def completion(cid: str, created_ms: int, model: str, ans: ChatAnswer, payload: dict[str, Any]) -> ChatCompletion:
+    choice = ChatChoice(index=0, message=assistant_message(ans), finish_reason=ans.finish_reason, logprobs=None,
+                        grounded=ans.grounded, citations=[citation(c) for c in ans.citations])
+    return ChatCompletion(id=cid, object="chat.completion", created=created_ms // 1000, created_at=created_ms,
+                          model=model, choices=[choice], usage=usage(ans), payload=payload)
+
+
+def chunk(cid: str, created_ms: int, model: str, delta: Delta, finish: str | None = None,
+          final: ChatAnswer | None = None) -> ChatCompletionChunk:
+    """A stream chunk; the `final` answer's citations and grounding go on the last content chunk."""
+    if final is None:
+        choice = ChunkChoice(index=0, delta=delta, finish_reason=finish, logprobs=None)
+    else:
+        choice = ChunkChoice(index=0, delta=delta, finish_reason=finish, logprobs=None,
+                             citations=[citation(c) for c in final.citations], grounded=final.grounded)
+    return ChatCompletionChunk(id=cid, object="chat.completion.chunk", created=created_ms // 1000, model=model,
+                               choices=[choice])
+
+
+def usage_chunk(cid: str, created_ms: int, model: str, ans: ChatAnswer) -> ChatCompletionChunk:
+    return ChatCompletionChunk(id=cid, object="chat.completion.chunk", created=created_ms // 1000, model=model,
+                               choices=[], usage=usage(ans))
+
+
+# --- search ---
+
+
+def segment_result(h: ScoredSegment, thumbnail_url: str) -> SegmentResult:
+    s = h.segment
+    return SegmentResult(
+        thumbnail_url=thumbnail_url, type="segment", id=s.segment_id, segment_id=s.segment_id, file_id=s.file_id,
+        collection_id=s.collection_id, score=round(float(h.score), 6), start_time=s.start_time,
+        end_time=s.end_time, filename=s.file_info.get("filename"),
+        title=f"{s.file_info.get('filename')} {s.start_time:.1f}-{s.end_time:.1f}s", speech=speech_parts(s),
+        scene_text=segment_parts(s.scene_text, s), visual_description=segment_parts(s.visual, s),
+        metadata=s.metadata or None)
+
+
+def file_result(f: FileHit) -> FileResult:
+    best = f.segments[0].segment
+    return FileResult(type="file", id=f.file_id, file_id=f.file_id, collection_id=f.collection_id,
+                      score=round(f.score, 6), filename=best.file_info.get("filename"),
+                      summary=(best.speech_text or " | ".join(best.scene_text))[:300])
+
+
+def segment_group(f: FileHit, items: list[SegmentResult]) -> SegmentGroup:
+    return SegmentGroup(type="segment_group", file_id=f.file_id, item_count=len(f.segments),
+                        best_score=round(f.score, 6), matched_items=items)

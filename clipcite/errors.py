@@ -6,6 +6,11 @@ has to guess a status from a message.
 
 from __future__ import annotations
 
+# Every `type` the API emits, documented as the ErrorBody enum: the classes below plus what the HTTP layer
+# maps itself (authentication_error, not_found_error for unknown routes, server_error for the unexpected).
+ERROR_TYPES = ("invalid_request_error", "authentication_error", "not_found_error", "conflict_error",
+               "overloaded_error", "model_unavailable", "invalid_media", "server_error")
+
 
 class ClipciteError(Exception):
     status_code = 500

@@ -1,4 +1,4 @@
-"""Map an answer to the segments it relies on, as Cloudglue citation objects.
+"""Map an answer to the segments it relies on (`Citation`s; `api.serialize` makes the wire objects).
 
 Markers `[n]` (also `[n, m]`, `[n][m]`, `segment n`) pick segments by number. A model that answered
 without markers is attributed by content overlap (answer terms found in a segment), so small models
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from clipcite.domain import ScoredSegment, Segment
 from engine import lexical
@@ -132,24 +131,3 @@ def cite(answer: str, segments: list[ScoredSegment]) -> list[Citation]:
         out.append(Citation(segment=seg, number=n, sources=relevant_sources(seg, answer), context=context))
     return out
 
-
-def citation_to_wire(c: Citation) -> dict[str, Any]:
-    seg = c.segment
-    return {
-        "collection_id": seg.collection_id,
-        "file_id": seg.file_id,
-        "segment_id": seg.segment_id,
-        "start_time": seg.start_time,
-        "end_time": seg.end_time,
-        "filename": seg.file_info.get("filename"),
-        "number": c.number,
-        "text": seg.speech_text or " ".join(seg.scene_text),
-        "context": c.context,
-        "relevant_sources": [{"text": s} for s in c.sources],
-        "speech": [{"speaker": seg.speaker_name(p.speaker), "text": p.text, "start_time": p.start_time,
-                    "end_time": p.end_time} if p.speaker else {"text": p.text, "start_time": p.start_time,
-                                                               "end_time": p.end_time} for p in seg.speech],
-        "scene_text": [{"text": t, "start_time": seg.start_time, "end_time": seg.end_time} for t in seg.scene_text],
-        "visual_scene_description": [{"text": v, "start_time": seg.start_time, "end_time": seg.end_time}
-                                     for v in seg.visual],
-    }

@@ -18,17 +18,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from api.deps import ServicesDep
+from api.deps import MAX_OFFSET, ServicesDep
 from api.errors import error_body
 from api.protocol import ChatCompletionRequest, ChatMessageIn
-from api.responses import CHAT_RESPONSES, ChatCompletion, ChatCompletionList, errors
-from api.serialize import list_obj
+from api.responses import CHAT_RESPONSES, ChatCompletion, ChatCompletionList, Delta, errors
+from api.serialize import chunk, completion, page, tool_call, usage_chunk, wire_json
 from api.services import Services
 from api.video_links import linked_video
 from clipcite.errors import ClipciteError, InvalidRequest, NotFound
 from engine.admission import Ticket
 from engine.chat import ChatAnswer, ChatRequest, LinkedVideo, Prepared
-from engine.citations import citation_to_wire
 from engine.conversation import Turn
 from engine.filters import parse_filter
 from engine.generation import GenerationParams
@@ -109,28 +108,8 @@ def _payload_echo(body: ChatCompletionRequest) -> dict[str, Any]:
     return out
 
 
-def _message(ans: ChatAnswer) -> dict[str, Any]:
-    if ans.tool_calls:
-        return {"role": "assistant", "content": ans.text or None,
-                "tool_calls": [c.to_wire() for c in ans.tool_calls]}
-    return {"role": "assistant", "content": ans.text}
-
-
-def completion_obj(cid: str, created_ms: int, model: str, ans: ChatAnswer,
-                   body: ChatCompletionRequest) -> dict[str, Any]:
-    return {
-        "id": cid, "object": "chat.completion", "created": created_ms // 1000, "created_at": created_ms,
-        "model": model,
-        "choices": [{"index": 0, "message": _message(ans),
-                     "finish_reason": ans.finish_reason, "logprobs": None, "grounded": ans.grounded,
-                     "citations": [citation_to_wire(c) for c in ans.citations]}],
-        "usage": {"prompt_tokens": ans.prompt_tokens, "completion_tokens": ans.completion_tokens,
-                  "total_tokens": ans.prompt_tokens + ans.completion_tokens},
-        "payload": _payload_echo(body),
-    }
-
-
 @router.post("/chat/completions", summary="Answer from the videos, with timestamped citations",
+            response_model=ChatCompletion, response_model_exclude_unset=True,
             responses={**CHAT_RESPONSES, **errors(400, 404, 409, 422, 503)})
 async def create_chat_completion(svc: ServicesDep, body: ChatCompletionRequest, request: Request) -> Any:
     linked = await linked_video(svc, body)
@@ -150,8 +129,8 @@ async def create_chat_completion(svc: ServicesDep, body: ChatCompletionRequest, 
                               media_type="text/event-stream",
                               headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     ans = await svc.model.call(svc.chat.answer, req, prepared, ticket=ticket)
-    out = completion_obj(cid, created_ms, body.model, ans, body)
-    svc.catalog.stored.put_completion(cid, created_ms, out)
+    out = completion(cid, created_ms, body.model, ans, _payload_echo(body))
+    svc.catalog.stored.put_completion(cid, created_ms, wire_json(out))
     return out
 
 
@@ -170,11 +149,8 @@ class TicketedStream(StreamingResponse):
             self.ticket.release()
 
 
-def _chunk(cid: str, created_ms: int, model: str, delta: dict[str, Any], finish: str | None = None,
-           **extra: Any) -> str:
-    choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None, **extra}
-    obj = {"id": cid, "object": "chat.completion.chunk", "created": created_ms // 1000, "model": model,
-           "choices": [choice]}
+def _sse_data(obj: dict[str, Any]) -> str:
+    """One SSE event (OpenAI's framing; `json.dumps` with its default separators)."""
     return f"data: {json.dumps(obj)}\n\n"
 
 
@@ -182,47 +158,41 @@ async def _sse(svc: Services, prepared: Prepared, body: ChatCompletionRequest, c
                request: Request, ticket: Ticket) -> AsyncIterator[str]:
     model, req = body.model, prepared.request
     try:
-        yield _chunk(cid, created_ms, model, {"role": "assistant", "content": ""})
+        yield _sse_data(wire_json(chunk(cid, created_ms, model, Delta(role="assistant", content=""))))
         async with svc.model.lease(ticket) as lease:
             async for item in lease.iterate(lambda: svc.chat.stream(req, prepared)):
                 if isinstance(item, ChatAnswer):
                     if item.tool_calls:
-                        yield _chunk(cid, created_ms, model,
-                                     {"tool_calls": [c.to_wire(index=i) for i, c in enumerate(item.tool_calls)]})
-                    citations = [citation_to_wire(c) for c in item.citations]
-                    yield _chunk(cid, created_ms, model, {}, item.finish_reason, citations=citations,
-                                 grounded=item.grounded)
+                        calls = [tool_call(c, index=i) for i, c in enumerate(item.tool_calls)]
+                        yield _sse_data(wire_json(chunk(cid, created_ms, model, Delta(tool_calls=calls))))
+                    yield _sse_data(wire_json(chunk(cid, created_ms, model, Delta(), item.finish_reason, final=item)))
                     if body.stream_options and body.stream_options.include_usage:
-                        usage = {"prompt_tokens": item.prompt_tokens, "completion_tokens": item.completion_tokens,
-                                 "total_tokens": item.prompt_tokens + item.completion_tokens}
-                        chunk = {"id": cid, "object": "chat.completion.chunk", "created": created_ms // 1000,
-                                 "model": model, "choices": [], "usage": usage}
-                        yield f"data: {json.dumps(chunk)}\n\n"
-                    stored = completion_obj(cid, created_ms, model, item, body)
-                    svc.catalog.stored.put_completion(cid, created_ms, stored)
+                        yield _sse_data(wire_json(usage_chunk(cid, created_ms, model, item)))
+                    svc.catalog.stored.put_completion(
+                        cid, created_ms, wire_json(completion(cid, created_ms, model, item, _payload_echo(body))))
                     break
-                yield _chunk(cid, created_ms, model, {"content": item})
+                yield _sse_data(wire_json(chunk(cid, created_ms, model, Delta(content=item))))
                 if await request.is_disconnected():
                     log.info("client went away; stopping generation of %s", cid)
                     break
     except ClipciteError as exc:
-        yield f"data: {json.dumps(error_body(exc.message, exc.error_type, exc.param, exc.code or exc.status_code))}\n\n"
+        yield _sse_data(error_body(exc.message, exc.error_type, exc.param, exc.code or exc.status_code))
     except Exception:  # noqa: BLE001 - the stream has started; report in-band
         log.exception("stream %s failed", cid)
-        yield f"data: {json.dumps(error_body('internal server error', 'server_error', None, 500))}\n\n"
+        yield _sse_data(error_body("internal server error", "server_error", None, 500))
     yield "data: [DONE]\n\n"
 
 
 @router.get("/chat/completions", summary="List stored chat completions",
-            responses={200: {"model": ChatCompletionList}, **errors(400)})
+            response_model=ChatCompletionList, response_model_exclude_unset=True, responses=errors(400))
 def list_completions(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                     offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> ChatCompletionList:
     rows, total = svc.catalog.stored.list_completions(limit, offset)
-    return list_obj(rows, total, limit, offset)
+    return page(ChatCompletionList, [ChatCompletion.model_validate(r) for r in rows], total, limit, offset)
 
 
 @router.get("/chat/completions/{completion_id}", summary="Get a stored chat completion",
-            responses={200: {"model": ChatCompletion}, **errors(404)})
-def get_completion(svc: ServicesDep, completion_id: str) -> dict[str, Any]:
-    return svc.catalog.stored.get_completion(completion_id)
+            response_model=ChatCompletion, response_model_exclude_unset=True, responses=errors(404))
+def get_completion(svc: ServicesDep, completion_id: str) -> ChatCompletion:
+    return ChatCompletion.model_validate(svc.catalog.stored.get_completion(completion_id))
 

@@ -16,10 +16,10 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 
-from api.deps import ServicesDep
+from api.deps import MAX_OFFSET, ServicesDep
 from api.protocol import FileUpdate, SegmentUpdate
-from api.responses import Deleted, FileList, FileObject, SegmentList, SegmentObject, errors
-from api.serialize import file_obj, list_obj
+from api.responses import Deleted, FileList, FileObject, SegmentList, SegmentObject, TranscriptJson, errors
+from api.serialize import file_obj, page, segment_obj, wire_json
 from api.services import Services
 from api.transcripts import to_json, to_srt, to_vtt
 from clipcite.domain import Segment
@@ -99,10 +99,11 @@ def _clean_filename(name: str | None) -> str:
 
 
 @router.post("/files", summary="Upload a video file",
-            responses={200: {"model": FileObject}, **errors(400, 413)})
+            response_model=FileObject, response_model_exclude_unset=True,
+            responses=errors(400, 413))
 async def upload_file(svc: ServicesDep, file: Annotated[UploadFile, File(description="The video")],
                       metadata: Annotated[str | None, Form(description="JSON object")] = None,
-                      enable_segment_thumbnails: Annotated[str | None, Form()] = None) -> dict[str, Any]:
+                      enable_segment_thumbnails: Annotated[str | None, Form()] = None) -> FileObject:
     meta = _parse_metadata(metadata)
     path, size, sha = await run_in_threadpool(save_upload, svc, file)
     rec = await run_in_threadpool(register_file, svc.catalog, path, _clean_filename(file.filename), size, sha,
@@ -111,23 +112,26 @@ async def upload_file(svc: ServicesDep, file: Annotated[UploadFile, File(descrip
 
 
 @router.get("/files", summary="List files",
-            responses={200: {"model": FileList}, **errors(400)})
+            response_model=FileList, response_model_exclude_unset=True,
+            responses=errors(400))
 def list_files(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-               offset: Annotated[int, Query(ge=0)] = 0, status: str | None = None,
-               filter: Annotated[str | None, Query(description=LISTING_FILTER_DOC)] = None) -> dict[str, Any]:
+               offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0, status: str | None = None,
+               filter: Annotated[str | None, Query(description=LISTING_FILTER_DOC)] = None) -> FileList:
     rows, total = svc.catalog.library.list_files(limit, offset, status, only=files_matching(svc, filter))
-    return list_obj([file_obj(f) for f in rows], total, limit, offset)
+    return page(FileList, [file_obj(f) for f in rows], total, limit, offset)
 
 
 @router.get("/files/{file_id}", summary="Get a file",
-            responses={200: {"model": FileObject}, **errors(404)})
-def get_file(svc: ServicesDep, file_id: str) -> dict[str, Any]:
+            response_model=FileObject, response_model_exclude_unset=True,
+            responses=errors(404))
+def get_file(svc: ServicesDep, file_id: str) -> FileObject:
     return file_obj(svc.catalog.library.get_file(file_id))
 
 
 @router.put("/files/{file_id}", summary="Update a file's metadata (reflected in filters at once)",
-            responses={200: {"model": FileObject}, **errors(400, 404)})
-def update_file(svc: ServicesDep, file_id: str, body: FileUpdate) -> dict[str, Any]:
+            response_model=FileObject, response_model_exclude_unset=True,
+            responses=errors(400, 404))
+def update_file(svc: ServicesDep, file_id: str, body: FileUpdate) -> FileObject:
     current = svc.catalog.library.get_file(file_id)
     metadata = body.metadata if body.metadata is not None else current.metadata
     rec = svc.catalog.library.update_file_metadata(file_id, metadata, body.filename)
@@ -146,15 +150,16 @@ def apply_file_metadata(svc: Services, file_id: str, metadata: dict[str, Any], f
 
 
 @router.delete("/files/{file_id}", summary="Delete a file and all its segments",
-            responses={200: {"model": Deleted}, **errors(404)})
-def delete_file(svc: ServicesDep, file_id: str) -> dict[str, Any]:
+            response_model=Deleted, response_model_exclude_unset=True,
+            responses=errors(404))
+def delete_file(svc: ServicesDep, file_id: str) -> Deleted:
     rec = svc.library.delete_file(file_id)
     stored = Path(rec.path)
     # Uploads live in the data dir and go with the file; files indexed in place (`clipcite index`) are the
     # user's own and stay where they are.
     if stored.resolve().is_relative_to(svc.files_dir.resolve()):
         stored.unlink(missing_ok=True)
-    return {"id": file_id, "object": "file"}
+    return Deleted(id=file_id, object="file")
 
 
 # --- segments of a file (across the collections it was indexed in) ---
@@ -172,21 +177,21 @@ def thumbnail_url(request: Request, file_id: str, seg: Segment) -> str:
     return str(request.url_for("segment_thumbnail", file_id=file_id, segment_id=seg.segment_id))
 
 
-def _segment_obj(request: Request, svc: Services, seg: Segment) -> dict[str, Any]:
+def _segment_obj(request: Request, svc: Services, seg: Segment) -> SegmentObject:
     cf = None
     with contextlib.suppress(NotFound):
         cf = svc.catalog.library.get_collection_file(seg.collection_id, seg.file_id)
-    return {"id": seg.segment_id, "file_id": seg.file_id, "start_time": seg.start_time, "end_time": seg.end_time,
-            "thumbnail_url": thumbnail_url(request, seg.file_id, seg), "metadata": seg.segment_metadata or None,
-            "segmentation_id": cf.segmentation_id if cf else None, "collection_id": seg.collection_id}
+    return segment_obj(seg, thumbnail_url(request, seg.file_id, seg), cf.segmentation_id if cf else None)
 
 
 @router.get("/files/{file_id}/segments", summary="A file's segments",
-            responses={200: {"model": SegmentList}, **errors(400, 404)})
+            response_model=SegmentList, response_model_exclude_unset=True,
+            responses=errors(400, 404))
 def list_segments(svc: ServicesDep, request: Request, file_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                  offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> SegmentList:
     segs = _segments_of(svc, file_id)
-    return list_obj([_segment_obj(request, svc, s) for s in segs[offset:offset + limit]], len(segs), limit, offset)
+    data = [_segment_obj(request, svc, s) for s in segs[offset:offset + limit]]
+    return page(SegmentList, data, len(segs), limit, offset)
 
 
 def _one_segment(svc: Services, file_id: str, segment_id: str) -> Segment:
@@ -198,15 +203,17 @@ def _one_segment(svc: Services, file_id: str, segment_id: str) -> Segment:
 
 
 @router.get("/files/{file_id}/segments/{segment_id}", summary="One segment",
-            responses={200: {"model": SegmentObject}, **errors(404)})
-def get_segment(svc: ServicesDep, request: Request, file_id: str, segment_id: str) -> dict[str, Any]:
+            response_model=SegmentObject, response_model_exclude_unset=True,
+            responses=errors(404))
+def get_segment(svc: ServicesDep, request: Request, file_id: str, segment_id: str) -> SegmentObject:
     return _segment_obj(request, svc, _one_segment(svc, file_id, segment_id))
 
 
 @router.put("/files/{file_id}/segments/{segment_id}", summary="Set a segment's metadata (filterable at once)",
-            responses={200: {"model": SegmentObject}, **errors(400, 404)})
+            response_model=SegmentObject, response_model_exclude_unset=True,
+            responses=errors(400, 404))
 def update_segment(svc: ServicesDep, request: Request, file_id: str, segment_id: str,
-                   body: SegmentUpdate) -> dict[str, Any]:
+                   body: SegmentUpdate) -> SegmentObject:
     _one_segment(svc, file_id, segment_id)
     scope = segment_scope(file_id, segment_id)
     for payload, key in segment_metadata_writes(body.metadata or {}):
@@ -243,8 +250,9 @@ def transcript(svc: ServicesDep, file_id: str, fmt: str) -> Response:
     if fmt == "srt":
         return PlainTextResponse(to_srt(spans, names), media_type="application/x-subrip")
     if fmt == "json":
-        return JSONResponse({"file_id": file_id, "language": analysis.language,
-                             "segments": to_json(spans, names)})
+        doc = TranscriptJson.model_validate({"file_id": file_id, "language": analysis.language,
+                                             "segments": to_json(spans, names)})
+        return JSONResponse(wire_json(doc))
     return PlainTextResponse(to_vtt(spans, names), media_type="text/vtt")
 
 

@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import ServicesDep
+from api.deps import MAX_OFFSET, ServicesDep
 from api.protocol import SearchRequest
-from api.responses import SearchList, SearchResponse, errors
-from api.serialize import list_obj, speech_parts
+from api.responses import SearchList, SearchResponse, SearchResult, SegmentResult, errors
+from api.serialize import file_result, page, segment_group, segment_result, wire_json
 from clipcite.domain import ScoredSegment
 from clipcite.errors import InvalidRequest
 from engine.catalog import now_ms
@@ -21,19 +21,9 @@ from engine.search import SUPPORTED_MODALITIES, SearchQuery
 router = APIRouter(tags=["search"])
 
 
-def _segment_result(h: ScoredSegment, request: Request) -> dict[str, Any]:
+def _segment_result(h: ScoredSegment, request: Request) -> SegmentResult:
     s = h.segment
-    return {
-        "thumbnail_url": str(request.url_for("segment_thumbnail", file_id=s.file_id, segment_id=s.segment_id)),
-        "type": "segment", "id": s.segment_id, "segment_id": s.segment_id, "file_id": s.file_id,
-        "collection_id": s.collection_id, "score": round(float(h.score), 6), "start_time": s.start_time,
-        "end_time": s.end_time, "filename": s.file_info.get("filename"),
-        "title": f"{s.file_info.get('filename')} {s.start_time:.1f}-{s.end_time:.1f}s",
-        "speech": speech_parts(s),
-        "scene_text": [{"text": t, "start_time": s.start_time, "end_time": s.end_time} for t in s.scene_text],
-        "visual_description": [{"text": v, "start_time": s.start_time, "end_time": s.end_time} for v in s.visual],
-        "metadata": s.metadata or None,
-    }
+    return segment_result(h, str(request.url_for("segment_thumbnail", file_id=s.file_id, segment_id=s.segment_id)))
 
 
 def to_query(body: SearchRequest, svc) -> SearchQuery:
@@ -59,22 +49,16 @@ def to_query(body: SearchRequest, svc) -> SearchQuery:
                        filter=parse_filter(body.filter), threshold=body.threshold, modalities=modalities)
 
 
-def run_search(svc, body: SearchRequest, request: Request) -> dict[str, Any]:
+def run_search(svc, body: SearchRequest, request: Request) -> SearchResponse:
     q = to_query(body, svc)
-    results: list[dict[str, Any]]
+    results: list[SearchResult]
     if q.scope == "file":
-        results = [{"type": "file", "id": f.file_id, "file_id": f.file_id, "collection_id": f.collection_id,
-                    "score": round(f.score, 6), "filename": f.segments[0].segment.file_info.get("filename"),
-                    "summary": (f.segments[0].segment.speech_text
-                                or " | ".join(f.segments[0].segment.scene_text))[:300]}
-                   for f in svc.search.files(q)]
+        results = [file_result(f) for f in svc.search.files(q)]
     elif body.group_by_key == "file":
-        groups = svc.search.files(q)
-        results = [{"type": "segment_group", "file_id": f.file_id, "item_count": len(f.segments),
-                    "best_score": round(f.score, 6), "matched_items": [_segment_result(h, request) for h in f.segments]}
-                   for f in groups]
+        groups = [segment_group(f, [_segment_result(h, request) for h in f.segments]) for f in svc.search.files(q)]
         if body.sort_by == "item_count":
-            results.sort(key=lambda g: (g["item_count"], g["best_score"]), reverse=True)
+            groups.sort(key=lambda g: (g.item_count, g.best_score), reverse=True)
+        results = [*groups]
     else:
         results = [_segment_result(h, request) for h in svc.search.segments(q)]
     out: dict[str, Any] = {"id": str(uuid.uuid4()), "object": "search", "query": body.query, "scope": body.scope,
@@ -83,25 +67,26 @@ def run_search(svc, body: SearchRequest, request: Request) -> dict[str, Any]:
     if body.group_by_key:
         out["group_by_key"] = body.group_by_key
         out["group_count"] = len(results)
-    svc.catalog.stored.put_search(out["id"], out["created_at"], out)
-    return out
+    response = SearchResponse.model_validate(out)
+    svc.catalog.stored.put_search(response.id, response.created_at, wire_json(response))
+    return response
 
 
 @router.post("/search", summary="Search segments or files across collections",
-            responses={200: {"model": SearchResponse}, **errors(400, 404)})
-async def search(svc: ServicesDep, body: SearchRequest, request: Request) -> dict[str, Any]:
+            response_model=SearchResponse, response_model_exclude_unset=True, responses=errors(400, 404))
+async def search(svc: ServicesDep, body: SearchRequest, request: Request) -> SearchResponse:
     return await run_in_threadpool(run_search, svc, body, request)
 
 
 @router.get("/search", summary="List stored searches",
-            responses={200: {"model": SearchList}, **errors(400)})
+            response_model=SearchList, response_model_exclude_unset=True, responses=errors(400))
 def list_searches(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                  offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> SearchList:
     rows, total = svc.catalog.stored.list_searches(limit, offset)
-    return list_obj(rows, total, limit, offset)
+    return page(SearchList, [SearchResponse.model_validate(r) for r in rows], total, limit, offset)
 
 
 @router.get("/search/{search_id}", summary="Get a stored search",
-            responses={200: {"model": SearchResponse}, **errors(404)})
-def get_search(svc: ServicesDep, search_id: str) -> dict[str, Any]:
-    return svc.catalog.stored.get_search(search_id)
+            response_model=SearchResponse, response_model_exclude_unset=True, responses=errors(404))
+def get_search(svc: ServicesDep, search_id: str) -> SearchResponse:
+    return SearchResponse.model_validate(svc.catalog.stored.get_search(search_id))

@@ -1,5 +1,5 @@
 from clipcite.domain import ScoredSegment, Segment, SpeechPart
-from engine.citations import attribute, citation_to_wire, cite, is_refusal, marker_numbers
+from engine.citations import attribute, cite, is_refusal, marker_numbers
 from engine.prompting import REFUSAL
 
 
@@ -38,16 +38,6 @@ def test_attribution_without_markers_uses_overlap():
 
 def test_no_overlap_no_citation():
     assert attribute("Completely unrelated words here", SEGS) == []
-
-
-def test_wire_shape_has_cloudglue_fields():
-    (c,) = cite("Revenue was $1.8M [2]", SEGS)
-    wire = citation_to_wire(c)
-    for key in ("collection_id", "file_id", "segment_id", "start_time", "end_time", "context", "relevant_sources",
-                "speech", "scene_text", "visual_scene_description"):
-        assert key in wire
-    assert wire["start_time"] == 10.0 and wire["end_time"] == 20.0
-    assert {s["text"] for s in wire["relevant_sources"]} >= {"scene_text"}
 
 
 def test_one_word_answer_is_attributed_to_its_segment():

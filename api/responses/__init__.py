@@ -1,0 +1,60 @@
+"""Response shapes: one pydantic model per wire shape, used both for the OpenAPI document (`/docs`,
+`/openapi.json`) and as the routes' `response_model=` (vLLM's `protocol.py`), so docs and output come
+from one class and cannot drift. The `cloudglue` and `openai` SDK models are the contract; the builders
+in `api.serialize` fill these models, and the API fuzz test checks every response against the schema.
+"""
+
+from api.responses.chat import (
+    CHAT_RESPONSES,
+    AssistantMessage,
+    ChatChoice,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionList,
+    ChunkChoice,
+    Citation,
+    Delta,
+    RelevantSource,
+    ToolCall,
+    ToolCallFunction,
+    Usage,
+)
+from api.responses.common import Deleted, ErrorBody, ErrorResponse, Page, TimedText, Wire, errors
+from api.responses.files import (
+    ChapterOut,
+    CollectionFileList,
+    CollectionFileObject,
+    CollectionList,
+    CollectionObject,
+    FileList,
+    FileObject,
+    MediaDescription,
+    MediaDescriptionData,
+    MediaDescriptionItem,
+    MediaDescriptionList,
+    MediaInfoOut,
+    Progress,
+    RemovedCollectionFile,
+    Segmentation,
+    SegmentList,
+    SegmentObject,
+    SegmentSummary,
+    TranscriptJson,
+    TranscriptLine,
+    TranscriptWord,
+    VideoInfoOut,
+    VideoSummary,
+)
+from api.responses.search import FileResult, SearchList, SearchResponse, SearchResult, SegmentGroup, SegmentResult
+from api.responses.system import Health, ModelList, ModelObject
+
+__all__ = [
+    "CHAT_RESPONSES", "AssistantMessage", "ChapterOut", "ChatChoice", "ChatCompletion", "ChatCompletionChunk",
+    "ChatCompletionList", "ChunkChoice", "Citation", "CollectionFileList", "CollectionFileObject", "CollectionList",
+    "CollectionObject", "Deleted", "Delta", "ErrorBody", "ErrorResponse", "FileList", "FileObject", "FileResult",
+    "Health", "MediaDescription", "MediaDescriptionData", "MediaDescriptionItem", "MediaDescriptionList",
+    "MediaInfoOut", "ModelList", "ModelObject", "Page", "Progress", "RelevantSource", "RemovedCollectionFile",
+    "SearchList", "SearchResponse", "SearchResult", "SegmentGroup", "SegmentList", "SegmentObject", "SegmentResult",
+    "SegmentSummary", "Segmentation", "TimedText", "ToolCall", "ToolCallFunction", "TranscriptJson", "TranscriptLine",
+    "TranscriptWord", "Usage", "VideoInfoOut", "VideoSummary", "Wire", "errors",
+]
