@@ -44,6 +44,7 @@ from clipcite.domain import ScoredSegment, Segment
 from engine import citations as engine_citations
 from engine.catalog import CollectionFileRecord, CollectionRecord, FileRecord
 from engine.chat import ChatAnswer
+from engine.lexical import tidy_numbers
 from engine.prompting import fmt_time
 from engine.search import FileHit
 from engine.summary import Summary
@@ -72,8 +73,8 @@ def timed_text(text: str, start_time: float, end_time: float, speaker: str | Non
 
 
 def speech_parts(seg: Segment) -> list[TimedText]:
-    return [timed_text(p.text, p.start_time, p.end_time, seg.speaker_name(p.speaker) if p.speaker else None)
-            for p in seg.speech]
+    return [timed_text(tidy_numbers(p.text), p.start_time, p.end_time,
+                       seg.speaker_name(p.speaker) if p.speaker else None) for p in seg.speech]
 
 
 def segment_parts(texts: list[str], seg: Segment) -> list[TimedText]:
@@ -160,8 +161,12 @@ def _segment_summary(s: Segment) -> SegmentSummary:
 
 
 def media_description(collection_id: str, f: FileRecord, segments: list[Segment], summary: VideoSummary | None = None,
-                      markdown: bool = False) -> MediaDescription:
-    """Cloudglue's media description; `markdown` keeps the markdown `content` and drops the part lists."""
+                      markdown: bool = False,
+                      on_screen: list[tuple[str, float, float]] | None = None) -> MediaDescription:
+    """Cloudglue's media description; `markdown` keeps the markdown `content` and drops the part lists.
+    File-level lists hold each utterance once (one that straddles a segment boundary is in both segments);
+    `on_screen` ((line, start, end) appearances from the analysis) gives scene text the times it is visible,
+    merged across segments, instead of each segment's whole window."""
     segments = sorted(segments, key=lambda s: s.start_time)
     md_lines = [f"# {f.filename}"]
     for s in segments:
@@ -173,8 +178,14 @@ def media_description(collection_id: str, f: FileRecord, segments: list[Segment]
         "content": "\n".join(md_lines),
     }
     if not markdown:
-        out["speech"] = [p for s in segments for p in speech_parts(s)]
-        out["scene_text"] = [p for s in segments for p in segment_parts(s.scene_text, s)]
+        out["speech"] = _once([p for s in segments for p in speech_parts(s)])
+        if on_screen is not None:
+            lo = segments[0].start_time if segments else 0.0
+            hi = segments[-1].end_time if segments else 0.0
+            out["scene_text"] = [timed_text(line, start, end) for line, start, end in on_screen
+                                 if start < hi and end > lo]
+        else:
+            out["scene_text"] = _once([p for s in segments for p in segment_parts(s.scene_text, s)])
         out["visual_scene_description"] = [p for s in segments for p in segment_parts(s.visual, s)]
         out["segment_summary"] = [_segment_summary(s) for s in segments]
     out["file"] = file_obj(f)
@@ -183,6 +194,18 @@ def media_description(collection_id: str, f: FileRecord, segments: list[Segment]
         if not markdown:
             out["total_chapters"] = summary.total_chapters
     return MediaDescription.model_validate(out)
+
+
+def _once(parts: list[TimedText]) -> list[TimedText]:
+    """Each (text, start, end) once, in order."""
+    seen: set[tuple[str, float, float]] = set()
+    out = []
+    for p in parts:
+        key = (p.text, p.start_time, p.end_time)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
 
 
 def media_description_item(cf: CollectionFileRecord, desc: MediaDescription) -> MediaDescriptionItem:

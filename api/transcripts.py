@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clipcite.domain import SpeechSpan
+from engine.lexical import tidy_numbers
 
 
 def _ts(seconds: float, sep: str) -> str:
@@ -27,7 +28,7 @@ def to_srt(spans: list[SpeechSpan], names: dict[str, str]) -> str:
     blocks = []
     for i, s in enumerate(spans, 1):
         who = _who(s, names, multi)
-        text = f"{who}: {s.text}" if who else s.text
+        text = f"{who}: {tidy_numbers(s.text)}" if who else tidy_numbers(s.text)
         blocks.append(f"{i}\n{_ts(s.start, ',')} --> {_ts(s.end, ',')}\n{text}\n")
     return "\n".join(blocks)
 
@@ -37,7 +38,7 @@ def to_vtt(spans: list[SpeechSpan], names: dict[str, str]) -> str:
     cues = ["WEBVTT\n"]
     for s in spans:
         who = _who(s, names, multi)
-        text = f"<v {who}>{s.text}" if who else s.text
+        text = f"<v {who}>{tidy_numbers(s.text)}" if who else tidy_numbers(s.text)
         cues.append(f"{_ts(s.start, '.')} --> {_ts(s.end, '.')}\n{text}\n")
     return "\n".join(cues)
 
@@ -47,7 +48,7 @@ def to_json(spans: list[SpeechSpan], names: dict[str, str]) -> list[dict[str, An
     multi = len({s.speaker for s in spans if s.speaker}) > 1
     out = []
     for s in spans:
-        item: dict[str, Any] = {"start_time": s.start, "end_time": s.end, "text": s.text}
+        item: dict[str, Any] = {"start_time": s.start, "end_time": s.end, "text": tidy_numbers(s.text)}
         who = _who(s, names, multi)
         if who:
             item["speaker"] = who

@@ -35,6 +35,14 @@ def join_spoken_numbers(text: str) -> str:
     return _SPLIT_HUNDREDS.sub(lambda m: str(int(m.group(1)) * 100 + int(m.group(2))), text)
 
 
+_SPACED_GROUP = re.compile(r"(?<=\d) ([,.])(?=\d)")
+
+
+def tidy_numbers(text: str) -> str:
+    """Transcripts as a person writes them: Whisper sometimes spaces a digit group ("$650 ,000", "1 .8")."""
+    return _SPACED_GROUP.sub(r"\1", text)
+
+
 def _stem(tok: str) -> str:
     """A tiny suffix stripper: enough to meet 'goggles'/'goggle', 'required'/'requires'."""
     for suffix in ("ingly", "edly", "ing", "ies", "ed", "es", "s"):

@@ -10,6 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
+from clipcite.domain import FrameText
 from clipcite.errors import ModelUnavailable
 from models.loading import timed_load
 
@@ -108,3 +109,31 @@ def dedupe_lines(lines: list[str]) -> list[str]:
         kept = [k for k in kept if k.lower() not in low]
         kept.append(line)
     return kept
+
+
+# A line seen again within this gap of its last keyframe is the same appearance (OCR can miss a frame).
+APPEARANCE_GAP_S = 1.0
+
+
+def appearances(texts: list[FrameText]) -> list[tuple[str, float, float]]:
+    """When each on-screen line is visible: consecutive keyframes showing the same line (case-insensitive)
+    merge into one appearance, across segment boundaries; returns (line, start, end) by start time."""
+    open_: dict[str, list] = {}
+    done: list[tuple[str, float, float]] = []
+    for frame in sorted(texts, key=lambda t: t.start):
+        seen = set()
+        for raw in frame.lines:
+            line = normalise_line(raw)
+            key = line.lower()
+            if not line or key in seen:
+                continue
+            seen.add(key)
+            cur = open_.get(key)
+            if cur is not None and frame.start - cur[2] <= APPEARANCE_GAP_S:
+                cur[2] = max(cur[2], frame.end)
+                continue
+            if cur is not None:
+                done.append((cur[0], cur[1], cur[2]))
+            open_[key] = [line, frame.start, frame.end]
+    done.extend((c[0], c[1], c[2]) for c in open_.values())
+    return sorted(done, key=lambda a: (a[1], a[0]))

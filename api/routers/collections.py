@@ -39,6 +39,7 @@ from engine.catalog import CollectionRecord, IndexStatus, new_id, now_ms
 from engine.scopes import collection_scope, membership_scope
 from engine.summary import summarize
 from ingest.library import add_to_collection
+from ingest.scene_text import appearances
 from ingest.segment import SegmentationConfig
 
 log = logging.getLogger(__name__)
@@ -176,8 +177,10 @@ def _completed(svc: Services, collection_id: str, file_id: str) -> None:
 def _describe(svc: Services, collection_id: str, file_id: str, start: float | None = None, end: float | None = None,
               summary: VideoSummary | None = None, markdown: bool = False) -> MediaDescription:
     _completed(svc, collection_id, file_id)
+    analysis = svc.current_analysis(file_id)
     return media_description(collection_id, svc.catalog.library.get_file(file_id),
-                             file_segments(svc, collection_id, file_id, start, end), summary, markdown)
+                             file_segments(svc, collection_id, file_id, start, end), summary, markdown,
+                             appearances(analysis.texts) if analysis is not None else None)
 
 
 @router.get("/collections/{collection_id}/videos/{file_id}/media-descriptions",
