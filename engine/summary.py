@@ -104,7 +104,8 @@ def summarize(segments: list[Segment], generator: TextGenerator, instruction: st
         gen = generator.chat([{"role": "system", "content": MAP_PROMPT}, {"role": "user", "content": body}], params)
         prompt_tokens += gen.prompt_tokens
         completion_tokens += gen.completion_tokens
-        ch = Chapter(chunk[0].start_time, chunk[-1].end_time, _one_line(gen.text), list(chunk))
+        ch = Chapter(chunk[0].start_time, chunk[-1].end_time, _one_line(whole_sentences(gen.text, gen.finish_reason)),
+                     list(chunk))
         chapters.append(ch)
         if on_chapter:
             on_chapter(ch)
@@ -120,9 +121,22 @@ def summarize(segments: list[Segment], generator: TextGenerator, instruction: st
                              GenerationParams(max_tokens=90, temperature=0.0))
         prompt_tokens += gen.prompt_tokens
         completion_tokens += gen.completion_tokens
-        overview = gen.text.strip()
+        overview = whole_sentences(gen.text, gen.finish_reason).strip()
     return Summary(overview=overview, chapters=chapters, prompt_tokens=prompt_tokens,
                    completion_tokens=completion_tokens)
+
+
+_SENTENCE_END = re.compile(r"[.!?](?:[\"')\]]*)(?=\s|$)")
+
+
+def whole_sentences(text: str, finish_reason: str) -> str:
+    """A summary that hit its token budget ends at its last complete sentence, never mid-word ("... A silv");
+    text without any complete sentence is kept as it is (something beats nothing)."""
+    text = text.strip()
+    if finish_reason != "length" or _SENTENCE_END.search(text[-3:] if text else ""):
+        return text
+    ends = list(_SENTENCE_END.finditer(text))
+    return text[:ends[-1].end()] if ends else text
 
 
 def _one_line(text: str) -> str:

@@ -128,3 +128,13 @@ def test_long_conversations_are_fitted_and_an_oversized_turn_is_refused(catalog)
     assert sum(gen.count_tokens(m["content"]) for m in sent) < 400 - 50
     with pytest.raises(ContextLengthExceeded):
         chat.prepare(ask("word " * 1000, collections=["c1"]))
+
+
+def test_summaries_that_hit_their_budget_end_at_a_whole_sentence():
+    from engine.summary import whole_sentences
+
+    cut = "The seed library lends packets. Olavas checks repacketed seeds. A silv"
+    assert whole_sentences(cut, "length") == "The seed library lends packets. Olavas checks repacketed seeds."
+    assert whole_sentences(cut, "stop") == cut  # the model ended there itself
+    assert whole_sentences("Room 212 needs goggles (Dr. Okafor).", "length").endswith("(Dr. Okafor).")
+    assert whole_sentences("no sentence end at all", "length") == "no sentence end at all"
