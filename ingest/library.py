@@ -182,6 +182,7 @@ def sweep_uploads(catalog: Catalog, files_dir: Path) -> int:
     not know is an orphan once it is older than a registration takes."""
     removed = 0
     now = time.time()
+    known = set(catalog.library.iter_file_ids())  # one query, not one per file in the folder
     for p in files_dir.iterdir():
         if not p.is_file():
             continue
@@ -189,7 +190,7 @@ def sweep_uploads(catalog: Catalog, files_dir: Path) -> int:
             pid = p.name[:-5].rsplit(".", 1)[-1]
             orphan = not (pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)))
         else:
-            orphan = not catalog.library.has_file(p.stem) and now - p.stat().st_mtime > ORPHAN_GRACE_S
+            orphan = p.stem not in known and now - p.stat().st_mtime > ORPHAN_GRACE_S
         if orphan:
             log.warning("removing %s left by an interrupted upload", p.name)
             p.unlink(missing_ok=True)
