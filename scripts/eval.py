@@ -205,14 +205,13 @@ def summary_check(client: httpx.Client, collection: str, truth: dict[str, Any], 
             "mean_seconds": round(sum(seconds) / len(seconds), 1) if seconds else None, "summaries": out}
 
 
-def evaluate_corpus(client: httpx.Client, corpus: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """One corpus in its own collection: the whole report except the diarization check."""
-    truth = json.loads((corpus / "truth.json").read_text())
+def ingest_corpus(client: httpx.Client, corpus: Path, truth: dict[str, Any], args: argparse.Namespace
+                  ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], float, list[Any]]:
+    """Upload every video of the corpus into a new collection and wait until each is indexed or failed."""
     coll = client.post("/collections", json={"name": f"eval-{corpus.name}", "collection_type": "media-descriptions",
                                              **({"default_segmentation_config": json.loads(args.segmentation)}
                                                 if args.segmentation else {})}).json()
     files: dict[str, dict[str, Any]] = {}
-    t0 = time.perf_counter()
     total_seconds = 0.0
     for video in truth["videos"]:
         with open(corpus / video["file"], "rb") as fh:
@@ -233,7 +232,57 @@ def evaluate_corpus(client: httpx.Client, corpus: Path, args: argparse.Namespace
                 pending.discard(fid)
                 if st["status"] == "failed":
                     failed.append((fid, st.get("error")))
-    ingest_wall = time.perf_counter() - t0
+    return coll, files, total_seconds, failed
+
+
+def find_indexed(client: httpx.Client, name: str, truth: dict[str, Any]
+                 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]] | None:
+    """An earlier run's collection of this corpus with every video indexed (--reuse: chat-side changes are
+    measured without re-ingesting). Videos match files by name and metadata (two files may share a name)."""
+    for coll in client.get("/collections", params={"limit": 100}).json()["data"]:
+        if coll["name"] != name:
+            continue
+        listed = client.get(f"/collections/{coll['id']}/videos", params={"limit": 100}).json()["data"]
+        files: dict[str, dict[str, Any]] = {}
+        for video in truth["videos"]:
+            for f in listed:
+                info = f.get("file") or {}
+                if f.get("status") == "completed" and info.get("filename") == Path(video["file"]).name \
+                        and (info.get("metadata") or {}) == video.get("metadata", {}) \
+                        and f["file_id"] not in {v["id"] for v in files.values()}:
+                    files[video["file"]] = {"id": f["file_id"], "video": video}
+                    break
+        if len(files) == len(truth["videos"]):
+            return coll, files
+    return None
+
+
+def moment_scores(cites: list[dict[str, Any]], by_id: dict[str, Any], file: str, start: float, end: float
+                  ) -> dict[str, bool]:
+    """The first citation against the fact's scene: moment@1 (it starts inside the scene, 1 s tolerance, and
+    at least half of the cited span lies inside it) and R1@0.5 (temporal IoU with the scene >= 0.5)."""
+    if not cites or by_id.get(cites[0]["file_id"], {}).get("file") != file:
+        return {"moment_ok": False, "r1_iou50": False}
+    a, b = cites[0]["start_time"], cites[0]["end_time"]
+    inside = max(0.0, min(b, end) - max(a, start))
+    union = max(b, end) - min(a, start)
+    return {"moment_ok": start - 1 <= a <= end + 1 and inside >= 0.5 * max(b - a, 1e-6),
+            "r1_iou50": union > 0 and inside / union >= 0.5}
+
+
+def evaluate_corpus(client: httpx.Client, corpus: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """One corpus in its own collection: the whole report except the diarization check."""
+    truth = json.loads((corpus / "truth.json").read_text())
+    reused = find_indexed(client, f"eval-{corpus.name}", truth) if args.reuse else None
+    t0 = time.perf_counter()
+    failed: list[Any] = []
+    if reused is not None:
+        coll, files = reused
+        total_seconds = sum(float(v["video"].get("duration") or 0) for v in files.values())
+        log.info("reusing collection %s (%d files already indexed)", coll["id"], len(files))
+    else:
+        coll, files, total_seconds, failed = ingest_corpus(client, corpus, truth, args)
+    ingest_wall = 0.0 if reused is not None else time.perf_counter() - t0
     by_id = {v["id"]: v["video"] for v in files.values()}
     scene_index = {s["scene"]: (v["file"], s["start"], s["end"]) for v in truth["videos"] for s in v["scenes"]}
 
@@ -261,6 +310,7 @@ def evaluate_corpus(client: httpx.Client, corpus: Path, args: argparse.Namespace
             file, start, end = scene_index[q["scene"]]
             row["cite_hit"] = any(by_id.get(c["file_id"], {}).get("file") == file and c["start_time"] < end
                                   and c["end_time"] > start for c in cites)
+            row.update(moment_scores(cites, by_id, file, start, end))
             if q.get("any"):
                 row["answer_ok"] = any(k.lower() in answer.lower() for k in q["any"])
         else:
@@ -281,7 +331,7 @@ def evaluate_corpus(client: httpx.Client, corpus: Path, args: argparse.Namespace
                               "ingest_speed_x": round(total_seconds / ingest_wall, 2) if ingest_wall else None,
                               "chat_wall_s": round(chat_wall, 1),
                               "mean_chat_s": round(chat_wall / max(1, len(rows)), 2)}
-    for key in ("cite_hit", "answer_ok", "refusal_ok", "filter_ok"):
+    for key in ("cite_hit", "answer_ok", "refusal_ok", "filter_ok", "moment_ok", "r1_iou50"):
         value, n = rate(key)
         report[key] = {"rate": None if value is None else round(value, 3), "n": n}
     report["retrieval_recall"] = retrieval
@@ -361,6 +411,8 @@ def comparison_table(reports: list[dict[str, Any]]) -> str:
             ("answer accuracy", lambda r: rate(r.get("answer_ok"))),
             ("refusals right", lambda r: rate(r.get("refusal_ok"))),
             ("filtered questions right", lambda r: rate(r.get("filter_ok"))),
+            ("moment@1 (first citation starts in the scene)", lambda r: rate(r.get("moment_ok"))),
+            ("R1@0.5 (first citation's IoU with the scene)", lambda r: rate(r.get("r1_iou50"))),
             ("multi-turn (follow-up cites the scene)", lambda r: rate(r.get("multi_turn"), "cite_hit")),
             ("ingest speed", speed)]
     labels = corpus_labels(reports)
@@ -377,6 +429,8 @@ def main() -> int:
     p.add_argument("--api-key")
     p.add_argument("--chat-model")
     p.add_argument("--whisper-model")
+    p.add_argument("--reuse", action="store_true",
+                   help="reuse an earlier run's fully indexed collection of each corpus (use with --data-dir)")
     p.add_argument("--segmentation", help="default_segmentation_config JSON for the eval collection")
     p.add_argument("--out", default="eval-out/report.json")
     p.add_argument("--no-diarization", action="store_true", help="skip the two-voice diarization check")
