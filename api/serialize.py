@@ -77,6 +77,11 @@ def speech_parts(seg: Segment) -> list[TimedText]:
                        seg.speaker_name(p.speaker) if p.speaker else None) for p in seg.speech]
 
 
+def screen_parts(seg: Segment) -> list[TimedText]:
+    """A segment's on-screen lines, each timed as it is visible (older points: the whole segment)."""
+    return [timed_text(line.text, line.start_time, line.end_time) for line in seg.screen_lines()]
+
+
 def segment_parts(texts: list[str], seg: Segment) -> list[TimedText]:
     """Scene text or visual descriptions: one part per text, timed as the whole segment."""
     return [timed_text(t, seg.start_time, seg.end_time) for t in texts]
@@ -185,7 +190,7 @@ def media_description(collection_id: str, f: FileRecord, segments: list[Segment]
             out["scene_text"] = [timed_text(line, start, end) for line, start, end in on_screen
                                  if start < hi and end > lo]
         else:
-            out["scene_text"] = _once([p for s in segments for p in segment_parts(s.scene_text, s)])
+            out["scene_text"] = _once([p for s in segments for p in screen_parts(s)])
         out["visual_scene_description"] = [p for s in segments for p in segment_parts(s.visual, s)]
         out["segment_summary"] = [_segment_summary(s) for s in segments]
     out["file"] = file_obj(f)
@@ -222,11 +227,11 @@ def media_description_item(cf: CollectionFileRecord, desc: MediaDescription) -> 
 def citation(c: engine_citations.Citation) -> Citation:
     seg = c.segment
     return Citation(collection_id=seg.collection_id, file_id=seg.file_id, segment_id=seg.segment_id,
-                    start_time=seg.start_time, end_time=seg.end_time, filename=seg.file_info.get("filename"),
+                    start_time=c.start_time, end_time=c.end_time, segment_start_time=seg.start_time,
+                    segment_end_time=seg.end_time, filename=seg.file_info.get("filename"),
                     number=c.number, text=seg.speech_text or " ".join(seg.scene_text), context=c.context,
                     relevant_sources=[RelevantSource(text=s) for s in c.sources], speech=speech_parts(seg),
-                    scene_text=segment_parts(seg.scene_text, seg),
-                    visual_scene_description=segment_parts(seg.visual, seg))
+                    scene_text=screen_parts(seg), visual_scene_description=segment_parts(seg.visual, seg))
 
 
 def tool_call(c: EngineToolCall, index: int | None = None) -> ToolCall:
@@ -282,7 +287,7 @@ def segment_result(h: ScoredSegment, thumbnail_url: str) -> SegmentResult:
         collection_id=s.collection_id, score=round(float(h.score), 6), start_time=s.start_time,
         end_time=s.end_time, filename=s.file_info.get("filename"),
         title=f"{s.file_info.get('filename')} {s.start_time:.1f}-{s.end_time:.1f}s", speech=speech_parts(s),
-        scene_text=segment_parts(s.scene_text, s), visual_description=segment_parts(s.visual, s),
+        scene_text=screen_parts(s), visual_description=segment_parts(s.visual, s),
         metadata=s.metadata or None)
 
 

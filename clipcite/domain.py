@@ -113,6 +113,15 @@ class SpeechPart:
 
 
 @dataclass
+class ScreenLine:
+    """One line of on-screen text and when it is visible inside its segment (clipped to the segment)."""
+
+    text: str
+    start_time: float
+    end_time: float
+
+
+@dataclass
 class Segment:
     """One indexed unit: a time window of one file in one collection, with all modalities."""
 
@@ -124,6 +133,8 @@ class Segment:
     end_time: float
     speech: list[SpeechPart] = field(default_factory=list)
     scene_text: list[str] = field(default_factory=list)
+    # The same lines with the times they are on screen (empty in points indexed before they existed).
+    scene_text_spans: list[ScreenLine] = field(default_factory=list)
     visual: list[str] = field(default_factory=list)
     speakers: list[str] = field(default_factory=list)  # labels speaking in this segment, for filters
     file_speaker_count: int = 0  # distinct speakers in the whole file
@@ -158,6 +169,12 @@ class Segment:
             last = who
         return " ".join(out).strip()
 
+    def screen_lines(self) -> list[ScreenLine]:
+        """On-screen lines with their times; points indexed before times were kept get the segment's."""
+        if self.scene_text_spans:
+            return list(self.scene_text_spans)
+        return [ScreenLine(t, self.start_time, self.end_time) for t in self.scene_text]
+
     def modality_lines(self, speech: str, screen: str, visual: str) -> list[str]:
         """The non-empty modalities, each after its label (labels differ between markdown and index text)."""
         lines = []
@@ -176,6 +193,7 @@ class Segment:
     def from_payload(cls, payload: dict[str, Any]) -> Segment:
         data = dict(payload)
         data["speech"] = [SpeechPart(**p) for p in data.get("speech", [])]
+        data["scene_text_spans"] = [ScreenLine(**p) for p in data.get("scene_text_spans") or []]
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
 

@@ -36,6 +36,34 @@ class Citation:
     number: int
     sources: list[str] = field(default_factory=list)
     context: str = ""
+    start_time: float = -1.0  # the moment inside the segment that supports the answer (see `moment`)
+    end_time: float = -1.0
+
+    def __post_init__(self) -> None:
+        if self.start_time < 0 or self.end_time < 0:
+            self.start_time, self.end_time = self.segment.start_time, self.segment.end_time
+
+
+def moment(seg: Segment, answer: str, focus: str = "") -> tuple[float, float]:
+    """Where in the segment the answer comes from: the utterances and on-screen lines that best match it, as
+    one span clipped to the segment (a fact said in 4 s of a 20 s window is cited for those 4 s, so "watch
+    that moment" starts there). Terms of the answer weigh 2 (3 when they hold a digit: figures, codes and
+    dates are what facts are made of); terms only in `focus` (the question, or for a follow-up the exchange
+    it follows) weigh 1, so "that was mentioned at 00:20" still finds its moment. The whole segment when
+    nothing matches."""
+    own = _terms(strip_markers(answer)) - META_TERMS
+    weights = {t: 1 for t in _terms(focus) - META_TERMS}
+    weights.update({t: 3 if any(c.isdigit() for c in t) else 2 for t in own})
+    timed = [(p.text, p.start_time, p.end_time) for p in seg.speech] + \
+        [(line.text, line.start_time, line.end_time) for line in seg.scene_text_spans]
+    scored = [(sum(weights.get(t, 0) for t in _terms(text)), start, end) for text, start, end in timed]
+    best = max((n for n, _, _ in scored), default=0)
+    if best < 2:  # one question word in common says nothing about where the answer is
+        return seg.start_time, seg.end_time
+    chosen = [(start, end) for n, start, end in scored if n == best]
+    start = max(seg.start_time, min(a for a, _ in chosen))
+    end = min(seg.end_time, max(b for _, b in chosen))
+    return (start, end) if end > start else (seg.start_time, seg.end_time)
 
 
 def is_refusal(answer: str) -> bool:
@@ -117,7 +145,8 @@ def attribute(answer: str, segments: list[ScoredSegment], min_shared: int = 2) -
     return [n for shared, _, n in sorted(scored, reverse=True) if shared >= max(needed, best * 0.75)][:3]
 
 
-def cite(answer: str, segments: list[ScoredSegment]) -> list[Citation]:
+def cite(answer: str, segments: list[ScoredSegment], focus: str = "") -> list[Citation]:
+    """`focus`: what was asked (see `moment`)."""
     if is_refusal(answer) or not segments:
         return []
     numbers = [n for n in marker_numbers(answer) if 1 <= n <= len(segments)]
@@ -128,6 +157,8 @@ def cite(answer: str, segments: list[ScoredSegment]) -> list[Citation]:
     for n in numbers:
         seg = segments[n - 1].segment
         context = _sentence_for(answer, n) if from_markers else strip_markers(answer)[:300]
-        out.append(Citation(segment=seg, number=n, sources=relevant_sources(seg, answer), context=context))
+        start, end = moment(seg, context, focus)
+        out.append(Citation(segment=seg, number=n, sources=relevant_sources(seg, answer), context=context,
+                            start_time=start, end_time=end))
     return out
 

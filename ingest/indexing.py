@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from clipcite.domain import FrameVisual, Segment, SpeechPart, SpeechSpan, TimeRange, VideoInfo
+from clipcite.domain import FrameText, FrameVisual, ScreenLine, Segment, SpeechPart, SpeechSpan, TimeRange, VideoInfo
 from engine import lexical
 from engine.embedding import Embedder
 from engine.filters import Group, Match
@@ -23,7 +23,7 @@ from engine.payload import point_id, segment_payload
 from engine.scopes import membership_scope
 from engine.store import SegmentStore, SparseVec, StorePoint
 from ingest.analysis import FileAnalysis
-from ingest.scene_text import dedupe_lines
+from ingest.scene_text import appearances, dedupe_lines, normalise_line
 from ingest.segment import SegmentationConfig, plan_segments
 
 log = logging.getLogger(__name__)
@@ -106,12 +106,24 @@ def merge_visuals(frames: list[FrameVisual]) -> list[str]:
     return [c for c in captions] + ([text] if text else [])
 
 
+def screen_lines(frames: list[FrameText], rng: TimeRange) -> tuple[list[str], list[ScreenLine]]:
+    """A segment's on-screen lines (deduplicated, as indexed) and when each is visible inside the segment:
+    an answer taken from a 4-second slide is cited for those 4 seconds, not the whole window."""
+    shown = [t for t in frames if _shares(TimeRange(t.start, t.end), rng)]
+    lines = dedupe_lines([line for t in shown for line in t.lines])
+    kept = {line.lower(): line for line in lines}
+    spans = [ScreenLine(kept[text.lower()], round(max(start, rng.start), 3), round(min(end, rng.end), 3))
+             for text, start, end in appearances(shown)
+             if normalise_line(text).lower() in kept and min(end, rng.end) > max(start, rng.start)]
+    return lines, spans
+
+
 def build_segments(analysis: FileAnalysis, ranges: list[TimeRange], collection_id: str, file_id: str,
                    file_info: dict[str, Any], metadata: dict[str, Any]) -> list[Segment]:
     segments = []
     speaker_count = len({s.speaker for s in analysis.speech if s.speaker})
     for i, rng in enumerate(ranges):
-        texts = [line for t in analysis.texts if _shares(TimeRange(t.start, t.end), rng) for line in t.lines]
+        lines, spans = screen_lines(analysis.texts, rng)
         visuals = merge_visuals([v for v in analysis.visuals if _shares(TimeRange(v.start, v.end), rng)])
         seg_id = segment_uuid(collection_id, file_id, rng)
         speech = _speech_in(analysis.speech, rng)
@@ -119,7 +131,7 @@ def build_segments(analysis: FileAnalysis, ranges: list[TimeRange], collection_i
             collection_id=collection_id, file_id=file_id, segment_id=seg_id, index=i,
             start_time=rng.start, end_time=rng.end, speech=speech,
             speakers=list(dict.fromkeys(p.speaker for p in speech if p.speaker)), file_speaker_count=speaker_count,
-            scene_text=dedupe_lines(texts), visual=visuals,
+            scene_text=lines, scene_text_spans=spans, visual=visuals,
             metadata=metadata, file_info=file_info, video_info=asdict(analysis.video_info),
         ))
     return segments

@@ -17,8 +17,11 @@ class Citation(Wire):
     collection_id: str
     file_id: str
     segment_id: str
-    start_time: float
-    end_time: float
+    start_time: float = Field(description="where the cited moment starts: the utterances and on-screen text inside "
+                                          "the segment that support the answer (the segment's start if none does)")
+    end_time: float = Field(description="where the cited moment ends, inside the segment")
+    segment_start_time: float = Field(description="the whole segment's start")
+    segment_end_time: float = Field(description="the whole segment's end")
     filename: str | None = None
     number: int | None = Field(None, description="the [n] marker in the answer")
     text: str

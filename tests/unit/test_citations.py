@@ -59,3 +59,21 @@ def test_ordinal_segment_references_count_as_markers():
     assert marker_numbers("It is in the second segment, then segment 3.") == [2, 3]
     out = cite("A horse is shown in the first video segment.", [seg(0, "", visual=["objects: horse"]), seg(1, "x")])
     assert [c.segment.segment_id for c in out] == ["s0"]
+
+
+def test_citation_narrows_to_the_supporting_moment():
+    """Failure class 8: a fact said in 3 s of a 20 s window is cited for those seconds, not the window."""
+    from clipcite.domain import ScreenLine
+    seg = Segment("c", "f", "s", 0, 20.0, 40.0,
+                  speech=[SpeechPart("Welcome back to the briefing.", 19.0, 24.0),
+                          SpeechPart("The crossing now takes twenty two minutes.", 24.5, 27.5),
+                          SpeechPart("Thanks for listening.", 36.0, 41.0)],
+                  scene_text=["Group code: TERN-58"], scene_text_spans=[ScreenLine("Group code: TERN-58", 30.0, 35.0)])
+    (c,) = cite("The crossing takes twenty two minutes [1].", [ScoredSegment(seg, 1.0)])
+    assert (c.start_time, c.end_time) == (24.5, 27.5)
+    (c,) = cite("The group code is TERN-58 [1].", [ScoredSegment(seg, 1.0)])
+    assert (c.start_time, c.end_time) == (30.0, 35.0)
+    (c,) = cite("Welcome back [1].", [ScoredSegment(seg, 1.0)])
+    assert (c.start_time, c.end_time) == (20.0, 24.0)  # clipped to the segment
+    (c,) = cite("Something unrelated entirely [1].", [ScoredSegment(seg, 1.0)])
+    assert (c.start_time, c.end_time) == (20.0, 40.0)  # nothing matches: the whole segment

@@ -17,7 +17,8 @@ def test_wire_shape_has_cloudglue_fields():
     for key in ("collection_id", "file_id", "segment_id", "start_time", "end_time", "context", "relevant_sources",
                 "speech", "scene_text", "visual_scene_description"):
         assert key in wire
-    assert wire["start_time"] == 10.0 and wire["end_time"] == 20.0
+    assert wire["segment_start_time"] == 10.0 and wire["segment_end_time"] == 20.0
+    assert (wire["start_time"], wire["end_time"]) == (c.start_time, c.end_time) == (11.0, 15.0)  # the utterance
     assert {s["text"] for s in wire["relevant_sources"]} >= {"scene_text"}
 
 
