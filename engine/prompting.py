@@ -6,16 +6,30 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from clipcite.domain import ScoredSegment, Segment
+from clipcite.domain import ScoredSegment, Segment, SpeechPart
 from engine.lexical import join_spoken_numbers
 
 REFUSAL = "The videos do not contain this information."
 
+# The worked example costs nothing per request: the system prefix's KV cache is reused. It shows, on
+# made-up content, the failure classes seen on unseen corpora: a label-style notice is a fact ("X: Y"),
+# the on-screen spelling wins over speech, and words that do not state what was asked are no answer.
 SYSTEM_PROMPT = (
-    "Answer the user's question from the video segments provided. Segments are numbered; cite the ones "
-    "you use like [1]. Speech is a transcript, so numbers can be written as words. Answer with the specific "
-    "facts the segments state, in one or two short sentences. If the segments contain nothing that answers "
-    "the question, say: " + REFUSAL
+    "Answer the user's question from the video segments provided. Segments are numbered; cite the ones you use "
+    "like [1]. Speech is an automatic transcript: names and numbers in it can be misheard or written as words; "
+    "where on-screen text shows the same name or number, use the on-screen spelling. On-screen text is a fact "
+    "too: a notice \"Parking: level 2\" means parking is on level 2. Answer with the specific fact the segments "
+    "state, in one or two short sentences. If the segments do not state it, say: " + REFUSAL + "\n\n"
+    "Example.\n"
+    "[1] talk.mp4 00:00-00:20\n"
+    "speech: The bus now leaves from stop for. Tickets are sold on board.\n"
+    "on screen: Departures: stop 4\n"
+    "on screen: Last bus: 23:10\n"
+    "on screen: Bike parking: rear entrance\n\n"
+    "Question: Where does the bus leave from?\nAnswer: The bus leaves from stop 4 [1].\n"
+    "Question: When does the last bus leave?\nAnswer: The last bus leaves at 23:10 [1].\n"
+    "Question: Where can riders leave their bicycles?\nAnswer: Riders can leave bicycles at the rear entrance [1].\n"
+    "Question: How much does a ticket cost?\nAnswer: " + REFUSAL
 )
 
 
@@ -42,15 +56,48 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def render_segment(n: int, seg: Segment, char_budget: int, speech: str | None = None) -> str:
-    """`speech` replaces the full transcript with the sentences picked for the question."""
+def render_segment(n: int, seg: Segment, char_budget: int, speech: list[SpeechPart] | None = None) -> str:
+    """Speech and on-screen text in time order, so what is said and what is shown at the same moment sit
+    together (a misheard "stop for" next to the slide's "stop 4"). `speech` replaces the full transcript
+    with the utterances picked for the question."""
     name = Path(seg.file_info.get("filename") or seg.file_id).name
     lines = [f"[{n}] {name} {fmt_time(seg.start_time)}-{fmt_time(seg.end_time)}"]
-    speech = seg.labelled_speech() if speech is None else speech
-    if speech:
-        lines.append("speech: " + _clip(join_spoken_numbers(speech), char_budget))
-    if seg.scene_text:
-        lines.append("on screen: " + _clip(" | ".join(seg.scene_text), char_budget // 2))
+    parts = seg.speech if speech is None else speech
+    position = {id(p): i for i, p in enumerate(seg.speech)}
+    screen = seg.screen_lines()
+    timed = bool(seg.scene_text_spans)  # untimed lines (older points) follow the speech, as they used to
+    entries = sorted([(p.start_time, 1, i) for i, p in enumerate(parts) if p.text]  # a slide up first on ties
+                     + [(line.start_time if timed else float("inf"), 0, i) for i, line in enumerate(screen)])
+    speech_left, screen_left = char_budget, char_budget // 2
+    run: list[SpeechPart] = []
+
+    # Speaker names go with each utterance (see `Segment.labelled_speech`) so "what did Dana say" works.
+    labelled = seg.file_speaker_count > 1 or bool(seg.metadata.get("speakers"))
+
+    def flush() -> None:
+        nonlocal speech_left
+        if run and speech_left > 0:
+            text, last = "", None
+            for k, p in enumerate(run):  # " … " marks utterances left out between two picked ones
+                gap = k and position.get(id(p), 0) - position.get(id(run[k - 1]), -1) != 1
+                who = seg.speaker_name(p.speaker) if labelled else None
+                piece = f"{who}: {p.text}" if who and who != last else p.text
+                last = who or last
+                text += (" … " if gap else " " if k else "") + piece
+            text = join_spoken_numbers(text)
+            lines.append("speech: " + _clip(text, speech_left))
+            speech_left -= len(text)
+        run.clear()
+
+    for _, kind, i in entries:
+        if kind == 1:
+            run.append(parts[i])
+            continue
+        flush()
+        if screen_left > 0:
+            lines.append("on screen: " + _clip(screen[i].text, max(screen_left, 12)))
+            screen_left -= len(screen[i].text)
+    flush()
     visual = "; ".join(v for v in (without_colours(d) for d in seg.visual) if v)
     if visual:
         lines.append("picture (automatic labels): " + _clip(visual, char_budget // 3))
@@ -58,7 +105,7 @@ def render_segment(n: int, seg: Segment, char_budget: int, speech: str | None = 
 
 
 def build_user_message(question: str, segments: list[ScoredSegment], char_budget: int = 600,
-                       speech: dict[int, str] | None = None) -> str:
+                       speech: dict[int, list[SpeechPart]] | None = None) -> str:
     if not segments:
         body = "(no segments matched)"
     else:
@@ -67,12 +114,11 @@ def build_user_message(question: str, segments: list[ScoredSegment], char_budget
     return f"{body}\n\nQuestion: {question}"
 
 
-def pick_sentences(parts: list[str], sims: list[float], keep: int = 2, floor: float = 0.3) -> str:
-    """The utterances of a segment that matter for the question, in time order: the `keep` most
-    similar ones plus any above `floor`. Fewer prompt tokens (~40 tokens/s on a 2-core CPU) and less
-    for a small model to be distracted by."""
-    if len(parts) <= keep:
-        return " ".join(parts)
-    ranked = sorted(range(len(parts)), key=lambda i: -sims[i])
-    chosen = set(ranked[:keep]) | {i for i in ranked if sims[i] >= floor}
-    return " … ".join(parts[i] for i in sorted(chosen))
+def pick_parts(sims: list[float], keep: int = 2, floor: float = 0.3) -> list[int]:
+    """Which utterances of a segment matter for the question, in time order: the `keep` most similar ones
+    plus any above `floor`. Fewer prompt tokens (~40 tokens/s on a 2-core CPU) and less for a small model
+    to be distracted by."""
+    if len(sims) <= keep:
+        return list(range(len(sims)))
+    ranked = sorted(range(len(sims)), key=lambda i: -sims[i])
+    return sorted(set(ranked[:keep]) | {i for i in ranked if sims[i] >= floor})

@@ -1,5 +1,5 @@
-from clipcite.domain import FrameVisual, ScoredSegment, Segment, SpeechPart
-from engine.prompting import REFUSAL, SYSTEM_PROMPT, build_user_message, fmt_time, pick_sentences
+from clipcite.domain import FrameVisual, ScoredSegment, ScreenLine, Segment, SpeechPart
+from engine.prompting import REFUSAL, SYSTEM_PROMPT, build_user_message, fmt_time, pick_parts
 from ingest.indexing import merge_visuals
 
 
@@ -7,20 +7,41 @@ def test_fmt_time():
     assert fmt_time(5.4) == "00:05" and fmt_time(75) == "01:15" and fmt_time(3725) == "1:02:05"
 
 
-def test_pick_sentences_keeps_time_order_and_best_matches():
-    parts = ["a", "b", "c", "d"]
-    assert pick_sentences(parts, [0.1, 0.9, 0.05, 0.2]) == "b … d"
-    assert pick_sentences(parts, [0.1, 0.9, 0.5, 0.2]) == "b … c"
-    assert pick_sentences(["x", "y"], [0.0, 0.0]) == "x y"
+def test_pick_parts_keeps_time_order_and_best_matches():
+    assert pick_parts([0.1, 0.9, 0.05, 0.2]) == [1, 3]
+    assert pick_parts([0.1, 0.9, 0.5, 0.2]) == [1, 2]
+    assert pick_parts([0.0, 0.0]) == [0, 1]
 
 
 def test_user_message_numbers_segments_and_uses_focused_speech():
-    seg = Segment("c", "f", "s", 0, 10.0, 20.0, speech=[SpeechPart("long transcript", 10, 12)],
-                  scene_text=["Exit B12"], visual=["objects: horse"], file_info={"filename": "a/b/talk.mp4"})
-    msg = build_user_message("Where?", [ScoredSegment(seg, 1.0)], speech={0: "focused"})
-    assert msg.startswith("[1] talk.mp4 00:10-00:20\nspeech: focused\non screen: Exit B12")
+    parts = [SpeechPart("one.", 10, 11), SpeechPart("two.", 11, 12), SpeechPart("three.", 12, 13)]
+    seg = Segment("c", "f", "s", 0, 10.0, 20.0, speech=parts, scene_text=["Exit B12"], visual=["objects: horse"],
+                  file_info={"filename": "a/b/talk.mp4"})
+    msg = build_user_message("Where?", [ScoredSegment(seg, 1.0)], speech={0: [parts[0], parts[2]]})
+    assert msg.startswith("[1] talk.mp4 00:10-00:20\nspeech: one. … three.\non screen: Exit B12")
     assert msg.endswith("Question: Where?")
     assert REFUSAL in SYSTEM_PROMPT
+
+
+def test_speech_and_screen_text_of_one_moment_sit_together():
+    """Failure class 1 and 2: the slide shown while a number is said is printed next to that utterance."""
+    parts = [SpeechPart("Welcome.", 0, 3), SpeechPart("The code is shown on screen now.", 12, 15),
+             SpeechPart("See you.", 18, 19)]
+    seg = Segment("c", "f", "s", 0, 0.0, 20.0, speech=parts, scene_text=["INTRO", "Code: TERN-58"],
+                  scene_text_spans=[ScreenLine("INTRO", 0.0, 4.0), ScreenLine("Code: TERN-58", 11.5, 16.0)],
+                  file_info={"filename": "x.mp4"})
+    lines = build_user_message("q", [ScoredSegment(seg, 1.0)]).splitlines()[1:5]
+    assert lines == ["on screen: INTRO", "speech: Welcome.", "on screen: Code: TERN-58",
+                     "speech: The code is shown on screen now. See you."]
+
+
+def test_speaker_names_follow_the_picked_utterances():
+    parts = [SpeechPart("Hi.", 0, 1, "speaker_1"), SpeechPart("Hello.", 1, 2, "speaker_2"),
+             SpeechPart("Bye.", 2, 3, "speaker_2")]
+    seg = Segment("c", "f", "s", 0, 0.0, 5.0, speech=parts, file_speaker_count=2,
+                  metadata={"speakers": {"speaker_1": "Dana"}}, file_info={"filename": "x.mp4"})
+    msg = build_user_message("q", [ScoredSegment(seg, 1.0)])
+    assert "speech: Dana: Hi. speaker_2: Hello. Bye." in msg
 
 
 def test_visuals_merge_into_one_stable_description():
