@@ -1,0 +1,84 @@
+"""Does an answer say the kind of thing its question asks for? (answer typing, as in classic QA systems)
+
+Why: the lexical grounding check passes an answer whose every word is in the segments, and a small model,
+asked something the videos do not say, recombines those words: "the ticket costs 17:30" (a time for a
+price), "the hull was repainted while out of the water" (no colour for "what colour"), "the last ferry
+leaves shortly after" (no time for "what time"). When a question names the kind of its answer and the
+answer holds nothing of that kind, it answered something else, and the honest reply is the refusal.
+
+Only question forms whose answer kind is unambiguous are typed; "when", "where", "who" and "how long"
+have too many right shapes ("first Saturday of the month", "at desk C") and stay untyped.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NUMBER_WORDS = ("zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+                 "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
+                 "hundred|thousand|million|billion|dozen|half|a few|several|none|no|single|both|once|twice")
+_NUMBER = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I)
+_CLOCK = re.compile(r"\b\d{1,2}[:.h]\d{2}\b|\b(?:at|by|until|from) \d{1,2}\b(?![.,]?\d)(?!\s*[a-z%])|"
+                    r"\b\d{1,2}\s*(?:a\.?m\.?|p\.?m\.?)(?!\w)|\bo'?clock\b|\bnoon\b|"
+                    r"\bmidnight\b|\bhalf past\b|\bquarter (?:past|to)\b|\b(?:morning|afternoon|evening|night)\b",
+                    re.I)
+_MONEY = re.compile(r"[$€£¥₹]|\b(?:dollars?|euros?|pounds?|pence|cents?|yen|francs?|kronor|krona|kroner|"
+                    r"rupees?|usd|eur|gbp|free|nothing|no charge|price|costs? nothing)\b", re.I)
+_YEAR = re.compile(r"\b(?:1[5-9]|20)\d{2}s?\b|\b(?:nineteen|two thousand|twenty)\b", re.I)
+_COLOURS = re.compile(
+    r"\b(?:red|orange|yellow|green|blue|purple|violet|pink|brown|black|white|gr[ae]y|silver|gold(?:en)?|beige|"
+    r"cream|navy|teal|turquoise|cyan|magenta|maroon|crimson|scarlet|olive|lime|ivory|tan|khaki|bronze|copper|"
+    r"amber|indigo|lilac|lavender|mauve|ochre|rust|charcoal|coral|aqua|burgundy|dark|light|pale|bright)\b", re.I)
+
+# (question pattern, kind, what an answer of that kind contains)
+_KINDS: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
+    (re.compile(r"\b(?:what|which)\s+colou?rs?\b|\bcolou?r\s+(?:is|was|are|were|did|does)\b", re.I), "colour",
+     _COLOURS),
+    (re.compile(r"\b(?:what|which)\s+time\b|\bat what hour\b", re.I), "time", _CLOCK),
+    (re.compile(r"\bhow much\b.*\b(?:cost|costs|pay|paid|charge|charged|spend|spent|price|fee|earn|earned|raise|"
+                r"raised)\b|\b(?:what|how much) (?:is|was|are|were) the (?:price|cost|fee|fare)\b", re.I), "money",
+     _MONEY),
+    (re.compile(r"\b(?:in )?(?:what|which) year\b", re.I), "year", _YEAR),
+    (re.compile(r"\bhow many\b", re.I), "count", _NUMBER),
+)
+
+
+def expected_kind(question: str) -> tuple[str, re.Pattern[str]] | None:
+    """The kind of answer the question asks for, when its wording makes that unambiguous."""
+    for pattern, kind, shape in _KINDS:
+        if pattern.search(question):
+            return kind, shape
+    return None
+
+
+def answers_kind(question: str, answer: str) -> bool:
+    """False when the question asks for a colour, time, price, year or count and the answer holds none.
+    Timestamps the answer quotes from segment headers ("at 01:20 in the video") are not the asked time."""
+    typed = expected_kind(question)
+    if typed is None:
+        return True
+    kind, shape = typed
+    text = re.sub(r"\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]", " ", answer)  # citation markers are not numbers
+    if kind == "money" and _NUMBER.search(text) and not _CLOCK.search(text):
+        # A bare amount ("spent 900 this month") is a price when nothing makes it a time.
+        return bool(shape.search(text) or re.search(r"\d", text))
+    return bool(shape.search(text))
+
+
+_SCREEN_QUESTION = re.compile(r"\b(?:on (?:the )?screen|on (?:the )?slide|displayed|written on)\b", re.I)
+_SCREEN_WORDS = frozenset({"screen", "shown", "show", "shows", "displayed", "written", "slide", "now", "please"})
+
+
+def names_screen_text(question: str, answer: str, screen_lines: list[str]) -> bool:
+    """A question about what is on screen is answered with on-screen text: the answer must share a word with
+    a line shown in the segments beyond the question's own words. Speech that points at the screen ("the code
+    is shown on screen now") repeated back is no answer, when the shown line ("Group code: TERN-58") is there."""
+    if not _SCREEN_QUESTION.search(question) or not screen_lines:
+        return True
+    asked = set(_words(question)) | _SCREEN_WORDS
+    shown = {w for line in screen_lines for w in _words(line)} - asked
+    return bool(set(_words(answer)) & shown)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
