@@ -46,6 +46,8 @@ class Settings(BaseSettings):
         "tiny.en", description="Registry name (tiny.en, base) or a path to a CTranslate2 Whisper directory."
     )
     whisper_language: str | None = Field(None, description="Force a language; None = detect.")
+    whisper_beam_size: int = Field(1, ge=1, le=10, description="Whisper beam search width (1: greedy); "
+                                   "README has the measured accuracy and speed of each (scripts/bench_asr.py).")
     embed_model: str = Field("all-minilm-l6-v2", description="Registry name or sentence-transformers path.")
     chat_model: str = Field(
         "qwen2.5-coder-1.5b-instruct-q4_k_m", description="Registry name or a path to a GGUF file."
@@ -100,6 +102,9 @@ class Settings(BaseSettings):
     # --- retrieval / prompting ---
     top_k: int = Field(4, ge=1, le=50, description="Segments put in the prompt per question.")
     context_chars_per_segment: int = Field(400, ge=50, le=10000, description="Prompt budget per segment.")
+    context_relative_floor: float = Field(0.4, ge=0.0, le=1.0, description=(
+        "Segments scoring under this share of the best one are left out of the prompt (0 keeps all): weak "
+        "matches distract a small model from a clear best one."))
 
     @model_validator(mode="after")
     def _server_store_needs_url(self) -> Settings:

@@ -11,15 +11,17 @@ from typing import Any
 
 import numpy as np
 
-from clipcite.domain import ScoredSegment
+from clipcite.domain import ScoredSegment, SpeechPart
 from clipcite.errors import InvalidRequest
+from engine.answer_types import answers_kind, names_screen_text
 from engine.catalog import Catalog, IndexStatus
-from engine.citations import Citation, cite, is_grounded
+from engine.citations import Citation, cite, is_grounded, is_refusal
 from engine.conversation import Turn, last_user_message, prompt_question, search_query, user_turns
+from engine.extraction import extract
 from engine.filters import Group
 from engine.fitting import fit_prompt
 from engine.generation import GenerationParams, TextGenerator
-from engine.prompting import REFUSAL, SYSTEM_PROMPT, TOOLS_SYSTEM_PROMPT, build_user_message, pick_sentences
+from engine.prompting import REFUSAL, SYSTEM_PROMPT, TOOLS_SYSTEM_PROMPT, build_user_message, pick_parts
 from engine.retrieval import RetrievalOptions, Retriever
 from engine.scopes import search_scope
 from engine.summary import summarize, wants_summary
@@ -93,16 +95,30 @@ class Prepared:
     messages: list[dict[str, Any]]
     segments: list[ScoredSegment]
     timings: dict[str, float]
+    speech: dict[int, list[SpeechPart]] = field(default_factory=dict)  # utterances picked per segment
+
+
+def relevant(segments: list[ScoredSegment], relative_floor: float) -> list[ScoredSegment]:
+    """The segments worth showing the model: those scoring at least `relative_floor` of the best one.
+    A clear best match among five weak ones was refused by the 1.5B model, which the weak ones distracted
+    (on-screen "Lost property: desk C" answered alone, refused among five others); fused scores are on
+    one scale per query, so the ratio is meaningful whatever the corpus."""
+    if not segments or relative_floor <= 0:
+        return segments
+    top = max(s.score for s in segments)
+    return [s for s in segments if s.score >= relative_floor * top] if top > 0 else segments
 
 
 class ChatService:
     def __init__(self, retriever: Retriever, generator: TextGenerator, catalog: Catalog, char_budget: int = 600,
-                 strict_grounding: bool = True) -> None:
+                 strict_grounding: bool = True, relative_floor: float = 0.4, retry_refusals: bool = True) -> None:
         self.retriever = retriever
         self.generator = generator
         self.catalog = catalog
         self.char_budget = char_budget
         self.strict_grounding = strict_grounding
+        self.relative_floor = relative_floor
+        self.retry_refusals = retry_refusals
 
     def plan(self, req: ChatRequest) -> Plan:
         """Scope, summary mode and the conversation as answered: decided here and nowhere else."""
@@ -153,7 +169,8 @@ class ChatService:
             return Prepared(req, plan, [], [], {})
         t0 = time.perf_counter()
         query = search_query(plan.turns)
-        segments = self.retriever.retrieve(query, plan.collections, req.filter, req.retrieval, plan.file_ids)
+        segments = relevant(self.retriever.retrieve(query, plan.collections, req.filter, req.retrieval,
+                                                    plan.file_ids), self.relative_floor)
         t1 = time.perf_counter()
         client_system = "\n".join(t.content for t in plan.turns if t.role == "system" and t.content)
         system = (TOOLS_SYSTEM_PROMPT if req.tools is not None else SYSTEM_PROMPT) \
@@ -171,9 +188,9 @@ class ChatService:
                             len(segments), after, self.generator.count_tokens, self.generator.n_ctx,
                             req.params.max_tokens)
         return Prepared(req, plan, fitted.messages, segments[:fitted.kept_segments],
-                        {"retrieve": t1 - t0, "prompt": time.perf_counter() - t1})
+                        {"retrieve": t1 - t0, "prompt": time.perf_counter() - t1}, speech)
 
-    def _focused_speech(self, query: str, segments: list[ScoredSegment]) -> dict[int, str]:
+    def _focused_speech(self, query: str, segments: list[ScoredSegment]) -> dict[int, list[SpeechPart]]:
         """Per segment, the utterances closest to the question (one embedding call for all of them)."""
         parts = [(i, p) for i, s in enumerate(segments) for p in s.segment.speech if p.text]
         if not parts or not query:
@@ -182,13 +199,10 @@ class ChatService:
         vecs = np.concatenate([embedder.embed_cached([query], persist=False),  # retrieval embedded it already
                                embedder.embed_cached([p.text for _, p in parts])])
         sims = (vecs[1:] @ vecs[0]).tolist()
-        out: dict[int, str] = {}
+        out: dict[int, list[SpeechPart]] = {}
         for i in {i for i, _ in parts}:
             idx = [k for k, (j, _) in enumerate(parts) if j == i]
-            seg = segments[i].segment
-            # Speaker names go with each utterance so "what did Dana say" can be answered.
-            texts = [seg.labelled_speech([parts[k][1]]) for k in idx]
-            out[i] = pick_sentences(texts, [sims[k] for k in idx])
+            out[i] = [parts[idx[c]][1] for c in pick_parts([sims[k] for k in idx])]
         return out
 
     def summarize(self, req: ChatRequest, plan: Plan) -> ChatAnswer:
@@ -196,8 +210,7 @@ class ChatService:
         t0 = time.perf_counter()
         segments = self.retriever.store.segments(search_scope(plan.collections, req.filter, plan.file_ids))
         instruction = last_user_message(plan.turns)
-        result = summarize(segments, self.generator, None if wants_summary(instruction) and len(instruction) < 60
-                           else instruction)
+        result = summarize(segments, self.generator, instruction)
         return ChatAnswer(text=result.markdown(), citations=result.citations(), segments=[],
                           prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
                           finish_reason="stop", timings={"summary": time.perf_counter() - t0})
@@ -226,7 +239,17 @@ class ChatService:
                 return ChatAnswer(text=rest, citations=[], segments=segments, prompt_tokens=gen.prompt_tokens,
                                   completion_tokens=gen.completion_tokens, finish_reason="tool_calls",
                                   timings=timings, tool_calls=calls)
-        return self._finish(plan, gen.text, segments, gen.prompt_tokens, gen.completion_tokens, gen.finish_reason,
+        text, prompt_tokens, completion_tokens = gen.text, gen.prompt_tokens, gen.completion_tokens
+        # A refusal, or an answer the checks would replace with one, gets one extractive second look.
+        if self.retry_refusals and plan.strict_grounding and segments \
+                and (is_refusal(text) or not self._supported(plan, text.strip(), segments)):
+            t = time.perf_counter()
+            found = extract(self.generator, prompt_question(plan.turns), segments, self.char_budget,
+                            prepared.speech)
+            timings["extract"] = time.perf_counter() - t
+            if found is not None:
+                text = found.answer()
+        return self._finish(plan, text, segments, prompt_tokens, completion_tokens, gen.finish_reason,
                             timings, replace=True)
 
     def _finish(self, plan: Plan, text: str, segments: list[ScoredSegment], prompt_tokens: int,
@@ -234,17 +257,27 @@ class ChatService:
         """Citations for the answer; an answer the segments do not support cites nothing and, when not
         already streamed to the client (`replace`), becomes the refusal."""
         text = text.strip()
-        # Tool results are sources too: words the answer takes from them count as supported.
-        tool_results = " ".join(t.content for t in plan.turns if t.role == "tool")
-        grounded = is_grounded(text, f"{last_user_message(plan.turns)} {tool_results}", segments)
+        grounded = self._supported(plan, text, segments)
         if not grounded:
             log.info("answer not supported by the retrieved segments: %r", text[:200])
         if not grounded and plan.strict_grounding and replace:
             text = REFUSAL
-        citations = cite(text, segments) if grounded or not plan.strict_grounding else []
+        citations = cite(text, segments, search_query(plan.turns)) if grounded or not plan.strict_grounding else []
         return ChatAnswer(text=text, citations=citations, segments=segments, prompt_tokens=prompt_tokens,
                           completion_tokens=completion_tokens, finish_reason=finish_reason, timings=timings,
                           grounded=grounded)
+
+    @staticmethod
+    def _supported(plan: Plan, text: str, segments: list[ScoredSegment]) -> bool:
+        """The answer checks: its words come from the segments (or tool results), it is of the kind the
+        question asks for, and a question about the screen is answered with on-screen text."""
+        if is_refusal(text):
+            return True
+        # Tool results are sources too: words the answer takes from them count as supported.
+        tool_results = " ".join(t.content for t in plan.turns if t.role == "tool")
+        question = last_user_message(plan.turns)
+        return is_grounded(text, f"{question} {tool_results}", segments) and answers_kind(question, text) \
+            and names_screen_text(question, text, [line for s in segments for line in s.segment.scene_text])
 
     def stream(self, req: ChatRequest, prepared: Prepared | None = None) -> Iterator[str | ChatAnswer]:
         """Yields text deltas, then one final ChatAnswer (with citations for the whole text). With tools the

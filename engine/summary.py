@@ -13,10 +13,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from clipcite.domain import Segment
-from engine.citations import Citation, relevant_sources
+from clipcite.domain import ScoredSegment, Segment
+from engine.citations import Citation, is_grounded, relevant_sources
 from engine.generation import GenerationParams, TextGenerator
-from engine.prompting import fmt_time
+from engine.prompting import fmt_time, render_segment
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +29,27 @@ REDUCE_PROMPT = ("These are the chapters of one video. Write a two-sentence over
                  "key facts. No preamble.")
 
 
+BRIEF_PROMPT = ("These are the chapters of one video. Write one sentence (at most 30 words) saying what the whole "
+                "video is about, with its key fact. No preamble.")
+
+_BRIEF = re.compile(r"\b(?:one|a single|single|1|a|two|2)[ -](?:sentence|line|liner)s?\b|\bbrief(?:ly)?\b|"
+                    r"\bshort(?:ly)?\b|\btl;?dr\b|\bin (?:\d+|a few|few) words\b|\bconcise(?:ly)?\b", re.I)
+_BARE = re.compile(r"\b(?:please|can you|could you|give me|write|make|a|an|the|this|that|of|video|clip|for me|"
+                   r"summar\w*|overview|recap)\b|[^\w]+", re.I)
+
+
 def wants_summary(text: str) -> bool:
     return bool(_SUMMARY_INTENT.search(text or ""))
+
+
+def wants_brief(instruction: str | None) -> bool:
+    """"Summarise it in one sentence" wants that sentence, not an overview plus a chapter list."""
+    return bool(instruction and _BRIEF.search(instruction))
+
+
+def is_bare_request(instruction: str | None) -> bool:
+    """"Summarize this video." says nothing beyond asking for the summary itself."""
+    return not instruction or not _BARE.sub(" ", instruction).strip()
 
 
 @dataclass
@@ -47,8 +66,11 @@ class Summary:
     chapters: list[Chapter]
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    brief: bool = False  # the instruction asked for a sentence: the overview alone (chapters stay cited)
 
     def markdown(self) -> str:
+        if self.brief:
+            return self.overview.strip()
         lines = [self.overview, "", "Chapters:"]
         lines += [f"- [{fmt_time(c.start_time)}–{fmt_time(c.end_time)}] {c.text} [{i}]"
                   for i, c in enumerate(self.chapters, 1)]
@@ -63,14 +85,24 @@ class Summary:
 
 
 def _segment_text(seg: Segment, budget: int) -> str:
-    parts = []
-    if seg.speech_text:
-        parts.append(seg.speech_text)
-    if seg.scene_text:
-        parts.append("On screen: " + " | ".join(seg.scene_text))
-    if not parts and seg.visual:
-        parts.append("Visual: " + "; ".join(seg.visual))
-    return " ".join(parts)[:budget]
+    """Speech and on-screen text in time order (as answers see them), or the picture labels when there is
+    neither; the prompt's header line is left out (the chunk puts the time range first)."""
+    lines = render_segment(0, seg, budget).split("\n")[1:]
+    text = [line for line in lines if not line.startswith("picture")]
+    if not text and seg.visual:
+        text = ["picture: " + "; ".join(seg.visual)]
+    return " ".join(text)[:budget]
+
+
+def _extract(chunk: list[Segment], words: int = 25) -> str:
+    """A chapter line taken from the chunk itself, for when the model's line says what the segments do not:
+    the chunk's first sentences of speech (else its on-screen text), cut at a sentence end."""
+    speech = " ".join(s.speech_text for s in chunk if s.speech_text)
+    text = speech or " | ".join(line for s in chunk for line in s.scene_text) or "; ".join(
+        v for s in chunk for v in s.visual)
+    cut = " ".join(text.split()[:words])
+    ends = list(_SENTENCE_END.finditer(cut))
+    return cut[:ends[-1].end()] if ends and ends[-1].end() > 20 else cut
 
 
 def pack(segments: list[Segment], chunk_chars: int = 900, per_segment: int = 600) -> list[list[Segment]]:
@@ -104,26 +136,35 @@ def summarize(segments: list[Segment], generator: TextGenerator, instruction: st
         gen = generator.chat([{"role": "system", "content": MAP_PROMPT}, {"role": "user", "content": body}], params)
         prompt_tokens += gen.prompt_tokens
         completion_tokens += gen.completion_tokens
-        ch = Chapter(chunk[0].start_time, chunk[-1].end_time, _one_line(whole_sentences(gen.text, gen.finish_reason)),
-                     list(chunk))
+        line = _one_line(whole_sentences(gen.text, gen.finish_reason))
+        if not is_grounded(line, "", [ScoredSegment(seg, 1.0) for seg in chunk]):
+            # Checked like an answer: a chapter line must say what its segments say.
+            log.info("chapter line not supported by its segments, using their own words: %r", line[:200])
+            line = _one_line(_extract(chunk))
+        ch = Chapter(chunk[0].start_time, chunk[-1].end_time, line, list(chunk))
         chapters.append(ch)
         if on_chapter:
             on_chapter(ch)
     if not chapters:
         return Summary(overview="The video has no speech, on-screen text or visual labels to summarise.",
                        chapters=[])
+    brief = wants_brief(instruction)
     if len(chapters) == 1:
         overview = chapters[0].text
     else:
-        task = REDUCE_PROMPT + (f" Also follow this instruction: {instruction}" if instruction else "")
+        extra = "" if is_bare_request(instruction) else f" Also follow this instruction: {instruction}"
+        task = (BRIEF_PROMPT if brief else REDUCE_PROMPT) + extra
         body = "\n".join(f"[{fmt_time(c.start_time)}-{fmt_time(c.end_time)}] {c.text}" for c in chapters)
         gen = generator.chat([{"role": "system", "content": task}, {"role": "user", "content": body}],
                              GenerationParams(max_tokens=90, temperature=0.0))
         prompt_tokens += gen.prompt_tokens
         completion_tokens += gen.completion_tokens
         overview = whole_sentences(gen.text, gen.finish_reason).strip()
+        if not is_grounded(overview, instruction or "", [ScoredSegment(seg, 1.0) for seg in segments]):
+            log.info("overview not supported by the video's segments, using the chapter lines: %r", overview[:200])
+            overview = " ".join(c.text for c in chapters[:1 if brief else 2])
     return Summary(overview=overview, chapters=chapters, prompt_tokens=prompt_tokens,
-                   completion_tokens=completion_tokens)
+                   completion_tokens=completion_tokens, brief=brief)
 
 
 _SENTENCE_END = re.compile(r"[.!?](?:[\"')\]]*)(?=\s|$)")

@@ -138,3 +138,46 @@ def test_summaries_that_hit_their_budget_end_at_a_whole_sentence():
     assert whole_sentences(cut, "stop") == cut  # the model ended there itself
     assert whole_sentences("Room 212 needs goggles (Dr. Okafor).", "length").endswith("(Dr. Okafor).")
     assert whole_sentences("no sentence end at all", "length") == "no sentence end at all"
+
+
+def test_weak_matches_are_left_out_of_the_prompt():
+    """A clear best match is not drowned by weak ones (the model refused it among five others)."""
+    from clipcite.domain import ScoredSegment
+    from engine.chat import relevant
+    from tests.fakes import SEGMENTS
+
+    scored = [ScoredSegment(SEGMENTS[0], 0.83), ScoredSegment(SEGMENTS[1], 0.21)]
+    assert [s.score for s in relevant(scored, 0.4)] == [0.83]
+    assert [s.score for s in relevant([scored[0], ScoredSegment(SEGMENTS[1], 0.5)], 0.4)] == [0.83, 0.5]
+    assert relevant(scored, 0.0) == scored and relevant([], 0.4) == []
+
+
+def test_an_answer_of_the_wrong_kind_becomes_the_refusal(catalog):
+    """Class 4: every word of the answer is in the segments, but a colour question got a code."""
+    chat, _, _ = service(catalog, "The badge code is 4471 [1].")
+    ans = chat.answer(ask("What colour is the badge?", collections=["c1"]))
+    assert ans.text == REFUSAL and not ans.grounded and ans.citations == []
+    chat, _, _ = service(catalog, REFUSAL)
+    assert chat.answer(ask("How much does a ticket cost?", collections=["c1"])).grounded  # a refusal is grounded
+
+
+def test_summary_follows_a_brief_instruction(catalog):
+    """Class 7: "in one sentence" gets one sentence, not an overview plus chapters (they stay cited)."""
+    chat, _, gen = service(catalog, "Drivers check tyre pressure every Monday.")
+    ans = chat.answer(ask("Summarize this video in one sentence.", collections=["c1"]))
+    assert ans.text == "Drivers check tyre pressure every Monday." and "Chapters" not in ans.text
+    assert ans.citations
+    chat, _, gen = service(catalog, "Drivers check tyre pressure every Monday.")
+    assert "Chapters:" in chat.answer(ask("Summarize this video.", collections=["c1"])).text
+    from engine.summary import is_bare_request, wants_brief
+    assert is_bare_request("Please summarize this video.") and not is_bare_request("Summarize it for new drivers")
+    assert wants_brief("TL;DR please") and wants_brief("give me a two-line recap") and not wants_brief("Summarize")
+
+
+def test_summary_chapter_lines_are_checked_against_their_segments(catalog):
+    """Class 7: a chapter line that states what its segments do not is replaced by their own words."""
+    chat, _, _ = service(catalog, "Quarterly revenue tripled thanks to marketing campaigns worldwide.")
+    ans = chat.answer(ask("Summarize the video", collections=["c1"]))
+    chapters = [line for line in ans.text.splitlines() if line.startswith("- [")]
+    assert chapters and "revenue" not in ans.text.lower()
+    assert "Forklift drivers check the tyre pressure every Monday." in chapters[0]

@@ -1,0 +1,61 @@
+"""The extractive retry after a refusal: the copied line must be one of the segments' lines."""
+from clipcite.domain import ScoredSegment, ScreenLine, Segment, SpeechPart
+from engine.extraction import extract, locate
+from tests.fakes import FakeGenerator
+
+SEG = Segment("c", "f", "s", 0, 20.0, 40.0, speech=[SpeechPart("On spare parts, we spent $900 this month.", 24, 27)],
+              scene_text=["No flash photography"], scene_text_spans=[ScreenLine("No flash photography", 30, 34)],
+              file_info={"filename": "sync.mp4"})
+OTHER = Segment("c", "g", "t", 0, 0.0, 20.0, speech=[SpeechPart("The ferry leaves from the north pier.", 1, 4)],
+                file_info={"filename": "ferry.mp4"})
+SEGS = [ScoredSegment(OTHER, 0.9), ScoredSegment(SEG, 0.8)]
+
+
+def test_a_copied_line_or_fragment_is_located_in_its_segment():
+    assert locate("[2] On spare parts, we spent $900 this month.", SEGS).answer() == \
+        "On spare parts, we spent $900 this month [2]."
+    assert locate("$900", SEGS).line == "On spare parts, we spent $900 this month."  # a fragment of a line
+    assert locate("[2] on screen: No flash photography", SEGS).answer() == "No flash photography [2]."
+
+
+def test_none_paraphrases_and_inventions_locate_nowhere():
+    assert locate("NONE", SEGS) is None and locate("None.", SEGS) is None
+    assert locate("The hull was painted dark blue by the crew.", SEGS) is None
+    assert locate("", SEGS) is None
+
+
+def test_extract_asks_the_model_with_the_segments_and_locates_its_reply():
+    gen = FakeGenerator("[2] On spare parts, we spent $900 this month.")
+    found = extract(gen, "How much was spent on spare parts?", SEGS, 400)
+    assert found is not None and found.number == 2
+    prompt = gen.seen[0][-1]["content"]
+    assert "[2] sync.mp4 00:20-00:40" in prompt and prompt.endswith("Question: How much was spent on spare parts?")
+    assert extract(FakeGenerator("NONE"), "Who is the captain?", SEGS, 400) is None
+    assert extract(gen, "q", [], 400) is None
+
+
+def test_a_refused_answerable_question_is_answered_from_the_copied_line(tmp_path):
+    """End to end in the service: refusal -> extractive retry -> grounded, cited answer."""
+    from engine.catalog import Catalog, CollectionRecord
+    from engine.chat import ChatRequest, ChatService
+    from engine.conversation import Turn
+    from engine.prompting import REFUSAL
+    from tests.fakes import FakeRetriever
+
+    class Replies(FakeGenerator):
+        def __init__(self, *replies):
+            super().__init__(replies[0])
+            self.replies = list(replies)
+
+        def chat(self, messages, params):
+            self.reply = self.replies.pop(0)
+            return super().chat(messages, params)
+
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    catalog.library.add_collection(CollectionRecord("c1", "c1", None, "media-descriptions", None, 0))
+    chat = ChatService(FakeRetriever(), Replies(REFUSAL, "[1] Forklift drivers check the tyre pressure every Monday."),
+                       catalog)  # type: ignore[arg-type]
+    ans = chat.answer(ChatRequest(turns=[Turn("user", "When do drivers check tyres?")], collections=["c1"]))
+    assert ans.text == "Forklift drivers check the tyre pressure every Monday [1]." and ans.grounded
+    assert ans.citations and ans.citations[0].segment.segment_id == "s0"
+    catalog.close()
