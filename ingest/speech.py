@@ -46,11 +46,11 @@ class WhisperTranscriber:
     across our thread budget)."""
 
     def __init__(self, model_path: Path, model_name: str, device: str = "cpu", compute_type: str = "int8",
-                 threads: int = 1, language: str | None = None, batch_size: int = 0) -> None:
+                 threads: int = 1, language: str | None = None, batch_size: int = 0, beam_size: int = 1) -> None:
         self.model_path = Path(model_path)
         self.options = SpeechOptions(model=model_name, device=device, compute_type=compute_type,
                                      language=language or ("en" if model_name.endswith(".en") else None),
-                                     batch_size=batch_size)
+                                     beam_size=beam_size, batch_size=batch_size)
         self.threads = threads
         self._model = Lazy("speech", self._build, "pip install faster-whisper")
         self._lock = threading.Lock()

@@ -54,7 +54,8 @@ def build(env: StageEnv) -> SpeechStage | None:
         return None
     transcriber = WhisperTranscriber(env.registry.resolve(s.whisper_model, "whisper"), s.whisper_model,
                                      device=env.devices.device, compute_type=env.devices.whisper_compute_type,
-                                     threads=th.speech, language=s.whisper_language, batch_size=s.whisper_batch_size)
+                                     threads=th.speech, language=s.whisper_language, batch_size=s.whisper_batch_size,
+                                     beam_size=s.whisper_beam_size)
     diarizer = None
     if s.speakers_enabled:
         if importlib.util.find_spec("resemblyzer") is None:
