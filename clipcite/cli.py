@@ -42,7 +42,10 @@ def _models(args: argparse.Namespace) -> int:
         state = f"optional, set {setting}" if path is None else ("found" if Path(path).exists() else "MISSING")
         sys.stdout.write(f"{kind:10} {str(path or '(user-supplied)'):40} {state}\n")
     if args.prepare:
-        for name, kind in ((settings.whisper_model, "whisper"), (settings.embed_model, "embedding"),
+        from models.devices import plan_devices
+
+        whisper = reg.choose_whisper(settings.whisper_model, plan_devices(settings.device, settings.threads).device)
+        for name, kind in ((whisper, "whisper"), (settings.embed_model, "embedding"),
                            (settings.chat_model, "chat")):
             sys.stdout.write(f"{kind}: {reg.resolve(name, kind)}\n")  # type: ignore[arg-type]  # kinds above
     damaged = 0

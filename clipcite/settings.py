@@ -43,7 +43,8 @@ class Settings(BaseSettings):
 
     # --- models ---
     whisper_model: str = Field(
-        "tiny.en", description="Registry name (tiny.en, base) or a path to a CTranslate2 Whisper directory."
+        "auto", description="Registry name (tiny.en, base), a path to a CTranslate2 Whisper directory, or auto: "
+        "tiny.en on CPU, base on CUDA when installed (README has the measured trade-off)."
     )
     whisper_language: str | None = Field(None, description="Force a language; None = detect.")
     whisper_beam_size: int = Field(1, ge=1, le=10, description="Whisper beam search width (1: greedy); "

@@ -69,6 +69,10 @@ _SCREEN_QUESTION = re.compile(r"\b(?:on (?:the )?screen|on (?:the )?slide|displa
 _SCREEN_WORDS = frozenset({"screen", "shown", "show", "shows", "displayed", "written", "slide", "now", "please"})
 
 
+def asks_about_screen(question: str) -> bool:
+    return bool(_SCREEN_QUESTION.search(question))
+
+
 def names_screen_text(question: str, answer: str, screen_lines: list[str]) -> bool:
     """A question about what is on screen is answered with on-screen text: the answer must share a word with
     a line shown in the segments beyond the question's own words. Speech that points at the screen ("the code

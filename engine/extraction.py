@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from clipcite.domain import ScoredSegment, SpeechPart
 from engine import lexical
+from engine.answer_types import asks_about_screen
 from engine.generation import GenerationParams, TextGenerator
 from engine.prompting import build_user_message
 
@@ -35,7 +36,8 @@ class Extracted:
         return f"{self.line.strip().rstrip('.')} [{self.number}]."
 
 
-def locate(reply: str, segments: list[ScoredSegment], min_share: float = 0.7) -> Extracted | None:
+def locate(reply: str, segments: list[ScoredSegment], min_share: float = 0.7, screen_only: bool = False
+           ) -> Extracted | None:
     """The segment line the reply copied: most of the reply's terms in one utterance or on-screen line.
     A reply that copies nothing (a paraphrase, an invention, NONE) locates nowhere."""
     text = re.sub(r"^\s*\[\d+\]\s*(?:speech:|on screen:)?\s*", "", reply.strip(), flags=re.I).strip().strip('"')
@@ -47,7 +49,8 @@ def locate(reply: str, segments: list[ScoredSegment], min_share: float = 0.7) ->
     best: tuple[float, int, str] | None = None
     for n, scored in enumerate(segments, 1):
         seg = scored.segment
-        for line in [p.text for p in seg.speech] + [s.text for s in seg.screen_lines()]:
+        spoken = [] if screen_only else [p.text for p in seg.speech]
+        for line in spoken + [s.text for s in seg.screen_lines()]:
             share = len(terms & set(lexical.tokens(line))) / len(terms)
             if share >= min_share and (best is None or share > best[0]):
                 best = (share, n, line)
@@ -60,9 +63,11 @@ def extract(generator: TextGenerator, question: str, segments: list[ScoredSegmen
     shown = segments[:max_segments]
     if not shown:
         return None
+    if asks_about_screen(question):  # the line to copy is a shown one: speech pointing at it only distracts
+        speech = {i: [] for i in range(len(shown))}  # numbering stays that of the answer's segments
     messages = [{"role": "system", "content": EXTRACT_PROMPT},
                 {"role": "user", "content": build_user_message(question, shown, char_budget, speech)}]
     gen = generator.chat(messages, GenerationParams(max_tokens=60, temperature=0.0))
-    found = locate(gen.text, shown)
+    found = locate(gen.text, shown, screen_only=asks_about_screen(question))
     log.info("extractive retry after a refusal: %r -> %s", gen.text[:120], found)
     return found

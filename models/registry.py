@@ -177,6 +177,18 @@ class ModelRegistry:
             return None
         return json.loads(manifest.read_text()).get("sha256") == _sha256(out)
 
+    def choose_whisper(self, name: str, device: str) -> str:
+        """`auto`: the most accurate installed Whisper the device runs fast enough. Measured on 2 vCPUs
+        (scripts/bench_asr.py, README): base is 2x slower than tiny.en (4.5-5.5x real time alone, which
+        puts the whole pipeline under the 5x target) for a WER 16 -> 12 % and 6 -> 5 %, so CPUs get tiny.en;
+        a GPU decodes base faster than a CPU decodes tiny.en, so CUDA gets base when it is installed."""
+        if name != "auto":
+            return name
+        base = SPECS["base"]
+        if device == "cuda" and all(_package_dir(pkg) is not None for pkg in base.packages):
+            return "base"
+        return "tiny.en"
+
     def available(self) -> list[dict[str, object]]:
         """Which registry models are installed (cheap: no assembly)."""
         out = []

@@ -52,7 +52,8 @@ def build(env: StageEnv) -> SpeechStage | None:
     s, th = env.settings, env.devices.stage_threads
     if not s.speech_enabled:
         return None
-    transcriber = WhisperTranscriber(env.registry.resolve(s.whisper_model, "whisper"), s.whisper_model,
+    model = env.registry.choose_whisper(s.whisper_model, env.devices.device)
+    transcriber = WhisperTranscriber(env.registry.resolve(model, "whisper"), model,
                                      device=env.devices.device, compute_type=env.devices.whisper_compute_type,
                                      threads=th.speech, language=s.whisper_language, batch_size=s.whisper_batch_size,
                                      beam_size=s.whisper_beam_size)

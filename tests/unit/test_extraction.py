@@ -59,3 +59,13 @@ def test_a_refused_answerable_question_is_answered_from_the_copied_line(tmp_path
     assert ans.text == "Forklift drivers check the tyre pressure every Monday [1]." and ans.grounded
     assert ans.citations and ans.citations[0].segment.segment_id == "s0"
     catalog.close()
+
+
+def test_a_question_about_the_screen_copies_a_shown_line():
+    """Class 2: only on-screen lines are offered (and accepted) when the question asks what is shown."""
+    gen = FakeGenerator("[2] No flash photography")
+    found = extract(gen, "What is written on screen?", SEGS, 400)
+    prompt = gen.seen[0][-1]["content"]
+    assert "speech:" not in prompt and "[2] sync.mp4 00:20-00:40\non screen: No flash photography" in prompt
+    assert found is not None and found.answer() == "No flash photography [2]."  # numbered as the answer's
+    assert locate("On spare parts, we spent $900 this month.", SEGS, screen_only=True) is None

@@ -19,3 +19,14 @@ def test_assemble_verifies_and_detects_damage(tmp_path):
     out.write_bytes(bytes(data))
     assert reg.verify("m/model.bin") is False
     assert reg.verify("absent.bin") is None
+
+
+def test_auto_whisper_is_tiny_en_on_cpu_and_base_on_cuda_when_installed(tmp_path, monkeypatch):
+    from models import registry as reg_mod
+    reg = reg_mod.ModelRegistry(tmp_path)
+    assert reg.choose_whisper("base", "cpu") == "base"  # an explicit choice is kept
+    assert reg.choose_whisper("auto", "cpu") == "tiny.en"
+    monkeypatch.setattr(reg_mod, "_package_dir", lambda pkg: tmp_path)
+    assert reg.choose_whisper("auto", "cuda") == "base"
+    monkeypatch.setattr(reg_mod, "_package_dir", lambda pkg: None)
+    assert reg.choose_whisper("auto", "cuda") == "tiny.en"  # base not installed
