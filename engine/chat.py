@@ -240,9 +240,10 @@ class ChatService:
                                   completion_tokens=gen.completion_tokens, finish_reason="tool_calls",
                                   timings=timings, tool_calls=calls)
         text, prompt_tokens, completion_tokens = gen.text, gen.prompt_tokens, gen.completion_tokens
-        # A refusal, or an answer the checks would replace with one, gets one extractive second look.
-        if self.retry_refusals and plan.strict_grounding and segments \
-                and (is_refusal(text) or not self._supported(plan, text.strip(), segments)):
+        # A refusal, or an answer the checks would replace with one, gets one extractive second look
+        # (never for structured output, which must stay the schema's JSON).
+        if self.retry_refusals and segments and req.params.response_format is None and (
+                is_refusal(text) or (plan.strict_grounding and not self._supported(plan, text.strip(), segments))):
             t = time.perf_counter()
             found = extract(self.generator, prompt_question(plan.turns), segments, self.char_budget,
                             prepared.speech)

@@ -41,12 +41,13 @@ def test_a_bare_path_is_indexed_once_and_summarised_with_chapters(live_server, v
         windows[-1][1], abs=0.6)  # every segment is covered, not a top-k sample
     files_before = httpx.get(f"{live_server.url}/v1/files?limit=100").json()["total"]
     again = chat(live_server.url, [{"type": "video_url", "video_url": {"url": f"file://{path}"}},
-                                   {"type": "text", "text": "Which exit should be used in an emergency?"}],
-                 strict_grounding=False)  # keep SmolLM2's answer so its citations can be checked
+                                   {"type": "text", "text": "Summarize the emergency instructions."}])
+    # A summary (map-reduce over the linked file) cites every chapter whatever the test model answers, so
+    # the citations below always exist to be checked (SmolLM2 refuses most questions).
     assert again.status_code == 200, again.text
     assert httpx.get(f"{live_server.url}/v1/files?limit=100").json()["total"] == files_before  # cached by hash
     cites = again.json()["choices"][0]["citations"]
-    assert cites, "no citation to check"
+    assert cites, ("no citation to check", again.json()["choices"][0]["message"]["content"])
     for c in cites:
         assert c["filename"] == "safety_briefing.mp4"
 
