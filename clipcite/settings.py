@@ -49,7 +49,9 @@ class Settings(BaseSettings):
     whisper_language: str | None = Field(None, description="Force a language; None = detect.")
     whisper_beam_size: int = Field(1, ge=1, le=10, description="Whisper beam search width (1: greedy); "
                                    "README has the measured accuracy and speed of each (scripts/bench_asr.py).")
-    embed_model: str = Field("all-minilm-l6-v2", description="Registry name or sentence-transformers path.")
+    embed_model: str = Field("multilingual-e5-small", description="Registry name (multilingual-e5-small: any "
+                             "language, questions cross languages; all-minilm-l6-v2: English only) or a "
+                             "sentence-transformers path. Changing it re-embeds the index once at start-up.")
     chat_model: str = Field(
         "qwen2.5-coder-1.5b-instruct-q4_k_m", description="Registry name or a path to a GGUF file."
     )

@@ -196,13 +196,14 @@ class ChatService:
         if not parts or not query:
             return {}
         embedder = self.retriever.embedder
-        vecs = np.concatenate([embedder.embed_cached([query], persist=False),  # retrieval embedded it already
+        vecs = np.concatenate([embedder.embed_cached([query], persist=False, query=True),  # retrieval embedded it
                                embedder.embed_cached([p.text for _, p in parts])])
         sims = (vecs[1:] @ vecs[0]).tolist()
         out: dict[int, list[SpeechPart]] = {}
         for i in {i for i, _ in parts}:
             idx = [k for k, (j, _) in enumerate(parts) if j == i]
-            out[i] = [parts[idx[c]][1] for c in pick_parts([sims[k] for k in idx])]
+            out[i] = [parts[idx[c]][1] for c in pick_parts([sims[k] for k in idx],
+                                                            floor=embedder.related_floor)]
         return out
 
     def summarize(self, req: ChatRequest, plan: Plan) -> ChatAnswer:

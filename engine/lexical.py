@@ -3,18 +3,47 @@
 Why: exact tokens - numbers, codes, names, extensions ("4471", "B12") - are where sentence embeddings
 are weakest; a lexical index finds them. Terms hash to a stable 31-bit index (no vocabulary to store
 or keep in sync across processes or machines).
+
+Every script: text is case- and accent-folded ("Lucía" meets "Lucia", "Straße" meets "strasse"), Chinese
+is segmented into words by jieba (search mode: "会议室" also yields "会议"), and Japanese kana / Korean
+runs, which jieba does not know, become overlapping character pairs.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+import unicodedata
+import warnings
 import zlib
 from collections import Counter
+from functools import lru_cache
 
 from clipcite.domain import Segment
 from engine.store import SparseVec
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*", re.I)
+log = logging.getLogger(__name__)
+
+_TOKEN = re.compile(r"[^\W_]+(?:[.,][0-9]+)*")
+# Han, kana, Hangul: scripts written without spaces between words.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Function words of the other languages Clipcite is evaluated on; words that are also English content
+# words ("die", "war", "son", "no", "dove", "hay", "den") are left out, so English behaves as before.
+_FUNCTION_WORDS = """
+    el la las un una unos unas de del y o que en es por para con se lo le su sus cual cuales
+    cuando donde como quien cuanto cuanta cuantos cuantas esta este esto estos estas ese esa fue muy
+    der das dem des ein eine einen einem einer und oder ist sind wie wo wer welche welcher welches
+    wann im mit von zu auf fur nicht auch es sie er ich wir ihr hier dort
+    les une des et ou est sont qui quoi quel quelle quels quelles quand comment combien dans sur pour avec
+    du au aux ce cet cette ces il ils elle elles nous vous leur leurs pas
+    o os um uma e em do da dos das na nos nas qual quais quanto quantos
+    il lo gli della dei delle che di per con chi quando quanto quale sono
+    的 了 是 在 吗 呢 吧 啊 和 与 及 也 都 就 这 那 这个 那个 什么 哪 哪里 哪儿 几 多少 怎么 怎样 我们 你们 他们
+    我 你 他 她 它 有 没有 会 要 被 把 从 到 对 为 里 上 个
+"""
+FOREIGN_STOPWORDS = frozenset(_FUNCTION_WORDS.split())
 STOPWORDS = frozenset([
     "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does", "for",
     "from", "had", "has", "have", "he", "her", "his", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my",
@@ -22,8 +51,9 @@ STOPWORDS = frozenset([
     "this", "to", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with",
     "would", "you", "your", "about", "after", "all", "also", "any", "before", "being", "both", "each", "few", "more",
     "most", "other", "same", "some", "such", "only", "own", "just", "should", "now"
-])
+]) | FOREIGN_STOPWORDS
 K1, B, AVG_LEN = 1.2, 0.75, 40.0
+VERSION = 2  # bump when tokens() changes: stored lexical vectors are rebuilt at start-up (ingest.migrate)
 
 
 _SPLIT_HUNDREDS = re.compile(r"\b([1-9])00 and ([1-9][0-9]?)\b")
@@ -51,12 +81,69 @@ def _stem(tok: str) -> str:
     return tok
 
 
+def fold(text: str) -> str:
+    """Case- and accent-folded (NFKD, combining marks dropped; full-width forms to ASCII via NFKC)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if text.isascii():
+        return text
+    return "".join(_fold_char(c) for c in text)
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(c: str) -> str:
+    """Alphabets only (below U+2000: Latin, Greek, Cyrillic): kana voicing marks are part of the letter."""
+    if ord(c) >= 0x2000:
+        return c
+    return "".join(d for d in unicodedata.normalize("NFKD", c) if not unicodedata.combining(d))
+
+
+_jieba_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    """jieba, loaded once (its dictionary takes ~1.5 s); None when it is not installed."""
+    with _jieba_lock:
+        try:
+            with warnings.catch_warnings():  # jieba imports pkg_resources, which warns on import
+                warnings.simplefilter("ignore", DeprecationWarning)
+                import jieba
+        except ImportError as exc:  # a dependency; without it Chinese falls back to character pairs
+            log.warning("jieba is not importable (%s): Chinese text is indexed as character pairs", exc)
+            return None
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+        return jieba
+
+
+def _cjk_words(run: str) -> list[str]:
+    """Words of a run of Han / kana / Hangul characters."""
+    jb = _jieba() if _HAN.search(run) else None
+    if jb is not None and not re.search(r"[\u3040-\u30ff\uac00-\ud7af]", run):
+        return [w for w in jb.cut_for_search(run) if w.strip()]
+    if len(run) == 1:
+        return [run]
+    return [run[i:i + 2] for i in range(len(run) - 1)]
+
+
+def _words(text: str) -> list[str]:
+    """Raw words in reading order: CJK runs segmented, everything else split on non-word characters."""
+    out: list[str] = []
+    pos = 0
+    for m in _CJK.finditer(text):
+        out.extend(_TOKEN.findall(text[pos:m.start()]))
+        out.extend(_cjk_words(m.group()))
+        pos = m.end()
+    out.extend(_TOKEN.findall(text[pos:]))
+    return out
+
+
 def tokens(text: str) -> list[str]:
     out = []
-    for raw in _TOKEN.findall(join_spoken_numbers(text).lower()):
+    for raw in _words(fold(join_spoken_numbers(text))):
         if raw in STOPWORDS:
             continue
-        out.append(raw if raw[0].isdigit() else _stem(raw))
+        out.append(raw if raw[0].isdigit() or not raw.isascii() else _stem(raw))
         if raw[0].isdigit() and any(c in raw for c in ".,"):  # "1,800" also matches "1" and "800"
             out.extend(p for p in re.split(r"[.,]", raw) if p)
     return out

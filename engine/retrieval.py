@@ -152,7 +152,7 @@ class Retriever:
         self.image_encoder = image_encoder
 
     def build_query(self, text: str, opts: RetrievalOptions) -> HybridQuery:
-        dense = self.embedder.embed_cached([text], persist=False)[0].tolist() if opts.dense else None
+        dense = self.embedder.embed_cached([text], persist=False, query=True)[0].tolist() if opts.dense else None
         qv = lexical.query_vector(text)
         sparse = {name: qv for name in opts.lexical}
         image = None

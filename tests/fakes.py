@@ -19,7 +19,9 @@ SEGMENTS = [segment(0, "Forklift drivers check the tyre pressure every Monday.",
 
 
 class FakeEmbedder:
-    def embed_cached(self, texts, persist=True):
+    related_floor = 0.3
+
+    def embed_cached(self, texts, persist=True, query=False):
         return np.ones((len(texts), 4), dtype=np.float32) / 2.0
 
 

@@ -74,3 +74,13 @@ class StoredObjects:
 
     def mark_migration(self, name: str) -> None:
         self.db.x("INSERT OR REPLACE INTO migrations VALUES (?,?)", (name, now_ms()))
+
+    def migrations_like(self, prefix: str) -> list[str]:
+        return [r[0] for r in self.db.q("SELECT name FROM migrations WHERE name LIKE ? ORDER BY done_at",
+                                        (prefix.replace("%", "") + "%",))]
+
+    def replace_migrations(self, prefix: str, name: str) -> None:
+        """Record `name` as the one state of its kind (e.g. which embedder built the vectors)."""
+        with self.db.transaction():
+            self.db.x("DELETE FROM migrations WHERE name LIKE ?", (prefix.replace("%", "") + "%",))
+            self.db.x("INSERT INTO migrations VALUES (?,?)", (name, now_ms()))

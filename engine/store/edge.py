@@ -129,6 +129,14 @@ class EdgeStore(StoreBackend):
                  for p in points]))
             self.shard.flush()
 
+    def update_vectors(self, points: list[StorePoint]) -> None:
+        if not points:
+            return
+        with self._lock:
+            self.shard.update(self.q.UpdateOperation.update_vectors(
+                [self.q.PointVectors(id=p.id, vector=point_vectors(p, self.q.SparseVector)) for p in points]))
+            self.shard.flush()
+
     def _locked(self) -> threading.RLock:
         return self._lock
 

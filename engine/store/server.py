@@ -85,6 +85,12 @@ class QdrantServerStore(StoreBackend):
                                           payload=p.payload) for p in points[start:start + batch]]
             self.client.upsert(self.collection, structs, wait=True)
 
+    def update_vectors(self, points: list[StorePoint], batch: int = 256) -> None:
+        for start in range(0, len(points), batch):
+            vecs = [self.m.PointVectors(id=p.id, vector=point_vectors(p, self.m.SparseVector))
+                    for p in points[start:start + batch]]
+            self.client.update_vectors(self.collection, vecs, wait=True)
+
     def _nearest(self, vec: Any, using: str, limit: int, flt: Any) -> list[Any]:
         return self.client.query_points(self.collection, query=vec, using=using, query_filter=flt, limit=limit,
                                         with_payload=True).points

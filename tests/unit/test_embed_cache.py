@@ -13,9 +13,9 @@ class CountingEmbedder(SentenceEmbedder):
         self.dim = 4
         self.calls: list[list[str]] = []
 
-    def embed(self, texts):
+    def _encode(self, texts, query):
         self.calls.append(list(texts))
-        return np.array([[len(t), t.count("a"), 1.0, 0.5] for t in texts], dtype=np.float32)
+        return np.array([[len(t), t.count("a"), 1.0, 2.0 if query else 0.5] for t in texts], dtype=np.float32)
 
 
 def test_misses_are_embedded_once_in_one_batch_and_in_order(tmp_path):
@@ -51,3 +51,17 @@ def test_memory_lru_is_bounded():
 def test_empty_input():
     emb = CountingEmbedder(VectorCache(None))
     assert emb.embed_cached([]).shape == (0, 4) and emb.calls == []
+
+
+def test_an_asymmetric_model_keeps_question_and_passage_vectors_apart():
+    """e5 embeds 'query: x' and 'passage: x' differently: the same text asked and indexed must not share
+    a cache entry, and a symmetric model (MiniLM) shares it."""
+    emb = CountingEmbedder(VectorCache(None))
+    emb.asymmetric = True
+    passage = emb.embed_cached(["north exit"])[0]
+    asked = emb.embed_cached(["north exit"], persist=False, query=True)[0]
+    assert passage[3] == 0.5 and asked[3] == 2.0 and len(emb.calls) == 2
+    emb.asymmetric = False
+    assert emb.embed_cached(["gate"], query=True)[0][3] == 0.5
+    emb.embed_cached(["gate"])
+    assert emb.calls[-1] == ["gate"] and len(emb.calls) == 3
