@@ -99,7 +99,8 @@ def file_obj(f: FileRecord) -> FileObject:
     }
     if vi is not None:
         out["video_info"] = {"duration_seconds": vi.duration_seconds, "height": vi.height, "width": vi.width,
-                             "format": Path(f.filename).suffix.lstrip(".") or None, "has_audio": vi.has_audio}
+                             "format": Path(f.filename).suffix.lstrip(".") or None, "has_audio": vi.has_audio,
+                             "language": vi.language}
         if vi.warnings:  # a partial file indexed anyway (allow_partial_media): say what is missing
             out["video_info"]["warnings"] = list(vi.warnings)
             out["warnings"] = list(vi.warnings)

@@ -43,6 +43,7 @@ class VideoInfo:
     has_audio: bool
     has_video: bool = True
     warnings: tuple[str, ...] = ()  # what is missing from a partial file indexed anyway (allow_partial_media)
+    language: str | None = None  # spoken language (ISO 639-1) once speech was transcribed
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VideoInfo:
@@ -51,8 +52,8 @@ class VideoInfo:
         return cls(**{**known, "warnings": tuple(data.get("warnings") or ())})
 
     def to_dict(self) -> dict[str, Any]:
-        """What the catalog stores: `warnings` only when there are some."""
-        return {k: v for k, v in asdict(self).items() if k != "warnings" or v}
+        """What the catalog stores: `warnings` and `language` only when there are some."""
+        return {k: v for k, v in asdict(self).items() if k not in ("warnings", "language") or v}
 
 
 @dataclass(frozen=True)

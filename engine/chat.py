@@ -13,6 +13,7 @@ import numpy as np
 
 from clipcite.domain import ScoredSegment, SpeechPart
 from clipcite.errors import InvalidRequest
+from engine import languages
 from engine.answer_types import answers_kind, names_screen_text
 from engine.catalog import Catalog, IndexStatus
 from engine.citations import Citation, cite, is_grounded, is_refusal
@@ -21,7 +22,7 @@ from engine.extraction import extract
 from engine.filters import Group
 from engine.fitting import fit_prompt
 from engine.generation import GenerationParams, TextGenerator
-from engine.prompting import REFUSAL, SYSTEM_PROMPT, TOOLS_SYSTEM_PROMPT, build_user_message, pick_parts
+from engine.prompting import SYSTEM_PROMPT, TOOLS_SYSTEM_PROMPT, build_user_message, pick_parts
 from engine.retrieval import RetrievalOptions, Retriever
 from engine.scopes import search_scope
 from engine.summary import summarize, wants_summary
@@ -64,6 +65,7 @@ class Plan:
     file_ids: list[str] | None
     summary: bool  # map-reduce over every segment of the one file in scope, not top-k retrieval
     strict_grounding: bool  # replace an answer the segments do not support with the refusal
+    language: str = "en"  # the language to answer (and refuse) in: the question's
 
 
 @dataclass
@@ -148,7 +150,7 @@ class ChatService:
         strict = self.strict_grounding if req.strict_grounding is None else req.strict_grounding
         # Structured output must stay parseable: never swap it for the refusal sentence.
         return Plan(turns=turns, collections=collections, file_ids=file_ids, summary=summary,
-                    strict_grounding=False if structured else strict)
+                    strict_grounding=False if structured else strict, language=languages.answer_language(question))
 
     def _single_file(self, collections: list[str] | None) -> str | None:
         """A summary needs one video: a scope of one collection holding exactly one indexed file."""
@@ -182,6 +184,8 @@ class ChatService:
         before = [p for p in (_model_message(t) for t in turns[:last]) if p["content"]]
         after = [p for p in (_model_message(t) for t in turns[last + 1:]) if p["content"]]
         question = prompt_question(plan.turns)
+        if languages.instruction(plan.language):
+            question += "\n" + languages.instruction(plan.language)
         speech = self._focused_speech(query, segments)
         fitted = fit_prompt(system, before,
                             lambda k: build_user_message(question, segments[:k], self.char_budget, speech),
@@ -263,23 +267,49 @@ class ChatService:
         if not grounded:
             log.info("answer not supported by the retrieved segments: %r", text[:200])
         if not grounded and plan.strict_grounding and replace:
-            text = REFUSAL
+            text = languages.refusal(plan.language)
         citations = cite(text, segments, search_query(plan.turns)) if grounded or not plan.strict_grounding else []
         return ChatAnswer(text=text, citations=citations, segments=segments, prompt_tokens=prompt_tokens,
                           completion_tokens=completion_tokens, finish_reason=finish_reason, timings=timings,
                           grounded=grounded)
 
-    @staticmethod
-    def _supported(plan: Plan, text: str, segments: list[ScoredSegment]) -> bool:
+    def _supported(self, plan: Plan, text: str, segments: list[ScoredSegment]) -> bool:
         """The answer checks: its words come from the segments (or tool results), it is of the kind the
-        question asks for, and a question about the screen is answered with on-screen text."""
+        question asks for, and a question about the screen is answered with on-screen text. An answer in
+        another language than its segments cannot share their words: it is checked by meaning instead."""
         if is_refusal(text):
             return True
+        if segments and self._translated(plan, text, segments):
+            return self._same_meaning(text, segments)
         # Tool results are sources too: words the answer takes from them count as supported.
         tool_results = " ".join(t.content for t in plan.turns if t.role == "tool")
         question = last_user_message(plan.turns)
         return is_grounded(text, f"{question} {tool_results}", segments) and answers_kind(question, text) \
             and names_screen_text(question, text, [line for s in segments for line in s.segment.scene_text])
+
+    @staticmethod
+    def _translated(plan: Plan, text: str, segments: list[ScoredSegment]) -> bool:
+        said = segments[0].segment.video_info.get("language") or languages.detect(segments[0].segment.speech_text)
+        answered = languages.detect(text) or plan.language
+        return bool(said) and said != answered
+
+    def _same_meaning(self, text: str, segments: list[ScoredSegment]) -> bool:
+        """A translated answer is supported when one utterance, on-screen line or whole segment says the same
+        thing in its own language (cross-lingual embedding similarity; e5-small put translations at 0.87-0.94
+        and the same sentence with another figure at 0.82-0.84). An English-only embedder cannot judge: it
+        supports nothing, so strict grounding refuses rather than passes an unchecked answer."""
+        embedder = self.retriever.embedder
+        floor = embedder.same_meaning_floor
+        if floor is None:
+            return False
+        units = [u for s in segments for u in ([p.text for p in s.segment.speech] + list(s.segment.scene_text)
+                                                + [s.segment.speech_text]) if u]
+        if not units:
+            return False
+        vecs = embedder.embed_cached([text] + units, persist=False)
+        best = float((vecs[1:] @ vecs[0]).max())
+        log.info("translated answer, best same-meaning similarity %.3f (floor %.2f)", best, floor)
+        return best >= floor
 
     def stream(self, req: ChatRequest, prepared: Prepared | None = None) -> Iterator[str | ChatAnswer]:
         """Yields text deltas, then one final ChatAnswer (with citations for the whole text). With tools the

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from clipcite.domain import ScoredSegment, Segment
 from engine import lexical
+from engine.languages import REFUSALS
 from engine.prompting import REFUSAL
 
 _MARKER = re.compile(r"\[(\s*\d+\s*(?:[,;]\s*\d+\s*)*)\]|\bsegments?\s+(\d+(?:\s*(?:,|and)\s*\d+)*)", re.I)
@@ -70,7 +71,9 @@ def is_refusal(answer: str) -> bool:
     text = answer.strip()
     if not text:
         return True
-    return REFUSAL.lower().rstrip(".") in text.lower() or bool(_REFUSAL_PATTERNS.search(text[:300]))
+    low = text.lower()
+    return any(r.lower().rstrip(".。") in low for r in REFUSALS.values()) or REFUSAL.lower().rstrip(".") in low \
+        or bool(_REFUSAL_PATTERNS.search(text[:300]))
 
 
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8}

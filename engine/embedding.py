@@ -32,6 +32,7 @@ class Embedder(Protocol):
     dim: int
     name: str
     related_floor: float
+    same_meaning_floor: float | None
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -99,6 +100,9 @@ class _CachedEmbedder:
     # Question-sentence cosine above which a sentence is likely related: models spread scores differently
     # (field corpus: MiniLM puts 55 % of unrelated sentences under 0.3, e5-small the same share under 0.78).
     related_floor = 0.3
+    # Cosine at which an answer in one language says what a sentence in another says; None: the model
+    # does not map languages onto each other (MiniLM), so it cannot judge a translated answer.
+    same_meaning_floor: float | None = None
 
     def __init__(self, cache: VectorCache | None) -> None:
         self.dim = 384
@@ -174,6 +178,7 @@ class E5Embedder(_CachedEmbedder):
 
     asymmetric = True
     related_floor = 0.78
+    same_meaning_floor: float | None = 0.86
 
     def __init__(self, model_path: Path, threads: int = 1, cache: VectorCache | None = None) -> None:
         super().__init__(cache)

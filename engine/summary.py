@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from clipcite.domain import ScoredSegment, Segment
+from engine import languages
 from engine.citations import Citation, is_grounded, relevant_sources
 from engine.generation import GenerationParams, TextGenerator
 from engine.prompting import fmt_time, render_segment
@@ -21,7 +22,9 @@ from engine.prompting import fmt_time, render_segment
 log = logging.getLogger(__name__)
 
 _SUMMARY_INTENT = re.compile(r"\b(summar\w*|overview|recap|tl;?dr|gist|key points|chapters?|"
-                             r"what (is|was|'s) (this|the) video about|what happens in (this|the) video)\b", re.I)
+                             r"what (is|was|'s) (this|the) video about|what happens in (this|the) video|"
+                             r"resum\w*|résum\w*|zusammenfass\w*|fass\w*\b.{0,40}\bzusammen|riassun\w*|samenvat\w*)\b"
+                             r"|总结|概括|摘要|要約|まとめ|요약", re.I)
 
 MAP_PROMPT = ("Write one sentence (at most 25 words) stating the specific facts in these video segments: names, "
               "numbers, dates, places. No preamble.")
@@ -127,13 +130,17 @@ def summarize(segments: list[Segment], generator: TextGenerator, instruction: st
     if len(chunks) > max_chapters:  # long videos: wider chunks rather than more model calls
         chunks = pack(segments, chunk_chars=900 * (len(chunks) // max_chapters + 1))
     params = GenerationParams(max_tokens=48, temperature=0.0)
+    # Written in the instruction's language ("总结这个视频" gets a Chinese summary); English when unknown.
+    lang = languages.answer_language(instruction or "")
+    in_lang = f" Write in {languages.NAMES[lang]}." if lang != "en" and lang in languages.NAMES else ""
     chapters: list[Chapter] = []
     prompt_tokens = completion_tokens = 0
     for chunk in chunks:
         body = "\n".join(f"[{fmt_time(s.start_time)}-{fmt_time(s.end_time)}] {_segment_text(s, 600)}" for s in chunk)
         if not body.strip():
             continue
-        gen = generator.chat([{"role": "system", "content": MAP_PROMPT}, {"role": "user", "content": body}], params)
+        gen = generator.chat([{"role": "system", "content": MAP_PROMPT + in_lang},
+                              {"role": "user", "content": body}], params)
         prompt_tokens += gen.prompt_tokens
         completion_tokens += gen.completion_tokens
         line = _one_line(whole_sentences(gen.text, gen.finish_reason))
@@ -153,7 +160,7 @@ def summarize(segments: list[Segment], generator: TextGenerator, instruction: st
         overview = chapters[0].text
     else:
         extra = "" if is_bare_request(instruction) else f" Also follow this instruction: {instruction}"
-        task = (BRIEF_PROMPT if brief else REDUCE_PROMPT) + extra
+        task = (BRIEF_PROMPT if brief else REDUCE_PROMPT) + extra + in_lang
         body = "\n".join(f"[{fmt_time(c.start_time)}-{fmt_time(c.end_time)}] {c.text}" for c in chapters)
         gen = generator.chat([{"role": "system", "content": task}, {"role": "user", "content": body}],
                              GenerationParams(max_tokens=90, temperature=0.0))

@@ -22,7 +22,8 @@ class FileAnalysis:
 
     video_info: VideoInfo
     speech: list[SpeechSpan] = field(default_factory=list)
-    language: str | None = None
+    language: str | None = None  # the main spoken language (Whisper's identification)
+    languages: list[str] = field(default_factory=list)  # main first, then others heard in long stretches
     texts: list[FrameText] = field(default_factory=list)
     visuals: list[FrameVisual] = field(default_factory=list)
     frame_vectors: list[FrameVector] = field(default_factory=list)

@@ -132,7 +132,8 @@ def build_segments(analysis: FileAnalysis, ranges: list[TimeRange], collection_i
             start_time=rng.start, end_time=rng.end, speech=speech,
             speakers=list(dict.fromkeys(p.speaker for p in speech if p.speaker)), file_speaker_count=speaker_count,
             scene_text=lines, scene_text_spans=spans, visual=visuals,
-            metadata=metadata, file_info=file_info, video_info=asdict(analysis.video_info),
+            metadata=metadata, file_info=file_info,
+            video_info={**asdict(analysis.video_info), "language": analysis.language},
         ))
     return segments
 

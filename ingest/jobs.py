@@ -12,7 +12,7 @@ import contextlib
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,8 @@ def run_job(ctx: IngestContext, job: JobRecord, progress: Progress | None = None
     # Model analysis is ~95 % of a job; segmenting, embedding and the upsert the rest.
     analysis = analysis_for(ctx, frec.id, Path(frec.path), info, lambda st, f: report(st, 0.95 * f))
     report("indexing", 0.95)
+    if analysis.language and info.language != analysis.language:
+        cat.library.set_video_info(frec.id, replace(info, language=analysis.language))
     cfg = SegmentationConfig.from_wire(cf.segmentation_config, ctx.default_window)
     ranges = plan(cfg, analysis.video_info, Path(frec.path))
     file_info = {"id": frec.id, "filename": frec.filename, "bytes": frec.bytes, "uri": frec.uri,

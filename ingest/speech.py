@@ -1,7 +1,12 @@
-"""Speech with word timestamps via faster-whisper (CTranslate2), VAD on.
+"""Speech with word timestamps via faster-whisper (CTranslate2), VAD on; the language identified first.
 
 Returns `SpeechSpan`s plus the `SpeechOptions` that made them, so every stored transcript records the
 model and settings behind it (faster-whisper returns its options with the result for the same reason).
+
+Why route by language: tiny.en is the fastest model on a CPU but writes Spanish speech as English-sounding
+nonsense that no later stage can repair; the multilingual model (base) is 2x slower. So a file's language is
+identified first (Whisper's language head on a few 30-s windows of speech: one encoder pass each), English
+goes to the fast English model and everything else to the multilingual one.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from clipcite.domain import SpeechSpan, Word
@@ -39,6 +44,24 @@ class SpeechResult:
     spans: list[SpeechSpan]
     language: str | None
     options: SpeechOptions
+    languages: tuple[str, ...] = ()  # every language identified in the file's stretches, main one first
+
+
+@dataclass(frozen=True)
+class LanguageGuess:
+    language: str | None  # None: no speech found to judge
+    probability: float
+    stretches: tuple[tuple[float, str, float], ...] = ()  # (window start s, language, probability)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The main language, then any other one a stretch was confidently in."""
+        others = [lang for _, lang, p in self.stretches if lang != self.language and p >= MIXED_MIN_PROBABILITY]
+        return tuple(dict.fromkeys(([self.language] if self.language else []) + others))
+
+
+WINDOW_SECONDS = 30.0  # Whisper's input length
+MIXED_MIN_PROBABILITY = 0.6  # a stretch this sure of another language makes the file mixed
 
 
 class WhisperTranscriber:
@@ -65,19 +88,64 @@ class WhisperTranscriber:
     def _load(self):
         return self._model.get()
 
-    def transcribe(self, path: Path, on_progress: Callable[[float], None] | None = None) -> SpeechResult:
-        """`on_progress(seconds)` is called with the end time of each decoded segment (for live progress)."""
+    @property
+    def multilingual(self) -> bool:
+        return not self.options.model.endswith(".en")
+
+    def identify(self, path: Path, windows: int = 3) -> LanguageGuess:
+        """The file's language: Whisper's language head on up to `windows` 30-s windows spread over the
+        file (start, middle, end), each trimmed to its speech by VAD. Probabilities are summed per language
+        across windows, so one noisy window does not decide."""
+        from faster_whisper.audio import decode_audio
+
         with self._lock:
             model = self._load()
             try:
-                kwargs = dict(language=self.options.language, beam_size=self.options.beam_size,
-                              vad_filter=self.options.vad_filter, word_timestamps=self.options.word_timestamps,
-                              condition_on_previous_text=False)
-                if self.options.batch_size > 0:
+                audio = decode_audio(str(path), sampling_rate=16000)
+            except Exception as exc:
+                raise MediaError(f"audio could not be decoded: {type(exc).__name__}: {exc}") from exc
+            total = len(audio) / 16000.0
+            if total <= WINDOW_SECONDS * windows:
+                starts = [0.0]
+                if total > 2 * WINDOW_SECONDS:
+                    starts.append(total - WINDOW_SECONDS)
+            else:
+                starts = [i * (total - WINDOW_SECONDS) / (windows - 1) for i in range(windows)]
+            stretches = []
+            votes: dict[str, float] = {}
+            for start in starts:
+                chunk = audio[int(start * 16000):int((start + WINDOW_SECONDS) * 16000)]
+                try:
+                    lang, prob, _ = model.detect_language(chunk, vad_filter=True)
+                except Exception as exc:  # a window without speech or too short for the encoder
+                    log.debug("no language from the window at %.0f s: %s", start, exc)
+                    continue
+                stretches.append((round(start, 1), lang, round(float(prob), 3)))
+                votes[lang] = votes.get(lang, 0.0) + float(prob)
+        if not votes:
+            return LanguageGuess(None, 0.0)
+        best = max(votes, key=lambda k: votes[k])
+        return LanguageGuess(best, round(votes[best] / len(stretches), 3), tuple(stretches))
+
+    def transcribe(self, path: Path, on_progress: Callable[[float], None] | None = None,
+                   language: str | None = None, mixed: bool = False) -> SpeechResult:
+        """`on_progress(seconds)` is called with the end time of each decoded segment (for live progress).
+        `language` overrides the configured one; `mixed` re-identifies the language every 30 s (a file that
+        switches language)."""
+        options = self.options
+        if language and self.multilingual and language != options.language:
+            options = replace(options, language=language)
+        with self._lock:
+            model = self._load()
+            try:
+                kwargs = dict(language=None if mixed else options.language, beam_size=options.beam_size,
+                              vad_filter=options.vad_filter, word_timestamps=options.word_timestamps,
+                              condition_on_previous_text=False, multilingual=mixed and self.multilingual)
+                if options.batch_size > 0:
                     from faster_whisper import BatchedInferencePipeline
 
                     segments, info = BatchedInferencePipeline(model).transcribe(
-                        str(path), batch_size=self.options.batch_size, **kwargs)
+                        str(path), batch_size=options.batch_size, **kwargs)
                 else:
                     segments, info = model.transcribe(str(path), **kwargs)
                 spans = []
@@ -92,4 +160,49 @@ class WhisperTranscriber:
                     ))
             except Exception as exc:  # corrupt audio streams surface here as decoder errors
                 raise MediaError(f"audio could not be decoded: {type(exc).__name__}: {exc}") from exc
-        return SpeechResult(spans=spans, language=getattr(info, "language", None), options=self.options)
+        return SpeechResult(spans=spans, language=getattr(info, "language", None), options=options)
+
+
+class RoutedTranscriber:
+    """The English fast path and the multilingual model behind one `transcribe`.
+
+    `language` forced (settings.whisper_language): no identification; "en" uses the English model (the
+    fast path for an English archive), anything else the multilingual one. Not forced: identified by the
+    multilingual model, then routed. With only one model installed, that model does everything."""
+
+    def __init__(self, english: WhisperTranscriber | None, multilingual: WhisperTranscriber | None,
+                 language: str | None = None) -> None:
+        if english is None and multilingual is None:
+            raise ValueError("a transcriber needs at least one model")
+        self.english, self.multilingual, self.language = english, multilingual, language
+
+    @property
+    def options(self) -> SpeechOptions:
+        """What identifies the transcripts this makes (the analysis cache key): the model a file goes to
+        depends on its language, so both models' options count."""
+        main = self.english if self.language == "en" or self.multilingual is None else self.multilingual
+        assert main is not None
+        return main.options
+
+    def route_key(self) -> dict:
+        return {"language": self.language,
+                "english": self.english.options.to_dict() if self.english else None,
+                "multilingual": self.multilingual.options.to_dict() if self.multilingual else None}
+
+    def transcribe(self, path: Path, on_progress: Callable[[float], None] | None = None) -> SpeechResult:
+        if self.multilingual is None or self.language == "en":
+            model = self.english or self.multilingual
+            assert model is not None
+            return model.transcribe(path, on_progress, language=self.language)
+        if self.language:
+            return self.multilingual.transcribe(path, on_progress, language=self.language)
+        guess = self.multilingual.identify(path)
+        log.info("%s: language %s (p=%.2f; stretches %s)", path.name, guess.language, guess.probability,
+                 guess.stretches)
+        mixed = len(guess.languages) > 1
+        if guess.language == "en" and not mixed and self.english is not None:
+            result = self.english.transcribe(path, on_progress)
+        else:
+            result = self.multilingual.transcribe(path, on_progress, language=guess.language, mixed=mixed)
+        main = guess.language or result.language
+        return replace(result, language=main, languages=guess.languages or ((main,) if main else ()))

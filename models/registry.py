@@ -192,6 +192,21 @@ class ModelRegistry:
             return "base"
         return "tiny.en"
 
+    def whisper_plan(self, name: str, device: str, language: str | None = None) -> tuple[str | None, str | None]:
+        """(English model, multilingual model) for speech. `auto`: the English model is `choose_whisper`'s
+        pick and the multilingual one is base when installed (it identifies each file's language; non-English
+        speech goes to it); with `language="en"` (an English archive) only the English model is used. An
+        explicit model does everything, English-only or multilingual by its name."""
+        if name != "auto":
+            return (name, None) if name.endswith(".en") else (None, name)
+        english = self.choose_whisper(name, device)
+        base_installed = all(_package_dir(pkg) is not None for pkg in SPECS["base"].packages)
+        if language == "en":
+            return english, None
+        if english == "base":
+            return None, "base"
+        return english, "base" if base_installed else None
+
     def available(self) -> list[dict[str, object]]:
         """Which registry models are installed (cheap: no assembly)."""
         out = []

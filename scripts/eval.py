@@ -38,7 +38,11 @@ log = logging.getLogger("eval")
 
 REFUSAL_RE = re.compile(r"(do(?:es)? not contain|don't contain|not (?:mentioned|provided|stated|available|specified)|"
                         r"no information|cannot (?:find|answer|determine)|can't|unable to|"
-                        r"not (?:in|found in) the)", re.I)
+                        r"not (?:in|found in) the|"
+                        # the same in the other languages questions are asked in (es, de, fr, it, pt, zh, ja)
+                        r"no contiene|no se (?:menciona|indica)|enthalten? (?:diese|keine)|nicht (?:erwähnt|enthalten)|"
+                        r"ne contiennent pas|ne contient pas|n'est pas (?:mentionné|indiqué)|non contengono|"
+                        r"não contêm|没有|未提及|不包含|含まれていません)", re.I)
 
 
 def free_port() -> int:
@@ -290,7 +294,7 @@ def evaluate_corpus(client: httpx.Client, corpus: Path, args: argparse.Namespace
 
     rows = []
     chat_t0 = time.perf_counter()
-    video_lang = {v["file"]: v.get("language") for v in truth["videos"]}
+    video_lang = video_languages(truth)
     for q in [] if args.retrieval_only else truth["questions"]:
         body: dict[str, Any] = {"model": "nimbus-001", "messages": [{"role": "user", "content": q["q"]}],
                                 "collections": [coll["id"]]}
@@ -349,6 +353,24 @@ def evaluate_corpus(client: httpx.Client, corpus: Path, args: argparse.Namespace
         log.info("summary: %s", {k: v for k, v in report["summary"].items() if k != "summaries"})
     report["rows"] = rows
     return report
+
+
+def video_languages(truth: dict[str, Any]) -> dict[str, str | None]:
+    """Each video's language: the truth's `language` when it has one, else the one non-English language
+    its questions are asked in (a multilingual corpus asks each fact in the video's language and in
+    English), else English when its questions are all English, else unknown."""
+    scene_file = {s["scene"]: v["file"] for v in truth["videos"] for s in v["scenes"]}
+    asked: dict[str, set[str]] = {}
+    for q in truth["questions"]:
+        if q.get("scene") and q.get("lang"):
+            asked.setdefault(scene_file[q["scene"]], set()).add(q["lang"])
+    out: dict[str, str | None] = {}
+    for v in truth["videos"]:
+        langs = asked.get(v["file"], set())
+        others = langs - {"en"}
+        out[v["file"]] = v.get("language") or (others.pop() if len(others) == 1 else ("en" if langs == {"en"}
+                                                                                   else None))
+    return out
 
 
 def by_language(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ SEGMENTS = [segment(0, "Forklift drivers check the tyre pressure every Monday.",
 
 class FakeEmbedder:
     related_floor = 0.3
+    same_meaning_floor = None
 
     def embed_cached(self, texts, persist=True, query=False):
         return np.ones((len(texts), 4), dtype=np.float32) / 2.0

@@ -17,6 +17,8 @@ class VideoInfoOut(Wire):
     width: int | None = None
     format: str | None = None
     has_audio: bool | None = None
+    language: str | None = Field(None, description="spoken language (ISO 639-1) identified at indexing; filter "
+                                 "segments with video_info path `language`")
     warnings: list[str] | None = Field(None, description="what a partial file indexed anyway is missing")
 
 

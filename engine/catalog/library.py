@@ -87,6 +87,10 @@ class LibraryTables:
             self.db.x("UPDATE files SET filename=? WHERE id=?", (filename, file_id))
         return self.get_file(file_id)
 
+    def set_video_info(self, file_id: str, info: VideoInfo) -> None:
+        """What ingest learnt about the media after probing it (the spoken language)."""
+        self.db.x("UPDATE files SET video_info=? WHERE id=?", (json.dumps(info.to_dict()), file_id))
+
     def delete_file(self, file_id: str) -> None:
         """The file's row and memberships (its jobs, analyses and points: `ingest.library.Library`)."""
         with self.db.transaction():

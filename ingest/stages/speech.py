@@ -12,7 +12,7 @@ from typing import Any
 from clipcite.domain import VideoInfo
 from ingest.analysis import FileAnalysis
 from ingest.speakers import DiarizationOptions, SpeakerDiarizer
-from ingest.speech import WhisperTranscriber
+from ingest.speech import RoutedTranscriber, WhisperTranscriber
 from ingest.stages.base import Reads, StageEnv, StageProgress, StageSpec
 
 log = logging.getLogger(__name__)
@@ -23,12 +23,12 @@ class SpeechStage:
     reads: Reads = "audio"
     adds = ("speech", "language")
 
-    def __init__(self, transcriber: WhisperTranscriber, diarizer: SpeakerDiarizer | None = None) -> None:
+    def __init__(self, transcriber: RoutedTranscriber, diarizer: SpeakerDiarizer | None = None) -> None:
         self.transcriber = transcriber
         self.diarizer = diarizer
 
     def options(self) -> dict[str, Any]:
-        return {"speech": self.transcriber.options.to_dict(),
+        return {"speech": self.transcriber.route_key(),
                 "speakers": asdict(self.diarizer.options) if self.diarizer else None}
 
     def run(self, path: Path, info: VideoInfo, out: FileAnalysis, progress: StageProgress) -> None:
@@ -36,7 +36,7 @@ class SpeechStage:
         t0 = time.perf_counter()
         progress("speech", 0.0)
         result = self.transcriber.transcribe(path, on_progress=lambda t: progress("speech", 0.9 * t / duration))
-        out.speech, out.language = result.spans, result.language
+        out.speech, out.language, out.languages = result.spans, result.language, list(result.languages)
         out.options["speech"] = result.options.to_dict()
         out.timings["speech"] = time.perf_counter() - t0
         if self.diarizer and out.speech:
@@ -52,11 +52,17 @@ def build(env: StageEnv) -> SpeechStage | None:
     s, th = env.settings, env.devices.stage_threads
     if not s.speech_enabled:
         return None
-    model = env.registry.choose_whisper(s.whisper_model, env.devices.device)
-    transcriber = WhisperTranscriber(env.registry.resolve(model, "whisper"), model,
-                                     device=env.devices.device, compute_type=env.devices.whisper_compute_type,
-                                     threads=th.speech, language=s.whisper_language, batch_size=s.whisper_batch_size,
-                                     beam_size=s.whisper_beam_size)
+    english, multilingual = env.registry.whisper_plan(s.whisper_model, env.devices.device, s.whisper_language)
+
+    def whisper(name: str | None) -> WhisperTranscriber | None:
+        if name is None:
+            return None
+        return WhisperTranscriber(env.registry.resolve(name, "whisper"), name, device=env.devices.device,
+                                  compute_type=env.devices.whisper_compute_type, threads=th.speech,
+                                  language=s.whisper_language, batch_size=s.whisper_batch_size,
+                                  beam_size=s.whisper_beam_size)
+
+    transcriber = RoutedTranscriber(whisper(english), whisper(multilingual), s.whisper_language)
     diarizer = None
     if s.speakers_enabled:
         if importlib.util.find_spec("resemblyzer") is None:

@@ -30,3 +30,17 @@ def test_auto_whisper_is_tiny_en_on_cpu_and_base_on_cuda_when_installed(tmp_path
     assert reg.choose_whisper("auto", "cuda") == "base"
     monkeypatch.setattr(reg_mod, "_package_dir", lambda pkg: None)
     assert reg.choose_whisper("auto", "cuda") == "tiny.en"  # base not installed
+
+
+def test_whisper_plan_routes_english_to_the_fast_model_and_the_rest_to_base(tmp_path, monkeypatch):
+    from models import registry as reg_mod
+    reg = reg_mod.ModelRegistry(tmp_path)
+    monkeypatch.setattr(reg_mod, "_package_dir", lambda pkg: tmp_path)  # everything installed
+    assert reg.whisper_plan("auto", "cpu") == ("tiny.en", "base")
+    assert reg.whisper_plan("auto", "cpu", language="en") == ("tiny.en", None)  # English archive: fast path
+    assert reg.whisper_plan("auto", "cpu", language="de") == ("tiny.en", "base")
+    assert reg.whisper_plan("auto", "cuda") == (None, "base")  # base is fast enough for all on a GPU
+    assert reg.whisper_plan("tiny.en", "cpu") == ("tiny.en", None)
+    assert reg.whisper_plan("base", "cpu") == (None, "base")
+    monkeypatch.setattr(reg_mod, "_package_dir", lambda pkg: None)
+    assert reg.whisper_plan("auto", "cpu") == ("tiny.en", None)  # base missing: English only
