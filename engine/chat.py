@@ -16,7 +16,7 @@ from clipcite.errors import InvalidRequest
 from engine import languages
 from engine.answer_types import answers_kind, names_screen_text
 from engine.catalog import Catalog, IndexStatus
-from engine.citations import Citation, cite, is_grounded, is_refusal
+from engine.citations import Citation, anchors_supported, cite, is_grounded, is_refusal
 from engine.conversation import Turn, last_user_message, prompt_question, search_query, user_turns
 from engine.extraction import extract
 from engine.filters import Group
@@ -280,7 +280,9 @@ class ChatService:
         if is_refusal(text):
             return True
         if segments and self._translated(plan, text, segments):
-            return self._same_meaning(text, segments)
+            question = last_user_message(plan.turns)
+            return (anchors_supported(text, question, segments) or self._same_meaning(text, segments)) \
+                and answers_kind(question, text)
         # Tool results are sources too: words the answer takes from them count as supported.
         tool_results = " ".join(t.content for t in plan.turns if t.role == "tool")
         question = last_user_message(plan.turns)

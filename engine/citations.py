@@ -115,6 +115,28 @@ def is_grounded(answer: str, question: str, segments: list[ScoredSegment], max_u
     return not new or len(unsupported) / len(new) <= max_unsupported
 
 
+# Capitalised English words that other languages write differently: not anchors.
+_TRANSLATED_NAMES = frozenset([
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march",
+    "april", "may", "june", "july", "august", "september", "october", "november", "december", "i", "mr", "mrs",
+    "ms", "dr"])
+_ANCHOR = re.compile(r"\d[\d.,:]*|(?<![.!?]\s)(?<!^)\b[A-ZÀ-ÖØ-Þ][\w'-]+")
+
+
+def anchors_supported(answer: str, question: str, segments: list[ScoredSegment]) -> bool:
+    """For an answer in another language than its segments: the words no translation changes - figures
+    and names ("Valencia", "14:00", "Lucía Peñalver") - beyond the question's own are all in a segment, and
+    there is at least one. "The Valencia team" over "el equipo de Valencia" passes; "six million" over
+    "cuatro millones" has no anchor and is left to the meaning check."""
+    text = strip_markers(answer).strip()
+    found = [w for w in _ANCHOR.findall(text) if w.lower() not in _TRANSLATED_NAMES]
+    anchors = _terms(" ".join(found)) - _terms(question) - META_TERMS
+    if not anchors:
+        return False
+    context: set[str] = set().union(*(lexical.segment_terms(s.segment) for s in segments))
+    return all(lexical.has_term(t, context) for t in anchors)
+
+
 def relevant_sources(seg: Segment, answer: str) -> list[str]:
     """Which modalities of the segment share terms with the answer (all non-empty ones if none does)."""
     terms = _terms(strip_markers(answer))

@@ -26,7 +26,7 @@ from clipcite.errors import InvalidRequest
 OPERATORS = ("Equal", "NotEqual", "LessThan", "GreaterThan", "In", "ContainsAny", "ContainsAll", "Like")
 FILE_PATHS = {"bytes": "file_info.bytes", "filename": "file_info.filename", "uri": "file_info.uri",
               "created_at": "file_info.created_at", "id": "file_id"}
-VIDEO_INFO_PATHS = ("duration_seconds", "has_audio")
+VIDEO_INFO_PATHS = ("duration_seconds", "has_audio", "language")
 NUM_PREFIX = "_num"
 TEXT_PREFIX = "_lc"
 TEXT_START, TEXT_END = "\x02", "\x03"  # sentinels around mirrored text: anchor Like's prefix and suffix

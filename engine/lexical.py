@@ -5,8 +5,9 @@ are weakest; a lexical index finds them. Terms hash to a stable 31-bit index (no
 or keep in sync across processes or machines).
 
 Every script: text is case- and accent-folded ("Lucía" meets "Lucia", "Straße" meets "strasse"), Chinese
-is segmented into words by jieba (search mode: "会议室" also yields "会议"), and Japanese kana / Korean
-runs, which jieba does not know, become overlapping character pairs.
+is folded to Simplified characters (Whisper often writes Mandarin in Traditional ones: "會議" meets "会议";
+OpenCC's tables) and segmented into words by jieba (search mode: "会议室" also yields "会议"), and Japanese
+kana / Korean runs, which jieba does not know, become overlapping character pairs.
 """
 
 from __future__ import annotations
@@ -116,18 +117,36 @@ def _jieba():
         return jieba
 
 
+@lru_cache(maxsize=1)
+def _simplified():
+    """OpenCC's Traditional -> Simplified converter; None when it is not installed."""
+    try:
+        from opencc import OpenCC
+    except ImportError as exc:
+        log.warning("opencc is not importable (%s): Traditional and Simplified Chinese do not match", exc)
+        return None
+    return OpenCC("t2s")
+
+
 def _cjk_words(run: str) -> list[str]:
     """Words of a run of Han / kana / Hangul characters."""
     jb = _jieba() if _HAN.search(run) else None
     if jb is not None and not re.search(r"[\u3040-\u30ff\uac00-\ud7af]", run):
-        return [w for w in jb.cut_for_search(run) if w.strip()]
+        conv = _simplified()
+        return [w for w in jb.cut_for_search(conv.convert(run) if conv else run) if w.strip()]
     if len(run) == 1:
         return [run]
     return [run[i:i + 2] for i in range(len(run) - 1)]
 
 
+_CJK_CHAR = r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]"
+_SPACED_CJK = re.compile(rf"(?<={_CJK_CHAR}) +(?={_CJK_CHAR})")
+
+
 def _words(text: str) -> list[str]:
-    """Raw words in reading order: CJK runs segmented, everything else split on non-word characters."""
+    """Raw words in reading order: CJK runs segmented, everything else split on non-word characters.
+    Spaces between Han characters (Whisper's word timestamps join "公 司") are not word breaks."""
+    text = _SPACED_CJK.sub("", text)
     out: list[str] = []
     pos = 0
     for m in _CJK.finditer(text):

@@ -98,6 +98,8 @@ def retrieval_recall(client: httpx.Client, collection: str, truth: dict[str, Any
     """Recall@k of the right scene for retrieval alone (POST /v1/search), per search modality, split into
     facts (questions with expected words) and picture-only moments (no expected words)."""
     out: dict[str, Any] = {}
+    langs = video_languages(truth)
+    by_pair: dict[str, dict[str, list[int | None]]] = {}
     for name, modalities in MODALITY_SETS.items():
         ranks: dict[str, list[int | None]] = {"facts": [], "picture": []}
         for q in truth["questions"]:
@@ -116,9 +118,19 @@ def retrieval_recall(client: httpx.Client, collection: str, truth: dict[str, Any
                          if by_id.get(h["file_id"], {}).get("file") == file and h["start_time"] < end
                          and h["end_time"] > start), None)
             ranks["facts" if q.get("any") else "picture"].append(rank)
-        out[name] = {kind: {f"recall@{k}": round(sum(1 for r in rs if r and r <= k) / len(rs), 3) if rs else None
-                            for k in ks} | {"n": len(rs)} for kind, rs in ranks.items()}
+            if q.get("lang") and q.get("any"):
+                pair = f"{langs.get(file) or '-'}<-{q['lang']}"
+                by_pair.setdefault(name, {}).setdefault(pair, []).append(rank)
+        out[name] = {kind: _recall(rs, ks) for kind, rs in ranks.items()}
+    if by_pair:  # facts per (video language <- question language), e.g. "es<-en"
+        out["by_language"] = {name: {pair: _recall(rs, ks) for pair, rs in sorted(pairs.items())}
+                              for name, pairs in by_pair.items()}
     return out
+
+
+def _recall(ranks: list[int | None], ks: tuple[int, ...]) -> dict[str, Any]:
+    return {f"recall@{k}": round(sum(1 for r in ranks if r and r <= k) / len(ranks), 3) if ranks else None
+            for k in ks} | {"n": len(ranks)}
 
 
 def diarization_check(client: httpx.Client, workdir: Path) -> dict[str, Any]:

@@ -34,3 +34,9 @@ def test_sparse_vectors_meet_across_accents():
     doc = lexical.doc_vector("Reunión con Lucía a las nueve")
     query = lexical.query_vector("reunion lucia")
     assert set(query.indices) <= set(doc.indices)
+
+
+def test_traditional_and_spaced_chinese_meet_the_simplified_question():
+    heard = set(lexical.tokens("我們 公 司 下 個 月 要 搬 到 新 的 辦 公 室"))  # Whisper: Traditional, spaced
+    assert {"公司", "办公室"} <= heard
+    assert set(lexical.tokens("公司的新办公室在哪里？")) <= heard

@@ -25,7 +25,8 @@ def make_points(n=60, seed=7):
                       speech=[SpeechPart(text, float(i), float(i) + 1)],
                       metadata={"dept": ["sales", "ops", "lab"][i % 3], "year": str(2020 + i % 5),
                                 "tags": [["a"], ["a", "b"], ["c"]][i % 3], "score": i % 7},
-                      video_info={"duration_seconds": 10.0 + i % 4, "has_audio": bool(i % 2)},
+                      video_info={"duration_seconds": 10.0 + i % 4, "has_audio": bool(i % 2),
+                                  "language": ["en", "es", "zh"][i % 3]},
                       file_info={"filename": f"video_{i % 5}.mp4", "bytes": 1000 * i, "id": f"f{i % 5}"})
         pts.append(StorePoint(id=i + 1, dense=[rng.uniform(-1, 1) for _ in range(DIM)], payload=segment_payload(seg),
                               sparse={"speech_lex": lexical.doc_vector(text)}))
@@ -55,6 +56,8 @@ FILTERS = [
     {"metadata": [{"path": "dept", "operator": "In", "valueTextArray": ["lab", "ops"]}]},
     {"metadata": [{"path": "score", "operator": "Equal", "valueText": "3"}]},
     {"video_info": [{"path": "has_audio", "operator": "Equal", "valueText": "true"}]},
+    {"video_info": [{"path": "language", "operator": "Equal", "valueText": "es"}]},
+    {"video_info": [{"path": "language", "operator": "In", "valueTextArray": ["zh", "es"]}]},
     {"video_info": [{"path": "duration_seconds", "operator": "GreaterThan", "valueText": "11.5"}]},
     {"video_info": [{"path": "duration_seconds", "scope": "segment", "operator": "LessThan", "valueText": "2.5"}]},
     {"file": [{"path": "filename", "operator": "Equal", "valueText": "video_3.mp4"}]},
