@@ -268,7 +268,9 @@ class ChatService:
             log.info("answer not supported by the retrieved segments: %r", text[:200])
         if not grounded and plan.strict_grounding and replace:
             text = languages.refusal(plan.language)
-        citations = cite(text, segments, search_query(plan.turns)) if grounded or not plan.strict_grounding else []
+        closest = self._closest(text, segments) if segments and self._translated(plan, text, segments) else None
+        citations = cite(text, segments, search_query(plan.turns), closest) \
+            if grounded or not plan.strict_grounding else []
         return ChatAnswer(text=text, citations=citations, segments=segments, prompt_tokens=prompt_tokens,
                           completion_tokens=completion_tokens, finish_reason=finish_reason, timings=timings,
                           grounded=grounded)
@@ -295,23 +297,41 @@ class ChatService:
         answered = languages.detect(text) or plan.language
         return bool(said) and said != answered
 
+    def _closest(self, text: str, segments: list[ScoredSegment]) -> list[int] | None:
+        """The segment (1-based) whose utterance or line is nearest the answer in meaning."""
+        best = self._meaning_match(text, segments)
+        return [best[1]] if best is not None else None
+
+    def _meaning_match(self, text: str, segments: list[ScoredSegment]) -> tuple[float, int] | None:
+        """(best similarity, its segment number) of the answer against every utterance, on-screen line and
+        whole segment; None when the embedder cannot compare languages or there is nothing to compare."""
+        embedder = self.retriever.embedder
+        if embedder.same_meaning_floor is None:
+            return None
+        owners, units = [], []
+        for n, s in enumerate(segments, 1):
+            for u in [p.text for p in s.segment.speech] + list(s.segment.scene_text) + [s.segment.speech_text]:
+                if u:
+                    owners.append(n)
+                    units.append(u)
+        if not units:
+            return None
+        vecs = embedder.embed_cached([text] + units, persist=False)
+        sims = vecs[1:] @ vecs[0]
+        i = int(np.argmax(sims))
+        return float(sims[i]), owners[i]
+
     def _same_meaning(self, text: str, segments: list[ScoredSegment]) -> bool:
         """A translated answer is supported when one utterance, on-screen line or whole segment says the same
         thing in its own language (cross-lingual embedding similarity; e5-small put translations at 0.87-0.94
         and the same sentence with another figure at 0.82-0.84). An English-only embedder cannot judge: it
         supports nothing, so strict grounding refuses rather than passes an unchecked answer."""
-        embedder = self.retriever.embedder
-        floor = embedder.same_meaning_floor
-        if floor is None:
+        match = self._meaning_match(text, segments)
+        floor = self.retriever.embedder.same_meaning_floor
+        if match is None or floor is None:
             return False
-        units = [u for s in segments for u in ([p.text for p in s.segment.speech] + list(s.segment.scene_text)
-                                                + [s.segment.speech_text]) if u]
-        if not units:
-            return False
-        vecs = embedder.embed_cached([text] + units, persist=False)
-        best = float((vecs[1:] @ vecs[0]).max())
-        log.info("translated answer, best same-meaning similarity %.3f (floor %.2f)", best, floor)
-        return best >= floor
+        log.info("translated answer, best same-meaning similarity %.3f (floor %.2f)", match[0], floor)
+        return match[0] >= floor
 
     def stream(self, req: ChatRequest, prepared: Prepared | None = None) -> Iterator[str | ChatAnswer]:
         """Yields text deltas, then one final ChatAnswer (with citations for the whole text). With tools the

@@ -170,14 +170,16 @@ def attribute(answer: str, segments: list[ScoredSegment], min_shared: int = 2) -
     return [n for shared, _, n in sorted(scored, reverse=True) if shared >= max(needed, best * 0.75)][:3]
 
 
-def cite(answer: str, segments: list[ScoredSegment], focus: str = "") -> list[Citation]:
-    """`focus`: what was asked (see `moment`)."""
+def cite(answer: str, segments: list[ScoredSegment], focus: str = "",
+         fallback: list[int] | None = None) -> list[Citation]:
+    """`focus`: what was asked (see `moment`). `fallback`: segment numbers to cite when the answer has no
+    markers and shares no words with any segment (a translated answer: the caller matched it by meaning)."""
     if is_refusal(answer) or not segments:
         return []
     numbers = [n for n in marker_numbers(answer) if 1 <= n <= len(segments)]
     from_markers = bool(numbers)
     if not numbers:
-        numbers = attribute(answer, segments)
+        numbers = attribute(answer, segments) or [n for n in fallback or [] if 1 <= n <= len(segments)]
     out = []
     for n in numbers:
         seg = segments[n - 1].segment

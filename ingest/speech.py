@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from clipcite.domain import SpeechSpan, Word
 from clipcite.errors import MediaError
 from models.loading import Lazy
@@ -61,6 +63,18 @@ class LanguageGuess:
 
 
 WINDOW_SECONDS = 30.0  # Whisper's input length
+SAMPLE_RATE = 16000
+LONG_FILE_SECONDS = 600.0
+
+
+def decode(path: Path) -> np.ndarray:
+    """The file's audio as Whisper reads it (16 kHz mono float32); a broken stream is a MediaError."""
+    from faster_whisper.audio import decode_audio
+
+    try:
+        return decode_audio(str(path), sampling_rate=SAMPLE_RATE)
+    except Exception as exc:
+        raise MediaError(f"audio could not be decoded: {type(exc).__name__}: {exc}") from exc
 MIXED_MIN_PROBABILITY = 0.6  # a stretch this sure of another language makes the file mixed
 
 
@@ -92,29 +106,22 @@ class WhisperTranscriber:
     def multilingual(self) -> bool:
         return not self.options.model.endswith(".en")
 
-    def identify(self, path: Path, windows: int = 3) -> LanguageGuess:
-        """The file's language: Whisper's language head on up to `windows` 30-s windows spread over the
-        file (start, middle, end), each trimmed to its speech by VAD. Probabilities are summed per language
-        across windows, so one noisy window does not decide."""
-        from faster_whisper.audio import decode_audio
-
+    def identify(self, audio: np.ndarray, windows: int = 3) -> LanguageGuess:
+        """The language of decoded 16 kHz `audio`: Whisper's language head on the first 30 s of speech, and
+        for a long file on `windows` windows spread over it (start, middle, end), each trimmed to its speech
+        by VAD. Probabilities are summed per
+        language across windows, so one noisy window does not decide."""
         with self._lock:
             model = self._load()
-            try:
-                audio = decode_audio(str(path), sampling_rate=16000)
-            except Exception as exc:
-                raise MediaError(f"audio could not be decoded: {type(exc).__name__}: {exc}") from exc
-            total = len(audio) / 16000.0
-            if total <= WINDOW_SECONDS * windows:
-                starts = [0.0]
-                if total > 2 * WINDOW_SECONDS:
-                    starts.append(total - WINDOW_SECONDS)
-            else:
-                starts = [i * (total - WINDOW_SECONDS) / (windows - 1) for i in range(windows)]
+            total = len(audio) / SAMPLE_RATE
+            # One window decides a short file (each costs ~1-2 s on one core); long ones get up to
+            # `windows`, so a talk that switches language after its introduction is noticed.
+            starts = [0.0] if total < LONG_FILE_SECONDS else \
+                [i * (total - WINDOW_SECONDS) / (windows - 1) for i in range(windows)]
             stretches = []
             votes: dict[str, float] = {}
             for start in starts:
-                chunk = audio[int(start * 16000):int((start + WINDOW_SECONDS) * 16000)]
+                chunk = audio[int(start * SAMPLE_RATE):int((start + WINDOW_SECONDS) * SAMPLE_RATE)]
                 try:
                     lang, prob, _ = model.detect_language(chunk, vad_filter=True)
                 except Exception as exc:  # a window without speech or too short for the encoder
@@ -127,7 +134,7 @@ class WhisperTranscriber:
         best = max(votes, key=lambda k: votes[k])
         return LanguageGuess(best, round(votes[best] / len(stretches), 3), tuple(stretches))
 
-    def transcribe(self, path: Path, on_progress: Callable[[float], None] | None = None,
+    def transcribe(self, path: Path | np.ndarray, on_progress: Callable[[float], None] | None = None,
                    language: str | None = None, mixed: bool = False) -> SpeechResult:
         """`on_progress(seconds)` is called with the end time of each decoded segment (for live progress).
         `language` overrides the configured one; `mixed` re-identifies the language every 30 s (a file that
@@ -135,6 +142,7 @@ class WhisperTranscriber:
         options = self.options
         if language and self.multilingual and language != options.language:
             options = replace(options, language=language)
+        source = path if isinstance(path, np.ndarray) else str(path)
         with self._lock:
             model = self._load()
             try:
@@ -145,9 +153,9 @@ class WhisperTranscriber:
                     from faster_whisper import BatchedInferencePipeline
 
                     segments, info = BatchedInferencePipeline(model).transcribe(
-                        str(path), batch_size=options.batch_size, **kwargs)
+                        source, batch_size=options.batch_size, **kwargs)
                 else:
-                    segments, info = model.transcribe(str(path), **kwargs)
+                    segments, info = model.transcribe(source, **kwargs)
                 spans = []
                 for s in segments:  # a generator: decoding happens as it is consumed
                     if on_progress is not None:
@@ -171,10 +179,11 @@ class RoutedTranscriber:
     multilingual model, then routed. With only one model installed, that model does everything."""
 
     def __init__(self, english: WhisperTranscriber | None, multilingual: WhisperTranscriber | None,
-                 language: str | None = None) -> None:
+                 language: str | None = None, decoder: Callable[[Path], np.ndarray] = decode) -> None:
         if english is None and multilingual is None:
             raise ValueError("a transcriber needs at least one model")
         self.english, self.multilingual, self.language = english, multilingual, language
+        self.decoder = decoder
 
     @property
     def options(self) -> SpeechOptions:
@@ -196,13 +205,14 @@ class RoutedTranscriber:
             return model.transcribe(path, on_progress, language=self.language)
         if self.language:
             return self.multilingual.transcribe(path, on_progress, language=self.language)
-        guess = self.multilingual.identify(path)
+        audio = self.decoder(path)  # once: identification and transcription both read it
+        guess = self.multilingual.identify(audio)
         log.info("%s: language %s (p=%.2f; stretches %s)", path.name, guess.language, guess.probability,
                  guess.stretches)
         mixed = len(guess.languages) > 1
         if guess.language == "en" and not mixed and self.english is not None:
-            result = self.english.transcribe(path, on_progress)
+            result = self.english.transcribe(audio, on_progress)
         else:
-            result = self.multilingual.transcribe(path, on_progress, language=guess.language, mixed=mixed)
+            result = self.multilingual.transcribe(audio, on_progress, language=guess.language, mixed=mixed)
         main = guess.language or result.language
         return replace(result, language=main, languages=guess.languages or ((main,) if main else ()))

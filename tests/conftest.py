@@ -118,9 +118,10 @@ def live_server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def qwen_server(tmp_path_factory):
-    """The default chat model (Qwen2.5 1.5B): for what SmolLM2 cannot do (cite, call tools unforced)."""
+    """The default models (Qwen2.5 1.5B; Whisper routed by language): for what SmolLM2 cannot do (cite, call
+    tools unforced, answer in the asker's language)."""
     settings = make_settings(tmp_path_factory.mktemp("qwen-data"), chat_model="qwen2.5-coder-1.5b-instruct-q4_k_m",
-                             n_ctx=4096, max_answer_tokens=64)
+                             n_ctx=4096, max_answer_tokens=64, whisper_model="auto")
     with LiveServer(settings) as srv:
         yield srv
 

@@ -3,7 +3,13 @@ multilingual one, a forced language skips identification."""
 
 from pathlib import Path
 
+import numpy as np
+
 from ingest.speech import LanguageGuess, RoutedTranscriber, SpeechOptions, SpeechResult
+
+
+def _silence(path):
+    return np.zeros(16000, dtype=np.float32)
 
 
 class FakeWhisper:
@@ -11,7 +17,7 @@ class FakeWhisper:
         self.options = SpeechOptions(model=model, device="cpu", compute_type="int8", language=None)
         self.guess, self.calls, self.identified = guess, [], 0
 
-    def identify(self, path):
+    def identify(self, audio):
         self.identified += 1
         return self.guess
 
@@ -22,29 +28,29 @@ class FakeWhisper:
 
 def test_english_goes_to_the_fast_model_after_identification():
     en, multi = FakeWhisper("tiny.en"), FakeWhisper("base", LanguageGuess("en", 0.97, ((0.0, "en", 0.97),)))
-    result = RoutedTranscriber(en, multi).transcribe(Path("talk.mp4"))
+    result = RoutedTranscriber(en, multi, decoder=_silence).transcribe(Path("talk.mp4"))
     assert en.calls == [(None, False)] and multi.calls == [] and multi.identified == 1
     assert result.language == "en" and result.languages == ("en",)
 
 
 def test_another_language_goes_to_the_multilingual_model_with_that_language():
     en, multi = FakeWhisper("tiny.en"), FakeWhisper("base", LanguageGuess("es", 0.9, ((0.0, "es", 0.9),)))
-    result = RoutedTranscriber(en, multi).transcribe(Path("reunion.mp4"))
+    result = RoutedTranscriber(en, multi, decoder=_silence).transcribe(Path("reunion.mp4"))
     assert en.calls == [] and multi.calls == [("es", False)] and result.language == "es"
 
 
 def test_a_file_that_switches_language_is_transcribed_with_per_window_identification():
     guess = LanguageGuess("en", 0.8, ((0.0, "en", 0.95), (300.0, "de", 0.9), (600.0, "en", 0.9)))
     en, multi = FakeWhisper("tiny.en"), FakeWhisper("base", guess)
-    result = RoutedTranscriber(en, multi).transcribe(Path("mixed.mp4"))
+    result = RoutedTranscriber(en, multi, decoder=_silence).transcribe(Path("mixed.mp4"))
     assert multi.calls == [("en", True)] and en.calls == []
     assert result.languages == ("en", "de")
 
 
 def test_a_forced_language_skips_identification():
     en, multi = FakeWhisper("tiny.en"), FakeWhisper("base", LanguageGuess("es", 0.9))
-    RoutedTranscriber(en, multi, language="en").transcribe(Path("a.mp4"))
-    RoutedTranscriber(en, multi, language="de").transcribe(Path("b.mp4"))
+    RoutedTranscriber(en, multi, language="en", decoder=_silence).transcribe(Path("a.mp4"))
+    RoutedTranscriber(en, multi, language="de", decoder=_silence).transcribe(Path("b.mp4"))
     assert multi.identified == 0 and en.calls == [("en", False)] and multi.calls == [("de", False)]
 
 
