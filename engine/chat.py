@@ -247,23 +247,26 @@ class ChatService:
         text, prompt_tokens, completion_tokens = gen.text, gen.prompt_tokens, gen.completion_tokens
         # A refusal, or an answer the checks would replace with one, gets one extractive second look
         # (never for structured output, which must stay the schema's JSON).
+        supported = None if is_refusal(text) else self._supported(plan, text.strip(), segments)
         if self.retry_refusals and segments and req.params.response_format is None and (
-                is_refusal(text) or (plan.strict_grounding and not self._supported(plan, text.strip(), segments))):
+                supported is None or (plan.strict_grounding and not supported)):
             t = time.perf_counter()
             found = extract(self.generator, prompt_question(plan.turns), segments, self.char_budget,
                             prepared.speech)
             timings["extract"] = time.perf_counter() - t
             if found is not None:
-                text = found.answer()
+                text, supported = found.answer(), None
         return self._finish(plan, text, segments, prompt_tokens, completion_tokens, gen.finish_reason,
-                            timings, replace=True)
+                            timings, replace=True, supported=supported)
 
     def _finish(self, plan: Plan, text: str, segments: list[ScoredSegment], prompt_tokens: int,
-                completion_tokens: int, finish_reason: str, timings: dict[str, float], replace: bool) -> ChatAnswer:
+                completion_tokens: int, finish_reason: str, timings: dict[str, float], replace: bool,
+                supported: bool | None = None) -> ChatAnswer:
         """Citations for the answer; an answer the segments do not support cites nothing and, when not
-        already streamed to the client (`replace`), becomes the refusal."""
+        already streamed to the client (`replace`), becomes the refusal. `supported`: the checks' verdict
+        on this very text when the caller has it already."""
         text = text.strip()
-        grounded = self._supported(plan, text, segments)
+        grounded = self._supported(plan, text, segments) if supported is None else supported
         if not grounded:
             log.info("answer not supported by the retrieved segments: %r", text[:200])
         if not grounded and plan.strict_grounding and replace:

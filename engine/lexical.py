@@ -54,7 +54,7 @@ STOPWORDS = frozenset([
     "most", "other", "same", "some", "such", "only", "own", "just", "should", "now"
 ]) | FOREIGN_STOPWORDS
 K1, B, AVG_LEN = 1.2, 0.75, 40.0
-VERSION = 2  # bump when tokens() changes: stored lexical vectors are rebuilt at start-up (ingest.migrate)
+VERSION = 3  # bump when tokens() changes: stored lexical vectors are rebuilt at start-up (ingest.migrate)
 
 
 _SPLIT_HUNDREDS = re.compile(r"\b([1-9])00 and ([1-9][0-9]?)\b")
