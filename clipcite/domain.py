@@ -122,6 +122,17 @@ class ScreenLine:
     end_time: float
 
 
+@dataclass(frozen=True)
+class SoundEvent:
+    """A non-speech sound (YAMNet's AudioSet class in lower case: "music", "telephone bell ringing") and
+    when it is heard; `score` is the model's best probability over the event."""
+
+    text: str
+    start_time: float
+    end_time: float
+    score: float = 0.0
+
+
 @dataclass
 class Segment:
     """One indexed unit: a time window of one file in one collection, with all modalities."""
@@ -137,6 +148,7 @@ class Segment:
     # The same lines with the times they are on screen (empty in points indexed before they existed).
     scene_text_spans: list[ScreenLine] = field(default_factory=list)
     visual: list[str] = field(default_factory=list)
+    sounds: list[SoundEvent] = field(default_factory=list)  # audio_description: heard inside the segment
     speakers: list[str] = field(default_factory=list)  # labels speaking in this segment, for filters
     file_speaker_count: int = 0  # distinct speakers in the whole file
     # Copied from the file so that filters run inside the store.
@@ -176,7 +188,11 @@ class Segment:
             return list(self.scene_text_spans)
         return [ScreenLine(t, self.start_time, self.end_time) for t in self.scene_text]
 
-    def modality_lines(self, speech: str, screen: str, visual: str) -> list[str]:
+    @property
+    def sound_text(self) -> str:
+        return "; ".join(dict.fromkeys(e.text for e in self.sounds))
+
+    def modality_lines(self, speech: str, screen: str, visual: str, sound: str = "sounds: ") -> list[str]:
         """The non-empty modalities, each after its label (labels differ between markdown and index text)."""
         lines = []
         if self.speech_text:
@@ -185,6 +201,8 @@ class Segment:
             lines.append(screen + " | ".join(self.scene_text))
         if self.visual:
             lines.append(visual + "; ".join(self.visual))
+        if self.sounds:
+            lines.append(sound + self.sound_text)
         return lines
 
     def to_payload(self) -> dict[str, Any]:
@@ -195,6 +213,7 @@ class Segment:
         data = dict(payload)
         data["speech"] = [SpeechPart(**p) for p in data.get("speech", [])]
         data["scene_text_spans"] = [ScreenLine(**p) for p in data.get("scene_text_spans") or []]
+        data["sounds"] = [SoundEvent(**p) for p in data.get("sounds") or []]
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
 

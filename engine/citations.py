@@ -46,7 +46,7 @@ class Citation:
 
 
 def moment(seg: Segment, answer: str, focus: str = "") -> tuple[float, float]:
-    """Where in the segment the answer comes from: the utterances and on-screen lines that best match it, as
+    """Where in the segment the answer comes from: the utterances, on-screen lines and sounds that best match it, as
     one span clipped to the segment (a fact said in 4 s of a 20 s window is cited for those 4 s, so "watch
     that moment" starts there). Terms of the answer weigh 2 (3 when they hold a digit: figures, codes and
     dates are what facts are made of); terms only in `focus` (the question, or for a follow-up the exchange
@@ -56,7 +56,8 @@ def moment(seg: Segment, answer: str, focus: str = "") -> tuple[float, float]:
     weights = {t: 1 for t in _terms(focus) - META_TERMS}
     weights.update({t: 3 if any(c.isdigit() for c in t) else 2 for t in own})
     timed = [(p.text, p.start_time, p.end_time) for p in seg.speech] + \
-        [(line.text, line.start_time, line.end_time) for line in seg.scene_text_spans]
+        [(line.text, line.start_time, line.end_time) for line in seg.scene_text_spans] + \
+        [(e.text, e.start_time, e.end_time) for e in seg.sounds]
     scored = [(sum(weights.get(t, 0) for t in _terms(text)), start, end) for text, start, end in timed]
     best = max((n for n, _, _ in scored), default=0)
     if best < 2:  # one question word in common says nothing about where the answer is
@@ -141,7 +142,7 @@ def relevant_sources(seg: Segment, answer: str) -> list[str]:
     """Which modalities of the segment share terms with the answer (all non-empty ones if none does)."""
     terms = _terms(strip_markers(answer))
     modal = {"speech": seg.speech_text, "scene_text": " ".join(seg.scene_text),
-             "visual_scene_description": " ".join(seg.visual)}
+             "visual_scene_description": " ".join(seg.visual), "audio_description": seg.sound_text}
     hits = [name for name, text in modal.items() if text and terms & _terms(text)]
     return hits or [name for name, text in modal.items() if text]
 

@@ -198,7 +198,7 @@ def has_term(term: str, terms: set[str]) -> bool:
 
 def segment_terms(seg: Segment, with_filename: bool = True) -> set[str]:
     """The terms of every modality of a segment (and its file name), as the index sees them."""
-    parts = [seg.speech_text, " ".join(seg.scene_text), " ".join(seg.visual)]
+    parts = [seg.speech_text, " ".join(seg.scene_text), " ".join(seg.visual), seg.sound_text]
     if with_filename:
         parts.append(str(seg.file_info.get("filename") or ""))
     return set(tokens(" ".join(parts)))

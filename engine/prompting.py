@@ -101,6 +101,9 @@ def render_segment(n: int, seg: Segment, char_budget: int, speech: list[SpeechPa
     visual = "; ".join(v for v in (without_colours(d) for d in seg.visual) if v)
     if visual:
         lines.append("picture (automatic labels): " + _clip(visual, char_budget // 3))
+    if seg.sounds:  # with their times: "when does the alarm go off?" is answered from them
+        heard = "; ".join(f"{e.text} ({fmt_time(e.start_time)}-{fmt_time(e.end_time)})" for e in seg.sounds)
+        lines.append("sounds (automatic labels): " + _clip(heard, char_budget // 3))
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ import typing
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from clipcite.domain import FrameText, FrameVector, FrameVisual, SpeechSpan, VideoInfo
+from clipcite.domain import FrameText, FrameVector, FrameVisual, SoundEvent, SpeechSpan, VideoInfo
 
 
 @dataclass
@@ -24,6 +24,7 @@ class FileAnalysis:
     speech: list[SpeechSpan] = field(default_factory=list)
     language: str | None = None  # the main spoken language (Whisper's identification)
     languages: list[str] = field(default_factory=list)  # main first, then others heard in long stretches
+    sounds: list[SoundEvent] = field(default_factory=list)  # non-speech sound events, whole file
     texts: list[FrameText] = field(default_factory=list)
     visuals: list[FrameVisual] = field(default_factory=list)
     frame_vectors: list[FrameVector] = field(default_factory=list)

@@ -15,7 +15,17 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from clipcite.domain import FrameText, FrameVisual, ScreenLine, Segment, SpeechPart, SpeechSpan, TimeRange, VideoInfo
+from clipcite.domain import (
+    FrameText,
+    FrameVisual,
+    ScreenLine,
+    Segment,
+    SoundEvent,
+    SpeechPart,
+    SpeechSpan,
+    TimeRange,
+    VideoInfo,
+)
 from engine import lexical
 from engine.embedding import Embedder
 from engine.filters import Group, Match
@@ -87,6 +97,24 @@ def _shares(window: TimeRange, rng: TimeRange, min_overlap: float = 0.3) -> bool
     return overlap >= min(min_overlap, window.duration / 2, rng.duration / 2) and overlap > 0
 
 
+def sounds_in(events: list[SoundEvent], rng: TimeRange) -> list[SoundEvent]:
+    """The sound events heard in the segment, clipped to it; one entry per sound (its heard span, best
+    score), in the order they start."""
+    merged: dict[str, SoundEvent] = {}
+    for e in events:
+        if not _shares(TimeRange(e.start_time, e.end_time), rng):
+            continue
+        start, end = max(e.start_time, rng.start), min(e.end_time, rng.end)
+        if e.text in merged:
+            m = merged[e.text]
+            start, end = min(start, m.start_time), max(end, m.end_time)
+            score = max(e.score, m.score)
+        else:
+            score = e.score
+        merged[e.text] = SoundEvent(e.text, round(start, 2), round(end, 2), score)
+    return sorted(merged.values(), key=lambda e: (e.start_time, -e.score))
+
+
 def merge_visuals(frames: list[FrameVisual]) -> list[str]:
     """One description per segment, stable across its keyframes: objects and scene labels seen in any
     keyframe (most frequent first), and the colours that dominate most keyframes; with a captioning
@@ -131,7 +159,7 @@ def build_segments(analysis: FileAnalysis, ranges: list[TimeRange], collection_i
             collection_id=collection_id, file_id=file_id, segment_id=seg_id, index=i,
             start_time=rng.start, end_time=rng.end, speech=speech,
             speakers=list(dict.fromkeys(p.speaker for p in speech if p.speaker)), file_speaker_count=speaker_count,
-            scene_text=lines, scene_text_spans=spans, visual=visuals,
+            scene_text=lines, scene_text_spans=spans, visual=visuals, sounds=sounds_in(analysis.sounds, rng),
             metadata=metadata, file_info=file_info,
             video_info={**asdict(analysis.video_info), "language": analysis.language},
         ))
@@ -159,7 +187,9 @@ def to_points(segments: list[Segment], embedder: Embedder, filename: str | None 
         sparse: dict[str, SparseVec] = {
             "speech_lex": lexical.doc_vector(seg.labelled_speech() + " " + Path(filename or "").stem.replace("_", " ")),
             "ocr_lex": lexical.doc_vector(" ".join(seg.scene_text)),
-            "visual_lex": lexical.doc_vector(" ".join(seg.visual)),
+            # sounds share the non-speech description index: no new named vector, so stores made before
+            # audio descriptions existed need no schema change
+            "visual_lex": lexical.doc_vector(" ".join(seg.visual) + " " + seg.sound_text),
         }
         points.append(StorePoint(id=point_id(seg.segment_id), dense=vec.tolist(), payload=segment_payload(seg),
                                  sparse=sparse, image=(image_vectors or {}).get(seg.segment_id)))

@@ -20,6 +20,7 @@ from typing import Any, cast
 from clipcite.domain import VideoInfo
 from ingest.analysis import FileAnalysis
 from ingest.frames import iter_keyframes
+from ingest.speech import forget_decoded
 from ingest.stages import STAGES, AudioStage, FrameRun, KeyframeStage, Stage
 
 Progress = Callable[[str, float], None]
@@ -92,11 +93,14 @@ class Analyzer:
 
     @staticmethod
     def _audio(stages: list[AudioStage], path: Path, info: VideoInfo, out: FileAnalysis, advance: Advance) -> None:
-        for i, stage in enumerate(stages):
-            def progress(label: str, frac: float, i: int = i) -> None:
-                advance("audio", label, (i + frac) / len(stages))
+        try:
+            for i, stage in enumerate(stages):
+                def progress(label: str, frac: float, i: int = i) -> None:
+                    advance("audio", label, (i + frac) / len(stages))
 
-            stage.run(path, info, out, progress)
+                stage.run(path, info, out, progress)
+        finally:
+            forget_decoded()  # the audio stages share one decode of the file; it is not kept past them
 
     def _frames(self, path: Path, info: VideoInfo, out: FileAnalysis, advance: Advance) -> None:
         """Decode keyframes once and hand each to every keyframe stage (some read it in their own threads)."""

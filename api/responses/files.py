@@ -176,6 +176,8 @@ class MediaDescription(Wire):
     speech: list[TimedText] | None = Field(None, description="absent with response_format=markdown")
     scene_text: list[TimedText] | None = None
     visual_scene_description: list[TimedText] | None = None
+    audio_description: list[TimedText] | None = Field(None, description="non-speech sounds, each once with the "
+                                                      "time it is heard")
     segment_summary: list[SegmentSummary] | None = None
     file: FileObject
     summary: str | None = Field(None, description="with include_summary=true")
@@ -189,6 +191,7 @@ class MediaDescriptionData(Wire):
     speech: list[TimedText]
     scene_text: list[TimedText]
     visual_scene_description: list[TimedText]
+    audio_description: list[TimedText] = Field(default_factory=list)
 
 
 class MediaDescriptionItem(Wire):

@@ -24,6 +24,7 @@ class SegmentResult(Wire):
     speech: list[TimedText]
     scene_text: list[TimedText]
     visual_description: list[TimedText]
+    audio_description: list[TimedText] = Field(default_factory=list)
     metadata: dict[str, Any] | None = None
 
 

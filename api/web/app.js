@@ -263,6 +263,10 @@ async function showTranscript(fileId, startPlayer) {
     for (const p of desc.visual_scene_description.filter((p) => p.start_time === s.start_time)) {
       seg.append(el("div", {}, el("span", { class: "kind" }, "visual"), p.text));
     }
+    for (const p of within(desc.audio_description || [], s).filter((p) => p.start_time >= s.start_time - 0.01)) {
+      seg.append(el("div", { class: "line", onclick: () => play(fileId, p.start_time, p.end_time, name) },
+        el("span", { class: "kind" }, "sound " + fmt(p.start_time)), p.text));
+    }
     box.append(seg);
   }
   if (startPlayer && desc.segment_summary.length) play(fileId, 0, desc.segment_summary[0].end_time, name);

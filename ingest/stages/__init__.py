@@ -6,10 +6,10 @@ Adding a stage: one module here with the stage class (see `base.Stage`) and its 
 
 from __future__ import annotations
 
-from ingest.stages import image, scene_text, speech, visual
+from ingest.stages import audio, image, scene_text, speech, visual
 from ingest.stages.base import AudioStage, FrameReader, FrameRun, KeyframeStage, Stage, StageEnv, StageSpec
 
-STAGES: tuple[StageSpec, ...] = (speech.SPEC, scene_text.SPEC, visual.SPEC, image.SPEC)
+STAGES: tuple[StageSpec, ...] = (speech.SPEC, audio.SPEC, scene_text.SPEC, visual.SPEC, image.SPEC)
 
 
 def build_stages(env: StageEnv) -> list[Stage]:

@@ -54,7 +54,8 @@ def test_bundle_installs_with_no_index_and_runs(bundle, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     models = subprocess.run([str(venv / "bin" / "clipcite"), "models", "--data-dir", str(tmp_path / "data")],
                             capture_output=True, text=True, timeout=300, check=True).stdout
-    for name in ("tiny.en", "all-minilm-l6-v2", "smollm2-135m-instruct", "qwen2.5-coder-1.5b-instruct-q4_k_m"):
+    for name in ("tiny.en", "base", "all-minilm-l6-v2", "multilingual-e5-small", "yamnet", "smollm2-135m-instruct",
+                 "qwen2.5-coder-1.5b-instruct-q4_k_m"):
         assert f"{name}" in models and "missing" not in next(ln for ln in models.splitlines() if name in ln)
     script = (
         "import sys, llama_cpp; from pathlib import Path; from models.registry import ModelRegistry;"
