@@ -22,3 +22,37 @@ def test_coverage_matches_stems_by_prefix():
 def test_rerank_keeps_order_when_nothing_matches():
     hits = [seg("a", "alpha"), seg("b", "bravo")]
     assert [h.segment.file_id for h in rerank("zulu", hits)] == ["a", "b"]
+
+
+class RecordingStore:
+    """Answers every query with Spanish segments and records which vectors each query used."""
+
+    has_image = False
+
+    def __init__(self, language):
+        self.language, self.queries = language, []
+
+    def query(self, q, flt):
+        from engine.store import Hit
+        self.queries.append(q)
+        return [Hit(i, 1.0 - 0.1 * i, {"collection_id": "c", "file_id": "f", "segment_id": f"s{i}", "index": i,
+                                       "start_time": 0.0, "end_time": 1.0,
+                                       "video_info": {"language": self.language}}) for i in range(3)]
+
+
+class QueryEmbedder:
+    dim, name, related_floor, same_meaning_floor = 4, "fake", 0.3, None
+
+    def embed_cached(self, texts, persist=True, query=False):
+        import numpy as np
+        return np.ones((len(texts), 4), dtype=np.float32) / 2
+
+
+def test_a_question_in_another_language_than_the_matches_is_answered_by_dense_search_alone():
+    from engine.retrieval import RetrievalOptions, Retriever
+    store = RecordingStore("es")
+    Retriever(store, QueryEmbedder()).retrieve("When is the next sales meeting?", ["c"], opts=RetrievalOptions())
+    assert len(store.queries) == 2 and store.queries[0].sparse and not store.queries[1].sparse
+    same = RecordingStore("en")
+    Retriever(same, QueryEmbedder()).retrieve("When is the next sales meeting?", ["c"], opts=RetrievalOptions())
+    assert len(same.queries) == 1  # same language: the hybrid result stands
