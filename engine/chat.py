@@ -215,7 +215,7 @@ class ChatService:
         t0 = time.perf_counter()
         segments = self.retriever.store.segments(search_scope(plan.collections, req.filter, plan.file_ids))
         instruction = last_user_message(plan.turns)
-        result = summarize(segments, self.generator, instruction)
+        result = summarize(segments, self.generator, instruction, check=self._summary_line_supported)
         return ChatAnswer(text=result.markdown(), citations=result.citations(), segments=[],
                           prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
                           finish_reason="stop", timings={"summary": time.perf_counter() - t0})
@@ -271,7 +271,8 @@ class ChatService:
             log.info("answer not supported by the retrieved segments: %r", text[:200])
         if not grounded and plan.strict_grounding and replace:
             text = languages.refusal(plan.language)
-        closest = self._closest(text, segments) if segments and self._translated(plan, text, segments) else None
+        translated = bool(segments) and self._translated(text, segments, plan.language)
+        closest = self._closest(text, segments) if translated else None
         citations = cite(text, segments, search_query(plan.turns), closest) \
             if grounded or not plan.strict_grounding else []
         return ChatAnswer(text=text, citations=citations, segments=segments, prompt_tokens=prompt_tokens,
@@ -284,7 +285,7 @@ class ChatService:
         another language than its segments cannot share their words: it is checked by meaning instead."""
         if is_refusal(text):
             return True
-        if segments and self._translated(plan, text, segments):
+        if segments and self._translated(text, segments, plan.language):
             question = last_user_message(plan.turns)
             return (anchors_supported(text, question, segments) or self._same_meaning(text, segments)) \
                 and answers_kind(question, text)
@@ -294,10 +295,19 @@ class ChatService:
         return is_grounded(text, f"{question} {tool_results}", segments) and answers_kind(question, text) \
             and names_screen_text(question, text, [line for s in segments for line in s.segment.scene_text])
 
+    def _summary_line_supported(self, text: str, question: str, segments: list[ScoredSegment]) -> bool:
+        """A chapter line or overview in the video's language shares its words; one in the instruction's
+        other language is checked like a translated answer."""
+        if segments and self._translated(text, segments, "en"):
+            return anchors_supported(text, question, segments) or self._same_meaning(text, segments)
+        return is_grounded(text, question, segments)
+
     @staticmethod
-    def _translated(plan: Plan, text: str, segments: list[ScoredSegment]) -> bool:
+    def _translated(text: str, segments: list[ScoredSegment], asked: str) -> bool:
+        """The text is in another language than its best segment is spoken in (`asked`: the language the
+        text was requested in, when its own is unclear)."""
         said = segments[0].segment.video_info.get("language") or languages.detect(segments[0].segment.speech_text)
-        answered = languages.detect(text) or plan.language
+        answered = languages.detect(text) or asked
         return bool(said) and said != answered
 
     def _closest(self, text: str, segments: list[ScoredSegment]) -> list[int] | None:

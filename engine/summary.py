@@ -123,9 +123,15 @@ def pack(segments: list[Segment], chunk_chars: int = 900, per_segment: int = 600
     return chunks
 
 
+Check = Callable[[str, str, list[ScoredSegment]], bool]
+
+
 def summarize(segments: list[Segment], generator: TextGenerator, instruction: str | None = None,
-              max_chapters: int = 12, on_chapter: Callable[[Chapter], None] | None = None) -> Summary:
-    """Map each chunk to a chapter sentence, then reduce the chapters to an overview."""
+              max_chapters: int = 12, on_chapter: Callable[[Chapter], None] | None = None,
+              check: Check = is_grounded) -> Summary:
+    """Map each chunk to a chapter sentence, then reduce the chapters to an overview. `check(text,
+    question, segments)` says whether a line is supported (the chat service's, which also judges a
+    summary written in another language than the video)."""
     chunks = pack(segments)
     if len(chunks) > max_chapters:  # long videos: wider chunks rather than more model calls
         chunks = pack(segments, chunk_chars=900 * (len(chunks) // max_chapters + 1))
@@ -144,7 +150,7 @@ def summarize(segments: list[Segment], generator: TextGenerator, instruction: st
         prompt_tokens += gen.prompt_tokens
         completion_tokens += gen.completion_tokens
         line = _one_line(whole_sentences(gen.text, gen.finish_reason))
-        if not is_grounded(line, "", [ScoredSegment(seg, 1.0) for seg in chunk]):
+        if not check(line, "", [ScoredSegment(seg, 1.0) for seg in chunk]):
             # Checked like an answer: a chapter line must say what its segments say.
             log.info("chapter line not supported by its segments, using their own words: %r", line[:200])
             line = _one_line(_extract(chunk))
@@ -167,7 +173,7 @@ def summarize(segments: list[Segment], generator: TextGenerator, instruction: st
         prompt_tokens += gen.prompt_tokens
         completion_tokens += gen.completion_tokens
         overview = whole_sentences(gen.text, gen.finish_reason).strip()
-        if not is_grounded(overview, instruction or "", [ScoredSegment(seg, 1.0) for seg in segments]):
+        if not check(overview, instruction or "", [ScoredSegment(seg, 1.0) for seg in segments]):
             log.info("overview not supported by the video's segments, using the chapter lines: %r", overview[:200])
             overview = " ".join(c.text for c in chapters[:1 if brief else 2])
     return Summary(overview=overview, chapters=chapters, prompt_tokens=prompt_tokens,

@@ -89,3 +89,11 @@ def test_a_refusal_comes_back_in_the_askers_language(qwen_server, ventas):
     english = ask(qwen_server, collection, "How many parking spaces does the Seville office have?")
     assert english["text"] == REFUSALS["en"], english
     assert detect(out["text"]) == "es"
+
+
+def test_a_summary_asked_for_in_chinese_is_written_in_chinese(qwen_server, ventas):
+    """The BibiGPT request: a summary in the instruction's language, whatever the video's."""
+    collection, _, _, _ = ventas
+    out = ask(qwen_server, collection, "请用中文总结这个视频")
+    assert detect(out["text"]) == "zh", out
+    assert out["citations"], out
