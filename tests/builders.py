@@ -42,3 +42,31 @@ def index(client: httpx.Client, collection_id: str, path: Path, name: str | None
     f = upload(client, path, name)
     add(client, collection_id, f["id"])
     return f, wait_status(client, collection_id, f["id"], timeout=timeout)
+
+
+def index_generated(server_url: str, path: Path, scenes: list, collection: str) -> tuple[str, dict[str, Any],
+                                                                                         list[tuple[float, float]]]:
+    """Generate a video from `scenes` (tests.media), index it into a new collection and check it completed;
+    returns (collection id, file object, scene windows)."""
+    import pytest
+
+    from tests.media import espeak_available, make_video
+
+    if not espeak_available():
+        pytest.skip("needs espeak-ng")
+    windows = make_video(path, scenes)
+    with httpx.Client(base_url=f"{server_url}/v1", timeout=60) as client:
+        coll = client.post("/collections", json={"name": collection}).json()
+        f, entry = index(client, coll["id"], path)
+    assert entry["status"] == "completed", entry
+    return coll["id"], f, windows
+
+
+def ask_chat(server_url: str, collection: str, question: str, **extra: Any) -> dict[str, Any]:
+    """One question through the official OpenAI SDK: the answer text and its citations."""
+    from openai import OpenAI
+
+    client = OpenAI(api_key="local", base_url=f"{server_url}/v1", max_retries=0)
+    r = client.chat.completions.create(model="nimbus-001", messages=[{"role": "user", "content": question}],
+                                       extra_body={"collections": [collection], **extra}, temperature=0)
+    return {"text": r.choices[0].message.content or "", "citations": r.choices[0].model_extra.get("citations") or []}

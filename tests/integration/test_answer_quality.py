@@ -8,11 +8,10 @@ segment's words could be recombined into but that the video does not answer.
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from tests.builders import index
-from tests.media import Scene, make_video
+from tests.builders import ask_chat, index_generated
+from tests.media import Scene
 
 pytestmark = pytest.mark.integration
 
@@ -29,26 +28,13 @@ SCENES = [
 
 @pytest.fixture(scope="module")
 def depot(qwen_server, tmp_path_factory):
-    from tests.media import espeak_available
-
-    if not espeak_available():
-        pytest.skip("needs espeak-ng")
     path = tmp_path_factory.mktemp("quality") / "depot_notices.mp4"
-    windows = make_video(path, SCENES)
-    with httpx.Client(base_url=f"{qwen_server.url}/v1", timeout=60) as client:
-        coll = client.post("/collections", json={"name": "quality"}).json()
-        _, entry = index(client, coll["id"], path)
-    assert entry["status"] == "completed", entry
-    return coll["id"], windows
+    collection, _, windows = index_generated(qwen_server.url, path, SCENES, "quality")
+    return collection, windows
 
 
 def ask(qwen_server, collection: str, question: str) -> dict:
-    from openai import OpenAI
-
-    client = OpenAI(api_key="local", base_url=f"{qwen_server.url}/v1", max_retries=0)
-    r = client.chat.completions.create(model="nimbus-001", messages=[{"role": "user", "content": question}],
-                                       extra_body={"collections": [collection]}, temperature=0)
-    return {"text": r.choices[0].message.content or "", "citations": r.choices[0].model_extra.get("citations") or []}
+    return ask_chat(qwen_server.url, collection, question)
 
 
 def inside(c: dict, window: tuple[float, float], tolerance: float = 1.0) -> bool:

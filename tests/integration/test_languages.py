@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from engine.languages import REFUSALS, detect
-from tests.builders import index
-from tests.media import Scene, make_video
+from tests.builders import ask_chat, index_generated
+from tests.media import Scene
 
 pytestmark = pytest.mark.integration
 
@@ -26,27 +26,14 @@ SCENES = [
 
 @pytest.fixture(scope="module")
 def ventas(qwen_server, tmp_path_factory):
-    from tests.media import espeak_available
-
-    if not espeak_available():
-        pytest.skip("needs espeak-ng")
     path = tmp_path_factory.mktemp("languages") / "reunion_ventas.mp4"
-    windows = make_video(path, SCENES)
-    with httpx.Client(base_url=f"{qwen_server.url}/v1", timeout=60) as client:
-        coll = client.post("/collections", json={"name": "ventas"}).json()
-        f, entry = index(client, coll["id"], path)
-        assert entry["status"] == "completed", entry
-        info = client.get(f"/files/{f['id']}").json()
-    return coll["id"], f["id"], windows, info
+    collection, f, windows = index_generated(qwen_server.url, path, SCENES, "ventas")
+    info = httpx.get(f"{qwen_server.url}/v1/files/{f['id']}", timeout=60).json()
+    return collection, f["id"], windows, info
 
 
 def ask(qwen_server, collection: str, question: str, **extra) -> dict:
-    from openai import OpenAI
-
-    client = OpenAI(api_key="local", base_url=f"{qwen_server.url}/v1", max_retries=0)
-    r = client.chat.completions.create(model="nimbus-001", messages=[{"role": "user", "content": question}],
-                                       extra_body={"collections": [collection], **extra}, temperature=0)
-    return {"text": r.choices[0].message.content or "", "citations": r.choices[0].model_extra.get("citations") or []}
+    return ask_chat(qwen_server.url, collection, question, **extra)
 
 
 def test_the_spoken_language_is_identified_shown_and_filterable(qwen_server, ventas):
