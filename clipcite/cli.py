@@ -44,9 +44,13 @@ def _models(args: argparse.Namespace) -> int:
     if args.prepare:
         from models.devices import plan_devices
 
-        whisper = reg.choose_whisper(settings.whisper_model, plan_devices(settings.device, settings.threads).device)
-        for name, kind in ((whisper, "whisper"), (settings.embed_model, "embedding"),
-                           (settings.chat_model, "chat")):
+        device = plan_devices(settings.device, settings.threads).device
+        whispers = [w for w in reg.whisper_plan(settings.whisper_model, device, settings.whisper_language) if w]
+        wanted = [(w, "whisper") for w in whispers] + [(settings.embed_model, "embedding"),
+                                                       (settings.chat_model, "chat")]
+        if settings.audio_description_enabled:
+            wanted.append(("yamnet", "audio"))
+        for name, kind in wanted:
             sys.stdout.write(f"{kind}: {reg.resolve(name, kind)}\n")  # type: ignore[arg-type]  # kinds above
     damaged = 0
     if args.verify:

@@ -1,5 +1,7 @@
 """Split weights are assembled once, verified as written, and re-hashed on demand."""
 
+import pytest
+
 from models.registry import ModelRegistry
 
 
@@ -44,3 +46,26 @@ def test_whisper_plan_routes_english_to_the_fast_model_and_the_rest_to_base(tmp_
     assert reg.whisper_plan("base", "cpu") == (None, "base")
     monkeypatch.setattr(reg_mod, "_package_dir", lambda pkg: None)
     assert reg.whisper_plan("auto", "cpu") == ("tiny.en", None)  # base missing: English only
+
+
+def test_a_zipped_model_is_unpacked_once_and_may_not_escape_its_folder(tmp_path):
+    import zipfile
+
+    from clipcite.errors import ModelUnavailable
+    from models.registry import ModelRegistry
+
+    archive, extra = tmp_path / "m.zip", tmp_path / "classes.csv"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("job/model.onnx", b"onnx bytes")
+    extra.write_text("index,mid,display_name\n")
+    reg = ModelRegistry(tmp_path / "models")
+    out = reg.unpack("yamnet", archive, [extra])
+    assert (out / "job/model.onnx").read_bytes() == b"onnx bytes" and (out / "classes.csv").exists()
+    (out / "job/model.onnx").write_bytes(b"kept")  # a second call finds it unpacked and leaves it
+    assert reg.unpack("yamnet", archive, [extra]) == out and (out / "job/model.onnx").read_bytes() == b"kept"
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("../escape.txt", b"x")
+    with pytest.raises(ModelUnavailable):
+        reg.unpack("bad", bad, [])
+    assert not (tmp_path / "models" / "escape.txt").exists()
