@@ -87,6 +87,14 @@ def sound_parts(seg: Segment) -> list[TimedText]:
     return [timed_text(e.text, e.start_time, e.end_time) for e in seg.sounds]
 
 
+def visual_parts(seg: Segment) -> list[TimedText]:
+    """Visual descriptions: each keyframe sentence timed as its keyframes are on screen, then the segment's
+    other descriptions (captions, the labels line) timed as the whole segment."""
+    timed = [timed_text(v.text, v.start_time, v.end_time) for v in seg.visual_spans]
+    said = {v.text for v in seg.visual_spans}
+    return timed + segment_parts([t for t in seg.visual if t not in said], seg)
+
+
 def segment_parts(texts: list[str], seg: Segment) -> list[TimedText]:
     """Scene text or visual descriptions: one part per text, timed as the whole segment."""
     return [timed_text(t, seg.start_time, seg.end_time) for t in texts]
@@ -197,7 +205,7 @@ def media_description(collection_id: str, f: FileRecord, segments: list[Segment]
                                  if start < hi and end > lo]
         else:
             out["scene_text"] = _once([p for s in segments for p in screen_parts(s)])
-        out["visual_scene_description"] = [p for s in segments for p in segment_parts(s.visual, s)]
+        out["visual_scene_description"] = [p for s in segments for p in visual_parts(s)]
         out["audio_description"] = _sounds_once(segments)
         out["segment_summary"] = [_segment_summary(s) for s in segments]
     out["file"] = file_obj(f)
@@ -252,7 +260,7 @@ def citation(c: engine_citations.Citation) -> Citation:
                     segment_end_time=seg.end_time, filename=seg.file_info.get("filename"),
                     number=c.number, text=seg.speech_text or " ".join(seg.scene_text), context=c.context,
                     relevant_sources=[RelevantSource(text=s) for s in c.sources], speech=speech_parts(seg),
-                    scene_text=screen_parts(seg), visual_scene_description=segment_parts(seg.visual, seg),
+                    scene_text=screen_parts(seg), visual_scene_description=visual_parts(seg),
                     audio_description=sound_parts(seg))
 
 
@@ -309,7 +317,7 @@ def segment_result(h: ScoredSegment, thumbnail_url: str) -> SegmentResult:
         collection_id=s.collection_id, score=round(float(h.score), 6), start_time=s.start_time,
         end_time=s.end_time, filename=s.file_info.get("filename"),
         title=f"{s.file_info.get('filename')} {s.start_time:.1f}-{s.end_time:.1f}s", speech=speech_parts(s),
-        scene_text=screen_parts(s), visual_description=segment_parts(s.visual, s),
+        scene_text=screen_parts(s), visual_description=visual_parts(s),
         audio_description=sound_parts(s), metadata=s.metadata or None)
 
 

@@ -103,6 +103,8 @@ class FrameVisual:
     scenes: tuple[str, ...] = ()
     colours: tuple[str, ...] = ()
     caption: str = ""  # from a vision-language model, when one is configured
+    kind: str = ""  # photo | graphic | blank | dark (ingest.visual.frame_kind)
+    placed: tuple[str, ...] = ()  # "a horse in the centre", "2 people on the left"
 
 
 @dataclass
@@ -148,6 +150,8 @@ class Segment:
     # The same lines with the times they are on screen (empty in points indexed before they existed).
     scene_text_spans: list[ScreenLine] = field(default_factory=list)
     visual: list[str] = field(default_factory=list)
+    # One sentence per distinct keyframe description, timed as its keyframes are on screen.
+    visual_spans: list[ScreenLine] = field(default_factory=list)
     sounds: list[SoundEvent] = field(default_factory=list)  # audio_description: heard inside the segment
     speakers: list[str] = field(default_factory=list)  # labels speaking in this segment, for filters
     file_speaker_count: int = 0  # distinct speakers in the whole file
@@ -214,6 +218,7 @@ class Segment:
         data["speech"] = [SpeechPart(**p) for p in data.get("speech", [])]
         data["scene_text_spans"] = [ScreenLine(**p) for p in data.get("scene_text_spans") or []]
         data["sounds"] = [SoundEvent(**p) for p in data.get("sounds") or []]
+        data["visual_spans"] = [ScreenLine(**p) for p in data.get("visual_spans") or []]
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
 

@@ -98,7 +98,10 @@ def render_segment(n: int, seg: Segment, char_budget: int, speech: list[SpeechPa
             lines.append("on screen: " + _clip(screen[i].text, max(screen_left, 12)))
             screen_left -= len(screen[i].text)
     flush()
-    visual = "; ".join(v for v in (without_colours(d) for d in seg.visual) if v)
+    # Keyframe sentences when the segment has them ("A picture of a horse in the centre, resembling a sorrel
+    # (a kind of horse)."), else the labels line of points indexed before them.
+    described = list(dict.fromkeys(v.text for v in seg.visual_spans)) or seg.visual
+    visual = " ".join(v for v in (without_colours(d) for d in described) if v)
     if visual:
         lines.append("picture (automatic labels): " + _clip(visual, char_budget // 3))
     if seg.sounds:  # with their times: "when does the alarm go off?" is answered from them

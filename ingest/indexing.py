@@ -134,6 +134,55 @@ def merge_visuals(frames: list[FrameVisual]) -> list[str]:
     return [c for c in captions] + ([text] if text else [])
 
 
+def frame_sentence(v: FrameVisual, has_text: bool, speaking: bool) -> str:
+    """The sentence a person would write about one keyframe, from what the models said: what sort of
+    picture it is, what is in it and where, what the classifier thinks it resembles (with the everyday
+    word for it), and the background colour only for slides and plain frames, where it is the point."""
+    if v.caption:
+        return v.caption
+    things = list(v.placed) or [o if o[0].isdigit() else ("an " if o[0] in "aeiou" else "a ") + o for o in v.objects]
+    if speaking:
+        things = [t.replace("a person", "a person speaking", 1) if t.startswith("a person") else t for t in things]
+    if v.kind == "dark" and not things and not v.scenes:
+        return "A dark, nearly empty frame."
+    if v.kind == "blank" and not things and not has_text:
+        return "A blank frame" + (f" in {v.colours[0]}." if v.colours else ".")
+    if has_text and (v.kind in ("graphic", "blank") or not things):
+        head = "A slide of text" + (" showing " + ", ".join(things) if things else "")
+    elif v.kind == "graphic":
+        head = "A graphic" + (" of " + ", ".join(things) if things else "")
+    else:
+        head = ("A dark picture" if v.kind == "dark" else "A picture") + (" of " + ", ".join(things) if things else "")
+    if v.scenes:
+        head += f", resembling a {v.scenes[0]}" + (f" (a kind of {v.scenes[1]})" if len(v.scenes) > 1 else "")
+    if v.kind in ("graphic", "blank") and v.colours:
+        head += f", on a {v.colours[0]} background"
+    elif not things and not v.scenes and v.colours:  # nothing recognised: the colours are all there is
+        head += " in " + " and ".join(v.colours[:2]) + " tones"
+    return head + "."
+
+
+def visual_sentences(frames: list[FrameVisual], texts: list[FrameText], speech: list[SpeechSpan],
+                     rng: TimeRange) -> list[ScreenLine]:
+    """One timed sentence per distinct keyframe description in the segment: consecutive keyframes that
+    say the same are one span (clipped to the segment), so a 3-second picture has its own 3 seconds."""
+    spans: list[ScreenLine] = []
+    for v in sorted(frames, key=lambda f: f.start):
+        window = TimeRange(v.start, v.end)
+        if not _shares(window, rng):
+            continue
+        has_text = any(t.lines and _shares(TimeRange(t.start, t.end), window) for t in texts)
+        speaking = "person" in " ".join(v.objects) and any(
+            min(sp.end, v.end) - max(sp.start, v.start) > 0.5 for sp in speech)
+        text = frame_sentence(v, has_text, speaking)
+        start, end = round(max(v.start, rng.start), 3), round(min(v.end, rng.end), 3)
+        if spans and spans[-1].text == text:
+            spans[-1] = ScreenLine(text, spans[-1].start_time, end)
+        elif end > start:
+            spans.append(ScreenLine(text, start, end))
+    return spans
+
+
 def screen_lines(frames: list[FrameText], rng: TimeRange) -> tuple[list[str], list[ScreenLine]]:
     """A segment's on-screen lines (deduplicated, as indexed) and when each is visible inside the segment:
     an answer taken from a 4-second slide is cited for those 4 seconds, not the whole window."""
@@ -152,14 +201,18 @@ def build_segments(analysis: FileAnalysis, ranges: list[TimeRange], collection_i
     speaker_count = len({s.speaker for s in analysis.speech if s.speaker})
     for i, rng in enumerate(ranges):
         lines, spans = screen_lines(analysis.texts, rng)
-        visuals = merge_visuals([v for v in analysis.visuals if _shares(TimeRange(v.start, v.end), rng)])
+        in_range = [v for v in analysis.visuals if _shares(TimeRange(v.start, v.end), rng)]
+        sentences = visual_sentences(in_range, analysis.texts, analysis.speech, rng)
+        labels = merge_visuals(in_range)  # the labels line: colours and labels for search, as before
+        visuals = list(dict.fromkeys(s.text for s in sentences if s.text not in labels)) + labels
         seg_id = segment_uuid(collection_id, file_id, rng)
         speech = _speech_in(analysis.speech, rng)
         segments.append(Segment(
             collection_id=collection_id, file_id=file_id, segment_id=seg_id, index=i,
             start_time=rng.start, end_time=rng.end, speech=speech,
             speakers=list(dict.fromkeys(p.speaker for p in speech if p.speaker)), file_speaker_count=speaker_count,
-            scene_text=lines, scene_text_spans=spans, visual=visuals, sounds=sounds_in(analysis.sounds, rng),
+            scene_text=lines, scene_text_spans=spans, visual=visuals, visual_spans=sentences,
+            sounds=sounds_in(analysis.sounds, rng),
             metadata=metadata, file_info=file_info,
             video_info={**asdict(analysis.video_info), "language": analysis.language},
         ))

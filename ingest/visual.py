@@ -29,10 +29,12 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class VisualLabels:
     objects: tuple[str, ...] = ()  # "2 clocks", "horse"
-    scenes: tuple[str, ...] = ()  # classifier labels
+    scenes: tuple[str, ...] = ()  # classifier labels, then what a person calls them ("sorrel", "horse")
     colours: tuple[str, ...] = ()
     tone: str = ""  # "dark" | "bright" | ""
     caption: str = ""  # a sentence from a vision-language model, when one is configured
+    kind: str = ""  # "photo" | "graphic" (flat background: a slide, a chart) | "blank" | "dark"
+    placed: tuple[str, ...] = ()  # objects with where they are: "a horse in the centre", "2 people on the left"
 
     @property
     def description(self) -> str:
@@ -80,6 +82,26 @@ def dominant_colours(image: np.ndarray, k: int = 2) -> list[str]:
     return [names[i] for i, c in counts.most_common(k) if c >= len(small) * 0.08]
 
 
+def frame_kind(image: np.ndarray) -> str:
+    """What sort of picture a keyframe is, from its pixels: nearly black, flat (one value), a graphic on a
+    flat background (most pixels share one coarse colour: slides, charts, title cards), or a photo."""
+    import cv2
+
+    small = cv2.resize(image, (64, 36), interpolation=cv2.INTER_AREA)
+    grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    if grey.mean() < 30 and grey.std() < 20:
+        return "dark"
+    if grey.std() < 6:
+        return "blank"
+    coarse = (small // 32).reshape(-1, 3)
+    bins, inverse, counts = np.unique(coarse, axis=0, return_inverse=True, return_counts=True)
+    top = int(np.argmax(counts))
+    # A flat background: most pixels in one coarse colour, and flat within it (texture such as brick or
+    # grass shares a colour too, but varies inside it).
+    flat = grey.reshape(-1)[inverse.reshape(-1) == top].std() < 4
+    return "graphic" if counts[top] / len(coarse) >= 0.55 and flat else "photo"
+
+
 class ColourDescriber:
     name = "colours"
 
@@ -87,7 +109,43 @@ class ColourDescriber:
         colours = dominant_colours(image)
         brightness = float(image.mean())
         tone = "dark" if brightness < 60 else "bright" if brightness > 190 else ""
-        return VisualLabels(colours=tuple(colours), tone=tone)
+        return VisualLabels(colours=tuple(colours), tone=tone, kind=frame_kind(image))
+
+
+# ImageNet class ranges (standard 0-based indices) and what a person would call their members: the
+# classifier says "sorrel" or "tabby", a question says "horse" or "cat".
+IMAGENET_KINDS: tuple[tuple[int, int, str], ...] = (
+    (0, 6, "fish"), (7, 24, "bird"), (25, 32, "amphibian"), (33, 37, "turtle"), (38, 48, "lizard"),
+    (49, 50, "crocodile"), (52, 68, "snake"), (72, 77, "spider"), (80, 100, "bird"), (118, 126, "crustacean"),
+    (127, 146, "bird"), (147, 150, "sea mammal"), (151, 268, "dog"), (269, 280, "wild dog"), (281, 285, "cat"),
+    (286, 293, "big cat"), (294, 297, "bear"), (300, 319, "insect"), (320, 326, "butterfly"),
+    (330, 332, "rabbit"), (339, 339, "horse"), (340, 340, "zebra"), (365, 384, "monkey"),
+    (385, 386, "elephant"), (389, 397, "fish"),
+)
+
+
+def imagenet_kind(index: int) -> str | None:
+    return next((kind for lo, hi, kind in IMAGENET_KINDS if lo <= index <= hi), None)
+
+
+_PLURALS = {"person": "people", "mouse": "mice", "knife": "knives", "bus": "buses", "couch": "couches",
+            "sheep": "sheep", "skis": "skis", "wine glass": "wine glasses", "dining table": "dining tables",
+            "sandwich": "sandwiches", "bench": "benches"}
+
+
+def plural(name: str, n: int) -> str:
+    if n == 1:
+        return ("an " if name[0] in "aeiou" else "a ") + name
+    return f"{n} {_PLURALS.get(name, name + 's')}"
+
+
+def where(xs: list[float]) -> str:
+    """Rough horizontal position of box centres (0..1 of the width)."""
+    parts = ["left" if x < 0.36 else "right" if x > 0.64 else "centre" for x in xs]
+    uniq = list(dict.fromkeys(parts))
+    if len(uniq) == 1:
+        return "in the centre" if uniq[0] == "centre" else f"on the {uniq[0]}"
+    return "across the frame"
 
 
 # --- openpibo detector + classifier ----------------------------------------------------------------
@@ -160,19 +218,22 @@ class DetectorDescriber:
                 except ImportError:
                     log.info("ai-edge-litert not installed: visual scene classes disabled")
 
-    def _objects(self, image: np.ndarray) -> list[str]:
+    def _objects(self, image: np.ndarray) -> tuple[list[str], tuple[str, ...]]:
+        """COCO objects with counts ("2 clocks"), and the same with where they are ("2 clocks on the left")."""
         import cv2
 
         blob = cv2.dnn.blobFromImage(image, size=(300, 300), swapRB=True, crop=False)
         self._net.setInput(blob)
         out = self._net.forward()
-        found = [(_COCO.get(int(d[1]), ""), float(d[2])) for d in out[0, 0] if float(d[2]) >= self.min_score]
+        found = [(_COCO.get(int(d[1]), ""), float(d[3] + d[5]) / 2) for d in out[0, 0] if float(d[2]) >= self.min_score]
         counts = Counter(name for name, _ in found if name)
-        return [f"{n} {name}s" if n > 1 else name for name, n in counts.most_common(5)]
+        placed = tuple(f"{plural(name, n)} {where([x for nm, x in found if nm == name])}"
+                       for name, n in counts.most_common(5))
+        return [f"{n} {name}s" if n > 1 else name for name, n in counts.most_common(5)], placed
 
-    def _scene(self, image: np.ndarray) -> str | None:
+    def _scene(self, image: np.ndarray) -> tuple[str, ...]:
         if self._clf is None:
-            return None
+            return ()
         import cv2
 
         inp = self._clf.get_input_details()[0]
@@ -187,18 +248,22 @@ class DetectorDescriber:
             scores = (scores - zero) * scale
         best = int(np.argmax(scores))
         if float(scores[best]) < self.min_class_score or not self._labels:
-            return None
+            return ()
         label = self._labels[best] if best < len(self._labels) else None
-        return label.split(",")[0].strip() if label else None
+        if not label:
+            return ()
+        name = label.split(",")[0].strip()
+        kind = imagenet_kind(best)
+        return (name, kind) if kind and kind not in name.lower() else (name,)
 
     def describe(self, image: np.ndarray) -> VisualLabels:
         with self._lock:
             self._load()
-            objects = self._objects(image)
+            objects, placed = self._objects(image)
             scene = self._scene(image)
         base = self._colours.describe(image)
-        return VisualLabels(objects=tuple(objects), scenes=(scene,) if scene else (), colours=base.colours,
-                            tone=base.tone)
+        return VisualLabels(objects=tuple(objects), scenes=scene, colours=base.colours, tone=base.tone,
+                            kind=base.kind, placed=placed)
 
 
 # --- vision-language model (user-supplied GGUF + mmproj) ---------------------------------------------

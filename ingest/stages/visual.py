@@ -22,7 +22,8 @@ class VisualStage:
         self.describer = describer
 
     def options(self) -> dict[str, Any]:
-        return {"visual": getattr(self.describer, "name", None)}
+        # "-2": keyframe kinds, object positions and ImageNet kinds (sentences a person would write)
+        return {"visual": f"{getattr(self.describer, 'name', None)}-2"}
 
     def open(self, out: FileAnalysis, run: FrameRun) -> _Reader:
         return _Reader(self.describer, out)
@@ -37,7 +38,8 @@ class _Reader:
         v = self.describer.describe(image)
         self.timer.add(time.perf_counter() - t0)
         self.out.visuals.append(FrameVisual(start=start, end=end, description=v.description, objects=v.objects,
-                                            scenes=v.scenes, colours=v.colours, caption=v.caption))
+                                            scenes=v.scenes, colours=v.colours, caption=v.caption, kind=v.kind,
+                                            placed=v.placed))
 
     def close(self) -> float:
         self.out.options["visual"] = getattr(self.describer, "name", None)

@@ -100,10 +100,10 @@ def test_overlapped_analysis_runs_speech_beside_keyframes_with_the_same_result(t
         name = "fake"
 
         def describe(self, image):
-            from types import SimpleNamespace
+            from ingest.visual import VisualLabels
 
             threads["visual"] = threading.current_thread().name
-            return SimpleNamespace(description="a frame", objects=(), scenes=(), colours=(), caption="")
+            return VisualLabels(kind="photo")
 
     info = VideoInfo(duration_seconds=4.0, width=480, height=270, fps=10.0, has_audio=True)
     results = {}
