@@ -206,8 +206,8 @@ class ChatService:
         out: dict[int, list[SpeechPart]] = {}
         for i in {i for i, _ in parts}:
             idx = [k for k, (j, _) in enumerate(parts) if j == i]
-            out[i] = [parts[idx[c]][1] for c in pick_parts([sims[k] for k in idx],
-                                                            floor=embedder.related_floor)]
+            out[i] = [parts[idx[c]][1] for c in pick_parts([sims[k] for k in idx], floor=embedder.related_floor,
+                                                            texts=[parts[k][1].text for k in idx])]
         return out
 
     def summarize(self, req: ChatRequest, plan: Plan) -> ChatAnswer:

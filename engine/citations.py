@@ -99,10 +99,22 @@ def _terms(text: str) -> set[str]:
     return set(lexical.tokens(text))
 
 
+_VIDEO_TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
+
+
+def _inside_a_segment(clock: str, segments: list[ScoredSegment]) -> bool:
+    """Whether "mm:ss" (or "h:mm:ss") names a moment of a retrieved segment (as the prompt's headers do),
+    rather than a time of day the answer states ("the last ferry leaves at 23:10")."""
+    parts = [int(p) for p in clock.split(":")]
+    seconds = parts[0] * 60 + parts[1] if len(parts) == 2 else parts[0] * 3600 + parts[1] * 60 + parts[2]
+    return any(s.segment.start_time - 1 <= seconds <= s.segment.end_time + 1 for s in segments)
+
+
 def unsupported_terms(answer: str, question: str, segments: list[ScoredSegment]) -> tuple[set[str], set[str]]:
     """(new terms, unsupported terms): answer terms not in the question, and those found in no segment."""
     context: set[str] = set().union(*(lexical.segment_terms(s.segment) for s in segments))
-    spoken = re.sub(r"\b\d{1,2}:\d{2}(?::\d{2})?\b", " ", strip_markers(answer))  # timestamps are ours
+    spoken = _VIDEO_TIME.sub(lambda m: " " if _inside_a_segment(m.group(), segments) else m.group(),
+                             strip_markers(answer))  # "at 01:20" points into a segment: a time we gave
     new = _terms(spoken) - _terms(question) - META_TERMS
     return new, {t for t in new if not lexical.has_term(t, context)}
 
@@ -113,6 +125,10 @@ def is_grounded(answer: str, question: str, segments: list[ScoredSegment], max_u
     if is_refusal(answer):
         return True
     new, unsupported = unsupported_terms(answer, question, segments)
+    if any(any(c.isdigit() for c in t) for t in unsupported):
+        # A figure no segment holds was made up ("the last ferry leaves at 23:10", taken from the prompt's
+        # worked example): words can be paraphrased, numbers cannot.
+        return False
     return not new or len(unsupported) / len(new) <= max_unsupported
 
 

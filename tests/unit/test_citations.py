@@ -77,3 +77,14 @@ def test_citation_narrows_to_the_supporting_moment():
     assert (c.start_time, c.end_time) == (20.0, 24.0)  # clipped to the segment
     (c,) = cite("Something unrelated entirely [1].", [ScoredSegment(seg, 1.0)])
     assert (c.start_time, c.end_time) == (20.0, 40.0)  # nothing matches: the whole segment
+
+
+def test_a_figure_no_segment_holds_is_not_grounded_but_a_segment_time_is_fine():
+    from clipcite.domain import ScoredSegment
+    from engine.citations import is_grounded
+    from tests.fakes import segment
+    segs = [ScoredSegment(segment(1, "The crossing now takes 22 minutes."), 1.0)]  # the segment spans 20-40 s
+    q = "When does the last ferry leave?"
+    assert not is_grounded("The last ferry of the day leaves at 23:10 [1].", q, segs)  # a time of day made up
+    assert not is_grounded("The crossing takes 25 minutes.", "How long is the crossing?", segs)
+    assert is_grounded("The crossing takes 22 minutes, said at 00:25 [1].", "How long is the crossing?", segs)

@@ -13,6 +13,13 @@ def test_pick_parts_keeps_time_order_and_best_matches():
     assert pick_parts([0.0, 0.0]) == [0, 1]
 
 
+def test_a_picked_half_sentence_brings_its_other_half():
+    texts = ["You take a packet in spring.", "Last year we lent out about 600", "packets, which surprised us.",
+             "Beans are popular.", "Tomatoes too."]
+    assert pick_parts([0.1, 0.2, 0.9, 0.3, 0.1], keep=2, floor=0.95, texts=texts) == [1, 2, 3]
+    assert pick_parts([0.1, 0.9, 0.2, 0.1, 0.3], keep=2, floor=0.95, texts=texts) == [1, 2, 4]
+
+
 def test_user_message_numbers_segments_and_uses_focused_speech():
     parts = [SpeechPart("one.", 10, 11), SpeechPart("two.", 11, 12), SpeechPart("three.", 12, 13)]
     seg = Segment("c", "f", "s", 0, 10.0, 20.0, speech=parts, scene_text=["Exit B12"], visual=["objects: horse"],
