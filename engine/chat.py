@@ -16,7 +16,7 @@ from clipcite.errors import InvalidRequest
 from engine import languages
 from engine.answer_types import answers_kind, names_screen_text
 from engine.catalog import Catalog, IndexStatus
-from engine.citations import Citation, anchors_supported, cite, is_grounded, is_refusal
+from engine.citations import Citation, anchors_supported, cite, figures_supported, is_grounded, is_refusal
 from engine.conversation import Turn, last_user_message, prompt_question, search_query, user_turns
 from engine.extraction import extract
 from engine.filters import Group
@@ -287,8 +287,8 @@ class ChatService:
             return True
         if segments and self._translated(text, segments, plan.language):
             question = last_user_message(plan.turns)
-            return (anchors_supported(text, question, segments) or self._same_meaning(text, segments)) \
-                and answers_kind(question, text)
+            return figures_supported(text, question, segments) and answers_kind(question, text) and (
+                anchors_supported(text, question, segments) or self._same_meaning(text, segments))
         # Tool results are sources too: words the answer takes from them count as supported.
         tool_results = " ".join(t.content for t in plan.turns if t.role == "tool")
         question = last_user_message(plan.turns)
@@ -299,7 +299,8 @@ class ChatService:
         """A chapter line or overview in the video's language shares its words; one in the instruction's
         other language is checked like a translated answer."""
         if segments and self._translated(text, segments, "en"):
-            return anchors_supported(text, question, segments) or self._same_meaning(text, segments)
+            return figures_supported(text, question, segments) and (
+                anchors_supported(text, question, segments) or self._same_meaning(text, segments))
         return is_grounded(text, question, segments)
 
     @staticmethod

@@ -125,11 +125,23 @@ def is_grounded(answer: str, question: str, segments: list[ScoredSegment], max_u
     if is_refusal(answer):
         return True
     new, unsupported = unsupported_terms(answer, question, segments)
-    if any(any(c.isdigit() for c in t) for t in unsupported):
+    if _has_figure(unsupported):
         # A figure no segment holds was made up ("the last ferry leaves at 23:10", taken from the prompt's
         # worked example): words can be paraphrased, numbers cannot.
         return False
     return not new or len(unsupported) / len(new) <= max_unsupported
+
+
+def _has_figure(terms: set[str]) -> bool:
+    return any(any(c.isdigit() for c in t) for t in terms)
+
+
+def figures_supported(answer: str, question: str, segments: list[ScoredSegment]) -> bool:
+    """Every figure the answer states (beyond the question's and the video times we gave) is in a segment:
+    the test a translated answer or summary line must pass whatever its meaning scores, since a sentence
+    with one date changed still means nearly the same."""
+    _, unsupported = unsupported_terms(answer, question, segments)
+    return not _has_figure(unsupported)
 
 
 # Capitalised English words that other languages write differently: not anchors.

@@ -135,9 +135,10 @@ def summarize(segments: list[Segment], generator: TextGenerator, instruction: st
     chunks = pack(segments)
     if len(chunks) > max_chapters:  # long videos: wider chunks rather than more model calls
         chunks = pack(segments, chunk_chars=900 * (len(chunks) // max_chapters + 1))
-    params = GenerationParams(max_tokens=48, temperature=0.0)
     # Written in the instruction's language ("总结这个视频" gets a Chinese summary); English when unknown.
     lang = languages.answer_language(instruction or "")
+    # A CJK sentence takes about a token a character: twice the budget, or every line ends cut.
+    params = GenerationParams(max_tokens=96 if lang in ("zh", "ja", "ko") else 48, temperature=0.0)
     in_lang = f" Write in {languages.NAMES[lang]}." if lang != "en" and lang in languages.NAMES else ""
     chapters: list[Chapter] = []
     prompt_tokens = completion_tokens = 0

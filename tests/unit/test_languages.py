@@ -76,3 +76,9 @@ def test_a_translated_answer_is_supported_by_the_names_and_figures_it_shares():
     assert anchors_supported("The meeting is on Thursday at 14:00.", "When is the meeting?", segs)
     assert not anchors_supported("The Madrid team.", "Which team?", segs)  # a name the segments lack
     assert not anchors_supported("The target is six million.", "What is the target?", segs)  # nothing to anchor
+
+
+def test_a_translated_answer_with_a_made_up_figure_is_refused_however_close_its_meaning(catalog):  # noqa: F811
+    ans, _ = _ask(catalog, "El código de la credencial es 5520 [1].", "¿Cuál es el código de la credencial?",
+                  floor=0.5)  # the fake embedder finds every sentence the same: only the figure can tell
+    assert ans.text == languages.REFUSALS["es"] and not ans.grounded
