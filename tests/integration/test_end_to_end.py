@@ -360,7 +360,8 @@ def test_json_schema_output_always_parses_and_validates(openai_client, indexed):
 def test_videodb_shape_scopes_to_a_file(live_server, indexed):
     r = httpx.post(f"{live_server.url}/v1/chat/completions", headers={"x-access-token": "local"}, timeout=120, json={
         "model": "nimbus-001", "collection_id": indexed["uniform"].id, "video_id": indexed["file"].id,
-        "messages": [{"role": "user", "content": "What is the badge code?"}], "max_tokens": 16})
+        # A summary always cites (SmolLM2's answers to questions are often refused by the checks).
+        "messages": [{"role": "user", "content": "Summarize this video."}], "max_tokens": 16})
     assert r.status_code == 200
     cites = r.json()["choices"][0]["citations"]
     assert cites, "no citation to check"
