@@ -16,8 +16,9 @@ from clipcite.errors import InvalidRequest
 from engine import languages
 from engine.answer_types import answers_kind, names_screen_text
 from engine.catalog import Catalog, IndexStatus
-from engine.citations import Citation, anchors_supported, cite, figures_supported, is_grounded, is_refusal
+from engine.citations import Citation, cite, is_grounded, is_refusal
 from engine.conversation import Turn, last_user_message, prompt_question, search_query, user_turns
+from engine.crosslingual import CrossLingualCheck
 from engine.extraction import extract
 from engine.filters import Group
 from engine.fitting import fit_prompt
@@ -121,6 +122,7 @@ class ChatService:
         self.strict_grounding = strict_grounding
         self.relative_floor = relative_floor
         self.retry_refusals = retry_refusals
+        self.crosslingual = CrossLingualCheck(retriever.embedder)
 
     def plan(self, req: ChatRequest) -> Plan:
         """Scope, summary mode and the conversation as answered: decided here and nowhere else."""
@@ -271,8 +273,8 @@ class ChatService:
             log.info("answer not supported by the retrieved segments: %r", text[:200])
         if not grounded and plan.strict_grounding and replace:
             text = languages.refusal(plan.language)
-        translated = bool(segments) and self._translated(text, segments, plan.language)
-        closest = self._closest(text, segments) if translated else None
+        translated = bool(segments) and self.crosslingual.translated(text, segments, plan.language)
+        closest = self.crosslingual.closest(text, segments) if translated else None
         citations = cite(text, segments, search_query(plan.turns), closest) \
             if grounded or not plan.strict_grounding else []
         return ChatAnswer(text=text, citations=citations, segments=segments, prompt_tokens=prompt_tokens,
@@ -285,10 +287,9 @@ class ChatService:
         another language than its segments cannot share their words: it is checked by meaning instead."""
         if is_refusal(text):
             return True
-        if segments and self._translated(text, segments, plan.language):
+        if segments and self.crosslingual.translated(text, segments, plan.language):
             question = last_user_message(plan.turns)
-            return figures_supported(text, question, segments) and answers_kind(question, text) and (
-                anchors_supported(text, question, segments) or self._same_meaning(text, segments))
+            return self.crosslingual.supported(text, question, segments) and answers_kind(question, text)
         # Tool results are sources too: words the answer takes from them count as supported.
         tool_results = " ".join(t.content for t in plan.turns if t.role == "tool")
         question = last_user_message(plan.turns)
@@ -298,54 +299,9 @@ class ChatService:
     def _summary_line_supported(self, text: str, question: str, segments: list[ScoredSegment]) -> bool:
         """A chapter line or overview in the video's language shares its words; one in the instruction's
         other language is checked like a translated answer."""
-        if segments and self._translated(text, segments, "en"):
-            return figures_supported(text, question, segments) and (
-                anchors_supported(text, question, segments) or self._same_meaning(text, segments))
+        if segments and self.crosslingual.translated(text, segments, "en"):
+            return self.crosslingual.supported(text, question, segments)
         return is_grounded(text, question, segments)
-
-    @staticmethod
-    def _translated(text: str, segments: list[ScoredSegment], asked: str) -> bool:
-        """The text is in another language than its best segment is spoken in (`asked`: the language the
-        text was requested in, when its own is unclear)."""
-        said = segments[0].segment.video_info.get("language") or languages.detect(segments[0].segment.speech_text)
-        answered = languages.detect(text) or asked
-        return bool(said) and said != answered
-
-    def _closest(self, text: str, segments: list[ScoredSegment]) -> list[int] | None:
-        """The segment (1-based) whose utterance or line is nearest the answer in meaning."""
-        best = self._meaning_match(text, segments)
-        return [best[1]] if best is not None else None
-
-    def _meaning_match(self, text: str, segments: list[ScoredSegment]) -> tuple[float, int] | None:
-        """(best similarity, its segment number) of the answer against every utterance, on-screen line and
-        whole segment; None when the embedder cannot compare languages or there is nothing to compare."""
-        embedder = self.retriever.embedder
-        if embedder.same_meaning_floor is None:
-            return None
-        owners, units = [], []
-        for n, s in enumerate(segments, 1):
-            for u in [p.text for p in s.segment.speech] + list(s.segment.scene_text) + [s.segment.speech_text]:
-                if u:
-                    owners.append(n)
-                    units.append(u)
-        if not units:
-            return None
-        vecs = embedder.embed_cached([text] + units, persist=False)
-        sims = vecs[1:] @ vecs[0]
-        i = int(np.argmax(sims))
-        return float(sims[i]), owners[i]
-
-    def _same_meaning(self, text: str, segments: list[ScoredSegment]) -> bool:
-        """A translated answer is supported when one utterance, on-screen line or whole segment says the same
-        thing in its own language (cross-lingual embedding similarity; e5-small put translations at 0.87-0.94
-        and the same sentence with another figure at 0.82-0.84). An English-only embedder cannot judge: it
-        supports nothing, so strict grounding refuses rather than passes an unchecked answer."""
-        match = self._meaning_match(text, segments)
-        floor = self.retriever.embedder.same_meaning_floor
-        if match is None or floor is None:
-            return False
-        log.info("translated answer, best same-meaning similarity %.3f (floor %.2f)", match[0], floor)
-        return match[0] >= floor
 
     def stream(self, req: ChatRequest, prepared: Prepared | None = None) -> Iterator[str | ChatAnswer]:
         """Yields text deltas, then one final ChatAnswer (with citations for the whole text). With tools the
