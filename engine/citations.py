@@ -99,6 +99,22 @@ def _terms(text: str) -> set[str]:
     return set(lexical.tokens(text))
 
 
+_AM_PM = re.compile(r"\b(\d{1,2})(?:[:.](\d{2}))?\s*([ap])\.?\s?m\b\.?", re.I)
+
+
+def to_24h(text: str) -> str:
+    """"2:00 PM" / "2 pm" as "14:00", "12 am" as "00:00": the model converts a slide's 14:00 into the
+    asker's convention, which is the same figure."""
+    def conv(m: re.Match) -> str:
+        hour, minute, half = int(m.group(1)), m.group(2) or "00", m.group(3).lower()
+        if hour > 12:
+            return m.group(0)
+        hour = hour % 12 + (12 if half == "p" else 0)
+        return f"{hour:02d}:{minute}"
+
+    return _AM_PM.sub(conv, text)
+
+
 _VIDEO_TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
 
 
@@ -113,8 +129,9 @@ def _inside_a_segment(clock: str, segments: list[ScoredSegment]) -> bool:
 def unsupported_terms(answer: str, question: str, segments: list[ScoredSegment]) -> tuple[set[str], set[str]]:
     """(new terms, unsupported terms): answer terms not in the question, and those found in no segment."""
     context: set[str] = set().union(*(lexical.segment_terms(s.segment) for s in segments))
+    context |= {t for s in segments for t in _terms(to_24h(" ".join(s.segment.scene_text + [s.segment.speech_text])))}
     spoken = _VIDEO_TIME.sub(lambda m: " " if _inside_a_segment(m.group(), segments) else m.group(),
-                             strip_markers(answer))  # "at 01:20" points into a segment: a time we gave
+                             to_24h(strip_markers(answer)))  # "at 01:20" points into a segment: a time we gave
     new = _terms(spoken) - _terms(question) - META_TERMS
     return new, {t for t in new if not lexical.has_term(t, context)}
 

@@ -88,3 +88,12 @@ def test_a_figure_no_segment_holds_is_not_grounded_but_a_segment_time_is_fine():
     assert not is_grounded("The last ferry of the day leaves at 23:10 [1].", q, segs)  # a time of day made up
     assert not is_grounded("The crossing takes 25 minutes.", "How long is the crossing?", segs)
     assert is_grounded("The crossing takes 22 minutes, said at 00:25 [1].", "How long is the crossing?", segs)
+
+
+def test_a_time_converted_to_the_askers_clock_is_the_same_figure():
+    from clipcite.domain import ScoredSegment
+    from engine.citations import is_grounded
+    from tests.fakes import segment
+    segs = [ScoredSegment(segment(0, "La próxima reunión será el jueves.", ("Próxima reunión: jueves 14:00",)), 1.0)]
+    assert is_grounded("The meeting is at 2:00 PM on Thursday [1].", "When is the meeting?", segs)
+    assert not is_grounded("The meeting is at 3 pm on Thursday [1].", "When is the meeting?", segs)
