@@ -160,7 +160,7 @@ class YamnetTagger:
                 x = np.clip(np.round(patch / q["audio_scale"] + q["audio_zero_point"]), 0, 255).astype(np.uint8)
                 (out,) = session.run(None, {inp: x[None, None]})
                 logits = q["class_scores_scale"] * (out.astype(np.float32) - q["class_scores_zero_point"])
-                rows.append(1.0 / (1.0 + np.exp(-logits[0])))
+                rows.append(1.0 / (1.0 + np.exp(-np.clip(logits[0], -60.0, 60.0))))  # no overflow warnings
         return np.stack(rows), names
 
     def events(self, audio: np.ndarray) -> list[SoundEvent]:
