@@ -44,7 +44,9 @@ TOOLS_SYSTEM_PROMPT = (
 def without_colours(description: str) -> str:
     """The description minus its colour clause. Prompts leave colours out: a small model turned
     "colours: navy" into "the manager's favourite colour is navy"; the index keeps them for search."""
-    return re.sub(r"(?:^|;\s*)(?:(?:dark|bright) )?colours: [^;]*", "", description).strip("; ")
+    text = re.sub(r"(?:^|;\s*)(?:(?:dark|bright) )?colours: [^;]*", "", description).strip("; ")
+    # the keyframe sentences' "..., on a teal background." and "... in grey tones." likewise
+    return re.sub(r",? (?:on an? [\w ]+ background|in [\w ]+ tones|in \w+(?= ?\.$))(?=\.|$)", "", text)
 
 
 def fmt_time(seconds: float) -> str:

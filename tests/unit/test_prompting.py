@@ -75,3 +75,10 @@ def test_split_hundreds_are_joined():
     assert join_spoken_numbers("inside room 200 and 12.") == "inside room 212."
     assert join_spoken_numbers("between 200 and 300") == "between 200 and 300"
     assert "212" in tokens("room 200 and 12")
+
+
+def test_keyframe_sentences_reach_the_prompt_without_their_colours():
+    from engine.prompting import without_colours
+    assert without_colours("A slide of text, on a teal background.") == "A slide of text."
+    assert without_colours("A picture in grey and brown tones.") == "A picture."
+    assert without_colours("A picture of a horse in the centre.") == "A picture of a horse in the centre."
