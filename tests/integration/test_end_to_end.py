@@ -146,7 +146,8 @@ def test_filter_that_excludes_everything_gives_a_refusal_without_citations(cloud
 
 def test_openai_sdk_chat_carries_citations_and_usage(openai_client, indexed):
     r = openai_client.chat.completions.create(
-        model="nimbus-001", messages=[{"role": "user", "content": "What is written on the badge?"}],
+        # A summary of the collection's one video always cites; SmolLM2's answers to questions may be refused.
+        model="nimbus-001", messages=[{"role": "user", "content": "Summarize this video."}],
         extra_body={"collections": [indexed["uniform"].id], "strict_grounding": False}, max_tokens=24, seed=1)
     assert r.object == "chat.completion" and r.choices[0].finish_reason in ("stop", "length")
     assert r.usage.prompt_tokens > 50 and r.usage.completion_tokens > 0
