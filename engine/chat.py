@@ -186,8 +186,8 @@ class ChatService:
         before = [p for p in (_model_message(t) for t in turns[:last]) if p["content"]]
         after = [p for p in (_model_message(t) for t in turns[last + 1:]) if p["content"]]
         question = prompt_question(plan.turns)
-        if languages.instruction(plan.language):
-            question += "\n" + languages.instruction(plan.language)
+        if in_language := languages.instruction(plan.language):
+            question += "\n" + in_language
         speech = self._focused_speech(query, segments)
         fitted = fit_prompt(system, before,
                             lambda k: build_user_message(question, segments[:k], self.char_budget, speech),
@@ -273,10 +273,11 @@ class ChatService:
             log.info("answer not supported by the retrieved segments: %r", text[:200])
         if not grounded and plan.strict_grounding and replace:
             text = languages.refusal(plan.language)
-        translated = bool(segments) and self.crosslingual.translated(text, segments, plan.language)
-        closest = self.crosslingual.closest(text, segments) if translated else None
-        citations = cite(text, segments, search_query(plan.turns), closest) \
-            if grounded or not plan.strict_grounding else []
+        citations: list[Citation] = []
+        if (grounded or not plan.strict_grounding) and segments and not is_refusal(text):
+            translated = self.crosslingual.translated(text, segments, plan.language)
+            closest = self.crosslingual.closest(text, segments) if translated else None
+            citations = cite(text, segments, search_query(plan.turns), closest)
         return ChatAnswer(text=text, citations=citations, segments=segments, prompt_tokens=prompt_tokens,
                           completion_tokens=completion_tokens, finish_reason=finish_reason, timings=timings,
                           grounded=grounded)

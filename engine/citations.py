@@ -99,6 +99,11 @@ def _terms(text: str) -> set[str]:
     return set(lexical.tokens(text))
 
 
+def _context_terms(segments: list[ScoredSegment]) -> set[str]:
+    """Every term of the segments, as the index sees them."""
+    return set().union(*(lexical.segment_terms(s.segment) for s in segments))
+
+
 _AM_PM = re.compile(r"\b(\d{1,2})(?:[:.](\d{2}))?\s*([ap])\.?\s?m\b\.?", re.I)
 
 
@@ -128,7 +133,7 @@ def _inside_a_segment(clock: str, segments: list[ScoredSegment]) -> bool:
 
 def unsupported_terms(answer: str, question: str, segments: list[ScoredSegment]) -> tuple[set[str], set[str]]:
     """(new terms, unsupported terms): answer terms not in the question, and those found in no segment."""
-    context: set[str] = set().union(*(lexical.segment_terms(s.segment) for s in segments))
+    context = _context_terms(segments)
     context |= {t for s in segments for t in _terms(to_24h(" ".join(s.segment.scene_text + [s.segment.speech_text])))}
     spoken = _VIDEO_TIME.sub(lambda m: " " if _inside_a_segment(m.group(), segments) else m.group(),
                              to_24h(strip_markers(answer)))  # "at 01:20" points into a segment: a time we gave
@@ -179,7 +184,7 @@ def anchors_supported(answer: str, question: str, segments: list[ScoredSegment])
     anchors = _terms(" ".join(found)) - _terms(question) - META_TERMS
     if not anchors:
         return False
-    context: set[str] = set().union(*(lexical.segment_terms(s.segment) for s in segments))
+    context = _context_terms(segments)
     return all(lexical.has_term(t, context) for t in anchors)
 
 

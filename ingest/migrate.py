@@ -46,15 +46,11 @@ def refresh_text_vectors(catalog: Catalog, store: SegmentStore, embedder: Embedd
     embedder runs. Returns how many segments were re-embedded."""
     wanted = vectors_state(embedder)
     recorded = catalog.stored.migrations_like(VECTORS)
-    if recorded and recorded[-1] == wanted:
-        return 0
-    total = store.count()
-    if not total:
-        catalog.stored.replace_migrations(VECTORS, wanted)
-        return 0
     built = recorded[-1] if recorded else LEGACY_VECTORS
-    if built == wanted:
-        catalog.stored.replace_migrations(VECTORS, wanted)
+    total = 0 if built == wanted else store.count()
+    if not total:  # nothing to redo: the vectors were built this way, or there are none yet
+        if not recorded or recorded[-1] != wanted:
+            catalog.stored.replace_migrations(VECTORS, wanted)
         return 0
     log.warning("the %d indexed segments were embedded with %s; re-embedding them for %s (once)",
                 total, built.removeprefix(VECTORS), wanted.removeprefix(VECTORS))

@@ -199,15 +199,9 @@ class RoutedTranscriber:
         self.english, self.multilingual, self.language = english, multilingual, language
         self.decoder = decoder
 
-    @property
-    def options(self) -> SpeechOptions:
+    def route_key(self) -> dict:
         """What identifies the transcripts this makes (the analysis cache key): the model a file goes to
         depends on its language, so both models' options count."""
-        main = self.english if self.language == "en" or self.multilingual is None else self.multilingual
-        assert main is not None
-        return main.options
-
-    def route_key(self) -> dict:
         return {"language": self.language,
                 "english": self.english.options.to_dict() if self.english else None,
                 "multilingual": self.multilingual.options.to_dict() if self.multilingual else None}

@@ -77,10 +77,15 @@ class StoredObjects:
 
     def migrations_like(self, prefix: str) -> list[str]:
         return [r[0] for r in self.db.q("SELECT name FROM migrations WHERE name LIKE ? ORDER BY done_at",
-                                        (prefix.replace("%", "") + "%",))]
+                                        (_starting(prefix),))]
 
     def replace_migrations(self, prefix: str, name: str) -> None:
         """Record `name` as the one state of its kind (e.g. which embedder built the vectors)."""
         with self.db.transaction():
-            self.db.x("DELETE FROM migrations WHERE name LIKE ?", (prefix.replace("%", "") + "%",))
+            self.db.x("DELETE FROM migrations WHERE name LIKE ?", (_starting(prefix),))
             self.db.x("INSERT INTO migrations VALUES (?,?)", (name, now_ms()))
+
+
+def _starting(prefix: str) -> str:
+    """A LIKE pattern for names starting with `prefix` (a `%` in it dropped)."""
+    return prefix.replace("%", "") + "%"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from clipcite.domain import VideoInfo
+from clipcite.errors import ModelUnavailable
 from ingest.analysis import FileAnalysis
 from ingest.audio_events import YamnetTagger
 from ingest.speech import decode
@@ -42,7 +43,7 @@ def build(env: StageEnv) -> AudioEventStage | None:
         return None
     try:
         model_dir = env.registry.resolve("yamnet", "audio")
-    except Exception as exc:  # an optional model: ingest goes on without sound events
+    except ModelUnavailable as exc:  # an optional model: ingest goes on without sound events
         log.warning("audio descriptions disabled: %s", exc)
         return None
     return AudioEventStage(YamnetTagger(model_dir, threads=env.devices.stage_threads.speech))
