@@ -14,8 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from api.deps import require_api_key
 from api.errors import install_error_handlers
 from api.metrics import MetricsMiddleware, RequestMetrics, render
-from api.responses import ChatCompletionChunk, ErrorResponse, TranscriptJson, errors
-from api.routers import chat, collections, files, search, system
+from api.responses import ChatCompletionChunk, ErrorResponse, ResponseStreamEvent, TranscriptJson, errors
+from api.routers import chat, collections, files, responses, search, system
 from api.services import Services, build_services
 from clipcite.settings import Settings, load_settings
 
@@ -30,6 +30,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = services or build_services(settings)
         app.state.services = svc
+        if failed := svc.catalog.stored.fail_unfinished_responses("the server restarted before it finished"):
+            log.warning("%d background response(s) of the previous run marked failed", failed)
         svc.worker.start()
         log.info("clipcite ready: data in %s, device %s", settings.resolved_data_dir, svc.devices.device)
         try:
@@ -47,7 +49,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(MetricsMiddleware, metrics=requests)
     app.include_router(system.router)
     guarded = [Depends(require_api_key)]
-    for r in (files.router, collections.router, chat.router, search.router):
+    for r in (files.router, collections.router, chat.router, responses.router, search.router):
         app.include_router(r, prefix="/v1", dependencies=guarded, responses=errors(401))
 
     @app.get("/metrics", summary="Prometheus metrics (jobs, segments, seconds indexed, latency, model loads)",
@@ -85,7 +87,7 @@ def _openapi(app: FastAPI) -> dict:
             schemas.pop(name, None)
         # Shapes referenced only from hand-written response entries (the JSON transcript, stream chunks).
         _, extra = models_json_schema([(TranscriptJson, "serialization"), (ErrorResponse, "serialization"),
-                                       (ChatCompletionChunk, "serialization")],
+                                       (ChatCompletionChunk, "serialization"), (ResponseStreamEvent, "serialization")],
                                       ref_template="#/components/schemas/{model}")
         schemas.update(extra.get("$defs", {}))
         app.openapi_schema = spec

@@ -8,9 +8,12 @@ left unset is absent rather than `null`. `wire_json` gives the same JSON for wha
 
 from __future__ import annotations
 
+import re
+import uuid
 from pathlib import Path
 from typing import Any, TypeVar
 
+from api.protocol import ResponseRequest
 from api.responses import (
     AssistantMessage,
     ChapterOut,
@@ -24,11 +27,18 @@ from api.responses import (
     Delta,
     FileObject,
     FileResult,
+    FunctionCallItem,
     MediaDescription,
     MediaDescriptionData,
     MediaDescriptionItem,
+    OutputMessage,
+    OutputText,
     Page,
     RelevantSource,
+    ResponseAnnotation,
+    ResponseErrorOut,
+    ResponseObject,
+    ResponseUsage,
     SegmentGroup,
     SegmentObject,
     SegmentResult,
@@ -41,6 +51,7 @@ from api.responses import (
     Wire,
 )
 from clipcite.domain import ScoredSegment, Segment
+from clipcite.errors import ClipciteError
 from engine import citations as engine_citations
 from engine.catalog import CollectionFileRecord, CollectionRecord, FileRecord
 from engine.chat import ChatAnswer
@@ -305,6 +316,69 @@ def chunk(cid: str, created_ms: int, model: str, delta: Delta, finish: str | Non
 def usage_chunk(cid: str, created_ms: int, model: str, ans: ChatAnswer) -> ChatCompletionChunk:
     return ChatCompletionChunk(id=cid, object="chat.completion.chunk", created=created_ms // 1000, model=model,
                                choices=[], usage=usage(ans))
+
+
+# --- responses ---
+
+
+def annotation(c: engine_citations.Citation, text: str, media: bool) -> ResponseAnnotation:
+    """A citation as a `cloudglue_citation` annotation; `media`: with its segment's parts as text lists
+    (Cloudglue's include `cloudglue_citations.media_descriptions`)."""
+    seg = c.segment
+    out: dict[str, Any] = {"type": "cloudglue_citation", "collection_id": seg.collection_id, "file_id": seg.file_id,
+                           "segment_id": seg.segment_id, "start_time": c.start_time, "end_time": c.end_time,
+                           "filename": seg.file_info.get("filename"), "number": c.number, "context": c.context}
+    marker = re.search(rf"\[{c.number}\]", text) if c.number is not None else None
+    if marker is not None:
+        out["start_index"], out["end_index"] = marker.start(), marker.end()
+    if media:
+        out["relevant_sources"] = list(c.sources)
+        out["speech"] = [p.text for p in speech_parts(seg)]
+        out["scene_text"] = [p.text for p in screen_parts(seg)]
+        out["visual_scene_description"] = [p.text for p in visual_parts(seg)]
+        out["audio_description"] = [p.text for p in sound_parts(seg)]
+    return ResponseAnnotation.model_validate(out)
+
+
+def output_items(ans: ChatAnswer, media: bool,
+                 with_message: bool | None = None) -> list[OutputMessage | FunctionCallItem]:
+    """The answer as output items: the message (unless the reply is only tool calls), then each call."""
+    items: list[OutputMessage | FunctionCallItem] = []
+    if with_message if with_message is not None else (ans.text or not ans.tool_calls):
+        text = OutputText(type="output_text", text=ans.text,
+                          annotations=[annotation(c, ans.text, media) for c in ans.citations], logprobs=[])
+        items.append(OutputMessage(type="message", id=f"msg_{uuid.uuid4().hex[:24]}", status="completed",
+                                   role="assistant", content=[text]))
+    items.extend(FunctionCallItem(type="function_call", id=f"fc_{uuid.uuid4().hex[:24]}", call_id=c.id, name=c.name,
+                                  arguments=c.arguments, status="completed") for c in ans.tool_calls)
+    return items
+
+
+def response_object(rid: str, created_at: int, status: str, body: ResponseRequest, ans: ChatAnswer | None = None,
+                    error: ClipciteError | None = None, media: bool = False,
+                    with_message: bool | None = None) -> ResponseObject:
+    """A Responses API object: the request's settings echoed, the answer's output items and usage."""
+    out: dict[str, Any] = {
+        "id": rid, "object": "response", "created_at": created_at, "status": status, "model": body.model,
+        "instructions": body.instructions, "output": output_items(ans, media, with_message) if ans else [],
+        "usage": None, "error": None, "incomplete_details": None, "previous_response_id": body.previous_response_id,
+        "store": body.store, "background": body.background, "temperature": body.temperature, "top_p": body.top_p,
+        "max_output_tokens": body.max_output_tokens, "parallel_tool_calls": bool(body.parallel_tool_calls),
+        "tool_choice": body.tool_choice or "auto",
+        "tools": [t.model_dump(exclude_none=True) for t in body.tools or []],
+        "text": body.text.model_dump(exclude_none=True, by_alias=True) if body.text else {"format": {"type": "text"}},
+        "metadata": body.metadata or {},
+    }
+    if ans is not None:
+        out["usage"] = ResponseUsage(input_tokens=ans.prompt_tokens, output_tokens=ans.completion_tokens,
+                                     total_tokens=ans.prompt_tokens + ans.completion_tokens)
+        out["grounded"] = ans.grounded
+        if ans.finish_reason == "length" and body.knowledge_base is None:  # Cloudglue has no `incomplete`
+            out["status"], out["incomplete_details"] = "incomplete", {"reason": "max_output_tokens"}
+    if error is not None:
+        out["error"] = ResponseErrorOut(message=error.message, type=error.error_type,
+                                        code=str(error.code or error.status_code))
+    return ResponseObject.model_validate(out)
 
 
 # --- search ---

@@ -55,7 +55,10 @@ class Settings(BaseSettings):
     chat_model: str = Field(
         "qwen2.5-coder-1.5b-instruct-q4_k_m", description="Registry name or a path to a GGUF file."
     )
-    chat_model_alias: str = Field("nimbus-001", description="Extra model id the API accepts (Cloudglue's).")
+    model_aliases: list[str] = Field(
+        default_factory=lambda: ["nimbus-001", "nimbus-002-preview", "bibigpt", "bibigpt/*", "gpt-4o-2024-11-20"],
+        description="Other model ids the API answers to with the chat model (the names Cloudglue, BibiGPT and "
+        "VideoDB clients send); `name/*` accepts any id under that prefix. Listed in /v1/models.")
     n_ctx: int = Field(4096, ge=512, le=131072, description="LLM context window in tokens.")
     n_gpu_layers: int | None = Field(None, description="Layers offloaded to the GPU; None = all on cuda.")
     max_answer_tokens: int = Field(256, ge=1, le=8192, description="Default cap on generated tokens.")

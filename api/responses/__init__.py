@@ -45,11 +45,30 @@ from api.responses.files import (
     VideoInfoOut,
     VideoSummary,
 )
+from api.responses.responses_api import (
+    RESPONSE_RESPONSES,
+    FunctionCallItem,
+    InputItem,
+    InputItemList,
+    OutputMessage,
+    OutputText,
+    ResponseAnnotation,
+    ResponseDeleted,
+    ResponseErrorOut,
+    ResponseList,
+    ResponseListItem,
+    ResponseObject,
+    ResponseStreamEvent,
+    ResponseUsage,
+)
 from api.responses.search import FileResult, SearchList, SearchResponse, SearchResult, SegmentGroup, SegmentResult
 from api.responses.system import Health, ModelList, ModelObject
 
 __all__ = [
-    "CHAT_RESPONSES", "AssistantMessage", "ChapterOut", "ChatChoice", "ChatCompletion", "ChatCompletionChunk",
+    "CHAT_RESPONSES", "RESPONSE_RESPONSES", "FunctionCallItem", "InputItem", "InputItemList", "OutputMessage",
+    "OutputText", "ResponseAnnotation", "ResponseDeleted", "ResponseErrorOut", "ResponseList", "ResponseListItem",
+    "ResponseObject", "ResponseStreamEvent", "ResponseUsage", "AssistantMessage", "ChapterOut", "ChatChoice",
+    "ChatCompletion", "ChatCompletionChunk",
     "ChatCompletionList", "ChunkChoice", "Citation", "CollectionFileList", "CollectionFileObject", "CollectionList",
     "CollectionObject", "Deleted", "Delta", "ErrorBody", "ErrorResponse", "FileList", "FileObject", "FileResult",
     "Health", "MediaDescription", "MediaDescriptionData", "MediaDescriptionItem", "MediaDescriptionList",

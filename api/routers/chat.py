@@ -18,14 +18,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from api import model_names
 from api.deps import MAX_OFFSET, ServicesDep
 from api.errors import error_body
+from api.image_queries import image_query_text
 from api.protocol import ChatCompletionRequest, ChatMessageIn
 from api.responses import CHAT_RESPONSES, ChatCompletion, ChatCompletionList, Delta, errors
 from api.serialize import chunk, completion, page, tool_call, usage_chunk, wire_json
 from api.services import Services
 from api.video_links import linked_video
-from clipcite.errors import ClipciteError, InvalidRequest, NotFound
+from clipcite.errors import ClipciteError, InvalidRequest
 from engine.admission import Ticket
 from engine.chat import ChatAnswer, ChatRequest, LinkedVideo, Prepared
 from engine.conversation import Turn
@@ -38,17 +40,10 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["chat"])
 
 
-def accepted_models(svc: Services) -> set[str]:
-    s = svc.settings
-    return {s.chat_model, s.chat_model_alias, svc.generator.model_path.stem, "clipcite"}
-
-
 def to_engine_request(svc: Services, body: ChatCompletionRequest, linked: LinkedVideo | None = None) -> ChatRequest:
     """The wire request as an engine request: conversion and wire-level checks only (the engine decides
     scope, summary mode and grounding)."""
-    if body.model not in accepted_models(svc):
-        raise NotFound(f"model {body.model!r} not found; available: {sorted(accepted_models(svc))}", param="model",
-                       code="model_not_found")
+    model_names.require(svc, body.model)
     if (body.model_extra or {}).get("functions"):
         raise InvalidRequest("the legacy `functions` field is not supported; send `tools`", param="functions")
     collections = list(body.collections or [])
@@ -64,17 +59,21 @@ def to_engine_request(svc: Services, body: ChatCompletionRequest, linked: Linked
     tools = _tool_use(body)
     if tools is not None and params.response_format is not None:
         raise InvalidRequest("use either tools or response_format, not both", param="response_format")
-    return ChatRequest(turns=[_turn(m) for m in body.messages], collections=collections,
+    return ChatRequest(turns=[_turn(m, svc) for m in body.messages], collections=collections,
                        filter=parse_filter(body.filter), video_id=body.video_id,
                        linked=linked,
                        params=params, retrieval=RetrievalOptions(limit=body.top_k or s.top_k), tools=tools,
                        strict_grounding=body.strict_grounding)
 
 
-def _turn(m: ChatMessageIn) -> Turn:
+def _turn(m: ChatMessageIn, svc: Services) -> Turn:
+    """A wire message as a turn; an image's words (its text, what it shows) join a user message's text."""
     calls = tuple(ToolCall(c.id, c.function.name, c.function.arguments if isinstance(c.function.arguments, str)
                            else json.dumps(c.function.arguments)) for c in m.tool_calls or [])
-    return Turn(role="system" if m.role == "developer" else m.role, content=m.text(), tool_calls=calls,
+    text = m.text()
+    if m.role == "user" and (refs := m.image_refs()):
+        text = "\n".join([text, *(image_query_text(svc, r, "messages") for r in refs)]).strip()
+    return Turn(role="system" if m.role == "developer" else m.role, content=text, tool_calls=calls,
                 tool_call_id=m.tool_call_id)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from api import model_names
 from api.deps import ServicesDep, require_api_key
 from api.responses import Health, ModelList, ModelObject, errors
-from clipcite.errors import NotFound
 
 router = APIRouter(tags=["system"])
 
@@ -25,14 +25,11 @@ def _model(model_id: str) -> ModelObject:
 @router.get("/v1/models", summary="Models this server answers with", dependencies=[Depends(require_api_key)],
             response_model=ModelList, response_model_exclude_unset=True, responses=errors(401))
 def list_models(svc: ServicesDep) -> ModelList:
-    s = svc.settings
-    return ModelList(object="list", data=[_model(i) for i in (s.chat_model, s.chat_model_alias)])
+    return ModelList(object="list", data=[_model(i) for i in model_names.listed(svc)])
 
 
 @router.get("/v1/models/{model_id}", summary="One model", dependencies=[Depends(require_api_key)],
             response_model=ModelObject, response_model_exclude_unset=True, responses=errors(401, 404))
 def get_model(svc: ServicesDep, model_id: str) -> ModelObject:
-    s = svc.settings
-    if model_id not in (s.chat_model, s.chat_model_alias):
-        raise NotFound(f"model {model_id!r} not found", param="model", code="model_not_found")
+    model_names.require(svc, model_id)
     return _model(model_id)

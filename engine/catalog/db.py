@@ -42,6 +42,11 @@ CREATE TABLE IF NOT EXISTS completions (
 CREATE TABLE IF NOT EXISTS searches (
     id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS responses (
+    id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL,
+    context TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS responses_created ON responses(created_at);
 CREATE TABLE IF NOT EXISTS summaries (
     id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, data TEXT NOT NULL
 );

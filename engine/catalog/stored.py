@@ -60,6 +60,52 @@ class StoredObjects:
     def list_searches(self, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         return self._list("searches", limit, offset)
 
+    # --- Responses API objects: the response as returned, plus the conversation it continues from ---
+    def put_response(self, response_id: str, created_at_ms: int, status: str, data: dict[str, Any],
+                     context: dict[str, Any]) -> None:
+        """`context`: what a later `previous_response_id` needs (the turns so far, the input items, the scope);
+        kept beside the returned object so GET shows exactly what was returned."""
+        self.db.x("INSERT OR REPLACE INTO responses VALUES (?,?,?,?,?)",
+                  (response_id, created_at_ms, status, json.dumps(data), json.dumps(context)))
+
+    def get_response(self, response_id: str) -> dict[str, Any]:
+        return self._get("responses", response_id, "response")
+
+    def response_context(self, response_id: str) -> dict[str, Any]:
+        rows = self.db.q("SELECT context FROM responses WHERE id=?", (response_id,))
+        if not rows:
+            raise NotFound(f"response {response_id!r} not found", param="previous_response_id")
+        return json.loads(rows[0][0])
+
+    def list_responses(self, limit: int, offset: int, status: str | None = None, after_ms: int | None = None,
+                       before_ms: int | None = None) -> tuple[list[dict[str, Any]], int]:
+        where, args = ["1=1"], []
+        for clause, value in (("status=?", status), ("created_at>=?", after_ms), ("created_at<?", before_ms)):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        cond = " AND ".join(where)
+        total = self.db.q(f"SELECT COUNT(*) FROM responses WHERE {cond}", tuple(args))[0][0]
+        rows = self.db.q(f"SELECT data FROM responses WHERE {cond} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+                         (*args, limit, offset))
+        return [json.loads(r[0]) for r in rows], total
+
+    def delete_response(self, response_id: str) -> None:
+        if not self.db.x("DELETE FROM responses WHERE id=?", (response_id,)):
+            raise NotFound(f"response {response_id!r} not found", param="id")
+
+    def fail_unfinished_responses(self, reason: str) -> int:
+        """Background responses a previous process was still answering: they can never finish, so they end
+        `failed` with `reason` (at start-up) instead of staying `in_progress` forever."""
+        n = 0
+        for rid, data in self.db.q("SELECT id, data FROM responses WHERE status IN ('queued', 'in_progress')"):
+            obj = json.loads(data)
+            obj["status"] = "failed"
+            obj["error"] = {"message": reason, "type": "server_error", "code": "server_restarted"}
+            n += self.db.x("UPDATE responses SET status='failed', data=? WHERE id=? AND status IN "
+                           "('queued', 'in_progress')", (json.dumps(obj), rid))
+        return n
+
     def put_summary(self, key: str, data: dict[str, Any]) -> None:
         """Video summaries, keyed by collection, file and segmentation (a re-segmented file gets a new one)."""
         self._put("summaries", key, now_ms(), data)
