@@ -7,11 +7,13 @@ wrong are rejected with `param` naming the field. Extensions to the OpenAI chat 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from clipcite.errors import InvalidRequest
 from clipcite.media import looks_like_video_ref
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,17 @@ class LenientModel(BaseModel):
         if self.model_extra:
             log.info("%s: ignoring unknown field(s) %s", type(self).__name__, sorted(self.model_extra))
         return self
+
+
+def day_ms(day: str | None, param: str) -> int | None:
+    """A `created_before` / `created_after` date (YYYY-MM-DD, UTC) as epoch milliseconds."""
+    if day is None:
+        return None
+    try:
+        d = dt.date.fromisoformat(day)
+    except ValueError:
+        raise InvalidRequest(f"{param} must be a date (YYYY-MM-DD)", param=param) from None
+    return int(dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC).timestamp() * 1000)
 
 
 # --- collections ---------------------------------------------------------------------------------
@@ -376,3 +389,36 @@ class ResponseRequest(LenientModel):
 
     def media_descriptions(self) -> bool:
         return "cloudglue_citations.media_descriptions" in (self.include or [])
+
+
+# --- describe / transcribe jobs (Cloudglue) --------------------------------------------------------
+
+
+class Participant(LenientModel):
+    name: str = Field(min_length=1, max_length=200)
+    scope: str | None = None
+
+
+class NewMediaJob(LenientModel):
+    """Cloudglue's `NewDescribe` / `NewTranscribe`: a file (its URI or id, a local path or an allowed URL),
+    which parts to produce, and the segmentation (an existing one, or a config)."""
+
+    url: str = Field(min_length=1, max_length=4096)
+    enable_summary: bool = True
+    enable_speech: bool = True
+    enable_scene_text: bool = True
+    enable_visual_scene_description: bool = True
+    enable_audio_description: bool | None = None  # describe: on; transcribe: off
+    segmentation_id: str | None = None
+    segmentation_config: dict[str, Any] | None = None
+    thumbnails_config: dict[str, Any] | None = None
+    participants: list[Participant] | None = Field(None, max_length=50)
+    prompt: str | None = Field(None, max_length=2000)
+    use_in_default_index: bool | None = None
+    include_metadata: bool = False
+
+    @model_validator(mode="after")
+    def _one_segmentation(self) -> NewMediaJob:
+        if self.segmentation_id and self.segmentation_config:
+            raise ValueError("send either segmentation_id or segmentation_config, not both")
+        return self

@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.protocol import ChatCompletionRequest
 from api.services import Services
 from clipcite.errors import Conflict, MediaError
-from engine.catalog import IndexStatus, MediaStatus
+from engine.catalog import FileRecord, IndexStatus, MediaStatus
 from engine.chat import LinkedVideo
 from ingest.batch import get_or_create_collection
 from ingest.library import add_to_collection, find_or_register
@@ -26,8 +26,9 @@ from ingest.sources import fetch_remote, resolve_local
 LINKED_COLLECTION = "linked-videos"
 
 
-def _ingest(svc: Services, ref: str) -> tuple[str, str]:
-    """(collection_id, file_id), queued or already indexed."""
+def register_ref(svc: Services, ref: str) -> FileRecord:
+    """The file at a local path, `file://` or allowed http(s) URL, registered once by content (a second
+    link to the same content reuses the file); 422 for media that cannot be used."""
     if ref.startswith(("http://", "https://")):
         path, name = fetch_remote(ref, svc.settings, svc.files_dir)
     else:
@@ -39,6 +40,12 @@ def _ingest(svc: Services, ref: str) -> tuple[str, str]:
         path.unlink(missing_ok=True)  # a second download of content already stored
     if frec.status == MediaStatus.UNUSABLE:
         raise MediaError(f"the linked video cannot be used: {frec.error}", param="messages")
+    return frec
+
+
+def _ingest(svc: Services, ref: str) -> tuple[str, str]:
+    """(collection_id, file_id), queued or already indexed."""
+    frec = register_ref(svc, ref)
     coll = get_or_create_collection(svc.catalog, LINKED_COLLECTION, None)
     cfg = SegmentationConfig.from_wire(None, svc.settings.segment_seconds)
     _, queued = add_to_collection(svc.catalog, coll, frec, cfg)

@@ -16,3 +16,14 @@ def looks_like_video_ref(text: str) -> bool:
     if t.startswith(("http://", "https://", "file://")):
         return True
     return t.startswith(("/", "~")) and bool(MEDIA_SUFFIX.search(t))
+
+
+FILE_URI_PREFIXES = ("clipcite://files/", "cloudglue://files/")  # a file's `uri`, and Cloudglue's spelling
+
+
+def file_id_of(ref: str) -> str | None:
+    """The file id in a file URI (`clipcite://files/<id>` or `cloudglue://files/<id>`), else None."""
+    for prefix in FILE_URI_PREFIXES:
+        if ref.startswith(prefix):
+            return ref[len(prefix):]
+    return None

@@ -49,7 +49,8 @@ class SegmentationConfig:
         }
         if strategy == "uniform":
             cfg = raw.get("uniform_config") or {}
-            window = _opt_float(cfg.get("window_seconds"), f"{param}.uniform_config.window_seconds") or default_window
+            window = _opt_float(cfg.get("window_seconds"), f"{param}.uniform_config.window_seconds")
+            window = default_window if window is None else window  # 0 is a bad value, not "use the default"
             hop = _opt_float(cfg.get("hop_seconds"), f"{param}.uniform_config.hop_seconds")
             if not 1 <= window <= 120:
                 raise InvalidRequest("window_seconds must be between 1 and 120",

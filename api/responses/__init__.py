@@ -45,6 +45,7 @@ from api.responses.files import (
     VideoInfoOut,
     VideoSummary,
 )
+from api.responses.jobs import JobDeleted, MediaJob, MediaJobConfig, MediaJobData, MediaJobList, PartOut
 from api.responses.responses_api import (
     RESPONSE_RESPONSES,
     FunctionCallItem,
@@ -65,7 +66,8 @@ from api.responses.search import FileResult, SearchList, SearchResponse, SearchR
 from api.responses.system import Health, ModelList, ModelObject
 
 __all__ = [
-    "CHAT_RESPONSES", "RESPONSE_RESPONSES", "FunctionCallItem", "InputItem", "InputItemList", "OutputMessage",
+    "CHAT_RESPONSES", "RESPONSE_RESPONSES", "JobDeleted", "MediaJob", "MediaJobConfig", "MediaJobData",
+    "MediaJobList", "PartOut", "FunctionCallItem", "InputItem", "InputItemList", "OutputMessage",
     "OutputText", "ResponseAnnotation", "ResponseDeleted", "ResponseErrorOut", "ResponseList", "ResponseListItem",
     "ResponseObject", "ResponseStreamEvent", "ResponseUsage", "AssistantMessage", "ChapterOut", "ChatChoice",
     "ChatCompletion", "ChatCompletionChunk",

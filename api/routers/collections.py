@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Annotated
 
@@ -202,16 +203,20 @@ async def get_media_descriptions(svc: ServicesDep, collection_id: str, file_id: 
                                    summary, response_format == "markdown")
 
 
-async def cached_summary(svc: Services, collection_id: str, file_id: str) -> VideoSummary:
-    """Cloudglue's `summary` and `chapters`, cached per collection, file and segmentation. Generated under
-    the model lease like a chat (admission bound, slot), never beside it in a pool thread."""
+async def cached_summary(svc: Services, collection_id: str, file_id: str,
+                         instruction: str | None = None) -> VideoSummary:
+    """Cloudglue's `summary` and `chapters`, cached per collection, file, segmentation (and instruction: a
+    describe job's `prompt`). Generated under the model lease like a chat (admission bound, slot), never
+    beside it in a pool thread."""
     cf = svc.catalog.library.get_collection_file(collection_id, file_id)
     key = f"{collection_id}:{file_id}:{cf.segmentation_id}"
+    if instruction:
+        key += ":" + hashlib.sha1(instruction.encode()).hexdigest()[:12]
     cached = svc.catalog.stored.get_summary(key)
     if cached is not None:
         return VideoSummary.model_validate(cached)
     segments = await run_in_threadpool(file_segments, svc, collection_id, file_id)
-    out = video_summary(await svc.model.call(summarize, segments, svc.generator))
+    out = video_summary(await svc.model.call(summarize, segments, svc.generator, instruction))
     svc.catalog.stored.put_summary(key, wire_json(out))
     return out
 

@@ -9,7 +9,6 @@ annotations. What a later request needs to continue (turns, scope) is stored bes
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import logging
 import time
@@ -24,7 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from api import model_names
 from api.deps import MAX_OFFSET, ServicesDep
 from api.image_queries import image_query_text
-from api.protocol import ResponseInputItem, ResponseRequest
+from api.protocol import ResponseInputItem, ResponseRequest, day_ms
 from api.responses import (
     RESPONSE_RESPONSES,
     InputItem,
@@ -40,6 +39,7 @@ from api.routers.chat import TicketedStream
 from api.serialize import response_object, wire_json
 from api.services import Services
 from clipcite.errors import ClipciteError, InvalidRequest, NotFound
+from clipcite.media import file_id_of
 from engine.chat import ChatAnswer, ChatRequest, Prepared
 from engine.conversation import Turn
 from engine.filters import parse_filter
@@ -103,7 +103,7 @@ def _turns(items: list[ResponseInputItem], image_words: dict[str, str]) -> list[
 def _scope(svc: Services, body: ResponseRequest, previous: dict[str, Any] | None) -> dict[str, Any]:
     kb = body.knowledge_base
     if kb is not None:
-        files = [f.removeprefix("cloudglue://files/") for f in kb.files or []] if kb.source == "files" else None
+        files = [file_id_of(f) or f for f in kb.files or []] if kb.source == "files" else None
         for f in files or []:
             svc.catalog.library.get_file(f)  # 404 for an unknown file
         return {"collections": list(kb.collections or []) if kb.source == "collections" else [],
@@ -350,24 +350,14 @@ def _message_opened(ev: _Events, msg_id: str) -> list[str]:
                part={"type": "output_text", "text": "", "annotations": [], "logprobs": []})]
 
 
-def _day_ms(day: str | None, param: str) -> int | None:
-    if day is None:
-        return None
-    try:
-        d = dt.date.fromisoformat(day)
-    except ValueError:
-        raise InvalidRequest(f"{param} must be a date (YYYY-MM-DD)", param=param) from None
-    return int(dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC).timestamp() * 1000)
-
-
 @router.get("/responses", summary="List stored responses (Cloudglue)", response_model=ResponseList,
             response_model_exclude_unset=True, responses=errors(400))
 def list_responses(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
                    status: Annotated[str | None, Query(pattern="^(in_progress|completed|failed|cancelled)$")] = None,
                    created_before: str | None = None, created_after: str | None = None) -> ResponseList:
-    rows, total = svc.catalog.stored.list_responses(limit, offset, status, _day_ms(created_after, "created_after"),
-                                                    _day_ms(created_before, "created_before"))
+    rows, total = svc.catalog.stored.list_responses(limit, offset, status, day_ms(created_after, "created_after"),
+                                                    day_ms(created_before, "created_before"))
     items = [ResponseListItem.model_validate({k: r[k] for k in ("id", "object", "status", "created_at", "model",
                                                                 "instructions", "usage") if k in r}) for r in rows]
     return ResponseList(object="list", data=items, total=total, limit=limit, offset=offset)

@@ -47,6 +47,11 @@ CREATE TABLE IF NOT EXISTS responses (
     context TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS responses_created ON responses(created_at);
+CREATE TABLE IF NOT EXISTS media_jobs (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, created_at INTEGER NOT NULL, collection_id TEXT NOT NULL,
+    file_id TEXT NOT NULL, url TEXT NOT NULL, data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS media_jobs_kind ON media_jobs(kind, created_at);
 CREATE TABLE IF NOT EXISTS summaries (
     id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, data TEXT NOT NULL
 );

@@ -167,6 +167,13 @@ class LibraryTables:
             raise NotFound(f"file {file_id!r} is not in collection {collection_id!r}", param="file_id")
         return self._cf(rows[0])
 
+    def find_by_segmentation(self, segmentation_id: str) -> CollectionFileRecord:
+        """The collection entry a segmentation id belongs to (each entry has its own)."""
+        rows = self.db.q("SELECT * FROM collection_files WHERE segmentation_id=? LIMIT 1", (segmentation_id,))
+        if not rows:
+            raise NotFound(f"segmentation {segmentation_id!r} not found", param="segmentation_id")
+        return self._cf(rows[0])
+
     def list_collection_files(self, collection_id: str, limit: int = 50, offset: int = 0,
                               status: str | None = None,
                               only: set[str] | None = None) -> tuple[list[CollectionFileRecord], int]:

@@ -106,6 +106,51 @@ class StoredObjects:
                            "('queued', 'in_progress')", (json.dumps(obj), rid))
         return n
 
+    # --- describe / transcribe jobs: a file indexed under a segmentation, read back with chosen parts ---
+    def put_media_job(self, job_id: str, kind: str, created_at: int, collection_id: str, file_id: str, url: str,
+                      config: dict[str, Any]) -> None:
+        self.db.x("INSERT INTO media_jobs VALUES (?,?,?,?,?,?,?)",
+                  (job_id, kind, created_at, collection_id, file_id, url, json.dumps(config)))
+
+    @staticmethod
+    def _media_job(row: Any) -> dict[str, Any]:
+        return {"id": row["id"], "kind": row["kind"], "created_at": row["created_at"],
+                "collection_id": row["collection_id"], "file_id": row["file_id"], "url": row["url"],
+                "config": json.loads(row["data"]), "status": row["status"] or "failed", "error": row["error"]}
+
+    _MEDIA_JOB_SELECT = ("SELECT j.*, cf.status AS status, cf.error AS error FROM media_jobs j LEFT JOIN "
+                         "collection_files cf ON cf.collection_id=j.collection_id AND cf.file_id=j.file_id")
+
+    def get_media_job(self, kind: str, job_id: str) -> dict[str, Any]:
+        """The job with its live status (its file's entry in the job's collection; gone: failed)."""
+        rows = self.db.q(f"{self._MEDIA_JOB_SELECT} WHERE j.id=? AND j.kind=?", (job_id, kind))
+        if not rows:
+            raise NotFound(f"{kind} job {job_id!r} not found", param="job_id")
+        return self._media_job(rows[0])
+
+    def list_media_jobs(self, kind: str, limit: int, offset: int, status: str | None = None, url: str | None = None,
+                        after_ms: int | None = None, before_ms: int | None = None
+                        ) -> tuple[list[dict[str, Any]], int]:
+        where: list[str] = ["j.kind=?"]
+        args: list[str | int] = [kind]
+        filters: tuple[tuple[str, str | int | None], ...] = (
+            ("COALESCE(cf.status, 'failed')=?", status), ("j.url=?", url), ("j.created_at>=?", after_ms),
+            ("j.created_at<?", before_ms))
+        for clause, value in filters:
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        cond = " AND ".join(where)
+        base = self._MEDIA_JOB_SELECT
+        total = self.db.q(f"SELECT COUNT(*) FROM ({base} WHERE {cond})", tuple(args))[0][0]
+        rows = self.db.q(f"{base} WHERE {cond} ORDER BY j.created_at DESC, j.id LIMIT ? OFFSET ?",
+                         (*args, limit, offset))
+        return [self._media_job(r) for r in rows], total
+
+    def delete_media_job(self, kind: str, job_id: str) -> None:
+        if not self.db.x("DELETE FROM media_jobs WHERE id=? AND kind=?", (job_id, kind)):
+            raise NotFound(f"{kind} job {job_id!r} not found", param="job_id")
+
     def put_summary(self, key: str, data: dict[str, Any]) -> None:
         """Video summaries, keyed by collection, file and segmentation (a re-segmented file gets a new one)."""
         self._put("summaries", key, now_ms(), data)

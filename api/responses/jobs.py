@@ -1,0 +1,79 @@
+"""Cloudglue's describe and transcribe jobs (`Describe`, `Transcribe`, their lists): a job's status is its
+file's status in the job's collection; once completed, `data` holds the parts the job asked for."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from api.responses.common import Page, Wire
+from api.responses.files import ChapterOut, FileObject
+
+JobStatus = Literal["pending", "processing", "completed", "failed", "not_applicable"]
+
+
+class WordOut(Wire):
+    word: str
+    start_time: float
+    end_time: float
+
+
+class PartOut(Wire):
+    text: str
+    start_time: float
+    end_time: float
+    speaker: str | None = None
+    words: list[WordOut] | None = Field(None, description="speech only, with include_word_timestamps")
+
+
+class SegmentSummaryOut(Wire):
+    title: str
+    summary: str
+    start_time: float
+    end_time: float
+
+
+class MediaJobData(Wire):
+    speech: list[PartOut] | None = None
+    scene_text: list[PartOut] | None = None
+    visual_scene_description: list[PartOut] | None = None
+    audio_description: list[PartOut] | None = None
+    content: str | None = Field(None, description="markdown, or the transcript in the speech_* formats")
+    title: str | None = None
+    summary: str | None = None
+    segment_summary: list[SegmentSummaryOut] | None = None
+
+
+class MediaJobConfig(Wire):
+    enable_summary: bool
+    enable_speech: bool
+    enable_scene_text: bool
+    enable_visual_scene_description: bool
+    enable_audio_description: bool | None = None
+    participants: list[dict[str, Any]] | None = None
+    prompt: str | None = None
+
+
+class MediaJob(Wire):
+    job_id: str
+    status: JobStatus
+    url: str
+    duration_seconds: float | None = None
+    created_at: int = Field(description="milliseconds")
+    describe_config: MediaJobConfig | None = Field(None, description="describe jobs")
+    transcribe_config: MediaJobConfig | None = Field(None, description="transcribe jobs")
+    data: MediaJobData | None = None
+    error: str | None = None
+    segmentation_id: str | None = None
+    chapters: list[ChapterOut] | None = None
+    total_chapters: int | None = None
+    file: FileObject | None = None
+
+
+class MediaJobList(Page[MediaJob]):
+    pass
+
+
+class JobDeleted(Wire):
+    id: str
