@@ -9,7 +9,7 @@ from __future__ import annotations
 # Every `type` the API emits, documented as the ErrorBody enum: the classes below plus what the HTTP layer
 # maps itself (authentication_error, not_found_error for unknown routes, server_error for the unexpected).
 ERROR_TYPES = ("invalid_request_error", "authentication_error", "not_found_error", "conflict_error",
-               "overloaded_error", "model_unavailable", "invalid_media", "server_error")
+               "overloaded_error", "model_unavailable", "invalid_media", "not_supported_error", "server_error")
 
 
 class ClipciteError(Exception):
@@ -80,3 +80,10 @@ class MediaError(ClipciteError):
 
     status_code = 422
     error_type = "invalid_media"
+
+
+class NotSupported(ClipciteError):
+    """A Cloudglue resource that has no offline, self-hosted counterpart (501 with the reason)."""
+
+    status_code = 501
+    error_type = "not_supported_error"

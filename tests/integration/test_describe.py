@@ -110,3 +110,16 @@ def test_bad_jobs_are_4xx_in_the_error_shape(live_server, uploaded):
                   {"start_time_seconds": 5, "end_time_seconds": 2}):
         r = httpx.get(f"{base}/transcribe/{job['job_id']}", params=query)
         assert r.status_code == 400, (query, r.text)
+
+
+def test_resources_without_an_offline_counterpart_answer_501_with_the_reason(cg, live_server):
+    import httpx
+    from cloudglue.client.resources.base import CloudglueError
+
+    for call in (cg.data_connectors.list, cg.face_detection.list, cg.share.list):
+        with pytest.raises(CloudglueError) as err:
+            call()
+        assert err.value.status_code == 501
+    r = httpx.post(f"{live_server.url}/v1/face-match", json={}, params={"resource": "x"})
+    assert r.status_code == 501 and r.json()["error"]["type"] == "not_supported_error"
+    assert "face" in r.json()["error"]["message"]
