@@ -15,7 +15,17 @@ from api.deps import require_api_key
 from api.errors import install_error_handlers
 from api.metrics import MetricsMiddleware, RequestMetrics, render
 from api.responses import ChatCompletionChunk, ErrorResponse, ResponseStreamEvent, TranscriptJson, errors
-from api.routers import chat, collections, describe, files, responses, search, system, unsupported
+from api.routers import (
+    chat,
+    collections,
+    describe,
+    files,
+    responses,
+    search,
+    segmentations,
+    system,
+    unsupported,
+)
 from api.services import Services, build_services
 from clipcite.settings import Settings, load_settings
 
@@ -49,8 +59,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(MetricsMiddleware, metrics=requests)
     app.include_router(system.router)
     guarded = [Depends(require_api_key)]
-    for r in (files.router, collections.router, chat.router, responses.router, describe.router, search.router,
-              unsupported.router):
+    for r in (files.router, collections.router, chat.router, responses.router, describe.router, segmentations.router,
+              search.router, unsupported.router):
         app.include_router(r, prefix="/v1", dependencies=guarded, responses=errors(401))
 
     @app.get("/metrics", summary="Prometheus metrics (jobs, segments, seconds indexed, latency, model loads)",

@@ -422,3 +422,30 @@ class NewMediaJob(LenientModel):
         if self.segmentation_id and self.segmentation_config:
             raise ValueError("send either segmentation_id or segmentation_config, not both")
         return self
+
+
+class NewSegmentation(LenientModel):
+    """`POST /files/{id}/segmentations`: the SDK sends the config's fields at the top level; a body with
+    a `segmentation_config` object is taken too."""
+
+    segmentation_config: dict[str, Any] | None = None
+    strategy: str | None = None
+    uniform_config: dict[str, Any] | None = None
+    shot_detector_config: dict[str, Any] | None = None
+    manual_config: dict[str, Any] | None = None
+    narrative_config: dict[str, Any] | None = None
+    keyframe_config: dict[str, Any] | None = None
+    start_time_seconds: float | None = Field(None, ge=0)
+    end_time_seconds: float | None = Field(None, ge=0)
+    thumbnails_config: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _config_given(self) -> NewSegmentation:
+        if self.segmentation_config is None and self.strategy is None:
+            raise ValueError("strategy (or segmentation_config) is required")
+        return self
+
+    def config(self) -> dict[str, Any]:
+        if self.segmentation_config is not None:
+            return self.segmentation_config
+        return self.model_dump(exclude_none=True, exclude={"segmentation_config", "thumbnails_config"})

@@ -128,12 +128,13 @@ Check = Callable[[str, str, list[ScoredSegment]], bool]
 
 def summarize(segments: list[Segment], generator: TextGenerator, instruction: str | None = None,
               max_chapters: int = 12, on_chapter: Callable[[Chapter], None] | None = None,
-              check: Check = is_grounded) -> Summary:
+              check: Check = is_grounded, per_segment: bool = False) -> Summary:
     """Map each chunk to a chapter sentence, then reduce the chapters to an overview. `check(text,
     question, segments)` says whether a line is supported (the chat service's, which also judges a
-    summary written in another language than the video)."""
-    chunks = pack(segments)
-    if len(chunks) > max_chapters:  # long videos: wider chunks rather than more model calls
+    summary written in another language than the video). `per_segment`: each segment is a chapter (a
+    narrative segmentation's segments are its chapters already)."""
+    chunks = [[s] for s in sorted(segments, key=lambda s: s.start_time)] if per_segment else pack(segments)
+    if len(chunks) > max_chapters and not per_segment:  # long videos: wider chunks rather than more model calls
         chunks = pack(segments, chunk_chars=900 * (len(chunks) // max_chapters + 1))
     # Written in the instruction's language ("总结这个视频" gets a Chinese summary); English when unknown.
     lang = languages.answer_language(instruction or "")

@@ -10,6 +10,7 @@ idempotent pipeline (deterministic point ids, stale points dropped) leaves no du
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import logging
 import sys
@@ -20,7 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from clipcite.errors import InvalidRequest
-from engine.catalog import Catalog, CollectionRecord, IndexStatus, MediaStatus, new_id, now_ms
+from engine.catalog import (
+    Catalog,
+    CollectionFileRecord,
+    CollectionRecord,
+    FileRecord,
+    IndexStatus,
+    MediaStatus,
+    new_id,
+    now_ms,
+)
 from ingest.jobs import IngestWorker
 from ingest.library import add_to_collection, find_or_register
 from ingest.segment import SegmentationConfig
@@ -95,6 +105,23 @@ def get_or_create_collection(catalog: Catalog, name: str, cfg: SegmentationConfi
     rec = CollectionRecord(id=new_id(), name=name, description=None, collection_type="media-descriptions",
                            default_segmentation_config=cfg.to_wire() if cfg else None, created_at=now_ms())
     return catalog.library.add_collection(rec)
+
+
+SEGMENTATION_COLLECTION = "segmentation"  # prefix of the collections that hold API-created segmentations
+
+
+def index_under(catalog: Catalog, worker: IngestWorker, frec: FileRecord, cfg: SegmentationConfig
+                ) -> CollectionFileRecord:
+    """The file indexed under a segmentation config (describe / transcribe jobs, `POST /files/{id}/
+    segmentations`): one collection per config, so the same file and config are analysed and indexed
+    once, and the segmentation is searchable there like any collection's."""
+    wire = cfg.to_wire()
+    digest = hashlib.sha1(json.dumps(wire, sort_keys=True).encode()).hexdigest()[:8]
+    coll = get_or_create_collection(catalog, f"{SEGMENTATION_COLLECTION} {cfg.strategy} {digest}", cfg)
+    cf, queued = add_to_collection(catalog, coll, frec, cfg)
+    if queued:
+        worker.wake()
+    return cf
 
 
 class BatchIndexer:

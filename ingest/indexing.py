@@ -7,6 +7,7 @@ model analysis it reads is cached per file (`ingest.jobs.analysis_for`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -24,8 +25,8 @@ from clipcite.domain import (
     SpeechPart,
     SpeechSpan,
     TimeRange,
-    VideoInfo,
 )
+from clipcite.errors import InvalidRequest
 from engine import lexical
 from engine.embedding import Embedder
 from engine.filters import Group, Match
@@ -33,14 +34,25 @@ from engine.payload import point_id, segment_payload
 from engine.scopes import membership_scope
 from engine.store import SegmentStore, SparseVec, StorePoint
 from ingest.analysis import FileAnalysis
+from ingest.narrative import narrative_ranges
 from ingest.scene_text import appearances, dedupe_lines, normalise_line
-from ingest.segment import SegmentationConfig, plan_segments
+from ingest.segment import SegmentationConfig, detect_shots, plan_segments
+from ingest.segment import span as covered_span
 
 log = logging.getLogger(__name__)
 
 
-def plan(cfg: SegmentationConfig, info: VideoInfo, path: Path) -> list[TimeRange]:
-    return plan_segments(cfg, float(info.duration_seconds), path)
+def plan(cfg: SegmentationConfig, analysis: FileAnalysis, path: Path, embedder: Embedder) -> list[TimeRange]:
+    duration = float(analysis.video_info.duration_seconds)
+    if cfg.strategy != "narrative":
+        return plan_segments(cfg, duration, path)
+    start, end = covered_span(cfg, duration)
+    # Candidate cuts: the shot detector's and the analysis' own keyframe changes (a cut between two
+    # similar-looking scenes can escape the one and not the other); near-duplicates merge in narrative.
+    cuts = [v.start for v in analysis.visuals if v.start > 0]
+    with contextlib.suppress(InvalidRequest):  # PySceneDetect missing: the keyframe changes alone
+        cuts += detect_shots(path, SegmentationConfig(strategy="shot-detector"))
+    return narrative_ranges(analysis, cuts, embedder, start, end, cfg.chapters, cfg.min_chapters, cfg.max_chapters)
 
 
 def pack_vector(vec) -> str:

@@ -71,7 +71,7 @@ def run_job(ctx: IngestContext, job: JobRecord, progress: Progress | None = None
     if analysis.language and info.language != analysis.language:
         cat.library.set_video_info(frec.id, replace(info, language=analysis.language))
     cfg = SegmentationConfig.from_wire(cf.segmentation_config, ctx.default_window)
-    ranges = plan(cfg, analysis.video_info, Path(frec.path))
+    ranges = plan(cfg, analysis, Path(frec.path), ctx.embedder)
     file_info = {"id": frec.id, "filename": frec.filename, "bytes": frec.bytes, "uri": frec.uri,
                  "created_at": frec.created_at}
     metadata = {**frec.metadata, **(cf.metadata or {})}

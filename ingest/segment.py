@@ -17,7 +17,7 @@ from clipcite.errors import InvalidRequest
 
 log = logging.getLogger(__name__)
 
-Strategy = Literal["uniform", "shot-detector", "manual"]
+Strategy = Literal["uniform", "shot-detector", "manual", "narrative"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,12 @@ class SegmentationConfig:
     max_seconds: float = 300.0
     fill_gaps: bool = True
     manual: tuple[TimeRange, ...] = ()
+    # narrative: chapters cut on shot boundaries by topic (ingest/narrative.py); described when read
+    chapters: int | None = None
+    min_chapters: int | None = None
+    max_chapters: int | None = None
+    narrative_prompt: str | None = None
+    narrative_strategy: str | None = None
     start_time_seconds: float | None = None
     end_time_seconds: float | None = None
 
@@ -88,9 +94,26 @@ class SegmentationConfig:
                 ranges.append(TimeRange(start, end))
             return cls(strategy="manual", manual=tuple(sorted(ranges, key=lambda r: r.start)), **common)
         if strategy == "narrative":
-            raise InvalidRequest("the 'narrative' strategy needs a hosted LLM pass and is not supported; "
-                                 "use uniform, shot-detector or manual", param=f"{param}.strategy")
-        raise InvalidRequest("strategy must be one of uniform, shot-detector, manual", param=f"{param}.strategy")
+            cfg = raw.get("narrative_config") or {}
+            if not isinstance(cfg, dict):
+                raise InvalidRequest("narrative_config must be an object", param=f"{param}.narrative_config")
+            counts = {k: _opt_count(cfg.get(k), f"{param}.narrative_config.{k}")
+                      for k in ("number_of_chapters", "min_chapters", "max_chapters")}
+            low, high = counts["min_chapters"], counts["max_chapters"]
+            if low is not None and high is not None and low > high:
+                raise InvalidRequest("min_chapters exceeds max_chapters", param=f"{param}.narrative_config")
+            prompt = cfg.get("prompt")
+            if prompt is not None and (not isinstance(prompt, str) or len(prompt) > 2000):
+                raise InvalidRequest("prompt must be text of at most 2000 characters",
+                                     param=f"{param}.narrative_config.prompt")
+            kind = cfg.get("strategy")
+            if kind not in (None, "comprehensive", "balanced", "transcript"):
+                raise InvalidRequest("narrative strategy must be comprehensive, balanced or transcript",
+                                     param=f"{param}.narrative_config.strategy")
+            return cls(strategy="narrative", chapters=counts["number_of_chapters"], min_chapters=low,
+                       max_chapters=high, narrative_prompt=prompt, narrative_strategy=kind, **common)
+        raise InvalidRequest("strategy must be one of uniform, shot-detector, manual, narrative",
+                             param=f"{param}.strategy")
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {"strategy": self.strategy}
@@ -101,6 +124,11 @@ class SegmentationConfig:
             out["shot_detector_config"] = {"detector": self.detector, "threshold": self.threshold,
                                            "min_seconds": self.min_seconds, "max_seconds": self.max_seconds,
                                            "fill_gaps": self.fill_gaps}
+        elif self.strategy == "narrative":
+            narrative = {"number_of_chapters": self.chapters, "min_chapters": self.min_chapters,
+                         "max_chapters": self.max_chapters, "prompt": self.narrative_prompt,
+                         "strategy": self.narrative_strategy}
+            out["narrative_config"] = {k: v for k, v in narrative.items() if v is not None}
         else:
             out["manual_config"] = {"segments": [{"start_time": r.start, "end_time": r.end} for r in self.manual]}
         if self.start_time_seconds is not None:
@@ -118,6 +146,14 @@ def _opt_float(value: Any, param: str) -> float | None:
     if value < 0:
         raise InvalidRequest("must not be negative", param=param)
     return float(value)
+
+
+def _opt_count(value: Any, param: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+        raise InvalidRequest("must be a whole number from 1 to 100", param=param)
+    return value
 
 
 def uniform_windows(start: float, end: float, window: float, hop: float | None = None) -> list[TimeRange]:
@@ -171,12 +207,19 @@ def shots_to_windows(cuts: list[float], start: float, end: float, cfg: Segmentat
     return out
 
 
-def plan_segments(cfg: SegmentationConfig, duration: float, path: Path | None = None) -> list[TimeRange]:
+def span(cfg: SegmentationConfig, duration: float) -> tuple[float, float]:
+    """The part of the video the segmentation covers."""
     start = min(cfg.start_time_seconds or 0.0, duration)
     end = min(cfg.end_time_seconds or duration, duration)
     if end <= start:
         raise InvalidRequest("segmentation start/end leave nothing of the video",
                              param="segmentation_config.start_time_seconds")
+    return start, end
+
+
+def plan_segments(cfg: SegmentationConfig, duration: float, path: Path | None = None) -> list[TimeRange]:
+    """Uniform, manual and shot segments (narrative ones need the analysis: ingest/narrative.py)."""
+    start, end = span(cfg, duration)
     if cfg.strategy == "uniform":
         return uniform_windows(start, end, cfg.window_seconds, cfg.hop_seconds)
     if cfg.strategy == "manual":
@@ -190,4 +233,4 @@ def plan_segments(cfg: SegmentationConfig, duration: float, path: Path | None = 
     return shots_to_windows(detect_shots(path, cfg), start, end, cfg)
 
 
-__all__ = ["SegmentationConfig", "plan_segments", "uniform_windows", "shots_to_windows", "detect_shots"]
+__all__ = ["SegmentationConfig", "plan_segments", "span", "uniform_windows", "shots_to_windows", "detect_shots"]

@@ -45,7 +45,16 @@ from api.responses.files import (
     VideoInfoOut,
     VideoSummary,
 )
-from api.responses.jobs import JobDeleted, MediaJob, MediaJobConfig, MediaJobData, MediaJobList, PartOut
+from api.responses.jobs import (
+    JobDeleted,
+    MediaJob,
+    MediaJobConfig,
+    MediaJobData,
+    MediaJobList,
+    PartOut,
+    SegmentationList,
+    SegmentationObject,
+)
 from api.responses.responses_api import (
     RESPONSE_RESPONSES,
     FunctionCallItem,
@@ -67,7 +76,8 @@ from api.responses.system import Health, ModelList, ModelObject
 
 __all__ = [
     "CHAT_RESPONSES", "RESPONSE_RESPONSES", "JobDeleted", "MediaJob", "MediaJobConfig", "MediaJobData",
-    "MediaJobList", "PartOut", "FunctionCallItem", "InputItem", "InputItemList", "OutputMessage",
+    "MediaJobList", "PartOut", "SegmentationList", "SegmentationObject", "FunctionCallItem", "InputItem",
+    "InputItemList", "OutputMessage",
     "OutputText", "ResponseAnnotation", "ResponseDeleted", "ResponseErrorOut", "ResponseList", "ResponseListItem",
     "ResponseObject", "ResponseStreamEvent", "ResponseUsage", "AssistantMessage", "ChapterOut", "ChatChoice",
     "ChatCompletion", "ChatCompletionChunk",

@@ -77,3 +77,48 @@ class MediaJobList(Page[MediaJob]):
 
 class JobDeleted(Wire):
     id: str
+
+
+# --- segmentations (Cloudglue `Segmentation`, `SegmentationList`) ---
+
+
+class SegmentationSegment(Wire):
+    id: str
+    start_time: float
+    end_time: float
+    thumbnail_url: str | None = None
+
+
+class SegmentationChapter(Wire):
+    index: int
+    start_time: float
+    end_time: float
+    description: str
+
+
+class SegmentationData(Wire):
+    object: Literal["list"]
+    segments: list[SegmentationSegment]
+    chapters: list[SegmentationChapter] | None = Field(None, description="narrative segmentations, with "
+                                                       "include_chapters: each chapter described by the model")
+    total: int
+    limit: int
+    offset: int
+
+
+class SegmentationObject(Wire):
+    segmentation_id: str
+    status: JobStatus
+    created_at: int = Field(description="milliseconds")
+    file_id: str
+    collection_id: str = Field(description="the collection whose index holds these segments")
+    segmentation_config: dict[str, Any]
+    thumbnails_config: dict[str, Any]
+    total_segments: int | None = None
+    total_chapters: int | None = None
+    error: str | None = None
+    data: SegmentationData | None = None
+
+
+class SegmentationList(Page[SegmentationObject]):
+    pass

@@ -206,9 +206,13 @@ async def get_media_descriptions(svc: ServicesDep, collection_id: str, file_id: 
 async def cached_summary(svc: Services, collection_id: str, file_id: str,
                          instruction: str | None = None) -> VideoSummary:
     """Cloudglue's `summary` and `chapters`, cached per collection, file, segmentation (and instruction: a
-    describe job's `prompt`). Generated under the model lease like a chat (admission bound, slot), never
+    describe job's `prompt`). A narrative segmentation's segments are its chapters (one line each, its
+    `prompt` the instruction). Generated under the model lease like a chat (admission bound, slot), never
     beside it in a pool thread."""
     cf = svc.catalog.library.get_collection_file(collection_id, file_id)
+    narrative = cf.segmentation_config.get("strategy") == "narrative"
+    if narrative and not instruction:
+        instruction = (cf.segmentation_config.get("narrative_config") or {}).get("prompt")
     key = f"{collection_id}:{file_id}:{cf.segmentation_id}"
     if instruction:
         key += ":" + hashlib.sha1(instruction.encode()).hexdigest()[:12]
@@ -216,7 +220,8 @@ async def cached_summary(svc: Services, collection_id: str, file_id: str,
     if cached is not None:
         return VideoSummary.model_validate(cached)
     segments = await run_in_threadpool(file_segments, svc, collection_id, file_id)
-    out = video_summary(await svc.model.call(summarize, segments, svc.generator, instruction))
+    result = await svc.model.call(lambda: summarize(segments, svc.generator, instruction, per_segment=narrative))
+    out = video_summary(result)
     svc.catalog.stored.put_summary(key, wire_json(out))
     return out
 

@@ -10,8 +10,6 @@ completed job, under the model lease, and cached.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -34,8 +32,7 @@ from engine.catalog import FileRecord, IndexStatus
 from engine.catalog.records import now_ms
 from engine.lexical import tidy_numbers
 from engine.prompting import fmt_time
-from ingest.batch import get_or_create_collection
-from ingest.library import add_to_collection
+from ingest.batch import index_under
 from ingest.scene_text import appearances
 from ingest.segment import SegmentationConfig
 
@@ -63,13 +60,7 @@ def _create(svc: Services, kind: Kind, body: NewMediaJob) -> dict[str, Any]:
         collection_id = cf.collection_id
     else:
         cfg = SegmentationConfig.from_wire(body.segmentation_config, svc.settings.segment_seconds)
-        wire = cfg.to_wire()
-        digest = hashlib.sha1(json.dumps(wire, sort_keys=True).encode()).hexdigest()[:8]
-        coll = get_or_create_collection(svc.catalog, f"describe {cfg.strategy} {digest}", cfg)
-        _, queued = add_to_collection(svc.catalog, coll, frec, cfg)
-        if queued:
-            svc.worker.wake()
-        collection_id = coll.id
+        collection_id = index_under(svc.catalog, svc.worker, frec, cfg).collection_id
     audio = body.enable_audio_description if body.enable_audio_description is not None else kind == "describe"
     config: dict[str, Any] = {"enable_summary": body.enable_summary, "enable_speech": body.enable_speech,
                               "enable_scene_text": body.enable_scene_text,
