@@ -19,6 +19,7 @@ from api.routers import (
     chat,
     collections,
     describe,
+    extract,
     files,
     responses,
     search,
@@ -59,8 +60,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(MetricsMiddleware, metrics=requests)
     app.include_router(system.router)
     guarded = [Depends(require_api_key)]
-    for r in (files.router, collections.router, chat.router, responses.router, describe.router, segmentations.router,
-              search.router, unsupported.router):
+    for r in (files.router, collections.router, chat.router, responses.router, describe.router, extract.router,
+              segmentations.router, search.router, unsupported.router):
         app.include_router(r, prefix="/v1", dependencies=guarded, responses=errors(401))
 
     @app.get("/metrics", summary="Prometheus metrics (jobs, segments, seconds indexed, latency, model loads)",

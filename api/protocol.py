@@ -449,3 +449,35 @@ class NewSegmentation(LenientModel):
         if self.segmentation_config is not None:
             return self.segmentation_config
         return self.model_dump(exclude_none=True, exclude={"segmentation_config", "thumbnails_config"})
+
+
+class NewExtract(LenientModel):
+    """Cloudglue's `NewExtract`: a prompt and/or a JSON schema, video- or segment-level."""
+
+    url: str = Field(min_length=1, max_length=4096)
+    prompt: str | None = Field(None, min_length=1, max_length=5000)
+    schema_: dict[str, Any] | None = Field(None, alias="schema")
+    enable_video_level_entities: bool | None = None
+    enable_segment_level_entities: bool | None = None
+    enable_transcript_mode: bool = False
+    enable_metadata_mode: bool = False
+    segmentation_id: str | None = None
+    segmentation_config: dict[str, Any] | None = None
+    thumbnails_config: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _rules(self) -> NewExtract:
+        if not self.prompt and not self.schema_:
+            raise ValueError("send a prompt, a schema, or both")
+        if self.enable_video_level_entities and self.enable_segment_level_entities:
+            raise ValueError("enable_video_level_entities and enable_segment_level_entities are mutually exclusive")
+        if self.enable_transcript_mode and self.enable_metadata_mode:
+            raise ValueError("enable_transcript_mode and enable_metadata_mode are mutually exclusive")
+        if self.segmentation_id and self.segmentation_config:
+            raise ValueError("send either segmentation_id or segmentation_config, not both")
+        if self.schema_ is not None and self.schema_.get("type", "object") != "object":
+            raise ValueError("schema must describe a JSON object (type: object)")
+        return self
+
+    def segment_level(self) -> bool:
+        return bool(self.enable_segment_level_entities)

@@ -46,6 +46,8 @@ from api.responses.files import (
     VideoSummary,
 )
 from api.responses.jobs import (
+    ExtractJob,
+    ExtractList,
     JobDeleted,
     MediaJob,
     MediaJobConfig,
@@ -76,7 +78,8 @@ from api.responses.system import Health, ModelList, ModelObject
 
 __all__ = [
     "CHAT_RESPONSES", "RESPONSE_RESPONSES", "JobDeleted", "MediaJob", "MediaJobConfig", "MediaJobData",
-    "MediaJobList", "PartOut", "SegmentationList", "SegmentationObject", "FunctionCallItem", "InputItem",
+    "MediaJobList", "PartOut", "ExtractJob", "ExtractList", "SegmentationList", "SegmentationObject",
+    "FunctionCallItem", "InputItem",
     "InputItemList", "OutputMessage",
     "OutputText", "ResponseAnnotation", "ResponseDeleted", "ResponseErrorOut", "ResponseList", "ResponseListItem",
     "ResponseObject", "ResponseStreamEvent", "ResponseUsage", "AssistantMessage", "ChapterOut", "ChatChoice",

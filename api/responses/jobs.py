@@ -122,3 +122,36 @@ class SegmentationObject(Wire):
 
 class SegmentationList(Page[SegmentationObject]):
     pass
+
+
+# --- extract (Cloudglue `Extract`, `ExtractList`) ---
+
+
+class SegmentEntities(Wire):
+    start_time: float
+    end_time: float
+    entities: dict[str, Any]
+    segment_id: str | None = None
+
+
+class ExtractData(Wire):
+    entities: dict[str, Any] | None = Field(None, description="video-level entities")
+    segment_entities: list[SegmentEntities] | None = Field(None, description="segment-level entities, paged")
+
+
+class ExtractJob(Wire):
+    job_id: str
+    status: JobStatus
+    url: str
+    created_at: int = Field(description="milliseconds")
+    extract_config: dict[str, Any]
+    segmentation_id: str | None = None
+    data: ExtractData | None = None
+    total: int | None = None
+    limit: int | None = None
+    offset: int | None = None
+    error: str | None = None
+
+
+class ExtractList(Page[ExtractJob]):
+    pass

@@ -50,17 +50,22 @@ def _file(svc: Services, url: str) -> FileRecord:
     return svc.catalog.library.get_file(file_id) if file_id else register_ref(svc, url)
 
 
-def _create(svc: Services, kind: Kind, body: NewMediaJob) -> dict[str, Any]:
-    frec = _file(svc, body.url)
-    if body.segmentation_id:
-        cf = svc.catalog.library.find_by_segmentation(body.segmentation_id)
+def job_target(svc: Services, url: str, segmentation_id: str | None,
+               segmentation_config: dict[str, Any] | None) -> tuple[FileRecord, str]:
+    """A job's file and the collection that indexes it under the job's segmentation: the segmentation
+    given by id (its collection entry), else one kept per segmentation config (queued when new)."""
+    frec = _file(svc, url)
+    if segmentation_id:
+        cf = svc.catalog.library.find_by_segmentation(segmentation_id)
         if cf.file_id != frec.id:
-            raise InvalidRequest(f"segmentation {body.segmentation_id!r} belongs to another file",
-                                 param="segmentation_id")
-        collection_id = cf.collection_id
-    else:
-        cfg = SegmentationConfig.from_wire(body.segmentation_config, svc.settings.segment_seconds)
-        collection_id = index_under(svc.catalog, svc.worker, frec, cfg).collection_id
+            raise InvalidRequest(f"segmentation {segmentation_id!r} belongs to another file", param="segmentation_id")
+        return frec, cf.collection_id
+    cfg = SegmentationConfig.from_wire(segmentation_config, svc.settings.segment_seconds)
+    return frec, index_under(svc.catalog, svc.worker, frec, cfg).collection_id
+
+
+def _create(svc: Services, kind: Kind, body: NewMediaJob) -> dict[str, Any]:
+    frec, collection_id = job_target(svc, body.url, body.segmentation_id, body.segmentation_config)
     audio = body.enable_audio_description if body.enable_audio_description is not None else kind == "describe"
     config: dict[str, Any] = {"enable_summary": body.enable_summary, "enable_speech": body.enable_speech,
                               "enable_scene_text": body.enable_scene_text,

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api import model_names
+from api.background import Background
 from api.deps import MAX_OFFSET, ServicesDep
 from api.image_queries import image_query_text
 from api.protocol import ResponseInputItem, ResponseRequest, day_ms
@@ -194,20 +195,6 @@ class _Job:
                                             self.continuation.to_json(answer))
 
 
-class BackgroundResponses:
-    """Background responses still being answered (held so they are not garbage-collected, and to cancel)."""
-
-    def __init__(self) -> None:
-        self.tasks: dict[str, asyncio.Task] = {}
-
-    @staticmethod
-    def of(request: Request) -> BackgroundResponses:
-        state = request.app.state
-        if not hasattr(state, "background_responses"):
-            state.background_responses = BackgroundResponses()
-        return state.background_responses
-
-
 @router.post("/responses", summary="Answer from the videos (OpenAI / Cloudglue Responses API), with citations",
              response_model=ResponseObject, response_model_exclude_unset=True,
              responses={**RESPONSE_RESPONSES, **errors(400, 404, 409, 503)})
@@ -224,10 +211,7 @@ async def create_response(svc: ServicesDep, body: ResponseRequest, request: Requ
     if body.background:
         obj = job.obj("in_progress")
         job.store(svc, obj)
-        running = BackgroundResponses.of(request)
-        task = asyncio.create_task(_answer_in_background(svc, job, req, prepared, ticket, media))
-        running.tasks[job.id] = task
-        task.add_done_callback(lambda _: running.tasks.pop(job.id, None))
+        Background.of(request).start(job.id, _answer_in_background(svc, job, req, prepared, ticket, media))
         return obj
     if body.stream:
         return TicketedStream(ticket, _sse(svc, job, prepared, request, ticket, media), media_type="text/event-stream",
@@ -372,9 +356,7 @@ def get_response(svc: ServicesDep, response_id: str) -> ResponseObject:
 @router.delete("/responses/{response_id}", summary="Delete a stored response", response_model=ResponseDeleted,
                responses=errors(404))
 async def delete_response(svc: ServicesDep, response_id: str, request: Request) -> ResponseDeleted:
-    task = BackgroundResponses.of(request).tasks.get(response_id)
-    if task is not None:
-        task.cancel()
+    Background.of(request).cancel(response_id)
     await run_in_threadpool(svc.catalog.stored.delete_response, response_id)
     return ResponseDeleted(id=response_id, object="response", deleted=True)
 
@@ -387,9 +369,7 @@ def cancel_response(svc: ServicesDep, response_id: str, request: Request) -> Res
     if not data.get("background"):
         raise InvalidRequest("only background responses can be cancelled", param="response_id")
     if data.get("status") in ("queued", "in_progress"):
-        task = BackgroundResponses.of(request).tasks.get(response_id)
-        if task is not None:
-            task.cancel()
+        Background.of(request).cancel(response_id)
         data["status"] = "cancelled"
         context = svc.catalog.stored.response_context(response_id)
         svc.catalog.stored.put_response(response_id, data["created_at"] * 1000, "cancelled", data, context)
