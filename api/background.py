@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request
+
+from api.services import Services
+from clipcite.errors import ClipciteError, Overloaded
 
 log = logging.getLogger(__name__)
 
@@ -41,3 +44,19 @@ class Background:
         task = self.tasks.get(key)
         if task is not None:
             task.cancel()
+
+
+async def model_job(svc: Services, key: str, work: Callable[..., dict[str, Any]], *args: Any) -> None:
+    """`work(*args)` under the model lease; its JSON result, or `{"error": ...}`, is stored under `key`.
+    When the model is overloaded nothing is stored, so the next read of the job starts it again."""
+    try:
+        result = await svc.model.call(work, *args)
+    except Overloaded:
+        log.info("%s waits: the model is overloaded", key)
+        return
+    except ClipciteError as exc:
+        result = {"error": exc.message}
+    except Exception:  # noqa: BLE001 - reported on the job
+        log.exception("%s failed", key)
+        result = {"error": "internal error while running the job"}
+    svc.catalog.stored.put_summary(key, result)

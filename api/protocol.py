@@ -481,3 +481,47 @@ class NewExtract(LenientModel):
 
     def segment_level(self) -> bool:
         return bool(self.enable_segment_level_entities)
+
+
+class MomentScoring(LenientModel):
+    key: str = Field(min_length=1, max_length=64)
+    min: float
+    max: float
+    higher_is_better: bool | None = None
+    description: str | None = None
+
+
+class MomentCriterionIn(LenientModel):
+    name: str = Field(min_length=1, max_length=64)
+    instructions: str = Field(min_length=1, max_length=20_000)
+    moment_schema: dict[str, Any] | None = None
+    finding_schema: dict[str, Any] | None = None
+    anchors: dict[str, Any] | None = None
+    scoring: MomentScoring | None = None
+
+
+class SpeakerFilterIn(LenientModel):
+    speakers: list[str] | None = Field(None, max_length=50)
+
+
+class NewFindMoments(LenientModel):
+    """Cloudglue's `NewFindMoments`: one criterion over one video."""
+
+    url: str = Field(min_length=1, max_length=4096)
+    criterion: MomentCriterionIn
+    describe_job_id: str | None = None
+    signals_required: list[Literal["speech", "visual_scene_description", "scene_text", "audio_description"]] | None \
+        = Field(None, min_length=1)
+    boundary_policy: Literal["sentence", "tight", "loose"] = "sentence"
+    speaker_filter: SpeakerFilterIn | None = None
+    min_duration_seconds: float = Field(5, gt=0, le=3600)
+    max_duration_seconds: float = Field(300, gt=0, le=36_000)
+    cache_policy: Literal["reuse", "refresh"] = "reuse"
+
+    @model_validator(mode="after")
+    def _durations(self) -> NewFindMoments:
+        if self.min_duration_seconds > self.max_duration_seconds:
+            raise ValueError("min_duration_seconds exceeds max_duration_seconds")
+        if self.criterion.moment_schema is not None and self.criterion.moment_schema.get("type", "object") != "object":
+            raise ValueError("criterion.moment_schema must describe a JSON object")
+        return self

@@ -155,3 +155,49 @@ class ExtractJob(Wire):
 
 class ExtractList(Page[ExtractJob]):
     pass
+
+
+# --- find moments (Cloudglue `FindMoments`, `FindMomentsList`) ---
+
+
+class CriterionScoreOut(Wire):
+    key: str
+    value: float
+    min: float
+    max: float
+
+
+class MomentOut(Wire):
+    moment_id: str
+    start_time: float
+    end_time: float
+    title: str
+    reason: str
+    speakers: list[str] | None = None
+    criterion_score: CriterionScoreOut | None = None
+    rank_score: float = Field(ge=0, le=1)
+    properties: dict[str, Any] | None = None
+    evidence: dict[str, Any] | None = None
+
+
+class FindMomentsJob(Wire):
+    job_id: str
+    status: Literal["pending", "processing", "completed", "failed", "cancelled"]
+    created_at: int = Field(description="milliseconds")
+    url: str
+    find_moments_config: dict[str, Any]
+    moments: list[MomentOut] | None = None
+    total_moments: int | None = None
+    error: str | None = None
+
+
+class FindMomentsList(Wire):
+    runs: list[FindMomentsJob]
+    total: int
+    next_cursor: str | None = Field(None, description="the offset of the next page, as text")
+
+
+class FindMomentsDeleted(Wire):
+    job_id: str
+    deleted: bool
+    refunded: bool

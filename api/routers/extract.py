@@ -10,26 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from api.background import Background
+from api.background import Background, model_job
 from api.deps import MAX_OFFSET, ServicesDep
 from api.protocol import NewExtract, day_ms
 from api.responses import ExtractJob, ExtractList, JobDeleted, errors
 from api.routers.collections import file_segments
 from api.routers.describe import job_target
 from api.services import Services
-from clipcite.errors import ClipciteError, NotFound, Overloaded
+from clipcite.errors import NotFound
 from engine.catalog import IndexStatus
 from engine.catalog.records import now_ms
-from engine.entities import Entities, EntityExtractor
+from engine.entities import EntityExtractor
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["extract"])
 KIND = "extract"
 
@@ -52,7 +50,7 @@ def _create(svc: Services, body: NewExtract) -> dict[str, Any]:
     return svc.catalog.stored.get_media_job(KIND, job_id)
 
 
-def _run(svc: Services, job: dict[str, Any]) -> Entities:
+def _run(svc: Services, job: dict[str, Any]) -> dict[str, Any]:
     cfg = job["config"]
     extractor = EntityExtractor(svc.generator)
     if cfg.get("enable_metadata_mode"):
@@ -60,33 +58,16 @@ def _run(svc: Services, job: dict[str, Any]) -> Entities:
         about = json.dumps({"filename": rec.filename, "bytes": rec.bytes, "created_at": rec.created_at,
                             "metadata": rec.metadata, "duration_seconds": rec.video_info.duration_seconds
                             if rec.video_info else None})
-        return extractor.from_text(about, cfg.get("prompt"), cfg.get("schema"))
-    segments = file_segments(svc, job["collection_id"], job["file_id"])
-    return extractor.extract(segments, cfg.get("prompt"), cfg.get("schema"),
-                             video_level=cfg["enable_video_level_entities"],
-                             segment_level=cfg["enable_segment_level_entities"],
-                             transcript_only=cfg.get("enable_transcript_mode", False))
-
-
-async def _extract(svc: Services, job: dict[str, Any]) -> None:
-    key = _result_key(job["id"])
-    try:
-        found = await svc.model.call(_run, svc, job)
-    except Overloaded:  # the model is busy: nothing is stored, the next read starts it again
-        log.info("extract job %s waits: the model is overloaded", job["id"])
-        return
-    except ClipciteError as exc:
-        svc.catalog.stored.put_summary(key, {"error": exc.message})
-        return
-    except Exception:  # noqa: BLE001 - reported on the job
-        log.exception("extract job %s failed", job["id"])
-        svc.catalog.stored.put_summary(key, {"error": "internal error while extracting"})
-        return
-    svc.catalog.stored.put_summary(key, {
-        "entities": found.video,
-        "segment_entities": [{"segment_id": s.segment_id, "start_time": s.start_time, "end_time": s.end_time,
-                              "entities": e} for s, e in found.segments],
-        "usage": {"prompt_tokens": found.prompt_tokens, "completion_tokens": found.completion_tokens}})
+        found = extractor.from_text(about, cfg.get("prompt"), cfg.get("schema"))
+    else:
+        found = extractor.extract(file_segments(svc, job["collection_id"], job["file_id"]), cfg.get("prompt"),
+                                  cfg.get("schema"), video_level=cfg["enable_video_level_entities"],
+                                  segment_level=cfg["enable_segment_level_entities"],
+                                  transcript_only=cfg.get("enable_transcript_mode", False))
+    return {"entities": found.video,
+            "segment_entities": [{"segment_id": s.segment_id, "start_time": s.start_time, "end_time": s.end_time,
+                                  "entities": e} for s, e in found.segments],
+            "usage": {"prompt_tokens": found.prompt_tokens, "completion_tokens": found.completion_tokens}}
 
 
 def _out(svc: Services, request: Request, job: dict[str, Any], limit: int | None = 50, offset: int = 0) -> ExtractJob:
@@ -102,7 +83,7 @@ def _out(svc: Services, request: Request, job: dict[str, Any], limit: int | None
     result = svc.catalog.stored.get_summary(_result_key(job["id"]))
     if result is None:
         out["status"] = "processing"
-        Background.of(request).start(_result_key(job["id"]), _extract(svc, job))
+        Background.of(request).start(_result_key(job["id"]), model_job(svc, _result_key(job["id"]), _run, svc, job))
         return ExtractJob.model_validate(out)
     if "error" in result:
         out["status"], out["error"] = "failed", result["error"]
