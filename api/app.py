@@ -26,6 +26,7 @@ from api.routers import (
     search,
     segmentations,
     system,
+    tags,
     unsupported,
 )
 from api.services import Services, build_services
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(system.router)
     guarded = [Depends(require_api_key)]
     for r in (files.router, collections.router, chat.router, responses.router, describe.router, extract.router,
-              moments.router, segmentations.router, search.router, unsupported.router):
+              moments.router, segmentations.router, search.router, tags.router, unsupported.router):
         app.include_router(r, prefix="/v1", dependencies=guarded, responses=errors(401))
 
     @app.get("/metrics", summary="Prometheus metrics (jobs, segments, seconds indexed, latency, model loads)",

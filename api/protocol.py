@@ -525,3 +525,15 @@ class NewFindMoments(LenientModel):
         if self.criterion.moment_schema is not None and self.criterion.moment_schema.get("type", "object") != "object":
             raise ValueError("criterion.moment_schema must describe a JSON object")
         return self
+
+
+class NewTag(LenientModel):
+    label: str = Field(min_length=1, max_length=100, pattern=r"^[^.\s][^.]*$")  # a label is a filter path
+    value: str = Field(min_length=1, max_length=1000)
+    file_id: str = Field(min_length=1)
+    segment_id: str | None = None
+
+
+class TagUpdate(LenientModel):
+    label: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[^.\s][^.]*$")
+    value: str | None = Field(None, min_length=1, max_length=1000)

@@ -392,7 +392,8 @@ def segment_result(h: ScoredSegment, thumbnail_url: str) -> SegmentResult:
         end_time=s.end_time, filename=s.file_info.get("filename"),
         title=f"{s.file_info.get('filename')} {s.start_time:.1f}-{s.end_time:.1f}s", speech=speech_parts(s),
         scene_text=screen_parts(s), visual_description=visual_parts(s),
-        audio_description=sound_parts(s), metadata=s.metadata or None)
+        audio_description=sound_parts(s), metadata=s.metadata or None,
+        **({"tag": {"id": h.tag[0], "label": h.tag[1], "value": h.tag[2]}} if h.tag else {}))
 
 
 def file_result(f: FileHit) -> FileResult:

@@ -227,3 +227,4 @@ class Segment:
 class ScoredSegment:
     segment: Segment
     score: float
+    tag: tuple[str, str, str] | None = None  # (id, label, value) of the tag a tag search matched it by

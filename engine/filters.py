@@ -27,6 +27,7 @@ OPERATORS = ("Equal", "NotEqual", "LessThan", "GreaterThan", "In", "ContainsAny"
 FILE_PATHS = {"bytes": "file_info.bytes", "filename": "file_info.filename", "uri": "file_info.uri",
               "created_at": "file_info.created_at", "id": "file_id"}
 VIDEO_INFO_PATHS = ("duration_seconds", "has_audio", "language")
+TAG_OPERATORS = ("Equal", "NotEqual", "In", "ContainsAny", "ContainsAll")
 NUM_PREFIX = "_num"
 TEXT_PREFIX = "_lc"
 TEXT_START, TEXT_END = "\x02", "\x03"  # sentinels around mirrored text: anchor Like's prefix and suffix
@@ -192,10 +193,10 @@ def parse_filter(raw: dict[str, Any] | None, param: str = "filter") -> Group:
         return root
     if not isinstance(raw, dict):
         raise InvalidRequest("filter must be an object", param=param)
-    unknown = set(raw) - {"metadata", "video_info", "file"}
+    unknown = set(raw) - {"metadata", "video_info", "file", "tags"}
     if unknown:
         raise InvalidRequest(f"unknown filter section(s): {', '.join(sorted(unknown))}", param=param)
-    for section in ("metadata", "video_info", "file"):
+    for section in ("metadata", "video_info", "file", "tags"):
         items = raw.get(section) or []
         if not isinstance(items, list):
             raise InvalidRequest(f"filter.{section} must be a list", param=f"{param}.{section}")
@@ -210,6 +211,10 @@ def parse_filter(raw: dict[str, Any] | None, param: str = "filter") -> Group:
                     key = "speakers"  # labels of who speaks in the segment (speaker_1, speaker_2, ...)
                 else:
                     key = f"segment_metadata.{path}" if scope == "segment" else f"metadata.{path}"
+            elif section == "tags":  # path = the tag's label; its values as the file's and segment's tags
+                if crit.get("operator") not in TAG_OPERATORS:
+                    raise InvalidRequest(f"tag filters take {', '.join(TAG_OPERATORS)}", param=f"{p}.operator")
+                key = f"tags.{path}"
             elif section == "video_info":
                 if path not in VIDEO_INFO_PATHS:
                     raise InvalidRequest(f"video_info path must be one of {VIDEO_INFO_PATHS}", param=f"{p}.path")

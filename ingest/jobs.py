@@ -21,6 +21,7 @@ from clipcite.errors import ClipciteError, MediaError
 from engine.catalog import Catalog, IndexStatus, JobRecord, JobState, MediaStatus
 from engine.embedding import Embedder
 from engine.store import SegmentStore
+from engine.tags import sync_payloads
 from ingest.analysis import FileAnalysis
 from ingest.indexing import build_segments, index_segments, plan, segment_image_vectors
 from ingest.pipeline import Analyzer, Progress
@@ -79,8 +80,11 @@ def run_job(ctx: IngestContext, job: JobRecord, progress: Progress | None = None
     if cat.jobs.state(job.id) == JobState.CANCELLED:
         return 0
     images = segment_image_vectors(analysis, segments) if ctx.store.has_image else None
-    return index_segments(ctx.store, ctx.embedder, segments, job.collection_id, frec.id, frec.filename, images,
-                          fence=ctx.fence, wanted=lambda: cat.jobs.state(job.id) == JobState.RUNNING)
+    count = index_segments(ctx.store, ctx.embedder, segments, job.collection_id, frec.id, frec.filename, images,
+                           fence=ctx.fence, wanted=lambda: cat.jobs.state(job.id) == JobState.RUNNING)
+    if cat.tags.list(file_id=frec.id, limit=1)[1]:
+        sync_payloads(cat, ctx.store, frec.id)  # the new segments carry the file's tags too
+    return count
 
 
 class IngestWorker:

@@ -116,6 +116,7 @@ class Library:
         def rows() -> None:
             self.catalog.library.delete_file(file_id)
             self.catalog.stored.delete_analyses(file_id)
+            self.catalog.tags.delete_file(file_id)
             self.catalog.jobs.cancel(file_id=file_id)
 
         self._remove({"file_id": file_id}, rows)

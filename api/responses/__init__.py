@@ -78,6 +78,7 @@ from api.responses.responses_api import (
 )
 from api.responses.search import FileResult, SearchList, SearchResponse, SearchResult, SegmentGroup, SegmentResult
 from api.responses.system import Health, ModelList, ModelObject
+from api.responses.tags import TagDeleted, TagList, TagObject
 
 __all__ = [
     "CHAT_RESPONSES", "RESPONSE_RESPONSES", "AssistantMessage", "ChapterOut", "ChatChoice", "ChatCompletion",
@@ -92,5 +93,5 @@ __all__ = [
     "SearchList", "SearchResponse", "SearchResult", "SegmentGroup", "SegmentList", "SegmentObject", "SegmentResult",
     "SegmentSummary", "Segmentation", "SegmentationList", "SegmentationObject", "TimedText", "ToolCall",
     "ToolCallFunction", "TranscriptJson", "TranscriptLine", "TranscriptWord", "Usage", "VideoInfoOut", "VideoSummary",
-    "Wire", "errors",
+    "Wire", "errors", "TagDeleted", "TagList", "TagObject",
 ]

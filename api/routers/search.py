@@ -16,7 +16,7 @@ from clipcite.domain import ScoredSegment
 from clipcite.errors import InvalidRequest
 from engine.catalog import now_ms
 from engine.filters import parse_filter
-from engine.search import SUPPORTED_MODALITIES, SearchQuery
+from engine.search import CONTENT_MODALITIES, SUPPORTED_MODALITIES, TAG_MODALITIES, SearchQuery
 
 router = APIRouter(tags=["search"])
 
@@ -33,20 +33,22 @@ def to_query(body: SearchRequest, svc) -> SearchQuery:
         raise InvalidRequest("image queries need image vectors, which are not configured", param="source_image")
     if not body.query:
         raise InvalidRequest("query is required", param="query")
-    if body.label_filters:
-        raise InvalidRequest("label_filters need tag search, which is not supported", param="label_filters")
-    modalities = tuple(body.search_modalities or SUPPORTED_MODALITIES)
+    modalities = tuple(body.search_modalities or CONTENT_MODALITIES)
     unsupported = [m for m in modalities if m not in SUPPORTED_MODALITIES]
     if unsupported:
         raise InvalidRequest(f"search modalities {unsupported} are not supported; use {list(SUPPORTED_MODALITIES)}",
                              param="search_modalities")
+    if body.label_filters and not any(m in TAG_MODALITIES for m in modalities):
+        raise InvalidRequest("label_filters apply to the tag_lexical and tag_semantic modalities",
+                             param="label_filters")
     if body.group_by_key and body.scope != "segment":
         raise InvalidRequest("group_by_key applies to segment scope", param="group_by_key")
     for cid in body.collections:
         svc.catalog.library.get_collection(cid)
     scope: Literal["segment", "file"] = "file" if body.scope == "file" else "segment"  # others refused above
     return SearchQuery(query=body.query, collections=body.collections, scope=scope, limit=body.limit,
-                       filter=parse_filter(body.filter), threshold=body.threshold, modalities=modalities)
+                       filter=parse_filter(body.filter), threshold=body.threshold, modalities=modalities,
+                       labels=tuple(body.label_filters or ()))
 
 
 def run_search(svc, body: SearchRequest, request: Request) -> SearchResponse:

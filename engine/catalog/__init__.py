@@ -1,8 +1,9 @@
-"""The catalog: one SQLite database holding three aggregates, each with its own tables and methods.
+"""The catalog: one SQLite database holding four aggregates, each with its own tables and methods.
 
 - `library`: files, collections, membership and index status, owed store deletes;
 - `jobs`: the ingest job queue;
-- `stored`: analyses (ingest cache), stored completions / searches / summaries, migrations.
+- `stored`: analyses (ingest cache), stored completions / searches / summaries, migrations;
+- `tags`: label/value tags on files and segments.
 
 Rows cross module boundaries as dataclasses; JSON columns are decoded here and nowhere else. Changes
 that span aggregates (a delete cancels jobs too) run in `transaction()`, driven by the one service that
@@ -30,9 +31,10 @@ from engine.catalog.records import (
     now_ms,
 )
 from engine.catalog.stored import StoredObjects
+from engine.catalog.tags import TagRecord, TagTables
 
 __all__ = ["Catalog", "CollectionFileRecord", "CollectionRecord", "FileRecord", "IndexStatus", "JobRecord",
-           "JobState", "MediaStatus", "new_id", "now_ms"]
+           "JobState", "MediaStatus", "TagRecord", "new_id", "now_ms"]
 
 
 class Catalog:
@@ -41,6 +43,7 @@ class Catalog:
         self.library = LibraryTables(self.db)
         self.jobs = JobQueue(self.db)
         self.stored = StoredObjects(self.db)
+        self.tags = TagTables(self.db)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -52,6 +52,11 @@ CREATE TABLE IF NOT EXISTS media_jobs (
     file_id TEXT NOT NULL, url TEXT NOT NULL, data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS media_jobs_kind ON media_jobs(kind, created_at);
+CREATE TABLE IF NOT EXISTS tags (
+    id TEXT PRIMARY KEY, label TEXT NOT NULL, value TEXT NOT NULL, file_id TEXT NOT NULL, segment_id TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tags_file ON tags(file_id, segment_id);
 CREATE TABLE IF NOT EXISTS summaries (
     id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, data TEXT NOT NULL
 );
