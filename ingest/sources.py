@@ -33,6 +33,13 @@ def _local_path(ref: str) -> Path:
 
 
 def resolve_local(ref: str, settings: Settings) -> Path:
+    try:
+        return _checked_local(ref, settings)
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte: not a file this server can read
+        raise InvalidRequest(f"not a readable local path: {exc.__class__.__name__}", param="messages") from None
+
+
+def _checked_local(ref: str, settings: Settings) -> Path:
     path = _local_path(ref).resolve()
     roots = [Path(r).expanduser().resolve() for r in settings.media_roots]
     if roots:
