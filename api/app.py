@@ -21,6 +21,7 @@ from api.routers import (
     describe,
     extract,
     files,
+    frames,
     moments,
     responses,
     search,
@@ -62,8 +63,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(MetricsMiddleware, metrics=requests)
     app.include_router(system.router)
     guarded = [Depends(require_api_key)]
-    for r in (files.router, collections.router, chat.router, responses.router, describe.router, extract.router,
-              moments.router, segmentations.router, search.router, tags.router, unsupported.router):
+    routers = (files, frames, collections, chat, responses, describe, extract, moments, segmentations, search, tags,
+               unsupported)
+    for r in (m.router for m in routers):
         app.include_router(r, prefix="/v1", dependencies=guarded, responses=errors(401))
 
     @app.get("/metrics", summary="Prometheus metrics (jobs, segments, seconds indexed, latency, model loads)",

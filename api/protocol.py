@@ -537,3 +537,23 @@ class NewTag(LenientModel):
 class TagUpdate(LenientModel):
     label: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[^.\s][^.]*$")
     value: str | None = Field(None, min_length=1, max_length=1000)
+
+
+class FrameUniformConfig(LenientModel):
+    frames_per_second: float = Field(1.0, ge=0.1, le=30)
+    max_width: int | None = Field(None, ge=64, le=4096)
+
+
+class NewFrameExtraction(LenientModel):
+    strategy: Literal["uniform"] = "uniform"
+    uniform_config: FrameUniformConfig | None = None
+    thumbnails_config: dict[str, Any] | None = None
+    start_time_seconds: float | None = Field(None, ge=0)
+    end_time_seconds: float | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _window(self) -> NewFrameExtraction:
+        if self.start_time_seconds is not None and self.end_time_seconds is not None \
+                and self.end_time_seconds <= self.start_time_seconds:
+            raise ValueError("end_time_seconds must be after start_time_seconds")
+        return self

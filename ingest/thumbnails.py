@@ -8,7 +8,8 @@ from clipcite.errors import MediaError
 
 
 def thumbnail(video: Path, at: float, cache: Path, max_side: int = 320) -> Path:
-    out = cache / f"{video.stem}_{int(at * 1000)}.jpg"
+    size = "" if max_side == 320 else f"_{max_side}"
+    out = cache / f"{video.stem}_{int(at * 1000)}{size}.jpg"
     if out.exists():
         return out
     import av

@@ -201,3 +201,34 @@ class FindMomentsDeleted(Wire):
     job_id: str
     deleted: bool
     refunded: bool
+
+
+# --- frame extractions (Cloudglue `FrameExtraction`, `FrameExtractionList`) ---
+
+
+class FrameOut(Wire):
+    id: str
+    timestamp: float
+    thumbnail_url: str | None = None
+
+
+class FrameData(Wire):
+    object: Literal["list"]
+    frames: list[FrameOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class FrameExtractionObject(Wire):
+    frame_extraction_id: str
+    status: Literal["pending", "processing", "completed", "failed"]
+    created_at: int = Field(description="milliseconds")
+    file_id: str
+    frame_extraction_config: dict[str, Any]
+    frame_count: int | None = None
+    data: FrameData | None = None
+
+
+class FrameExtractionList(Page[FrameExtractionObject]):
+    pass

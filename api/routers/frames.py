@@ -1,0 +1,112 @@
+"""Cloudglue's frame extractions: uniform frames of one file (`POST/GET /files/{id}/frames`, `GET/DELETE
+/frames/{id}`). The frame times are arithmetic, so an extraction completes at once; each frame's JPEG is
+decoded when first fetched (`GET /frames/{id}/{n}.jpg`, `max_width` honoured) and cached."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse
+
+from api.deps import MAX_OFFSET, ServicesDep
+from api.protocol import NewFrameExtraction
+from api.responses import errors
+from api.responses.jobs import FrameExtractionList, FrameExtractionObject, JobDeleted
+from api.services import Services
+from clipcite.errors import InvalidRequest, NotFound
+from engine.catalog import MediaStatus
+from engine.catalog.records import now_ms
+from ingest.thumbnails import thumbnail
+
+router = APIRouter(tags=["frames"])
+KIND = "frames"
+MAX_FRAMES = 20_000
+
+
+def _times(cfg: dict[str, Any], duration: float) -> list[float]:
+    start = min(cfg.get("start_time_seconds") or 0.0, duration)
+    end = min(cfg.get("end_time_seconds") or duration, duration)
+    step = 1.0 / ((cfg.get("uniform_config") or {}).get("frames_per_second") or 1.0)
+    n = max(0, math.ceil((end - start) / step - 1e-9))
+    return [round(start + i * step, 3) for i in range(n)]
+
+
+def _obj(svc: Services, request: Request, job: dict[str, Any], limit: int | None = None,
+         offset: int = 0) -> FrameExtractionObject:
+    rec = svc.catalog.library.get_file(job["file_id"])
+    times = _times(job["config"], rec.video_info.duration_seconds if rec.video_info else 0.0)
+    out: dict[str, Any] = {"frame_extraction_id": job["id"], "status": "completed", "created_at": job["created_at"],
+                           "file_id": job["file_id"], "frame_extraction_config": job["config"],
+                           "frame_count": len(times)}
+    if limit is not None:
+        thumbs = (job["config"].get("thumbnails_config") or {}).get("enable_frame_thumbnails", True)
+        frames = []
+        for i in range(offset, min(offset + limit, len(times))):
+            frame: dict[str, Any] = {"id": f"{job['id']}:{i}", "timestamp": times[i]}
+            if thumbs:
+                frame["thumbnail_url"] = str(request.url_for("frame_image", frame_extraction_id=job["id"], index=i))
+            frames.append(frame)
+        out["data"] = {"object": "list", "frames": frames, "total": len(times), "limit": limit, "offset": offset}
+    return FrameExtractionObject.model_validate(out)
+
+
+@router.post("/files/{file_id}/frames", summary="Extract uniform frames from a file",
+             response_model=FrameExtractionObject, response_model_exclude_unset=True, responses=errors(400, 404, 422))
+def create_frames(svc: ServicesDep, file_id: str, body: NewFrameExtraction, request: Request) -> FrameExtractionObject:
+    rec = svc.catalog.library.get_file(file_id)
+    if rec.status == MediaStatus.UNUSABLE or rec.video_info is None:
+        raise InvalidRequest(f"file {file_id!r} is not usable video: {rec.error}", param="file_id")
+    config = body.model_dump(exclude_none=True)
+    config.setdefault("uniform_config", {"frames_per_second": 1.0})
+    if len(_times(config, rec.video_info.duration_seconds)) > MAX_FRAMES:
+        raise InvalidRequest(f"more than {MAX_FRAMES} frames; lower frames_per_second or the time window",
+                             param="uniform_config.frames_per_second")
+    job_id = str(uuid.uuid4())
+    svc.catalog.stored.put_media_job(job_id, KIND, now_ms(), "", file_id, rec.uri, config)
+    return _obj(svc, request, svc.catalog.stored.get_media_job(KIND, job_id))
+
+
+@router.get("/files/{file_id}/frames", summary="A file's frame extractions", response_model=FrameExtractionList,
+            response_model_exclude_unset=True, responses=errors(400, 404))
+def list_frames(svc: ServicesDep, file_id: str, request: Request, limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> FrameExtractionList:
+    rec = svc.catalog.library.get_file(file_id)
+    rows, total = svc.catalog.stored.list_media_jobs(KIND, limit, offset, url=rec.uri)
+    return FrameExtractionList(object="list", data=[_obj(svc, request, r) for r in rows], total=total, limit=limit,
+                               offset=offset)
+
+
+@router.get("/frames/{frame_extraction_id}", summary="A frame extraction with its frames",
+            response_model=FrameExtractionObject, response_model_exclude_unset=True, responses=errors(400, 404))
+def get_frames(svc: ServicesDep, frame_extraction_id: str, request: Request,
+               limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+               offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> FrameExtractionObject:
+    return _obj(svc, request, svc.catalog.stored.get_media_job(KIND, frame_extraction_id), limit, offset)
+
+
+@router.delete("/frames/{frame_extraction_id}", summary="Delete a frame extraction", response_model=JobDeleted,
+               responses=errors(404))
+def delete_frames(svc: ServicesDep, frame_extraction_id: str) -> JobDeleted:
+    svc.catalog.stored.delete_media_job(KIND, frame_extraction_id)
+    return JobDeleted(id=frame_extraction_id)
+
+
+@router.get("/frames/{frame_extraction_id}/{index}.jpg", name="frame_image", summary="One extracted frame (JPEG)",
+            response_class=FileResponse,
+            responses={200: {"content": {"image/jpeg": {}}, "description": "JPEG image"}, **errors(404, 422)})
+def frame_image(svc: ServicesDep, frame_extraction_id: str, index: Annotated[int, PathParam(ge=0)]) -> FileResponse:
+    job = svc.catalog.stored.get_media_job(KIND, frame_extraction_id)
+    rec = svc.catalog.library.get_file(job["file_id"])
+    info = rec.video_info
+    times = _times(job["config"], info.duration_seconds if info else 0.0)
+    if not 0 <= index < len(times) or info is None:
+        raise NotFound(f"frame {index} not found in {frame_extraction_id!r}", param="index")
+    width = (job["config"].get("uniform_config") or {}).get("max_width") or info.width
+    side = max(16, round(min(width, info.width) * max(info.width, info.height) / max(info.width, 1)))
+    path = thumbnail(Path(rec.path), times[index], svc.settings.resolved_data_dir / "frames", max_side=side)
+    return FileResponse(path, media_type="image/jpeg")
