@@ -18,6 +18,7 @@ from api.responses import ChatCompletionChunk, ErrorResponse, ResponseStreamEven
 from api.routers import (
     chat,
     collections,
+    deep_search,
     describe,
     extract,
     files,
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = services or build_services(settings)
         app.state.services = svc
-        if failed := svc.catalog.stored.fail_unfinished_responses("the server restarted before it finished"):
+        if failed := svc.catalog.stored.fail_unfinished("the server restarted before it finished"):
             log.warning("%d background response(s) of the previous run marked failed", failed)
         svc.worker.start()
         log.info("clipcite ready: data in %s, device %s", settings.resolved_data_dir, svc.devices.device)
@@ -63,8 +64,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(MetricsMiddleware, metrics=requests)
     app.include_router(system.router)
     guarded = [Depends(require_api_key)]
-    routers = (files, frames, collections, chat, responses, describe, extract, moments, segmentations, search, tags,
-               unsupported)
+    routers = (files, frames, collections, chat, responses, describe, extract, moments, segmentations, search,
+               deep_search, tags, unsupported)
     for r in (m.router for m in routers):
         app.include_router(r, prefix="/v1", dependencies=guarded, responses=errors(401))
 

@@ -557,3 +557,38 @@ class NewFrameExtraction(LenientModel):
                 and self.end_time_seconds <= self.start_time_seconds:
             raise ValueError("end_time_seconds must be after start_time_seconds")
         return self
+
+
+class DeepSearchKnowledgeBase(LenientModel):
+    source: Literal["collections", "files", "default"] = "collections"
+    collections: list[str] | None = Field(None, min_length=1, max_length=100)
+    files: list[str] | None = Field(None, min_length=1, max_length=1000)
+    filter: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _source(self) -> DeepSearchKnowledgeBase:
+        if self.source == "collections" and not self.collections:
+            raise ValueError("knowledge_base.collections is required for source collections")
+        if self.source == "files" and not self.files:
+            raise ValueError("knowledge_base.files is required for source files")
+        return self
+
+
+class NewDeepSearch(LenientModel):
+    knowledge_base: DeepSearchKnowledgeBase
+    query: str = Field(min_length=1, max_length=2000)
+    scope: Literal["segment", "file"] | None = None
+    limit: int = Field(20, ge=1, le=500)
+    exclude_weak_results: bool = False
+    include: list[Literal["search_queries"]] | None = None
+    stream: bool = False
+    background: bool = False
+
+    @model_validator(mode="after")
+    def _modes(self) -> NewDeepSearch:
+        if self.stream and self.background:
+            raise ValueError("stream and background are mutually exclusive")
+        if self.stream:
+            raise ValueError("streamed deep search is not supported; use background: true and poll, or wait "
+                             "for the response")
+        return self

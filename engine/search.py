@@ -30,7 +30,7 @@ MODALITY_INDEXES = {"speech_lexical": ("speech_lex",), "ocr_lexical": ("ocr_lex"
 @dataclass(frozen=True)
 class SearchQuery:
     query: str
-    collections: list[str]
+    collections: list[str] | None  # None: the whole library
     scope: Literal["segment", "file"] = "segment"
     limit: int = 10
     filter: Group | None = None

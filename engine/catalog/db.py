@@ -57,6 +57,9 @@ CREATE TABLE IF NOT EXISTS tags (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tags_file ON tags(file_id, segment_id);
+CREATE TABLE IF NOT EXISTS deep_searches (
+    id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS summaries (
     id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, data TEXT NOT NULL
 );

@@ -94,17 +94,44 @@ class StoredObjects:
         if not self.db.x("DELETE FROM responses WHERE id=?", (response_id,)):
             raise NotFound(f"response {response_id!r} not found", param="id")
 
-    def fail_unfinished_responses(self, reason: str) -> int:
-        """Background responses a previous process was still answering: they can never finish, so they end
-        `failed` with `reason` (at start-up) instead of staying `in_progress` forever."""
+    def fail_unfinished(self, reason: str) -> int:
+        """Background responses and deep searches a previous process was still running: they can never
+        finish, so they end `failed` with `reason` (at start-up) instead of staying `in_progress` forever."""
         n = 0
-        for rid, data in self.db.q("SELECT id, data FROM responses WHERE status IN ('queued', 'in_progress')"):
-            obj = json.loads(data)
-            obj["status"] = "failed"
-            obj["error"] = {"message": reason, "type": "server_error", "code": "server_restarted"}
-            n += self.db.x("UPDATE responses SET status='failed', data=? WHERE id=? AND status IN "
-                           "('queued', 'in_progress')", (json.dumps(obj), rid))
+        for table in ("responses", "deep_searches"):
+            for rid, data in self.db.q(f"SELECT id, data FROM {table} WHERE status IN ('queued', 'in_progress')"):
+                obj = json.loads(data)
+                obj["status"] = "failed"
+                obj["error"] = {"message": reason, "type": "server_error", "code": "server_restarted"}
+                n += self.db.x(f"UPDATE {table} SET status='failed', data=? WHERE id=? AND status IN "
+                               "('queued', 'in_progress')", (json.dumps(obj), rid))
         return n
+
+    # --- deep searches (status kept beside the object for listing by status) ---
+    def put_deep_search(self, search_id: str, created_at_ms: int, data: dict[str, Any]) -> None:
+        self.db.x("INSERT OR REPLACE INTO deep_searches VALUES (?,?,?,?)",
+                  (search_id, created_at_ms, data["status"], json.dumps(data)))
+
+    def get_deep_search(self, search_id: str) -> dict[str, Any]:
+        return self._get("deep_searches", search_id, "deep search")
+
+    def list_deep_searches(self, limit: int, offset: int, status: str | None = None, after_ms: int | None = None,
+                           before_ms: int | None = None) -> tuple[list[dict[str, Any]], int]:
+        where: list[str] = ["1=1"]
+        args: list[str | int] = []
+        for clause, value in (("status=?", status), ("created_at>=?", after_ms), ("created_at<?", before_ms)):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        cond = " AND ".join(where)
+        total = self.db.q(f"SELECT COUNT(*) FROM deep_searches WHERE {cond}", tuple(args))[0][0]
+        rows = self.db.q(f"SELECT data FROM deep_searches WHERE {cond} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+                         (*args, limit, offset))
+        return [json.loads(r[0]) for r in rows], total
+
+    def delete_deep_search(self, search_id: str) -> None:
+        if not self.db.x("DELETE FROM deep_searches WHERE id=?", (search_id,)):
+            raise NotFound(f"deep search {search_id!r} not found", param="id")
 
     # --- describe / transcribe jobs: a file indexed under a segmentation, read back with chosen parts ---
     def put_media_job(self, job_id: str, kind: str, created_at: int, collection_id: str, file_id: str, url: str,
