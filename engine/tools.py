@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import lexical
+from engine.schemas import bounded
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,10 @@ def tool_prompt(tools: tuple[ToolSpec, ...]) -> str:
 
 
 def _arguments_schema(spec: ToolSpec) -> dict[str, Any]:
+    """The tool's parameters, strings and lists bounded: a forced call must end (as valid JSON) inside
+    the request's max_tokens."""
     params = spec.parameters or {}
-    return params if params.get("type") == "object" else {"type": "object"}
+    return bounded(params, max_chars=120) if params.get("type") == "object" else {"type": "object"}
 
 
 def forced_schema(use: ToolUse) -> dict[str, Any]:

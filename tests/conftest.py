@@ -127,6 +127,25 @@ def qwen_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def cg(live_server):
+    """The official cloudglue SDK pointed at the shared test server."""
+    from cloudglue import Cloudglue
+
+    return Cloudglue(api_key="local", host=f"{live_server.url}/v1")
+
+
+@pytest.fixture(scope="session")
+def uploaded(cg, briefing_video, tmp_path_factory):
+    """A copy of the briefing video uploaded to the shared server once: (file object, scene windows). Other
+    bytes than the briefing itself (16 trailing zero bytes), so it is its own file: tests that upload the
+    briefing with metadata get their own record whatever runs first."""
+    path, windows = briefing_video
+    copy = tmp_path_factory.mktemp("uploaded") / "warehouse_briefing.mp4"
+    copy.write_bytes(path.read_bytes() + b"\0" * 16)
+    return cg.files.upload(str(copy), wait_until_finish=True, poll_interval=1), windows
+
+
+@pytest.fixture(scope="session")
 def briefing_video(tmp_path_factory):
     """The two-scene warehouse briefing (tests/media.py TWO_SCENES): (path, scene windows). Built once."""
     from tests.media import TWO_SCENES, espeak_available, make_video

@@ -78,21 +78,26 @@ def _turn(m: ChatMessageIn, svc: Services) -> Turn:
 
 
 def _tool_use(body: ChatCompletionRequest) -> ToolUse | None:
-    """OpenAI's rules: no tools or tool_choice "none" -> plain answer; default "auto"; a named function
-    must be one of the tools."""
-    choice = body.tool_choice
-    if not body.tools:
+    specs = tuple(ToolSpec(t.function.name, t.function.description, t.function.parameters or {})
+                  for t in body.tools or [])
+    return tool_use(specs, body.tool_choice)
+
+
+def tool_use(specs: tuple[ToolSpec, ...], choice: str | dict[str, Any] | None) -> ToolUse | None:
+    """OpenAI's rules, for chat and responses: no tools or tool_choice "none" -> plain answer; default
+    "auto"; a named function (`{"type": "function", "function": {"name"}}`, or the Responses API's flat
+    `{"type": "function", "name"}`) must be one of the tools."""
+    if not specs:
         if choice not in (None, "none", "auto"):
             raise InvalidRequest("tool_choice needs tools", param="tool_choice")
         return None
     if choice == "none":
         return None
-    specs = tuple(ToolSpec(t.function.name, t.function.description, t.function.parameters or {}) for t in body.tools)
     if isinstance(choice, dict):
-        name = (choice.get("function") or {}).get("name")
+        name = choice.get("name") or (choice.get("function") or {}).get("name")
         if choice.get("type") != "function" or name not in {t.name for t in specs}:
-            raise InvalidRequest("tool_choice must name one of the tools: {\"type\": \"function\", "
-                                 "\"function\": {\"name\": ...}}", param="tool_choice")
+            raise InvalidRequest('tool_choice must name one of the tools: {"type": "function", "function": '
+                                 '{"name": ...}} (Responses: {"type": "function", "name": ...})', param="tool_choice")
         return ToolUse(specs, name)
     return ToolUse(specs, choice or "auto")
 

@@ -36,7 +36,7 @@ from api.responses import (
     ResponseStreamEvent,
     errors,
 )
-from api.routers.chat import TicketedStream
+from api.routers.chat import TicketedStream, tool_use
 from api.serialize import response_object, wire_json
 from api.services import Services
 from clipcite.errors import ClipciteError, InvalidRequest, NotFound
@@ -124,21 +124,8 @@ def _filter(scope: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _tool_use(body: ResponseRequest) -> ToolUse | None:
-    choice = body.tool_choice
-    if not body.tools:
-        if choice not in (None, "none", "auto"):
-            raise InvalidRequest("tool_choice needs tools", param="tool_choice")
-        return None
-    if choice == "none":
-        return None
-    specs = tuple(ToolSpec(t.name or "", t.description or "", t.parameters or {}) for t in body.tools)
-    if isinstance(choice, dict):
-        name = choice.get("name") or (choice.get("function") or {}).get("name")
-        if choice.get("type") != "function" or name not in {t.name for t in specs}:
-            raise InvalidRequest('tool_choice must name one of the tools: {"type": "function", "name": ...}',
-                                 param="tool_choice")
-        return ToolUse(specs, name)
-    return ToolUse(specs, choice or "auto")
+    return tool_use(tuple(ToolSpec(t.name or "", t.description or "", t.parameters or {}) for t in body.tools or []),
+                    body.tool_choice)
 
 
 async def to_engine_request(svc: Services, body: ResponseRequest) -> tuple[ChatRequest, Continuation]:

@@ -12,20 +12,6 @@ pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng (apt-get install espeak-ng)")]
 
 
-@pytest.fixture(scope="module")
-def cg(live_server):
-    from cloudglue import Cloudglue
-
-    return Cloudglue(api_key="local", host=f"{live_server.url}/v1")
-
-
-@pytest.fixture(scope="module")
-def uploaded(cg, briefing_video):
-    path, windows = briefing_video
-    f = cg.files.upload(str(path), wait_until_finish=True, poll_interval=1)
-    return f, windows
-
-
 def test_describe_run_returns_every_part_with_times(cg, uploaded):
     f, windows = uploaded
     job = cg.describe.run(url=f.uri, poll_interval=1, timeout=300, enable_audio_description=True,

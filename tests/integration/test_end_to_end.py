@@ -318,7 +318,7 @@ def test_cloudglue_search_segments_files_and_groups(cloudglue, indexed):
 
 def test_search_rejects_unsupported_modalities_and_scopes(live_server, indexed):
     r = httpx.post(f"{live_server.url}/v1/search", json={"collections": [indexed["shots"].id], "query": "x",
-                                                          "search_modalities": ["tag_semantic"]})
+                                                          "search_modalities": ["doc_lexical"]})
     assert r.status_code == 400 and r.json()["error"]["param"] == "search_modalities"
     r = httpx.post(f"{live_server.url}/v1/search", json={"collections": [indexed["shots"].id], "query": "x",
                                                           "scope": "face"})

@@ -17,20 +17,6 @@ SCHEMA = {"type": "object", "properties": {"codes": {"type": "array", "items": {
                                            "rule": {"type": "string"}}, "required": ["codes", "rule"]}
 
 
-@pytest.fixture(scope="module")
-def cg(live_server):
-    from cloudglue import Cloudglue
-
-    return Cloudglue(api_key="local", host=f"{live_server.url}/v1")
-
-
-@pytest.fixture(scope="module")
-def uploaded(cg, briefing_video):
-    path, windows = briefing_video
-    f = cg.files.upload(str(path), wait_until_finish=True, poll_interval=1, metadata={"site": "north depot"})
-    return f, windows
-
-
 def test_segment_entities_follow_the_schema_and_carry_segment_times(cg, uploaded):
     f, windows = uploaded
     job = cg.extract.run(url=f.uri, schema=SCHEMA, prompt="Codes shown or said, and the safety rule.",
@@ -49,6 +35,7 @@ def test_segment_entities_follow_the_schema_and_carry_segment_times(cg, uploaded
 
 def test_video_level_entities_and_metadata_mode(cg, uploaded):
     f, _ = uploaded
+    cg.files.update(f.id, metadata={"site": "north depot"})
     job = cg.extract.run(url=f.uri, schema=SCHEMA, poll_interval=1, timeout=600)
     assert job.status == "completed"
     jsonschema.validate(job.data.entities, SCHEMA)

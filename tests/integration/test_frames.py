@@ -14,18 +14,10 @@ pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng (apt-get install espeak-ng)")]
 
 
-@pytest.fixture(scope="module")
-def cg(live_server):
-    from cloudglue import Cloudglue
-
-    return Cloudglue(api_key="local", host=f"{live_server.url}/v1")
-
-
-def test_uniform_frames_with_times_and_images(cg, briefing_video, live_server):
+def test_uniform_frames_with_times_and_images(cg, uploaded, live_server):
     from cloudglue.client.resources.base import CloudglueError
 
-    path, windows = briefing_video
-    f = cg.files.upload(str(path), wait_until_finish=True, poll_interval=1)
+    f, windows = uploaded
     fx = cg.files.create_frame_extraction(f.id, uniform_config={"frames_per_second": 0.5, "max_width": 160},
                                           start_time_seconds=4.0, wait_until_finish=True, poll_interval=1)
     assert fx.status == "completed" and fx.frame_count == 6  # 4.0, 6.0, ... 14.0 of a 15.6 s video

@@ -32,17 +32,9 @@ def oa(live_server):
 
 
 @pytest.fixture(scope="module")
-def cg(live_server):
-    from cloudglue import Cloudglue
-
-    return Cloudglue(api_key="local", host=f"{live_server.url}/v1")
-
-
-@pytest.fixture(scope="module")
-def one_video(cg, briefing_video):
+def one_video(cg, uploaded):
     """A collection holding only the briefing video (a summary request then covers that one video)."""
-    path, windows = briefing_video
-    f = cg.files.upload(str(path), wait_until_finish=True, poll_interval=1)
+    f, windows = uploaded
     coll = cg.collections.create(collection_type="media-descriptions", name="responses")
     cf = cg.collections.add_video(coll.id, f.id, wait_until_finish=True, poll_interval=1, timeout=300)
     assert cf.status == "completed"

@@ -12,19 +12,6 @@ pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng (apt-get install espeak-ng)")]
 
 
-@pytest.fixture(scope="module")
-def cg(live_server):
-    from cloudglue import Cloudglue
-
-    return Cloudglue(api_key="local", host=f"{live_server.url}/v1")
-
-
-@pytest.fixture(scope="module")
-def uploaded(cg, briefing_video):
-    path, windows = briefing_video
-    return cg.files.upload(str(path), wait_until_finish=True, poll_interval=1), windows
-
-
 def test_uniform_segmentation_lists_pages_and_deletes(cg, uploaded):
     from cloudglue.client.resources.base import CloudglueError
 

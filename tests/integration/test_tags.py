@@ -14,13 +14,6 @@ pytestmark = [pytest.mark.integration,
 
 
 @pytest.fixture(scope="module")
-def cg(live_server):
-    from cloudglue import Cloudglue
-
-    return Cloudglue(api_key="local", host=f"{live_server.url}/v1")
-
-
-@pytest.fixture(scope="module")
 def indexed(cg, briefing_video):
     path, windows = briefing_video
     f = cg.files.upload(str(path), wait_until_finish=True, poll_interval=1)

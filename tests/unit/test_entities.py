@@ -7,8 +7,9 @@ import json
 
 import jsonschema
 
-from engine.entities import EntityExtractor, bounded, empty_instance, merge
+from engine.entities import EntityExtractor, merge
 from engine.generation import Generation
+from engine.schemas import bounded, empty_instance
 from tests.fakes import segment
 
 SCHEMA = {"type": "object", "properties": {"names": {"type": "array", "items": {"type": "string"}},

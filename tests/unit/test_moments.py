@@ -28,8 +28,9 @@ class Judge:
     def chat(self, messages, params):
         content = messages[-1]["content"]
         self.calls.append(content)
-        ok = "exit" in content.split("Moment:")[1]
-        return Generation(text=json.dumps({"matches": ok, "score": 8 if ok else 1, "title": "Exit", "reason": "r"}),
+        moment = content.split("Moment:")[1].split("Criterion:")[0]
+        line = next((x.split(": ", 1)[1] for x in moment.strip().splitlines() if "exit" in x), "")
+        return Generation(text=json.dumps({"quote": line, "score": 8 if line else 1, "title": "Exit", "reason": "r"}),
                           prompt_tokens=1, completion_tokens=1, finish_reason="stop")
 
 
@@ -59,6 +60,13 @@ def test_finds_only_the_matching_moment_with_sentence_bounds():
     assert (m.start, m.end) == (10.75, 15.75)  # the utterance, grown evenly to the 5 s minimum
     assert m.signals == ["speech"] and 0 < m.rank <= 1
     assert all("tyre" not in c.split("Moment:")[1] for c in judge.calls[1:])  # unrelated pieces not judged
+
+
+def test_a_quote_must_come_from_the_moment():
+    window = [Piece(0, 3, "Leave by the north exit in an emergency.", "speech")]
+    assert MomentFinder.quoted("leave by the north exit", window)
+    assert not MomentFinder.quoted("the fire doors are on the south side", window)
+    assert not MomentFinder.quoted("", window)
 
 
 def test_boundary_policies_and_duration_limits():
