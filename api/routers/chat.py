@@ -23,7 +23,7 @@ from api.deps import MAX_OFFSET, ServicesDep
 from api.errors import error_body
 from api.image_queries import image_query_text
 from api.protocol import ChatCompletionRequest, ChatMessageIn
-from api.responses import CHAT_RESPONSES, ChatCompletion, ChatCompletionList, Delta, errors
+from api.responses import CHAT_RESPONSES, ChatCompletion, ChatCompletionList, Deleted, Delta, errors
 from api.serialize import chunk, completion, page, tool_call, usage_chunk, wire_json
 from api.services import Services
 from api.video_links import linked_video
@@ -200,3 +200,11 @@ def list_completions(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)
 def get_completion(svc: ServicesDep, completion_id: str) -> ChatCompletion:
     return ChatCompletion.model_validate(svc.catalog.stored.get_completion(completion_id))
 
+
+
+@router.delete("/chat/completions/{completion_id}", summary="Delete a stored chat completion",
+               response_model=Deleted, responses=errors(404))
+def delete_completion(svc: ServicesDep, completion_id: str) -> Deleted:
+    """OpenAI's `client.chat.completions.delete` (`chat.completion.deleted`)."""
+    svc.catalog.stored.delete_completion(completion_id)
+    return Deleted.model_validate({"id": completion_id, "object": "chat.completion.deleted", "deleted": True})

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import MAX_OFFSET, ServicesDep
 from api.protocol import SearchRequest
-from api.responses import SearchList, SearchResponse, SearchResult, SegmentResult, errors
+from api.responses import Deleted, SearchList, SearchResponse, SearchResult, SegmentResult, errors
 from api.serialize import file_result, page, segment_group, segment_result, wire_json
 from clipcite.domain import ScoredSegment
 from clipcite.errors import InvalidRequest
@@ -92,3 +92,9 @@ def list_searches(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] =
             response_model=SearchResponse, response_model_exclude_unset=True, responses=errors(404))
 def get_search(svc: ServicesDep, search_id: str) -> SearchResponse:
     return SearchResponse.model_validate(svc.catalog.stored.get_search(search_id))
+
+
+@router.delete("/search/{search_id}", summary="Delete a stored search", response_model=Deleted, responses=errors(404))
+def delete_search(svc: ServicesDep, search_id: str) -> Deleted:
+    svc.catalog.stored.delete_search(search_id)
+    return Deleted.model_validate({"id": search_id, "object": "search", "deleted": True})

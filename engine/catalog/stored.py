@@ -42,6 +42,16 @@ class StoredObjects:
         rows = self.db.q(f"SELECT data FROM {table} ORDER BY created_at DESC LIMIT ? OFFSET ?", (limit, offset))
         return [json.loads(r[0]) for r in rows], total
 
+    def _delete(self, table: str, item_id: str, what: str) -> None:
+        if not self.db.x(f"DELETE FROM {table} WHERE id=?", (item_id,)):
+            raise NotFound(f"{what} {item_id!r} not found", param="id")
+
+    def delete_completion(self, completion_id: str) -> None:
+        self._delete("completions", completion_id, "chat completion")
+
+    def delete_search(self, search_id: str) -> None:
+        self._delete("searches", search_id, "search")
+
     def put_completion(self, completion_id: str, created_at: int, data: dict[str, Any]) -> None:
         self._put("completions", completion_id, created_at, data)
 
@@ -91,8 +101,7 @@ class StoredObjects:
         return [json.loads(r[0]) for r in rows], total
 
     def delete_response(self, response_id: str) -> None:
-        if not self.db.x("DELETE FROM responses WHERE id=?", (response_id,)):
-            raise NotFound(f"response {response_id!r} not found", param="id")
+        self._delete("responses", response_id, "response")
 
     def fail_unfinished(self, reason: str) -> int:
         """Background responses and deep searches a previous process was still running: they can never
@@ -130,8 +139,7 @@ class StoredObjects:
         return [json.loads(r[0]) for r in rows], total
 
     def delete_deep_search(self, search_id: str) -> None:
-        if not self.db.x("DELETE FROM deep_searches WHERE id=?", (search_id,)):
-            raise NotFound(f"deep search {search_id!r} not found", param="id")
+        self._delete("deep_searches", search_id, "deep search")
 
     # --- describe / transcribe jobs: a file indexed under a segmentation, read back with chosen parts ---
     def put_media_job(self, job_id: str, kind: str, created_at: int, collection_id: str, file_id: str, url: str,

@@ -296,6 +296,12 @@ def test_stored_completions_can_be_listed(live_server):
     assert r["total"] >= 1
     one = httpx.get(f"{live_server.url}/v1/chat/completions/{r['data'][0]['id']}")
     assert one.status_code == 200 and one.json()["object"] == "chat.completion"
+    from openai import OpenAI
+
+    gone = OpenAI(api_key="local", base_url=f"{live_server.url}/v1").chat.completions.delete(r["data"][0]["id"])
+    assert gone.deleted and gone.id == r["data"][0]["id"]
+    assert httpx.get(f"{live_server.url}/v1/chat/completions/{r['data'][0]['id']}").status_code == 404
+    assert httpx.get(f"{live_server.url}/v1/chat/completions").json()["total"] == r["total"] - 1
 
 
 def test_cloudglue_search_segments_files_and_groups(cloudglue, indexed):
@@ -305,6 +311,8 @@ def test_cloudglue_search_segments_files_and_groups(cloudglue, indexed):
     assert top.type == "segment" and overlaps(top.start_time, top.end_time, w2)
     assert any("4471" in t.text for t in top.scene_text)
     assert cloudglue.search.get(r.id).id == r.id
+    assert httpx.delete(f"{cloudglue.search.api.api_client.configuration.host}/search/{r.id}").json()["deleted"]
+    assert httpx.delete(f"{cloudglue.search.api.api_client.configuration.host}/search/{r.id}").status_code == 404
     ocr_only = cloudglue.search.search(scope="segment", collections=[indexed["shots"].id], query="4471",
                                        search_modalities=["ocr_lexical"], limit=3)
     assert len(ocr_only.results) == 1  # only the scene showing the code has it on screen
