@@ -8,6 +8,7 @@ import base64
 import binascii
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from api.services import Services
@@ -39,8 +40,26 @@ def _image_bytes(svc: Services, ref: str, param: str) -> bytes:
     return path.read_bytes()
 
 
-def image_query_text(svc: Services, ref: str, param: str) -> str:
-    """The image's words for the question ('Image text: ...', 'Image shows: ...'); 400 for an image that
-    cannot be fetched or decoded. Blocking (OCR): call it in a worker thread."""
+@dataclass(frozen=True)
+class QueryImage:
+    words: str  # 'Image text: ...', 'Image shows: ...' (empty when it has neither)
+    vector: tuple[float, ...] | None  # its CLIP vector, when CLIP weights are configured and indexed
+
+
+def read_query_image(svc: Services, ref: str, param: str) -> QueryImage:
+    """The image read for the question: its words, and its CLIP vector when the store holds keyframe
+    vectors; 400 for an image that cannot be fetched or decoded. Blocking (OCR): call it in a worker thread."""
     image = decode_image(_image_bytes(svc, ref, param), param)
-    return image_words(svc.worker.ctx.analyzer, image)
+    vector = None
+    if svc.clip is not None and svc.store.has_image:
+        vector = tuple(float(x) for x in svc.clip.embed_images([image])[0])
+    return QueryImage(image_words(svc.worker.ctx.analyzer, image), vector)
+
+
+def read_all(svc: Services, refs: list[str], param: str) -> dict[str, QueryImage]:
+    return {r: read_query_image(svc, r, param) for r in dict.fromkeys(refs)}
+
+
+def last_vector(images: dict[str, QueryImage], refs: list[str]) -> tuple[float, ...] | None:
+    """The vector of the latest image the conversation sent (it is what the question is about)."""
+    return next((images[r].vector for r in reversed(refs) if images[r].vector is not None), None)

@@ -36,6 +36,8 @@ class RetrievalOptions:
     lexical: tuple[str, ...] = LEXICAL_INDEXES  # which sparse indexes join the fusion
     rerank: bool = True
     candidates: int = 20  # fused hits the reranker looks at
+    image: tuple[float, ...] | None = None  # an image sent with the question, as a CLIP vector: searched
+    # against the keyframe vectors instead of the question's text
 
 
 def coverage(query_terms: set[str], seg_terms: set[str], weights: dict[str, float] | None = None) -> float:
@@ -156,7 +158,9 @@ class Retriever:
         qv = lexical.query_vector(text)
         sparse = {name: qv for name in opts.lexical}
         image = None
-        if opts.dense and self.image_encoder is not None and self.store.has_image:
+        if opts.image is not None and self.store.has_image:
+            image = list(opts.image)
+        elif opts.dense and self.image_encoder is not None and self.store.has_image:
             image = self.image_encoder.embed_texts([text])[0].tolist()
         return HybridQuery(dense=dense, sparse=sparse, limit=opts.limit, prefetch_limit=opts.prefetch, image=image)
 

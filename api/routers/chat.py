@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 from api import model_names
 from api.deps import MAX_OFFSET, ServicesDep
 from api.errors import error_body
-from api.image_queries import image_query_text
+from api.image_queries import QueryImage, last_vector, read_all
 from api.protocol import ChatCompletionRequest, ChatMessageIn
 from api.responses import CHAT_RESPONSES, ChatCompletion, ChatCompletionList, Deleted, Delta, errors
 from api.serialize import chunk, completion, page, tool_call, usage_chunk, wire_json
@@ -59,20 +59,23 @@ def to_engine_request(svc: Services, body: ChatCompletionRequest, linked: Linked
     tools = _tool_use(body)
     if tools is not None and params.response_format is not None:
         raise InvalidRequest("use either tools or response_format, not both", param="response_format")
-    return ChatRequest(turns=[_turn(m, svc) for m in body.messages], collections=collections,
+    refs = [r for m in body.messages if m.role == "user" for r in m.image_refs()]
+    images = read_all(svc, refs, "messages")
+    return ChatRequest(turns=[_turn(m, images) for m in body.messages], collections=collections,
                        filter=parse_filter(body.filter), video_id=body.video_id,
                        linked=linked,
-                       params=params, retrieval=RetrievalOptions(limit=body.top_k or s.top_k), tools=tools,
+                       params=params, tools=tools,
+                       retrieval=RetrievalOptions(limit=body.top_k or s.top_k, image=last_vector(images, refs)),
                        strict_grounding=body.strict_grounding)
 
 
-def _turn(m: ChatMessageIn, svc: Services) -> Turn:
+def _turn(m: ChatMessageIn, images: dict[str, QueryImage]) -> Turn:
     """A wire message as a turn; an image's words (its text, what it shows) join a user message's text."""
     calls = tuple(ToolCall(c.id, c.function.name, c.function.arguments if isinstance(c.function.arguments, str)
                            else json.dumps(c.function.arguments)) for c in m.tool_calls or [])
     text = m.text()
     if m.role == "user" and (refs := m.image_refs()):
-        text = "\n".join([text, *(image_query_text(svc, r, "messages") for r in refs)]).strip()
+        text = "\n".join([text, *(images[r].words for r in refs)]).strip()
     return Turn(role="system" if m.role == "developer" else m.role, content=text, tool_calls=calls,
                 tool_call_id=m.tool_call_id)
 

@@ -23,7 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from api import model_names
 from api.background import Background
 from api.deps import MAX_OFFSET, ServicesDep
-from api.image_queries import image_query_text
+from api.image_queries import QueryImage, last_vector, read_all
 from api.protocol import ResponseInputItem, ResponseRequest, day_ms
 from api.responses import (
     RESPONSE_RESPONSES,
@@ -82,7 +82,7 @@ def _input_items(body: ResponseRequest) -> list[ResponseInputItem]:
     return list(body.input)
 
 
-def _turns(items: list[ResponseInputItem], image_words: dict[str, str]) -> list[Turn]:
+def _turns(items: list[ResponseInputItem], images: dict[str, QueryImage]) -> list[Turn]:
     """Input items as engine turns: consecutive function calls form one assistant turn (as chat's
     `tool_calls`); an image's words (its text and what it shows) join its message's text."""
     out: list[Turn] = []
@@ -96,7 +96,7 @@ def _turns(items: list[ResponseInputItem], image_words: dict[str, str]) -> list[
         elif it.type == "function_call_output":
             out.append(Turn("tool", it.text(), tool_call_id=it.call_id))
         else:
-            text = "\n".join([it.text(), *(image_words[r] for r in it.image_refs() if image_words.get(r))]).strip()
+            text = "\n".join([it.text(), *(images[r].words for r in it.image_refs())]).strip()
             out.append(Turn("system" if it.role == "developer" else it.role or "user", text))
     return out
 
@@ -134,9 +134,9 @@ async def to_engine_request(svc: Services, body: ResponseRequest) -> tuple[ChatR
     previous = await run_in_threadpool(svc.catalog.stored.response_context, body.previous_response_id) \
         if body.previous_response_id else None
     items = _input_items(body)
-    refs = {r for it in items for r in it.image_refs()}
-    image_words = {r: await run_in_threadpool(image_query_text, svc, r, "input") for r in refs}
-    new_turns = _turns(items, image_words)
+    refs = [r for it in items for r in it.image_refs()]
+    images = await run_in_threadpool(read_all, svc, refs, "input")
+    new_turns = _turns(items, images)
     history = [_turn_from_json(t) for t in previous["turns"]] if previous else []
     turns = history + new_turns
     scope = await run_in_threadpool(_scope, svc, body, previous)
@@ -155,7 +155,8 @@ async def to_engine_request(svc: Services, body: ResponseRequest) -> tuple[ChatR
                       filter=parse_filter(_filter(scope), param="knowledge_base.filter" if body.knowledge_base
                                           else "filter"),
                       video_id=files[0] if len(files) == 1 else None, params=params,
-                      retrieval=RetrievalOptions(limit=body.top_k or s.top_k), tools=tools,
+                      retrieval=RetrievalOptions(limit=body.top_k or s.top_k, image=last_vector(images, refs)),
+                      tools=tools,
                       strict_grounding=body.strict_grounding)
     stored_items = [{"id": f"item_{uuid.uuid4().hex[:24]}", **it.model_dump(exclude_none=True, mode="json")}
                     for it in items]

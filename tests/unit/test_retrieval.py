@@ -56,3 +56,22 @@ def test_a_question_in_another_language_than_the_matches_is_answered_by_dense_se
     same = RecordingStore("en")
     Retriever(same, QueryEmbedder()).retrieve("When is the next sales meeting?", ["c"], opts=RetrievalOptions())
     assert len(same.queries) == 1  # same language: the hybrid result stands
+
+
+def test_an_image_sent_with_the_question_replaces_the_text_to_image_vector():
+    from engine.retrieval import RetrievalOptions, Retriever
+
+    class TextToImage:
+        def embed_texts(self, texts):
+            import numpy as np
+            return np.full((len(texts), 2), 0.5, dtype=np.float32)
+
+    store = RecordingStore("en")
+    store.has_image = True
+    retriever = Retriever(store, QueryEmbedder(), image_encoder=TextToImage())
+    retriever.retrieve("where is this slide?", ["c"], opts=RetrievalOptions(image=(1.0, 0.0)))
+    retriever.retrieve("where is this slide?", ["c"], opts=RetrievalOptions())
+    assert [q.image for q in store.queries] == [[1.0, 0.0], [0.5, 0.5]]
+    store.has_image = False  # a store without keyframe vectors: no image search at all
+    retriever.retrieve("where is this slide?", ["c"], opts=RetrievalOptions(image=(1.0, 0.0)))
+    assert store.queries[-1].image is None
