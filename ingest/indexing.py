@@ -47,11 +47,13 @@ def plan(cfg: SegmentationConfig, analysis: FileAnalysis, path: Path, embedder: 
     if cfg.strategy != "narrative":
         return plan_segments(cfg, duration, path)
     start, end = covered_span(cfg, duration)
-    # Candidate cuts: the shot detector's and the analysis' own keyframe changes (a cut between two
-    # similar-looking scenes can escape the one and not the other); near-duplicates merge in narrative.
-    cuts = [v.start for v in analysis.visuals if v.start > 0]
+    # Candidate cuts: the shot detector's (adaptive: it caught cuts between similar colours that the fixed
+    # threshold missed) and the keyframes whose description changed (a keyframe taken because time passed
+    # shows the same picture: not a cut); near-duplicates merge in narrative.
+    cuts = [b.start for a, b in zip(analysis.visuals, analysis.visuals[1:], strict=False)
+            if b.description != a.description]
     with contextlib.suppress(InvalidRequest):  # PySceneDetect missing: the keyframe changes alone
-        cuts += detect_shots(path, SegmentationConfig(strategy="shot-detector"))
+        cuts += detect_shots(path, SegmentationConfig(strategy="shot-detector", detector="adaptive"))
     return narrative_ranges(analysis, cuts, embedder, start, end, cfg.chapters, cfg.min_chapters, cfg.max_chapters)
 
 
