@@ -42,10 +42,15 @@ def overlaps(a: float, b: float, window: tuple[float, float]) -> bool:
     return a < window[1] and b > window[0]
 
 
-def narrative(cg: Any, base: str, file_id: str, scenes: list[dict[str, Any]]) -> dict[str, Any]:
+def narrative(cg: Any, base: str, file_id: str, scenes: list[dict[str, Any]], as_many: bool = False
+              ) -> dict[str, Any]:
+    """`as_many`: ask for as many chapters as the video has scenes (every cut must then be found)."""
     import httpx
 
-    made = httpx.post(f"{base}/files/{file_id}/segmentations", json={"strategy": "narrative"}, timeout=60).json()
+    body: dict[str, Any] = {"strategy": "narrative"}
+    if as_many:
+        body["narrative_config"] = {"number_of_chapters": len(scenes)}
+    made = httpx.post(f"{base}/files/{file_id}/segmentations", json=body, timeout=60).json()
     seg = cg.segmentations.get(made["segmentation_id"])
     while seg.status not in ("completed", "failed"):
         time.sleep(1)
@@ -104,6 +109,8 @@ def main() -> None:
     ap.add_argument("--max-questions", type=int, default=4, help="find_moments runs per video")
     ap.add_argument("--measure", nargs="*", choices=["narrative", "extract", "find_moments"],
                     default=["narrative", "extract", "find_moments"], help="what to measure (default: all)")
+    ap.add_argument("--scene-chapters", action="store_true",
+                    help="narrative: ask for as many chapters as the video has scenes (default: the default count)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -126,7 +133,7 @@ def main() -> None:
             t0 = time.perf_counter()
             row: dict[str, Any] = {}
             if "narrative" in args.measure:
-                row["narrative"] = narrative(cg, f"{url}/v1", f.id, video["scenes"])
+                row["narrative"] = narrative(cg, f"{url}/v1", f.id, video["scenes"], args.scene_chapters)
             if "extract" in args.measure:
                 row["extract"] = extract(cg, f.uri, scenes, qs)
             if "find_moments" in args.measure:
