@@ -39,6 +39,9 @@ class SegmentationConfig:
     narrative_strategy: str | None = None
     start_time_seconds: float | None = None
     end_time_seconds: float | None = None
+    # Cloudglue's keyframe_config (any strategy): keyframe images listed per segment
+    keyframes_per_segment: int | None = None
+    keyframe_max_width: int | None = None
 
     @classmethod
     def from_wire(cls, raw: dict[str, Any] | None, default_window: float = 20.0, param: str = "segmentation_config"
@@ -52,6 +55,7 @@ class SegmentationConfig:
         common: dict[str, Any] = {
             "start_time_seconds": _opt_float(raw.get("start_time_seconds"), f"{param}.start_time_seconds"),
             "end_time_seconds": _opt_float(raw.get("end_time_seconds"), f"{param}.end_time_seconds"),
+            **_keyframes(raw.get("keyframe_config"), f"{param}.keyframe_config"),
         }
         if strategy == "uniform":
             cfg = raw.get("uniform_config") or {}
@@ -131,6 +135,9 @@ class SegmentationConfig:
             out["narrative_config"] = {k: v for k, v in narrative.items() if v is not None}
         else:
             out["manual_config"] = {"segments": [{"start_time": r.start, "end_time": r.end} for r in self.manual]}
+        if self.keyframes_per_segment is not None:
+            out["keyframe_config"] = {"frames_per_segment": self.keyframes_per_segment,
+                                      **({"max_width": self.keyframe_max_width} if self.keyframe_max_width else {})}
         if self.start_time_seconds is not None:
             out["start_time_seconds"] = self.start_time_seconds
         if self.end_time_seconds is not None:
@@ -146,6 +153,24 @@ def _opt_float(value: Any, param: str) -> float | None:
     if value < 0:
         raise InvalidRequest("must not be negative", param=param)
     return float(value)
+
+
+def _keyframes(raw: Any, param: str) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InvalidRequest("keyframe_config must be an object", param=param)
+    n: Any = raw.get("frames_per_segment")
+    width: Any = raw.get("max_width")
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    if not number(n) or not 0 <= n <= 8 or n != int(n):
+        raise InvalidRequest("frames_per_segment must be a whole number from 0 to 8",
+                             param=f"{param}.frames_per_segment")
+    if width is not None and (not number(width) or not 144 <= width <= 4320):
+        raise InvalidRequest("max_width must be from 144 to 4320", param=f"{param}.max_width")
+    return {"keyframes_per_segment": int(n), "keyframe_max_width": int(width) if width is not None else None}
 
 
 def _opt_count(value: Any, param: str) -> int | None:

@@ -96,6 +96,27 @@ def delete_frames(svc: ServicesDep, frame_extraction_id: str) -> JobDeleted:
     return JobDeleted(id=frame_extraction_id)
 
 
+def frame_side(width: int | None, info_w: int, info_h: int) -> int:
+    """The longest side that gives a frame `width` pixels wide (never wider than the video)."""
+    w = min(width or info_w, info_w)
+    return max(16, round(w * max(info_w, info_h) / max(info_w, 1)))
+
+
+@router.get("/files/{file_id}/frame.jpg", name="file_frame", summary="The frame at a time (JPEG)",
+            response_class=FileResponse,
+            responses={200: {"content": {"image/jpeg": {}}, "description": "JPEG image"}, **errors(400, 404, 422)})
+def file_frame(svc: ServicesDep, file_id: str, time_seconds: Annotated[float, Query(ge=0)],
+               max_width: Annotated[int | None, Query(ge=16, le=4320)] = None) -> FileResponse:
+    """A keyframe of a segmentation with `keyframe_config` (or any moment of the file)."""
+    rec = svc.catalog.library.get_file(file_id)
+    info = rec.video_info
+    if info is None or time_seconds > info.duration_seconds:
+        raise InvalidRequest("time_seconds is past the end of the video", param="time_seconds")
+    path = thumbnail(Path(rec.path), time_seconds, svc.settings.resolved_data_dir / "frames",
+                     max_side=frame_side(max_width, info.width, info.height))
+    return FileResponse(path, media_type="image/jpeg")
+
+
 @router.get("/frames/{frame_extraction_id}/{index}.jpg", name="frame_image", summary="One extracted frame (JPEG)",
             response_class=FileResponse,
             responses={200: {"content": {"image/jpeg": {}}, "description": "JPEG image"}, **errors(404, 422)})
@@ -106,7 +127,6 @@ def frame_image(svc: ServicesDep, frame_extraction_id: str, index: Annotated[int
     times = _times(job["config"], info.duration_seconds if info else 0.0)
     if not 0 <= index < len(times) or info is None:
         raise NotFound(f"frame {index} not found in {frame_extraction_id!r}", param="index")
-    width = (job["config"].get("uniform_config") or {}).get("max_width") or info.width
-    side = max(16, round(min(width, info.width) * max(info.width, info.height) / max(info.width, 1)))
+    side = frame_side((job["config"].get("uniform_config") or {}).get("max_width"), info.width, info.height)
     path = thumbnail(Path(rec.path), times[index], svc.settings.resolved_data_dir / "frames", max_side=side)
     return FileResponse(path, media_type="image/jpeg")

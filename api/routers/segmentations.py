@@ -37,14 +37,24 @@ def _obj(svc: Services, cf: CollectionFileRecord, limit: int | None = None, offs
         out["total_segments"] = cf.segment_count
         if limit is not None:
             segs = file_segments(svc, cf.collection_id, cf.file_id)
+            kf = cf.segmentation_config.get("keyframe_config") or {}
             out["data"] = {"object": "list", "total": len(segs), "limit": limit, "offset": offset, "segments": [
                 {"id": s.segment_id, "start_time": s.start_time, "end_time": s.end_time,
-                 "thumbnail_url": f"/v1/files/{s.file_id}/segments/{s.segment_id}/thumbnail"}
+                 "thumbnail_url": f"/v1/files/{s.file_id}/segments/{s.segment_id}/thumbnail",
+                 **({"keyframes": _keyframes(s.file_id, s.start_time, s.end_time, kf)} if kf else {})}
                 for s in segs[offset:offset + limit]]}
             if chapters is not None:
                 out["data"]["chapters"] = [c.model_dump() for c in chapters.chapters]
                 out["total_chapters"] = chapters.total_chapters
     return SegmentationObject.model_validate(out)
+
+
+def _keyframes(file_id: str, start: float, end: float, cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    """`frames_per_segment` evenly spaced frames of the segment (each in the middle of its share)."""
+    n = int(cfg.get("frames_per_segment") or 0)
+    width = f"&max_width={cfg['max_width']}" if cfg.get("max_width") else ""
+    times = [round(start + (i + 0.5) * (end - start) / n, 3) for i in range(n)]
+    return [{"timestamp": t, "url": f"/v1/files/{file_id}/frame.jpg?time_seconds={t}{width}"} for t in times]
 
 
 @router.post("/files/{file_id}/segmentations", summary="Segment a file (indexed under that segmentation)",

@@ -65,3 +65,21 @@ def test_bad_segmentations_are_4xx(cg, uploaded, live_server):
     entry = cg.collections.add_video(coll.id, f.id, wait_until_finish=True, poll_interval=1, timeout=300)
     r = httpx.delete(f"{base}/segmentations/{entry.segmentation.id}")
     assert r.status_code == 409 and "remove the file" in r.json()["error"]["message"]
+
+
+def test_keyframe_config_lists_each_segments_keyframes(cg, uploaded, live_server):
+    f, windows = uploaded
+    seg = cg.files.create_segmentation(f.id, {"strategy": "uniform", "uniform_config": {"window_seconds": 8},
+                                              "keyframe_config": {"frames_per_segment": 2, "max_width": 160}},
+                                       wait_until_finish=True, poll_interval=1, timeout=300)
+    assert seg.segmentation_config.keyframe_config.frames_per_segment == 2
+    raw = httpx.get(f"{live_server.url}/v1/segmentations/{seg.segmentation_id}").json()
+    first = raw["data"]["segments"][0]
+    assert [k["timestamp"] for k in first["keyframes"]] == [2.0, 6.0]
+    image = httpx.get(f"{live_server.url}{first['keyframes'][1]['url']}")
+    assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+    past = httpx.get(f"{live_server.url}/v1/files/{f.id}/frame.jpg", params={"time_seconds": 999})
+    assert past.status_code == 400
+    bad = httpx.post(f"{live_server.url}/v1/files/{f.id}/segmentations",
+                     json={"strategy": "uniform", "keyframe_config": {"frames_per_segment": 9}})
+    assert bad.status_code == 400
