@@ -31,6 +31,8 @@ from engine.tools import ToolCall, ToolUse, forced_schema, parse_tool_calls, pla
 
 log = logging.getLogger(__name__)
 
+FORCED_CALL_TOKENS = 200  # a forced tool call's arguments (strings bounded to 120 characters) fit in this
+
 
 @dataclass(frozen=True)
 class LinkedVideo:
@@ -233,7 +235,9 @@ class ChatService:
         messages, segments, timings = prepared.messages, prepared.segments, dict(prepared.timings)
         params = req.params
         if req.tools is not None and req.tools.forced:
-            params = replace(params, response_format={"type": "json_object", "schema": forced_schema(req.tools)})
+            # A forced call cut at max_tokens is no call at all: it gets room for its (bounded) arguments.
+            params = replace(params, response_format={"type": "json_object", "schema": forced_schema(req.tools)},
+                             max_tokens=max(params.max_tokens, FORCED_CALL_TOKENS))
         gen = self.generator.chat(messages, params)
         timings.update(gen.timings)
         if req.tools is not None:

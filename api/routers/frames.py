@@ -119,7 +119,7 @@ def file_frame(svc: ServicesDep, file_id: str, time_seconds: Annotated[float, Qu
 
 @router.get("/frames/{frame_extraction_id}/{index}.jpg", name="frame_image", summary="One extracted frame (JPEG)",
             response_class=FileResponse,
-            responses={200: {"content": {"image/jpeg": {}}, "description": "JPEG image"}, **errors(404, 422)})
+            responses={200: {"content": {"image/jpeg": {}}, "description": "JPEG image"}, **errors(400, 404, 422)})
 def frame_image(svc: ServicesDep, frame_extraction_id: str, index: Annotated[int, PathParam(ge=0)]) -> FileResponse:
     job = svc.catalog.stored.get_media_job(KIND, frame_extraction_id)
     rec = svc.catalog.library.get_file(job["file_id"])
