@@ -194,9 +194,15 @@ class ChatService:
         fitted = fit_prompt(system, before,
                             lambda k: build_user_message(question, segments[:k], self.char_budget, speech),
                             len(segments), after, self.generator.count_tokens, self.generator.n_ctx,
-                            req.params.max_tokens)
+                            self._answer_tokens(req))
         return Prepared(req, plan, fitted.messages, segments[:fitted.kept_segments],
                         {"retrieve": t1 - t0, "prompt": time.perf_counter() - t1}, speech)
+
+    @staticmethod
+    def _answer_tokens(req: ChatRequest) -> int:
+        """Tokens the prompt must leave for the reply (a forced call gets its minimum, see `answer`)."""
+        forced = req.tools is not None and req.tools.forced
+        return max(req.params.max_tokens, FORCED_CALL_TOKENS) if forced else req.params.max_tokens
 
     def _focused_speech(self, query: str, segments: list[ScoredSegment]) -> dict[int, list[SpeechPart]]:
         """Per segment, the utterances closest to the question (one embedding call for all of them)."""
@@ -237,7 +243,7 @@ class ChatService:
         if req.tools is not None and req.tools.forced:
             # A forced call cut at max_tokens is no call at all: it gets room for its (bounded) arguments.
             params = replace(params, response_format={"type": "json_object", "schema": forced_schema(req.tools)},
-                             max_tokens=max(params.max_tokens, FORCED_CALL_TOKENS))
+                             max_tokens=self._answer_tokens(req))
         gen = self.generator.chat(messages, params)
         timings.update(gen.timings)
         if req.tools is not None:
