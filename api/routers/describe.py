@@ -10,7 +10,6 @@ completed job, under the model lease, and cached.
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -29,7 +28,6 @@ from api.video_links import register_ref
 from clipcite.errors import InvalidRequest, NotFound
 from clipcite.media import file_id_of
 from engine.catalog import FileRecord, IndexStatus
-from engine.catalog.records import now_ms
 from engine.lexical import tidy_numbers
 from engine.prompting import fmt_time
 from ingest.batch import index_under
@@ -75,9 +73,7 @@ def _create(svc: Services, kind: Kind, body: NewMediaJob) -> dict[str, Any]:
         config["participants"] = [p.model_dump(exclude_none=True) for p in body.participants]
     if body.prompt:
         config["prompt"] = body.prompt
-    job_id = str(uuid.uuid4())
-    svc.catalog.stored.put_media_job(job_id, kind, now_ms(), collection_id, frec.id, body.url, config)
-    return svc.catalog.stored.get_media_job(kind, job_id)
+    return svc.catalog.stored.new_media_job(kind, collection_id, frec.id, body.url, config)
 
 
 def _words(svc: Services, file_id: str) -> list[tuple[float, float, list[dict[str, Any]]]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -25,7 +24,6 @@ from api.routers.describe import job_target
 from api.services import Services
 from clipcite.errors import NotFound
 from engine.catalog import IndexStatus
-from engine.catalog.records import now_ms
 from engine.entities import EntityExtractor
 
 router = APIRouter(tags=["extract"])
@@ -44,10 +42,7 @@ def _create(svc: Services, body: NewExtract) -> dict[str, Any]:
                               "enable_segment_level_entities": segment_level,
                               "enable_transcript_mode": body.enable_transcript_mode,
                               "enable_metadata_mode": body.enable_metadata_mode}
-    job_id = str(uuid.uuid4())
-    svc.catalog.stored.put_media_job(job_id, KIND, now_ms(), collection_id, frec.id, body.url,
-                                     {k: v for k, v in config.items() if v is not None})
-    return svc.catalog.stored.get_media_job(KIND, job_id)
+    return svc.catalog.stored.new_media_job(KIND, collection_id, frec.id, body.url, config)
 
 
 def _run(svc: Services, job: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,6 @@ decoded when first fetched (`GET /frames/{id}/{n}.jpg`, `max_width` honoured) an
 from __future__ import annotations
 
 import math
-import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +19,6 @@ from api.responses.jobs import FrameExtractionList, FrameExtractionObject, JobDe
 from api.services import Services
 from clipcite.errors import InvalidRequest, NotFound
 from engine.catalog import MediaStatus
-from engine.catalog.records import now_ms
 from ingest.thumbnails import thumbnail
 
 router = APIRouter(tags=["frames"])
@@ -66,9 +64,7 @@ def create_frames(svc: ServicesDep, file_id: str, body: NewFrameExtraction, requ
     if len(_times(config, rec.video_info.duration_seconds)) > MAX_FRAMES:
         raise InvalidRequest(f"more than {MAX_FRAMES} frames; lower frames_per_second or the time window",
                              param="uniform_config.frames_per_second")
-    job_id = str(uuid.uuid4())
-    svc.catalog.stored.put_media_job(job_id, KIND, now_ms(), "", file_id, rec.uri, config)
-    return _obj(svc, request, svc.catalog.stored.get_media_job(KIND, job_id))
+    return _obj(svc, request, svc.catalog.stored.new_media_job(KIND, "", file_id, rec.uri, config))
 
 
 @router.get("/files/{file_id}/frames", summary="A file's frame extractions", response_model=FrameExtractionList,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -24,7 +23,6 @@ from api.routers.collections import file_segments
 from api.routers.describe import job_target
 from api.services import Services
 from engine.catalog import IndexStatus
-from engine.catalog.records import now_ms
 from engine.moments import Criterion, MomentFinder
 
 router = APIRouter(tags=["find-moments"])
@@ -51,10 +49,7 @@ def _create(svc: Services, body: NewFindMoments) -> dict[str, Any]:
               "speaker_filter": body.speaker_filter.model_dump(exclude_none=True) if body.speaker_filter else None,
               "min_duration_seconds": body.min_duration_seconds, "max_duration_seconds": body.max_duration_seconds,
               "cache_policy": body.cache_policy, "engine_version": ENGINE_VERSION}
-    job_id = str(uuid.uuid4())
-    svc.catalog.stored.put_media_job(job_id, KIND, now_ms(), collection_id, frec.id, body.url,
-                                     {k: v for k, v in config.items() if v is not None})
-    return svc.catalog.stored.get_media_job(KIND, job_id)
+    return svc.catalog.stored.new_media_job(KIND, collection_id, frec.id, body.url, config)
 
 
 def _run(svc: Services, job: dict[str, Any]) -> dict[str, Any]:

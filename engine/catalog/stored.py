@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from clipcite.errors import NotFound
@@ -52,6 +53,22 @@ class StoredObjects:
     def delete_search(self, search_id: str) -> None:
         self._delete("searches", search_id, "search")
 
+    def _list_by_status(self, table: str, limit: int, offset: int, status: str | None, after_ms: int | None,
+                        before_ms: int | None) -> tuple[list[dict[str, Any]], int]:
+        """A page of a table with a `status` column (responses, deep searches), newest first, filtered by
+        status and creation time."""
+        where: list[str] = ["1=1"]
+        args: list[str | int] = []
+        for clause, value in (("status=?", status), ("created_at>=?", after_ms), ("created_at<?", before_ms)):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        cond = " AND ".join(where)
+        total = self.db.q(f"SELECT COUNT(*) FROM {table} WHERE {cond}", tuple(args))[0][0]
+        rows = self.db.q(f"SELECT data FROM {table} WHERE {cond} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+                         (*args, limit, offset))
+        return [json.loads(r[0]) for r in rows], total
+
     def put_completion(self, completion_id: str, created_at: int, data: dict[str, Any]) -> None:
         self._put("completions", completion_id, created_at, data)
 
@@ -89,16 +106,7 @@ class StoredObjects:
 
     def list_responses(self, limit: int, offset: int, status: str | None = None, after_ms: int | None = None,
                        before_ms: int | None = None) -> tuple[list[dict[str, Any]], int]:
-        where, args = ["1=1"], []
-        for clause, value in (("status=?", status), ("created_at>=?", after_ms), ("created_at<?", before_ms)):
-            if value is not None:
-                where.append(clause)
-                args.append(value)
-        cond = " AND ".join(where)
-        total = self.db.q(f"SELECT COUNT(*) FROM responses WHERE {cond}", tuple(args))[0][0]
-        rows = self.db.q(f"SELECT data FROM responses WHERE {cond} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-                         (*args, limit, offset))
-        return [json.loads(r[0]) for r in rows], total
+        return self._list_by_status("responses", limit, offset, status, after_ms, before_ms)
 
     def delete_response(self, response_id: str) -> None:
         self._delete("responses", response_id, "response")
@@ -126,26 +134,20 @@ class StoredObjects:
 
     def list_deep_searches(self, limit: int, offset: int, status: str | None = None, after_ms: int | None = None,
                            before_ms: int | None = None) -> tuple[list[dict[str, Any]], int]:
-        where: list[str] = ["1=1"]
-        args: list[str | int] = []
-        for clause, value in (("status=?", status), ("created_at>=?", after_ms), ("created_at<?", before_ms)):
-            if value is not None:
-                where.append(clause)
-                args.append(value)
-        cond = " AND ".join(where)
-        total = self.db.q(f"SELECT COUNT(*) FROM deep_searches WHERE {cond}", tuple(args))[0][0]
-        rows = self.db.q(f"SELECT data FROM deep_searches WHERE {cond} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-                         (*args, limit, offset))
-        return [json.loads(r[0]) for r in rows], total
+        return self._list_by_status("deep_searches", limit, offset, status, after_ms, before_ms)
 
     def delete_deep_search(self, search_id: str) -> None:
         self._delete("deep_searches", search_id, "deep search")
 
     # --- describe / transcribe jobs: a file indexed under a segmentation, read back with chosen parts ---
-    def put_media_job(self, job_id: str, kind: str, created_at: int, collection_id: str, file_id: str, url: str,
-                      config: dict[str, Any]) -> None:
+    def new_media_job(self, kind: str, collection_id: str, file_id: str, url: str,
+                      config: dict[str, Any]) -> dict[str, Any]:
+        """A new job (id, creation time now; config keys set to None left out), read back as `get_media_job`."""
+        job_id = str(uuid.uuid4())
         self.db.x("INSERT INTO media_jobs VALUES (?,?,?,?,?,?,?)",
-                  (job_id, kind, created_at, collection_id, file_id, url, json.dumps(config)))
+                  (job_id, kind, now_ms(), collection_id, file_id, url,
+                   json.dumps({k: v for k, v in config.items() if v is not None})))
+        return self.get_media_job(kind, job_id)
 
     @staticmethod
     def _media_job(row: Any) -> dict[str, Any]:
