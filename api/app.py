@@ -23,6 +23,7 @@ from api.routers import (
     extract,
     files,
     frames,
+    internal,
     moments,
     responses,
     search,
@@ -47,7 +48,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = svc
         if failed := svc.catalog.stored.fail_unfinished("the server restarted before it finished"):
             log.warning("%d background response(s) of the previous run marked failed", failed)
-        svc.worker.start()
+        if settings.run_worker:
+            svc.worker.start()
+        else:
+            log.info("API only: ingest jobs wait for `clipcite worker` processes on the same database")
         log.info("clipcite ready: data in %s, device %s", settings.resolved_data_dir, svc.devices.device)
         try:
             yield
@@ -65,7 +69,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(system.router)
     guarded = [Depends(require_api_key)]
     routers = (files, frames, collections, chat, responses, describe, extract, moments, segmentations, search,
-               deep_search, tags, unsupported)
+               deep_search, tags, unsupported, internal)
     for r in (m.router for m in routers):
         app.include_router(r, prefix="/v1", dependencies=guarded, responses=errors(401))
 

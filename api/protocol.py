@@ -592,3 +592,29 @@ class NewDeepSearch(LenientModel):
             raise ValueError("streamed deep search is not supported; use background: true and poll, or wait "
                              "for the response")
         return self
+
+
+# --- internal: ingest workers hand finished points to the process that owns the embedded store ---
+class WireSparse(BaseModel):
+    indices: list[int]
+    values: list[float]
+
+
+class WirePoint(BaseModel):
+    id: int = Field(ge=0)
+    dense: list[float]
+    payload: dict[str, Any]
+    sparse: dict[str, WireSparse] = Field(default_factory=dict)
+    image: list[float] | None = None
+
+
+class SegmentBatch(BaseModel):
+    """One batch of a job's points (`ingest.sinks.OwnerSink`); `keep` (all the job's point ids) marks the
+    last batch, after which the file's other points in the collection are dropped."""
+
+    job_id: str
+    owner: str
+    collection_id: str
+    file_id: str
+    points: list[WirePoint] = Field(max_length=1024)
+    keep: list[int] | None = None

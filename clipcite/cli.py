@@ -18,11 +18,42 @@ def _serve(args: argparse.Namespace) -> int:
 
     from api.app import create_app
 
-    settings = load_settings(host=args.host, port=args.port, data_dir=args.data_dir)
+    settings = load_settings(host=args.host, port=args.port, data_dir=args.data_dir,
+                             **({"run_worker": False} if args.no_worker else {}))
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
         log.warning("!!! binding to %s with no API keys: anyone who can reach this port can read your videos. "
                     "Set CLIPCITE_API_KEYS='[\"...\"]' !!!", settings.host)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level.lower())
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """Ingest only: claim jobs from the shared queue until stopped (SIGTERM / Ctrl-C finish nothing half-way:
+    the job goes back to the queue when its lease runs out, and is re-run idempotently)."""
+    import signal
+    import threading
+
+    from clipcite.errors import ClipciteError
+    from ingest.runtime import build_worker
+
+    overrides = {"data_dir": args.data_dir, "ingest_workers": args.workers, "device": args.device,
+                 "database_url": args.database_url, "store_owner_url": args.api}
+    settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        rt = build_worker(settings)
+    except ClipciteError as exc:
+        log.error("%s", exc.message)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    rt.worker.start()
+    where = settings.store_owner_url or f"the {settings.store} store"
+    log.info("clipcite worker %s ready: %d job(s) at once on %s, segments to %s", rt.worker.owner,
+             settings.ingest_workers, rt.devices.device, where)
+    stop.wait()
+    log.info("clipcite worker stopping")
+    rt.close()
     return 0
 
 
@@ -65,7 +96,7 @@ def _models(args: argparse.Namespace) -> int:
 def _index(args: argparse.Namespace) -> int:
     from clipcite.errors import ClipciteError
     from ingest.batch import BatchIndexer, MetadataSource, ProgressBars, discover, get_or_create_collection
-    from ingest.runtime import build_ingest
+    from ingest.runtime import build_ingest, build_queue
     from ingest.segment import SegmentationConfig
 
     overrides = {"data_dir": args.data_dir, "ingest_workers": args.workers, "device": args.device,
@@ -76,7 +107,7 @@ def _index(args: argparse.Namespace) -> int:
         metadata = MetadataSource(args.metadata_from)
         cfg = SegmentationConfig.from_wire(_segmentation(args.segmentation), settings.segment_seconds,
                                            param="segmentation") if args.segmentation else None
-        svc = build_ingest(settings)
+        svc = build_queue(settings) if args.no_worker else build_ingest(settings)
     except ClipciteError as exc:
         log.error("%s", exc.message)
         return 2
@@ -119,7 +150,17 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--data-dir")
+    serve.add_argument("--no-worker", action="store_true",
+                       help="API only: `clipcite worker` processes on the same database do the indexing")
     serve.set_defaults(func=_serve)
+    worker = sub.add_parser("worker", help="ingest only: process jobs from the shared queue (any number, any machine)")
+    worker.add_argument("--database-url", help="postgresql://... shared with the API (CLIPCITE_DATABASE_URL)")
+    worker.add_argument("--api", help="the API server owning the embedded store: segments are sent there "
+                        "(CLIPCITE_STORE_OWNER_URL); not needed with a Qdrant server")
+    worker.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    worker.add_argument("--workers", type=int, help="jobs processed at once (default 1)")
+    worker.add_argument("--data-dir", help="local caches (models, vectors)")
+    worker.set_defaults(func=_worker)
     models = sub.add_parser("models", help="list registry models; --prepare assembles the configured ones")
     models.add_argument("--data-dir")
     models.add_argument("--prepare", action="store_true")
@@ -135,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     index.add_argument("--data-dir")
     index.add_argument("--store", choices=["edge", "qdrant"])
     index.add_argument("--qdrant-url")
+    index.add_argument("--no-worker", action="store_true",
+                       help="only queue (shared database): `clipcite worker` processes index the files; waits for them")
     index.set_defaults(func=_index)
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")

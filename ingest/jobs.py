@@ -1,18 +1,24 @@
-"""Ingest jobs: persisted in the catalog, run by worker threads inside the server process.
+"""Ingest jobs: persisted in the catalog, run by worker threads in the server process (`clipcite serve`)
+or in any number of `clipcite worker` processes on other machines sharing one PostgreSQL catalog.
 
 A job indexes one file into one collection. Any failure - bad media, a model error - ends that job as
-`failed` with its reason and the worker moves on; nothing a file contains can stop the worker. Jobs
-left `running` by a crash are re-queued at start-up; the pipeline is idempotent (deterministic point ids,
-stale points removed), so a re-run leaves no duplicates.
+`failed` with its reason and the worker moves on; nothing a file contains can stop the worker. A claimed
+job is leased to its worker (`engine.catalog.jobs`); a heartbeat thread extends the leases and reports
+progress. A worker killed mid-job stops renewing, and another worker takes the job over when the lease
+runs out (at once when the dead process is on this host and a worker here starts). The pipeline is
+idempotent (deterministic point ids, stale points removed), so a re-run leaves no duplicates.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import socket
 import threading
 import time
-from dataclasses import dataclass, field, replace
+import uuid
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +26,11 @@ from clipcite.domain import VideoInfo
 from clipcite.errors import ClipciteError, MediaError
 from engine.catalog import Catalog, IndexStatus, JobRecord, JobState, MediaStatus
 from engine.embedding import Embedder
-from engine.store import SegmentStore
-from engine.tags import sync_payloads
 from ingest.analysis import FileAnalysis
-from ingest.indexing import build_segments, index_segments, plan, segment_image_vectors
+from ingest.indexing import build_segments, plan, segment_image_vectors, to_points
 from ingest.pipeline import Analyzer, Progress
 from ingest.segment import SegmentationConfig
+from ingest.sinks import SegmentSink
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +38,38 @@ log = logging.getLogger(__name__)
 @dataclass
 class IngestContext:
     catalog: Catalog
-    store: SegmentStore
+    sink: SegmentSink  # where finished points go (`ingest.sinks`)
     embedder: Embedder
     analyzer: Analyzer
     default_window: float = 20.0
-    # Held while a job writes its points and while a delete cancels jobs and drops points: a delete either
-    # sees the job's points (and drops them) or the job sees its cancellation (and writes none).
-    fence: threading.RLock = field(default_factory=threading.RLock)
+
+
+_LIVE_OWNERS: set[str] = set()  # owner ids of the workers started in this process
+
+
+def new_owner_id() -> str:
+    """A worker's lease owner id: host and pid (so a restart on the same host can tell its dead
+    predecessor's jobs apart from a live worker's), plus a random part (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_is_dead(owner: str | None) -> bool:
+    """The lease owner is a process of this host that no longer exists (or the row predates leases)."""
+    if owner is None:
+        return True
+    host, _, rest = owner.partition(":")
+    pid = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's worker: its lease decides
+    if int(pid) == os.getpid():  # a predecessor with this pid (a container restarted), unless a worker of ours
+        return owner not in _LIVE_OWNERS
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def analysis_for(ctx: IngestContext, file_id: str, path: Path, info: VideoInfo,
@@ -77,42 +107,70 @@ def run_job(ctx: IngestContext, job: JobRecord, progress: Progress | None = None
                  "created_at": frec.created_at}
     metadata = {**frec.metadata, **(cf.metadata or {})}
     segments = build_segments(analysis, ranges, job.collection_id, frec.id, file_info, metadata)
-    if cat.jobs.state(job.id) == JobState.CANCELLED:
+    if not _still_ours(cat, job):
         return 0
-    images = segment_image_vectors(analysis, segments) if ctx.store.has_image else None
-    count = index_segments(ctx.store, ctx.embedder, segments, job.collection_id, frec.id, frec.filename, images,
-                           fence=ctx.fence, wanted=lambda: cat.jobs.state(job.id) == JobState.RUNNING)
-    if cat.tags.list(file_id=frec.id, limit=1)[1]:
-        sync_payloads(cat, ctx.store, frec.id)  # the new segments carry the file's tags too
-    return count
+    images = segment_image_vectors(analysis, segments) if ctx.sink.has_image else None
+    return ctx.sink.write(job, to_points(segments, ctx.embedder, frec.filename, images))
+
+
+def _still_ours(cat: Catalog, job: JobRecord) -> bool:
+    return cat.jobs.holds(job.id, job.owner) if job.owner else cat.jobs.state(job.id) == JobState.RUNNING
 
 
 class IngestWorker:
-    """`n` daemon threads polling the job table; `wake()` makes them look at once."""
+    """`n` daemon threads claiming jobs from the queue, and one heartbeat thread renewing their leases;
+    `wake()` makes them look at once."""
 
-    def __init__(self, ctx: IngestContext, workers: int = 1, poll_seconds: float = 0.5) -> None:
+    def __init__(self, ctx: IngestContext, workers: int = 1, poll_seconds: float = 0.5,
+                 owner: str | None = None) -> None:
         self.ctx = ctx
         self.workers = workers
         self.poll_seconds = poll_seconds
+        self.owner = owner or new_owner_id()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
-        # (collection_id, file_id) -> (stage, fraction) of running jobs; in memory, for live status only.
+        # (collection_id, file_id) -> (stage, fraction) of this process's running jobs (the heartbeat writes
+        # them to the catalog, where every replica reads them).
         self._progress: dict[tuple[str, str], tuple[str, float]] = {}
+        self._running: dict[str, tuple[str, str]] = {}  # job id -> (collection_id, file_id)
 
     def progress_of(self, collection_id: str, file_id: str) -> dict[str, Any] | None:
-        """Where a running job is: {"stage", "fraction"}; None when the file is not being processed now."""
+        """Where a running job is: {"stage", "fraction"}; None when the file is not being processed now.
+        A job of this process is read from memory; one of another worker from its last heartbeat."""
         p = self._progress.get((collection_id, file_id))
-        return {"stage": p[0], "fraction": round(p[1], 3)} if p else None
+        if p:
+            return {"stage": p[0], "fraction": round(p[1], 3)}
+        return self.ctx.catalog.jobs.progress(collection_id, file_id)
 
     def start(self) -> None:
-        requeued = self.ctx.catalog.jobs.requeue_interrupted()
+        _LIVE_OWNERS.add(self.owner)
+        requeued = self.ctx.catalog.jobs.requeue_interrupted(owner_is_dead)
         if requeued:
             log.warning("re-queued %d ingest job(s) interrupted by a previous shutdown", requeued)
         for i in range(self.workers):
             t = threading.Thread(target=self._loop, name=f"ingest-{i}", daemon=True)
             t.start()
             self._threads.append(t)
+        beat = threading.Thread(target=self._heartbeat, name="ingest-heartbeat", daemon=True)
+        beat.start()
+        self._threads.append(beat)
+
+    def _heartbeat(self) -> None:
+        """Renew this worker's leases a few times per lease period (and publish progress)."""
+        period = max(0.05, self.ctx.catalog.jobs.lease_ms / 3000)
+        while not self._stop.wait(period):
+            running = dict(self._running)
+            if not running:
+                continue
+            beats = {jid: self._progress.get(key, ("queued", 0.0)) for jid, key in running.items()}
+            try:
+                held = self.ctx.catalog.jobs.heartbeat(self.owner, beats)
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the heartbeat
+                log.warning("ingest heartbeat failed; retrying", exc_info=True)
+                continue
+            for jid in set(running) - held:
+                log.info("ingest job %s is no longer this worker's (cancelled or taken over)", jid)
 
     def wake(self) -> None:
         self._wake.set()
@@ -125,7 +183,12 @@ class IngestWorker:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            job = self.ctx.catalog.jobs.claim()
+            try:
+                job = self.ctx.catalog.jobs.claim(self.owner)
+            except Exception:  # noqa: BLE001 - the database is unreachable for a moment: try again
+                log.warning("claiming an ingest job failed; retrying", exc_info=True)
+                self._stop.wait(max(self.poll_seconds, 2.0))
+                continue
             if job is None:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
@@ -137,26 +200,28 @@ class IngestWorker:
         t0 = time.perf_counter()
         key = (job.collection_id, job.file_id)
         self._progress[key] = ("queued", 0.0)
+        self._running[job.id] = key
         try:
             n = run_job(self.ctx, job, lambda stage, frac: self._progress.__setitem__(key, (stage, frac)))
         except Exception as exc:  # noqa: BLE001 - every failure ends the job, never the worker
             reason = exc.message if isinstance(exc, ClipciteError) else f"{type(exc).__name__}: {exc}"
-            if cat.jobs.state(job.id) == JobState.CANCELLED:  # its file or collection went away meanwhile
-                log.info("ingest job %s stopped: its file left the collection (%s)", job.id, reason)
+            if not _still_ours(cat, job):  # its file or collection went away meanwhile, or another worker has it
+                log.info("ingest job %s stopped: it is no longer this worker's (%s)", job.id, reason)
                 return
             level = logging.WARNING if isinstance(exc, ClipciteError) else logging.ERROR
             log.log(level, "ingest job %s (file %s) failed: %s", job.id, job.file_id, reason,
                     exc_info=not isinstance(exc, ClipciteError))
-            cat.jobs.finish(job.id, JobState.FAILED, reason)
-            with contextlib.suppress(Exception):  # the row may be gone (file deleted meanwhile)
-                cat.library.set_collection_file_status(job.collection_id, job.file_id, IndexStatus.FAILED,
-                                                       error=reason)
+            if cat.jobs.finish(job.id, JobState.FAILED, reason, owner=job.owner):
+                with contextlib.suppress(Exception):  # the row may be gone (file deleted meanwhile)
+                    cat.library.set_collection_file_status(job.collection_id, job.file_id, IndexStatus.FAILED,
+                                                           error=reason)
             return
         finally:
+            self._running.pop(job.id, None)
             self._progress.pop(key, None)
-        if cat.jobs.state(job.id) == JobState.CANCELLED:
+        # Only the lease holder ends the job: one taken over meanwhile completes once, by its new worker.
+        if not cat.jobs.finish(job.id, JobState.COMPLETED, owner=job.owner):
             return
-        cat.jobs.finish(job.id, JobState.COMPLETED)
         cat.library.set_collection_file_status(job.collection_id, job.file_id, IndexStatus.COMPLETED,
                                                segment_count=n)
         log.info("indexed file %s into collection %s: %d segments in %.1fs", job.file_id, job.collection_id, n,

@@ -177,10 +177,11 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def sweep_uploads(catalog: Catalog, files_dir: Path) -> int:
+def sweep_uploads(catalog: Catalog, files_dir: Path, shared: bool = False) -> int:
     """Start-up: remove what an interrupted upload left: a `.part` file of a process that is gone, or a
     saved file that was never registered. Upload names are `<file_id><suffix>`, so a file the catalog does
-    not know is an orphan once it is older than a registration takes."""
+    not know is an orphan once it is older than a registration takes. In a media dir `shared` by several
+    machines a pid says nothing about another host's upload, so `.part` files are judged by age too."""
     removed = 0
     now = time.time()
     known = set(catalog.library.iter_file_ids())  # one query, not one per file in the folder
@@ -190,6 +191,8 @@ def sweep_uploads(catalog: Catalog, files_dir: Path) -> int:
         if p.name.endswith(".part"):
             pid = p.name[:-5].rsplit(".", 1)[-1]
             orphan = not (pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)))
+            if shared:
+                orphan = now - p.stat().st_mtime > ORPHAN_GRACE_S
         else:
             orphan = p.stem not in known and now - p.stat().st_mtime > ORPHAN_GRACE_S
         if orphan:

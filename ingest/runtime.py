@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from ingest.jobs import IngestContext, IngestWorker
 from ingest.library import Library, sweep_uploads
 from ingest.migrate import run_migrations
 from ingest.pipeline import Analyzer
+from ingest.sinks import OwnerSink, StoreSink
 from ingest.stages import StageEnv, build_stages
 from models.devices import DevicePlan, plan_devices, usable_cores
 from models.registry import ModelRegistry
@@ -74,30 +76,101 @@ def _analyzer(settings: Settings, devices: DevicePlan, registry: ModelRegistry, 
     return Analyzer(build_stages(env), sample_fps=settings.frame_sample_fps, overlap=overlap)
 
 
+def _embedder(settings: Settings, devices: DevicePlan, registry: ModelRegistry,
+              data: Path) -> tuple[SentenceEmbedder | E5Embedder, int]:
+    embed_path = registry.resolve(settings.embed_model, "embedding")
+    vectors = VectorCache(data / "cache" / f"vectors-{embed_path.name}.sqlite3")
+    embedder = make_embedder(embed_path, device=devices.device, threads=devices.stage_threads.embed, cache=vectors,
+                             name=settings.embed_model)
+    return embedder, _embedding_dim(embed_path)
+
+
+def _clip(settings: Settings, devices: DevicePlan) -> ClipEncoder | None:
+    if settings.clip_model is None:
+        return None
+    return ClipEncoder(settings.clip_model, devices.device, devices.stage_threads.vision)
+
+
+def _open_store(settings: Settings, dim: int, clip: ClipEncoder | None) -> SegmentStore:
+    return open_store(settings.store, settings.resolved_data_dir, dim, clip.dim if clip else None,
+                      url=settings.qdrant_url, api_key=settings.qdrant_api_key, collection=settings.qdrant_collection,
+                      shards=settings.qdrant_shards, replication=settings.qdrant_replication)
+
+
 def build_ingest(settings: Settings) -> IngestRuntime:
+    """The process that owns the store (the API server, `clipcite index`): catalog, store, migrations,
+    the upload sweep, deletes, and an ingest worker writing into the store."""
     data = settings.resolved_data_dir
     data.mkdir(parents=True, exist_ok=True)
-    files_dir = data / "files"
-    files_dir.mkdir(exist_ok=True)
+    files_dir = settings.resolved_media_dir
+    files_dir.mkdir(parents=True, exist_ok=True)
     devices = plan_devices(settings.device, settings.threads)
-    th = devices.stage_threads
     registry = ModelRegistry(settings.resolved_models_dir)
-    embed_path = registry.resolve(settings.embed_model, "embedding")
-    catalog = Catalog(data / "catalog.sqlite3")
-    vectors = VectorCache(data / "cache" / f"vectors-{embed_path.name}.sqlite3")
-    embedder = make_embedder(embed_path, device=devices.device, threads=th.embed, cache=vectors,
-                             name=settings.embed_model)
-    clip = ClipEncoder(settings.clip_model, devices.device, th.vision) if settings.clip_model else None
-    store = open_store(settings.store, data, _embedding_dim(embed_path), clip.dim if clip else None,
-                       url=settings.qdrant_url,
-                       api_key=settings.qdrant_api_key, collection=settings.qdrant_collection,
-                       shards=settings.qdrant_shards, replication=settings.qdrant_replication)
+    catalog = Catalog(settings.catalog_target, settings.job_lease_seconds)
+    embedder, dim = _embedder(settings, devices, registry, data)
+    clip = _clip(settings, devices)
+    store = _open_store(settings, dim, clip)
     run_migrations(catalog, store, embedder)
-    sweep_uploads(catalog, files_dir)
-    ctx = IngestContext(catalog, store, embedder, _analyzer(settings, devices, registry, clip, store.has_image),
-                        settings.segment_seconds)
+    sweep_uploads(catalog, files_dir, shared=settings.media_dir is not None)
+    fence = threading.RLock()  # orders a job's point writes against deletes (see `ingest.library.Library`)
+    ctx = IngestContext(catalog, StoreSink(catalog, store, fence), embedder,
+                        _analyzer(settings, devices, registry, clip, store.has_image), settings.segment_seconds)
     worker = IngestWorker(ctx, workers=settings.ingest_workers)
-    library = Library(catalog, store, ctx.fence)
+    library = Library(catalog, store, fence)
     library.finish_pending_deletes()
     return IngestRuntime(settings=settings, devices=devices, registry=registry, catalog=catalog, store=store,
                          embedder=embedder, clip=clip, worker=worker, library=library, files_dir=files_dir)
+
+
+@dataclass
+class WorkerRuntime:
+    """`clipcite worker` sending its segments to the store's owner: no store, no deletes, no migrations."""
+
+    settings: Settings
+    devices: DevicePlan
+    catalog: Catalog
+    embedder: SentenceEmbedder | E5Embedder
+    worker: IngestWorker
+
+    def close(self) -> None:
+        self.worker.stop()
+        self.catalog.close()
+        self.embedder.cache.close()
+
+
+def build_worker(settings: Settings) -> IngestRuntime | WorkerRuntime:
+    """An ingest-only process. With `store_owner_url` its points go to that API server (the embedded store's
+    owner); otherwise it opens the configured store itself (a Qdrant server: any number of workers; the
+    embedded store: only while no server owns it)."""
+    if not settings.store_owner_url:
+        return build_ingest(settings)
+    data = settings.resolved_data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    devices = plan_devices(settings.device, settings.threads)
+    registry = ModelRegistry(settings.resolved_models_dir)
+    catalog = Catalog(settings.catalog_target, settings.job_lease_seconds)
+    embedder, _ = _embedder(settings, devices, registry, data)
+    clip = _clip(settings, devices)
+    sink = OwnerSink(settings.store_owner_url, settings.store_owner_api_key or next(iter(settings.api_keys), None))
+    # The owner is asked whether its store keeps image vectors only when there are any to send.
+    ctx = IngestContext(catalog, sink, embedder,
+                        _analyzer(settings, devices, registry, clip, clip is not None and sink.has_image),
+                        settings.segment_seconds)
+    return WorkerRuntime(settings=settings, devices=devices, catalog=catalog, embedder=embedder,
+                         worker=IngestWorker(ctx, workers=settings.ingest_workers))
+
+
+@dataclass
+class QueueRuntime:
+    """`clipcite index --no-worker`: only the shared catalog (no store, no models); `clipcite worker`
+    processes index what it queues."""
+
+    catalog: Catalog
+    worker: None = None
+
+    def close(self) -> None:
+        self.catalog.close()
+
+
+def build_queue(settings: Settings) -> QueueRuntime:
+    return QueueRuntime(Catalog(settings.catalog_target, settings.job_lease_seconds))

@@ -154,3 +154,25 @@ def briefing_video(tmp_path_factory):
         pytest.skip("needs espeak-ng (apt-get install espeak-ng)")
     path = tmp_path_factory.mktemp("media") / "warehouse_briefing.mp4"
     return path, make_video(path, TWO_SCENES)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """One real PostgreSQL server for the session (see tests/postgres.py); skipped where none is installed."""
+    from tests.postgres import pg_bindir, postgres_server
+
+    if pg_bindir() is None:
+        pytest.skip("PostgreSQL is not installed (apt install postgresql)")
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture()
+def pg_database(postgres_url, request):
+    """An empty database of its own for one test, on the session's server."""
+    import re
+
+    from tests.postgres import fresh_database
+
+    name = "t_" + re.sub(r"\W", "_", request.node.name.lower())[:50] + f"_{os.getpid()}_{time.monotonic_ns() % 10**6}"
+    return fresh_database(postgres_url, name)

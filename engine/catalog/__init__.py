@@ -1,4 +1,5 @@
-"""The catalog: one SQLite database holding four aggregates, each with its own tables and methods.
+"""The catalog: one database (an SQLite file, or a PostgreSQL shared by replicas and workers) holding four
+aggregates, each with its own tables and methods.
 
 - `library`: files, collections, membership and index status, owed store deletes;
 - `jobs`: the ingest job queue;
@@ -38,10 +39,10 @@ __all__ = ["Catalog", "CollectionFileRecord", "CollectionRecord", "FileRecord", 
 
 
 class Catalog:
-    def __init__(self, path: Path) -> None:
-        self.db = Database(path)
+    def __init__(self, target: str | Path, lease_seconds: float = 60.0) -> None:
+        self.db = Database(target)
         self.library = LibraryTables(self.db)
-        self.jobs = JobQueue(self.db)
+        self.jobs = JobQueue(self.db, lease_seconds)
         self.stored = StoredObjects(self.db)
         self.tags = TagTables(self.db)
 

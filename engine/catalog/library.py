@@ -4,13 +4,12 @@ and the store deletes still owed after a crash."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 from clipcite.domain import VideoInfo
 from clipcite.errors import NotFound
-from engine.catalog.db import Database
+from engine.catalog.db import Database, Row
 from engine.catalog.records import (
     CollectionFileRecord,
     CollectionRecord,
@@ -22,14 +21,15 @@ from engine.catalog.records import (
 )
 
 
-def _listing_where(id_column: str, status: str | None, only: set[str] | None) -> tuple[list[str], tuple]:
+def _listing_where(db: Database, id_column: str, status: str | None,
+                   only: set[str] | None) -> tuple[list[str], tuple]:
     clauses: list[str] = []
     args: tuple = ()
     if status:
         clauses.append("status=?")
         args += (str(status),)
-    if only is not None:  # one JSON parameter, whatever the number of ids (SQLite caps bound variables)
-        clauses.append(f"{id_column} IN (SELECT value FROM json_each(?))")
+    if only is not None:
+        clauses.append(db.in_json_list(id_column))
         args += (json.dumps(sorted(only)),)
     return clauses, args
 
@@ -40,16 +40,18 @@ class LibraryTables:
 
     # --- files ---
     @staticmethod
-    def _file(row: sqlite3.Row) -> FileRecord:
+    def _file(row: Row) -> FileRecord:
         return FileRecord(id=row["id"], filename=row["filename"], path=row["path"], bytes=row["bytes"],
                           sha256=row["sha256"], created_at=row["created_at"], metadata=json.loads(row["metadata"]),
                           video_info=VideoInfo.from_dict(json.loads(row["video_info"])) if row["video_info"] else None,
                           status=MediaStatus(row["status"]), error=row["error"])
 
     def add_file(self, rec: FileRecord) -> FileRecord:
-        self.db.x("INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?,?)",
-                  (rec.id, rec.filename, rec.path, rec.bytes, rec.sha256, rec.created_at, json.dumps(rec.metadata),
-                   json.dumps(rec.video_info.to_dict()) if rec.video_info else None, str(rec.status), rec.error))
+        self.db.insert("files", {
+            "id": rec.id, "filename": rec.filename, "path": rec.path, "bytes": rec.bytes, "sha256": rec.sha256,
+            "created_at": rec.created_at, "metadata": json.dumps(rec.metadata),
+            "video_info": json.dumps(rec.video_info.to_dict()) if rec.video_info else None,
+            "status": str(rec.status), "error": rec.error})
         return rec
 
     def find_file_by_sha256(self, sha256: str) -> FileRecord | None:
@@ -69,7 +71,7 @@ class LibraryTables:
     def list_files(self, limit: int = 50, offset: int = 0, status: str | None = None,
                    only: set[str] | None = None) -> tuple[list[FileRecord], int]:
         """A page of files, newest first; `only` restricts to these ids (a listing filter's matches)."""
-        clauses, args = _listing_where("id", status, only)
+        clauses, args = _listing_where(self.db, "id", status, only)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         total = self.db.q(f"SELECT COUNT(*) FROM files {where}", args)[0][0]
         rows = self.db.q(f"SELECT * FROM files {where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
@@ -98,7 +100,7 @@ class LibraryTables:
             self.db.x("DELETE FROM collection_files WHERE file_id=?", (file_id,))
 
     # --- collections ---
-    def _collection(self, row: sqlite3.Row) -> CollectionRecord:
+    def _collection(self, row: Row) -> CollectionRecord:
         counts = {r[0]: r[1] for r in self.db.q(
             "SELECT status, COUNT(*) FROM collection_files WHERE collection_id=? GROUP BY status", (row["id"],))}
         return CollectionRecord(id=row["id"], name=row["name"], description=row["description"],
@@ -109,10 +111,10 @@ class LibraryTables:
                                 status_counts=counts)
 
     def add_collection(self, rec: CollectionRecord) -> CollectionRecord:
-        self.db.x("INSERT INTO collections VALUES (?,?,?,?,?,?)",
-                  (rec.id, rec.name, rec.description, rec.collection_type,
-                   json.dumps(rec.default_segmentation_config) if rec.default_segmentation_config else None,
-                   rec.created_at))
+        self.db.insert("collections", {
+            "id": rec.id, "name": rec.name, "description": rec.description, "collection_type": rec.collection_type,
+            "default_segmentation_config": json.dumps(rec.default_segmentation_config)
+            if rec.default_segmentation_config else None, "created_at": rec.created_at})
         return rec
 
     def find_collection_by_name(self, name: str) -> CollectionRecord | None:
@@ -145,7 +147,7 @@ class LibraryTables:
 
     # --- collection membership ---
     @staticmethod
-    def _cf(row: sqlite3.Row) -> CollectionFileRecord:
+    def _cf(row: Row) -> CollectionFileRecord:
         return CollectionFileRecord(collection_id=row["collection_id"], file_id=row["file_id"],
                                     added_at=row["added_at"], status=IndexStatus(row["status"]),
                                     segmentation_id=row["segmentation_id"],
@@ -154,10 +156,11 @@ class LibraryTables:
                                     segment_count=row["segment_count"])
 
     def upsert_collection_file(self, rec: CollectionFileRecord) -> CollectionFileRecord:
-        self.db.x("INSERT OR REPLACE INTO collection_files VALUES (?,?,?,?,?,?,?,?,?,?)",
-                  (rec.collection_id, rec.file_id, rec.added_at, str(rec.status), rec.segmentation_id,
-                   json.dumps(rec.segmentation_config), json.dumps(rec.metadata), rec.error, rec.segment_count,
-                   now_ms()))
+        self.db.upsert("collection_files", {
+            "collection_id": rec.collection_id, "file_id": rec.file_id, "added_at": rec.added_at,
+            "status": str(rec.status), "segmentation_id": rec.segmentation_id,
+            "segmentation_config": json.dumps(rec.segmentation_config), "metadata": json.dumps(rec.metadata),
+            "error": rec.error, "segment_count": rec.segment_count, "updated_at": now_ms()})
         return rec
 
     def get_collection_file(self, collection_id: str, file_id: str) -> CollectionFileRecord:
@@ -177,7 +180,7 @@ class LibraryTables:
     def list_collection_files(self, collection_id: str, limit: int = 50, offset: int = 0,
                               status: str | None = None,
                               only: set[str] | None = None) -> tuple[list[CollectionFileRecord], int]:
-        clauses, args = _listing_where("file_id", status, only)
+        clauses, args = _listing_where(self.db, "file_id", status, only)
         where = "WHERE " + " AND ".join(["collection_id=?"] + clauses)
         args = (collection_id,) + args
         total = self.db.q(f"SELECT COUNT(*) FROM collection_files {where}", args)[0][0]
@@ -211,7 +214,7 @@ class LibraryTables:
     # --- store deletes still owed (written with the row deletes, cleared once the points are gone) ---
     def add_pending_delete(self, scope: dict[str, str]) -> str:
         pid = new_id()
-        self.db.x("INSERT INTO pending_deletes VALUES (?,?,?)", (pid, json.dumps(scope), now_ms()))
+        self.db.insert("pending_deletes", {"id": pid, "scope": json.dumps(scope), "created_at": now_ms()})
         return pid
 
     def pending_deletes(self) -> list[tuple[str, dict[str, str]]]:

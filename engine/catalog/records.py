@@ -110,3 +110,4 @@ class JobRecord:
     state: JobState
     attempts: int
     error: str | None
+    owner: str | None = None  # the worker holding its lease (running jobs)

@@ -22,15 +22,15 @@ class StoredObjects:
         return json.loads(rows[0][0]) if rows else None
 
     def put_analysis(self, file_id: str, options_key: str, data: dict[str, Any]) -> None:
-        self.db.x("INSERT OR REPLACE INTO analyses VALUES (?,?,?,?)",
-                  (file_id, options_key, json.dumps(data), now_ms()))
+        self.db.upsert("analyses", {"file_id": file_id, "options_key": options_key, "data": json.dumps(data),
+                                    "created_at": now_ms()})
 
     def delete_analyses(self, file_id: str) -> None:
         self.db.x("DELETE FROM analyses WHERE file_id=?", (file_id,))
 
     # --- stored API objects (same shape: id, time, JSON) ---
     def _put(self, table: str, item_id: str, created_at: int, data: dict[str, Any]) -> None:
-        self.db.x(f"INSERT OR REPLACE INTO {table} VALUES (?,?,?)", (item_id, created_at, json.dumps(data)))
+        self.db.upsert(table, {"id": item_id, "created_at": created_at, "data": json.dumps(data)})
 
     def _get(self, table: str, item_id: str, what: str) -> dict[str, Any]:
         rows = self.db.q(f"SELECT data FROM {table} WHERE id=?", (item_id,))
@@ -92,8 +92,8 @@ class StoredObjects:
                      context: dict[str, Any]) -> None:
         """`context`: what a later `previous_response_id` needs (the turns so far, the input items, the scope);
         kept beside the returned object so GET shows exactly what was returned."""
-        self.db.x("INSERT OR REPLACE INTO responses VALUES (?,?,?,?,?)",
-                  (response_id, created_at_ms, status, json.dumps(data), json.dumps(context)))
+        self.db.upsert("responses", {"id": response_id, "created_at": created_at_ms, "status": status,
+                                     "data": json.dumps(data), "context": json.dumps(context)})
 
     def get_response(self, response_id: str) -> dict[str, Any]:
         return self._get("responses", response_id, "response")
@@ -126,8 +126,8 @@ class StoredObjects:
 
     # --- deep searches (status kept beside the object for listing by status) ---
     def put_deep_search(self, search_id: str, created_at_ms: int, data: dict[str, Any]) -> None:
-        self.db.x("INSERT OR REPLACE INTO deep_searches VALUES (?,?,?,?)",
-                  (search_id, created_at_ms, data["status"], json.dumps(data)))
+        self.db.upsert("deep_searches", {"id": search_id, "created_at": created_at_ms, "status": data["status"],
+                                         "data": json.dumps(data)})
 
     def get_deep_search(self, search_id: str) -> dict[str, Any]:
         return self._get("deep_searches", search_id, "deep search")
@@ -144,9 +144,9 @@ class StoredObjects:
                       config: dict[str, Any]) -> dict[str, Any]:
         """A new job (id, creation time now; config keys set to None left out), read back as `get_media_job`."""
         job_id = str(uuid.uuid4())
-        self.db.x("INSERT INTO media_jobs VALUES (?,?,?,?,?,?,?)",
-                  (job_id, kind, now_ms(), collection_id, file_id, url,
-                   json.dumps({k: v for k, v in config.items() if v is not None})))
+        self.db.insert("media_jobs", {"id": job_id, "kind": kind, "created_at": now_ms(),
+                                      "collection_id": collection_id, "file_id": file_id, "url": url,
+                                      "data": json.dumps({k: v for k, v in config.items() if v is not None})})
         return self.get_media_job(kind, job_id)
 
     @staticmethod
@@ -179,7 +179,7 @@ class StoredObjects:
                 args.append(value)
         cond = " AND ".join(where)
         base = self._MEDIA_JOB_SELECT
-        total = self.db.q(f"SELECT COUNT(*) FROM ({base} WHERE {cond})", tuple(args))[0][0]
+        total = self.db.q(f"SELECT COUNT(*) FROM ({base} WHERE {cond}) AS page", tuple(args))[0][0]
         rows = self.db.q(f"{base} WHERE {cond} ORDER BY j.created_at DESC, j.id LIMIT ? OFFSET ?",
                          (*args, limit, offset))
         return [self._media_job(r) for r in rows], total
@@ -201,7 +201,7 @@ class StoredObjects:
         return bool(self.db.q("SELECT 1 FROM migrations WHERE name=?", (name,)))
 
     def mark_migration(self, name: str) -> None:
-        self.db.x("INSERT OR REPLACE INTO migrations VALUES (?,?)", (name, now_ms()))
+        self.db.upsert("migrations", {"name": name, "done_at": now_ms()})
 
     def migrations_like(self, prefix: str) -> list[str]:
         return [r[0] for r in self.db.q("SELECT name FROM migrations WHERE name LIKE ? ORDER BY done_at",
@@ -211,7 +211,7 @@ class StoredObjects:
         """Record `name` as the one state of its kind (e.g. which embedder built the vectors)."""
         with self.db.transaction():
             self.db.x("DELETE FROM migrations WHERE name LIKE ?", (_starting(prefix),))
-            self.db.x("INSERT INTO migrations VALUES (?,?)", (name, now_ms()))
+            self.db.insert("migrations", {"name": name, "done_at": now_ms()})
 
 
 def _starting(prefix: str) -> str:

@@ -4,12 +4,11 @@ filters select by tag natively (`engine.tags.sync_payloads` keeps the two in ste
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from dataclasses import dataclass
 
 from clipcite.errors import NotFound
-from engine.catalog.db import Database
+from engine.catalog.db import Database, Row
 from engine.catalog.records import now_ms
 
 
@@ -32,13 +31,13 @@ class TagTables:
         self.db = db
 
     @staticmethod
-    def _rec(row: sqlite3.Row) -> TagRecord:
+    def _rec(row: Row) -> TagRecord:
         return TagRecord(row["id"], row["label"], row["value"], row["file_id"], row["segment_id"], row["created_at"])
 
     def add(self, label: str, value: str, file_id: str, segment_id: str | None) -> TagRecord:
         rec = TagRecord(str(uuid.uuid4()), label, value, file_id, segment_id, now_ms())
-        self.db.x("INSERT INTO tags VALUES (?,?,?,?,?,?)",
-                  (rec.id, rec.label, rec.value, rec.file_id, rec.segment_id, rec.created_at))
+        self.db.insert("tags", {"id": rec.id, "label": rec.label, "value": rec.value, "file_id": rec.file_id,
+                                "segment_id": rec.segment_id, "created_at": rec.created_at})
         return rec
 
     def get(self, tag_id: str) -> TagRecord:

@@ -45,6 +45,8 @@ class QdrantServerStore(StoreBackend):
 
         self.m = models
         self.collection = collection
+        if url == ":memory:":  # CLIPCITE_QDRANT_URL=:memory: - the in-process stand-in for a server (tests)
+            url, location = None, url
         self.client = QdrantClient(url=url, api_key=api_key) if url else QdrantClient(location=location or ":memory:")
         self._filters = FilterBuilder(_ClientNamespace(models), models.Range)
         self._sparse_cls = models.SparseVector

@@ -1,5 +1,7 @@
-"""The catalog's aggregates over one SQLite file: records round-trip typed, the job queue's states, and
-transactions that span aggregates commit together or not at all."""
+"""The catalog's aggregates, on an SQLite file and on a real PostgreSQL: records round-trip typed, the job
+queue's states and leases, and transactions that span aggregates commit together or not at all."""
+
+import time
 
 import pytest
 
@@ -16,9 +18,16 @@ from engine.catalog import (
 )
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request, tmp_path):
+    if request.param == "sqlite":
+        return tmp_path / "c.sqlite3"
+    return request.getfixturevalue("pg_database")
+
+
 @pytest.fixture()
-def cat(tmp_path):
-    c = Catalog(tmp_path / "c.sqlite3")
+def cat(target):
+    c = Catalog(target)
     c.library.add_collection(CollectionRecord("c1", "one", None, "media-descriptions", None, 1))
     info = VideoInfo(duration_seconds=12.5, fps=10.0, width=320, height=180, has_audio=True)
     c.library.add_file(FileRecord("f1", "a.mp4", "/a.mp4", 10, "sha1", 1, {"dept": "ops"}, info, MediaStatus.USABLE))
@@ -26,7 +35,7 @@ def cat(tmp_path):
     c.close()
 
 
-def test_records_come_back_typed(cat, tmp_path):
+def test_records_come_back_typed(cat, target):
     f = cat.library.get_file("f1")
     assert f.status is MediaStatus.USABLE and f.status == "completed"  # same wire value as before
     assert isinstance(f.video_info, VideoInfo) and f.video_info.duration_seconds == 12.5
@@ -36,7 +45,7 @@ def test_records_come_back_typed(cat, tmp_path):
     assert cat.library.get_collection("c1").status_counts == {"pending": 1}
     with pytest.raises(NotFound):
         cat.library.get_file("nope")
-    again = Catalog(tmp_path / "c.sqlite3")  # durable: a second handle on the same file sees it all
+    again = Catalog(target)  # durable: a second handle on the same database sees it all
     assert again.library.get_collection_file("c1", "f1").status is IndexStatus.PENDING
     again.close()
 
@@ -45,17 +54,35 @@ def test_job_queue_states(cat):
     first = cat.jobs.enqueue("c1", "f1")
     second = cat.jobs.enqueue("c1", "f1")  # a newer request supersedes the queued one
     assert cat.jobs.state(first) is JobState.CANCELLED and cat.jobs.state(second) is JobState.QUEUED
-    job = cat.jobs.claim()
+    job = cat.jobs.claim("w1")
     assert job is not None and job.id == second and job.state is JobState.RUNNING and job.attempts == 1
-    assert cat.jobs.claim() is None and cat.jobs.depth() == 1
-    assert cat.jobs.requeue_interrupted() == 1  # a crash left it running
-    job = cat.jobs.claim()
+    assert job.owner == "w1" and cat.jobs.holds(job.id, "w1") and not cat.jobs.holds(job.id, "w2")
+    assert cat.jobs.claim("w2") is None and cat.jobs.depth() == 1  # its lease is live
+    assert cat.jobs.requeue_interrupted(lambda owner: owner == "w2") == 0  # w1 is alive
+    assert cat.jobs.requeue_interrupted(lambda owner: owner == "w1") == 1  # its process is gone
+    job = cat.jobs.claim("w2")
     assert job is not None and job.attempts == 2
-    cat.jobs.finish(job.id, JobState.COMPLETED)
-    cat.jobs.finish(job.id, JobState.FAILED, "late")  # only a running job can finish
+    assert not cat.jobs.finish(job.id, JobState.COMPLETED, owner="w1")  # w1 lost it
+    assert cat.jobs.finish(job.id, JobState.COMPLETED, owner="w2")
+    assert not cat.jobs.finish(job.id, JobState.FAILED, "late")  # only a running job can finish
     assert cat.jobs.state(job.id) is JobState.COMPLETED
     assert cat.jobs.counts() == {"cancelled": 1, "completed": 1} and cat.jobs.depth() == 0
     assert cat.jobs.state("unknown") is JobState.CANCELLED
+
+
+def test_a_lease_that_runs_out_lets_another_worker_take_the_job(cat):
+    short = Catalog(cat.db.url, lease_seconds=0.2)
+    job_id = short.jobs.enqueue("c1", "f1")
+    assert short.jobs.claim("dead") is not None
+    assert short.jobs.heartbeat("dead", {job_id: ("speech", 0.5)}) == {job_id}  # extends, and reports progress
+    assert short.jobs.progress("c1", "f1") == {"stage": "speech", "fraction": 0.5}
+    assert short.jobs.claim("alive") is None
+    time.sleep(0.3)  # no heartbeat: the lease runs out
+    taken = short.jobs.claim("alive")
+    assert taken is not None and taken.id == job_id and taken.attempts == 2
+    assert short.jobs.heartbeat("dead", {job_id: ("speech", 0.6)}) == set()  # the old worker learns it lost it
+    assert not short.jobs.holds(job_id, "dead") and short.jobs.holds(job_id, "alive")
+    short.close()
 
 
 def test_cancel_by_file_collection_or_membership(cat):
