@@ -124,6 +124,8 @@ def pack(segments: list[Segment], chunk_chars: int = 900, per_segment: int = 600
 
 
 Check = Callable[[str, str, list[ScoredSegment]], bool]
+CHUNK_PROMPT_CHARS = 1800  # content per chapter call (~500 tokens): a 2-core CPU reads it in ~12 s
+MIN_SEGMENT_CHARS = 60  # each segment still says something (its first words) in a very wide chunk
 
 
 def summarize(segments: list[Segment], generator: TextGenerator, instruction: str | None = None,
@@ -144,7 +146,11 @@ def summarize(segments: list[Segment], generator: TextGenerator, instruction: st
     chapters: list[Chapter] = []
     prompt_tokens = completion_tokens = 0
     for chunk in chunks:
-        body = "\n".join(f"[{fmt_time(s.start_time)}-{fmt_time(s.end_time)}] {_segment_text(s, 600)}" for s in chunk)
+        # A wide chunk (a long video) shares one prompt's worth of text among its segments: prompts stay the
+        # same size however long the video, so an hour costs max_chapters + 1 calls of bounded length.
+        share = max(MIN_SEGMENT_CHARS, CHUNK_PROMPT_CHARS // len(chunk))
+        body = "\n".join(f"[{fmt_time(s.start_time)}-{fmt_time(s.end_time)}] {_segment_text(s, min(600, share))}"
+                         for s in chunk)
         if not body.strip():
             continue
         gen = generator.chat([{"role": "system", "content": MAP_PROMPT + in_lang},

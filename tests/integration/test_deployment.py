@@ -169,8 +169,9 @@ def test_a_second_replica_on_the_same_database_lists_the_same_library(cluster):
     settings = make_settings(cluster["base"] / "replica", database_url=cluster["database"], store="qdrant",
                              qdrant_url=":memory:", run_worker=False, media_dir=cluster["media"])
     with LiveServer(settings) as replica, httpx.Client(timeout=30) as client:
-        listings = [client.get(f"{url}/v1/files", params={"limit": 100}).json() for url in (cluster["url"], replica.url)]
-        collections = [client.get(f"{url}/v1/collections").json() for url in (cluster["url"], replica.url)]
+        urls = (cluster["url"], replica.url)
+        listings = [client.get(f"{url}/v1/files", params={"limit": 100}).json() for url in urls]
+        collections = [client.get(f"{url}/v1/collections").json() for url in urls]
     assert listings[0]["data"], "the first test uploaded files"
     assert [f["id"] for f in listings[0]["data"]] == [f["id"] for f in listings[1]["data"]]
     assert [c["id"] for c in collections[0]["data"]] == [c["id"] for c in collections[1]["data"]]

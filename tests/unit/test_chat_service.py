@@ -181,3 +181,20 @@ def test_summary_chapter_lines_are_checked_against_their_segments(catalog):
     chapters = [line for line in ans.text.splitlines() if line.startswith("- [")]
     assert chapters and "revenue" not in ans.text.lower()
     assert "Forklift drivers check the tyre pressure every Monday." in chapters[0]
+
+
+def test_an_hour_long_summary_covers_the_whole_hour_in_bounded_calls_of_bounded_size():
+    """180 twenty-second segments: at most max_chapters + 1 model calls, every prompt about the size of a
+    short video's, and chapters spread from the first minute to the last."""
+    from engine.summary import CHUNK_PROMPT_CHARS, summarize
+    from tests.fakes import segment
+
+    segments = [segment(i, f"In minute {i // 3} the crew loads pallet {i} onto the second truck and signs the "
+                        "delivery note for the depot. " * 4) for i in range(180)]
+    gen = FakeGenerator("The crew loads pallets onto the second truck.", 4096)
+    out = summarize(segments, gen, max_chapters=12, check=lambda *_: True)
+    assert len(gen.seen) <= 13 and 6 <= len(out.chapters) <= 12
+    assert max(len(m[-1]["content"]) for m in gen.seen[:-1]) <= CHUNK_PROMPT_CHARS + 40 * 15
+    assert out.chapters[0].start_time == 0.0 and out.chapters[-1].end_time == 3600.0
+    gaps = [b.start_time - a.end_time for a, b in zip(out.chapters, out.chapters[1:], strict=False)]
+    assert gaps and max(gaps) == 0.0  # consecutive: no stretch of the hour left out
