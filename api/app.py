@@ -34,6 +34,7 @@ from api.routers import (
 )
 from api.services import Services, build_services
 from clipcite.settings import Settings, load_settings
+from ingest.jobs import owner_is_dead
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent / "web"
@@ -46,7 +47,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = services or build_services(settings)
         app.state.services = svc
-        if failed := svc.catalog.stored.fail_unfinished("the server restarted before it finished"):
+        if failed := svc.catalog.stored.fail_unfinished("the server restarted before it finished", owner_is_dead):
             log.warning("%d background response(s) of the previous run marked failed", failed)
         if settings.run_worker:
             svc.worker.start()

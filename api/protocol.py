@@ -599,6 +599,12 @@ class WireSparse(BaseModel):
     indices: list[int]
     values: list[float]
 
+    @model_validator(mode="after")
+    def _paired(self) -> WireSparse:
+        if len(self.indices) != len(self.values):
+            raise ValueError("a sparse vector needs one value per index")
+        return self
+
 
 class WirePoint(BaseModel):
     id: int = Field(ge=0)

@@ -48,9 +48,16 @@ _LIVE_OWNERS: set[str] = set()  # owner ids of the workers started in this proce
 
 
 def new_owner_id() -> str:
-    """A worker's lease owner id: host and pid (so a restart on the same host can tell its dead
-    predecessor's jobs apart from a live worker's), plus a random part (pids are reused)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """A process's owner id for leases and background work: host and pid (so a restart on the same host
+    can tell its dead predecessor's work apart from a live process's), plus a random part (pids are reused)."""
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    _LIVE_OWNERS.add(owner)
+    return owner
+
+
+def retire_owner(owner: str) -> None:
+    """This process's runtime with that id closed: what it left unfinished is a dead owner's now."""
+    _LIVE_OWNERS.discard(owner)
 
 
 def owner_is_dead(owner: str | None) -> bool:

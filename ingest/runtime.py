@@ -20,7 +20,7 @@ from engine.embedding import E5Embedder, SentenceEmbedder, VectorCache, make_emb
 from engine.store import SegmentStore, open_store
 from ingest.analysis import FileAnalysis
 from ingest.image_embed import ClipEncoder
-from ingest.jobs import IngestContext, IngestWorker
+from ingest.jobs import IngestContext, IngestWorker, new_owner_id, retire_owner
 from ingest.library import Library, sweep_uploads
 from ingest.migrate import run_migrations
 from ingest.pipeline import Analyzer
@@ -52,6 +52,7 @@ class IngestRuntime:
 
     def close(self) -> None:
         self.worker.stop()
+        retire_owner(self.worker.owner)
         self.store.close()
         self.catalog.close()
         self.embedder.cache.close()
@@ -106,7 +107,8 @@ def build_ingest(settings: Settings) -> IngestRuntime:
     files_dir.mkdir(parents=True, exist_ok=True)
     devices = plan_devices(settings.device, settings.threads)
     registry = ModelRegistry(settings.resolved_models_dir)
-    catalog = Catalog(settings.catalog_target, settings.job_lease_seconds)
+    owner = new_owner_id()
+    catalog = Catalog(settings.catalog_target, settings.job_lease_seconds, owner)
     embedder, dim = _embedder(settings, devices, registry, data)
     clip = _clip(settings, devices)
     store = _open_store(settings, dim, clip)
@@ -115,7 +117,7 @@ def build_ingest(settings: Settings) -> IngestRuntime:
     fence = threading.RLock()  # orders a job's point writes against deletes (see `ingest.library.Library`)
     ctx = IngestContext(catalog, StoreSink(catalog, store, fence), embedder,
                         _analyzer(settings, devices, registry, clip, store.has_image), settings.segment_seconds)
-    worker = IngestWorker(ctx, workers=settings.ingest_workers)
+    worker = IngestWorker(ctx, workers=settings.ingest_workers, owner=owner)
     library = Library(catalog, store, fence)
     library.finish_pending_deletes()
     return IngestRuntime(settings=settings, devices=devices, registry=registry, catalog=catalog, store=store,
@@ -134,6 +136,7 @@ class WorkerRuntime:
 
     def close(self) -> None:
         self.worker.stop()
+        retire_owner(self.worker.owner)
         self.catalog.close()
         self.embedder.cache.close()
 

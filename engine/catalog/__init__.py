@@ -39,11 +39,12 @@ __all__ = ["Catalog", "CollectionFileRecord", "CollectionRecord", "FileRecord", 
 
 
 class Catalog:
-    def __init__(self, target: str | Path, lease_seconds: float = 60.0) -> None:
+    def __init__(self, target: str | Path, lease_seconds: float = 60.0, owner: str | None = None) -> None:
+        """`owner`: this process's id (host:pid:random), recorded on the background work it runs."""
         self.db = Database(target)
         self.library = LibraryTables(self.db)
         self.jobs = JobQueue(self.db, lease_seconds)
-        self.stored = StoredObjects(self.db)
+        self.stored = StoredObjects(self.db, owner)
         self.tags = TagTables(self.db)
 
     @contextmanager

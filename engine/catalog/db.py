@@ -79,15 +79,16 @@ _table("analyses", _text("file_id", False), _text("options_key", False), _text("
        PrimaryKeyConstraint("file_id", "options_key"))
 for _name in ("completions", "searches", "summaries"):
     _table(_name, _text("id", primary_key=True), _ms("created_at"), _text("data", False))
+# `owner`: the process running a background response or deep search (only it can finish one).
 _table("responses", _text("id", primary_key=True), _ms("created_at"), _text("status", False), _text("data", False),
-       _text("context", False), Index("responses_created", "created_at"))
+       _text("context", False), _text("owner"), Index("responses_created", "created_at"))
 _table("media_jobs", _text("id", primary_key=True), _text("kind", False), _ms("created_at"),
        _text("collection_id", False), _text("file_id", False), _text("url", False), _text("data", False),
        Index("media_jobs_kind", "kind", "created_at"))
 _table("tags", _text("id", primary_key=True), _text("label", False), _text("value", False), _text("file_id", False),
        _text("segment_id"), _ms("created_at"), Index("tags_file", "file_id", "segment_id"))
 _table("deep_searches", _text("id", primary_key=True), _ms("created_at"), _text("status", False),
-       _text("data", False))
+       _text("data", False), _text("owner"))
 _table("pending_deletes", _text("id", primary_key=True), _text("scope", False), _ms("created_at"))
 _table("migrations", _text("name", primary_key=True), _ms("done_at"))
 

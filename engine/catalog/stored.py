@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from clipcite.errors import NotFound
@@ -13,8 +14,9 @@ from engine.catalog.records import now_ms
 
 
 class StoredObjects:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, owner: str | None = None) -> None:
         self.db = db
+        self.owner = owner  # this process (recorded on the background objects it runs)
 
     # --- analyses (per-file model outputs, reused by every collection and segmentation) ---
     def get_analysis(self, file_id: str, options_key: str) -> dict[str, Any] | None:
@@ -93,7 +95,7 @@ class StoredObjects:
         """`context`: what a later `previous_response_id` needs (the turns so far, the input items, the scope);
         kept beside the returned object so GET shows exactly what was returned."""
         self.db.upsert("responses", {"id": response_id, "created_at": created_at_ms, "status": status,
-                                     "data": json.dumps(data), "context": json.dumps(context)})
+                                     "data": json.dumps(data), "context": json.dumps(context), "owner": self.owner})
 
     def get_response(self, response_id: str) -> dict[str, Any]:
         return self._get("responses", response_id, "response")
@@ -111,12 +113,16 @@ class StoredObjects:
     def delete_response(self, response_id: str) -> None:
         self._delete("responses", response_id, "response")
 
-    def fail_unfinished(self, reason: str) -> int:
-        """Background responses and deep searches a previous process was still running: they can never
-        finish, so they end `failed` with `reason` (at start-up) instead of staying `in_progress` forever."""
+    def fail_unfinished(self, reason: str, is_dead: Callable[[str | None], bool]) -> int:
+        """Background responses and deep searches a dead process was still running (`is_dead(owner)`; another
+        replica's live ones are left alone): they can never finish, so they end `failed` with `reason` (at
+        start-up) instead of staying `in_progress` forever."""
         n = 0
         for table in ("responses", "deep_searches"):
-            for rid, data in self.db.q(f"SELECT id, data FROM {table} WHERE status IN ('queued', 'in_progress')"):
+            for rid, data, owner in self.db.q(
+                    f"SELECT id, data, owner FROM {table} WHERE status IN ('queued', 'in_progress')"):
+                if not is_dead(owner):
+                    continue
                 obj = json.loads(data)
                 obj["status"] = "failed"
                 obj["error"] = {"message": reason, "type": "server_error", "code": "server_restarted"}
@@ -127,7 +133,7 @@ class StoredObjects:
     # --- deep searches (status kept beside the object for listing by status) ---
     def put_deep_search(self, search_id: str, created_at_ms: int, data: dict[str, Any]) -> None:
         self.db.upsert("deep_searches", {"id": search_id, "created_at": created_at_ms, "status": data["status"],
-                                         "data": json.dumps(data)})
+                                         "data": json.dumps(data), "owner": self.owner})
 
     def get_deep_search(self, search_id: str) -> dict[str, Any]:
         return self._get("deep_searches", search_id, "deep search")

@@ -89,6 +89,7 @@ def _searches(q: HybridQuery, has_image: bool, sparse_cls: Any) -> list[tuple[An
 
 class SegmentStore(Protocol):
     has_image: bool
+    dim: int  # dense vector size
 
     def upsert(self, points: list[StorePoint]) -> None: ...
     def update_vectors(self, points: list[StorePoint]) -> None: ...  # text vectors only; payload, image stay
@@ -109,6 +110,7 @@ class StoreBackend:
     A backend supplies the calls its client spells differently."""
 
     has_image: bool
+    dim: int  # dense vector size
     _filters: FilterBuilder
     _sparse_cls: Any
 

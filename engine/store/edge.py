@@ -72,6 +72,7 @@ class EdgeStore(StoreBackend):
 
         self.q = q
         self.path = Path(path)
+        self.dim = dim
         self.has_image = False
         self._lock = threading.RLock()
         self._filters = FilterBuilder(_EdgeNamespace(), q.RangeFloat)

@@ -44,6 +44,7 @@ class QdrantServerStore(StoreBackend):
         from qdrant_client import QdrantClient, models
 
         self.m = models
+        self.dim = dim
         self.collection = collection
         if url == ":memory:":  # CLIPCITE_QDRANT_URL=:memory: - the in-process stand-in for a server (tests)
             url, location = None, url

@@ -104,3 +104,40 @@ def test_a_failed_transaction_leaves_every_aggregate_as_it_was(cat):
         raise RuntimeError("store unreachable")
     assert cat.library.has_file("f1") and cat.library.get_collection_file("c1", "f1")
     assert cat.jobs.state(job) is JobState.QUEUED and cat.library.pending_deletes() == []
+
+
+def test_background_work_of_a_dead_process_fails_and_a_live_replicas_stays(cat):
+    mine = Catalog(cat.db.url, owner="host:1:live")
+    gone = Catalog(cat.db.url, owner="host:2:dead")
+    for c, rid in ((mine, "r-live"), (gone, "r-dead")):
+        c.stored.put_response(rid, 1, "in_progress", {"id": rid, "status": "in_progress"}, {})
+    assert cat.stored.fail_unfinished("restarted", lambda owner: owner == "host:2:dead") == 1
+    assert cat.stored.get_response("r-dead")["status"] == "failed"
+    assert cat.stored.get_response("r-live")["status"] == "in_progress"  # another replica is still on it
+    mine.close()
+    gone.close()
+
+
+def test_a_catalog_made_before_leases_opens_with_the_new_columns(tmp_path):
+    """An SQLite catalog from an older release (no lease columns): opened, extended in place, its rows kept;
+    a job it left running has no owner, so it is re-queued at once."""
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE jobs (id TEXT PRIMARY KEY, collection_id TEXT NOT NULL, file_id TEXT NOT NULL,
+            state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, error TEXT, created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL);
+        CREATE TABLE responses (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, status TEXT NOT NULL,
+            data TEXT NOT NULL, context TEXT NOT NULL);
+        INSERT INTO jobs VALUES ('j1', 'c1', 'f1', 'running', 1, NULL, 1, 1);
+    """)
+    old.commit()
+    old.close()
+    cat = Catalog(path)
+    assert cat.jobs.get("j1")["lease_owner"] is None and cat.jobs.state("j1") is JobState.RUNNING
+    assert cat.jobs.requeue_interrupted(lambda owner: owner is None) == 1
+    job = cat.jobs.claim("w1")
+    assert job is not None and job.id == "j1" and job.attempts == 2
+    cat.close()
