@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16000
 WIN, HOP, N_FFT, N_MELS = 400, 160, 512, 64
 PATCH_FRAMES, PATCH_HOP_FRAMES = 96, 48
+MEL_BLOCK_FRAMES = 6000  # one minute of 10 ms frames per FFT block
 PATCH_SECONDS, PATCH_HOP_SECONDS = PATCH_FRAMES * HOP / SAMPLE_RATE, PATCH_HOP_FRAMES * HOP / SAMPLE_RATE
 LOG_OFFSET = 0.001
 
@@ -72,16 +74,26 @@ def log_mel(audio: np.ndarray) -> np.ndarray:
     n = 1 + (len(audio) - N_FFT) // HOP
     frames = np.lib.stride_tricks.as_strided(audio, shape=(n, N_FFT), strides=(audio.strides[0] * HOP,
                                                                                audio.strides[0]))
-    spectrum = np.abs(np.fft.rfft(frames * _WINDOW, n=N_FFT)).astype(np.float32)
-    return np.log(spectrum @ _FBANK + LOG_OFFSET)
+    out = np.empty((n, _FBANK.shape[1]), dtype=np.float32)
+    # In blocks: the complex spectrum of a whole hour at once is ~3 GB (it was the largest allocation of an
+    # hour-long ingest); a minute at a time it is ~50 MB, and the result is the same frame by frame.
+    for s in range(0, n, MEL_BLOCK_FRAMES):
+        spectrum = np.abs(np.fft.rfft(frames[s:s + MEL_BLOCK_FRAMES] * _WINDOW, n=N_FFT)).astype(np.float32)
+        out[s:s + MEL_BLOCK_FRAMES] = np.log(spectrum @ _FBANK + LOG_OFFSET)
+    return out
+
+
+def iter_patches(mel: np.ndarray) -> Iterator[np.ndarray]:
+    """[96, 64] views every 0.48 s (a short clip is padded to one patch); nothing copied."""
+    if len(mel) < PATCH_FRAMES:
+        mel = np.pad(mel, ((0, PATCH_FRAMES - len(mel)), (0, 0)), constant_values=np.log(LOG_OFFSET))
+    for s in range(0, len(mel) - PATCH_FRAMES + 1, PATCH_HOP_FRAMES):
+        yield mel[s:s + PATCH_FRAMES]
 
 
 def patches(mel: np.ndarray) -> np.ndarray:
-    """[N, 96, 64] patches every 0.48 s (a short clip is padded to one patch)."""
-    if len(mel) < PATCH_FRAMES:
-        mel = np.pad(mel, ((0, PATCH_FRAMES - len(mel)), (0, 0)), constant_values=np.log(LOG_OFFSET))
-    starts = range(0, len(mel) - PATCH_FRAMES + 1, PATCH_HOP_FRAMES)
-    return np.stack([mel[s:s + PATCH_FRAMES] for s in starts])
+    """[N, 96, 64] patches every 0.48 s, stacked."""
+    return np.stack(list(iter_patches(mel)))
 
 
 def merge_events(scores: np.ndarray, names: list[str], threshold: float = 0.5, min_score: float = 0.6,
@@ -156,7 +168,7 @@ class YamnetTagger:
             session, q, names = self._model.get()
             inp = session.get_inputs()[0].name
             rows = []
-            for patch in patches(log_mel(audio)):
+            for patch in iter_patches(log_mel(audio)):
                 x = np.clip(np.round(patch / q["audio_scale"] + q["audio_zero_point"]), 0, 255).astype(np.uint8)
                 (out,) = session.run(None, {inp: x[None, None]})
                 logits = q["class_scores_scale"] * (out.astype(np.float32) - q["class_scores_zero_point"])

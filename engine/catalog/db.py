@@ -166,6 +166,8 @@ class Database:
         from alembic.operations import Operations
 
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            if self.dialect == "postgresql":  # replicas and workers starting together migrate one at a time
+                conn.execute(text("SELECT pg_advisory_xact_lock(7221001)"))
             METADATA.create_all(conn, checkfirst=True)
             ops = Operations(MigrationContext.configure(conn))
             have = inspect(conn)

@@ -177,6 +177,24 @@ def test_a_second_replica_on_the_same_database_lists_the_same_library(cluster):
     assert [c["id"] for c in collections[0]["data"]] == [c["id"] for c in collections[1]["data"]]
 
 
+def test_clipcite_index_can_only_queue_and_wait_for_the_workers(cluster, tmp_path_factory):
+    """`clipcite index --no-worker` opens no store and loads no model: the workers index what it queues."""
+    folder = tmp_path_factory.mktemp("deploy-feed")
+    _video(folder, "feeder_notice.mp4", [Scene((90, 30, 140), text="GATE 3",
+                                               say="Visitors sign in at gate three before noon.")])
+    feeder = subprocess.run([sys.executable, "-m", "clipcite.cli", "index", str(folder), "--collection", "fed",
+                             "--no-worker", "--data-dir", str(cluster["base"] / "feeder")],
+                            env=_env(cluster["database"], cluster["media"]), cwd=ROOT, capture_output=True,
+                            text=True, timeout=420)
+    assert feeder.returncode == 0, feeder.stdout + feeder.stderr
+    assert "1 indexed" in feeder.stderr, feeder.stderr
+    with httpx.Client(base_url=cluster["url"], timeout=60) as client:
+        (coll,) = [c for c in client.get("/v1/collections").json()["data"] if c["name"] == "fed"]
+        (entry,) = client.get(f"/v1/collections/{coll['id']}/videos").json()["data"]
+    assert entry["status"] == "completed" and entry["segment_count"] > 0
+    assert not (cluster["base"] / "feeder" / "store").exists()  # the feeder never opened a store
+
+
 def test_a_worker_killed_mid_job_loses_its_lease_and_the_other_finishes_it(cluster, tmp_path_factory):
     videos = tmp_path_factory.mktemp("deploy-kill")
     path = _video(videos, "long_briefing.mp4", [

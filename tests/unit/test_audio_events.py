@@ -61,3 +61,20 @@ def test_the_prompt_and_the_payload_carry_the_sounds_with_their_times():
     back = Segment.from_payload(seg.to_payload())
     assert back.sounds == seg.sounds and back.sound_text == "alarm clock"
     assert "sounds: alarm clock" in seg.modality_lines("speech: ", "on screen: ", "visual: ")
+
+
+def test_log_mel_in_blocks_equals_the_whole_spectrum_at_once(monkeypatch):
+    """Blocked (bounded memory for hour-long audio) and one-shot log-mel agree frame by frame."""
+    import numpy as np
+
+    import ingest.audio_events as ae
+
+    rng = np.random.default_rng(3)
+    audio = rng.standard_normal(16000 * 7).astype(np.float32) * 0.1
+    n = 1 + (len(audio) - ae.N_FFT) // ae.HOP
+    frames = np.lib.stride_tricks.as_strided(audio, shape=(n, ae.N_FFT), strides=(4 * ae.HOP, 4))
+    whole = np.log(np.abs(np.fft.rfft(frames * ae._WINDOW, n=ae.N_FFT)).astype(np.float32) @ ae._FBANK
+                   + ae.LOG_OFFSET)
+    monkeypatch.setattr(ae, "MEL_BLOCK_FRAMES", 128)  # several blocks, the last one partial
+    blocked = ae.log_mel(audio)
+    assert blocked.shape == whole.shape and np.allclose(blocked, whole, atol=1e-5)

@@ -141,3 +141,14 @@ def test_a_catalog_made_before_leases_opens_with_the_new_columns(tmp_path):
     job = cat.jobs.claim("w1")
     assert job is not None and job.id == "j1" and job.attempts == 2
     cat.close()
+
+
+def test_processes_opening_one_new_database_at_once_all_start(target):
+    """Replicas and workers started together (compose) each create-or-extend the schema: one at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        cats = list(pool.map(lambda _: Catalog(target), range(4)))
+    assert all(c.jobs.depth() == 0 for c in cats)
+    for c in cats:
+        c.close()
