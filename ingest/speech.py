@@ -109,9 +109,12 @@ class WhisperTranscriber:
     def _build(self):
         from faster_whisper import WhisperModel
 
+        from ingest.whisper_features import bound_features
+
         log.info("loading whisper %s on %s/%s", self.options.model, self.options.device, self.options.compute_type)
-        return WhisperModel(str(self.model_path), device=self.options.device, compute_type=self.options.compute_type,
-                            cpu_threads=self.threads, local_files_only=True)
+        model = WhisperModel(str(self.model_path), device=self.options.device, compute_type=self.options.compute_type,
+                             cpu_threads=self.threads, local_files_only=True)
+        return bound_features(model)  # memory bounded by the length of a block, not of the video
 
     def _load(self):
         return self._model.get()

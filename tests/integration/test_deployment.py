@@ -22,7 +22,7 @@ from tests.media import Scene, espeak_available, make_video
 
 pytestmark = pytest.mark.integration
 
-LEASE_S = 3.0
+LEASE_S = 5.0  # short, so the kill test waits little; heartbeats come every LEASE_S / 3
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -97,7 +97,10 @@ def cluster(postgres_url, tmp_path_factory):
         workers = [Proc(f"worker{i}", ["worker", "--api", api_url, "--data-dir", str(base / f"worker{i}")],
                         _env(database, media), logs) for i in (1, 2)]
         procs += workers
-        yield {"api": api, "url": api_url, "workers": workers, "database": database, "media": media, "base": base}
+        catalog = Catalog(database)  # the test's own view of the shared queue
+        yield {"api": api, "url": api_url, "workers": workers, "database": database, "media": media, "base": base,
+               "catalog": catalog}
+        catalog.close()
     finally:
         for p in procs:
             p.stop()
@@ -129,13 +132,9 @@ def _wait_done(client: httpx.Client, coll: str, fid: str, cluster: dict, timeout
     raise AssertionError(f"{fid} not indexed in {timeout} s:\n{logs}")
 
 
-def _jobs_of(database: str, fid: str) -> list[dict]:
-    cat = Catalog(database)
-    try:
-        rows = cat.db.q("SELECT id FROM jobs WHERE file_id=? ORDER BY created_at", (fid,))
-        return [cat.jobs.get(r[0]) for r in rows]
-    finally:
-        cat.close()
+def _jobs_of(cat: Catalog, fid: str) -> list[dict]:
+    rows = cat.db.q("SELECT id FROM jobs WHERE file_id=? ORDER BY created_at", (fid,))
+    return [cat.jobs.get(r[0]) for r in rows]
 
 
 def _owner_pid(owner: str | None) -> int | None:
@@ -160,7 +159,7 @@ def test_uploads_through_the_api_are_indexed_by_the_workers(cluster, tmp_path_fa
     assert all(Path(cluster["media"], f"{fid}.mp4").exists() for fid in fids)
     worker_pids = {w.pid for w in cluster["workers"]}
     for fid in fids:
-        jobs = _jobs_of(cluster["database"], fid)
+        jobs = _jobs_of(cluster["catalog"], fid)
         assert [j["state"] for j in jobs] == [str(JobState.COMPLETED)]
         assert _owner_pid(jobs[0]["lease_owner"]) in worker_pids
 
@@ -208,7 +207,7 @@ def test_a_worker_killed_mid_job_loses_its_lease_and_the_other_finishes_it(clust
         victim = None
         while victim is None:  # the job is claimed by one of the workers
             assert time.monotonic() < deadline, "no worker claimed the job"
-            jobs = _jobs_of(cluster["database"], fid)
+            jobs = _jobs_of(cluster["catalog"], fid)
             if jobs and jobs[-1]["state"] == str(JobState.RUNNING):
                 victim = next(w for w in cluster["workers"] if w.pid == _owner_pid(jobs[-1]["lease_owner"]))
             time.sleep(0.1)
@@ -218,7 +217,7 @@ def test_a_worker_killed_mid_job_loses_its_lease_and_the_other_finishes_it(clust
         assert entry["status"] == "completed", entry
         segs = client.get(f"/v1/files/{fid}/segments", params={"limit": 100}).json()["data"]
     survivor = next(w for w in cluster["workers"] if w is not victim)
-    (job,) = _jobs_of(cluster["database"], fid)
+    (job,) = _jobs_of(cluster["catalog"], fid)
     assert job["state"] == str(JobState.COMPLETED) and job["attempts"] == 2  # claimed twice, completed once
     assert _owner_pid(job["lease_owner"]) == survivor.pid
     ids = [s["id"] for s in segs]

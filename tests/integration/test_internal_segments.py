@@ -23,7 +23,8 @@ def test_batches_of_jobs_the_sender_does_not_hold_write_nothing(live_server):
     r = httpx.post(f"{live_server.url}/v1/internal/segments", json=_batch(dim))
     assert r.status_code == 200 and r.json() == {"written": False}
     assert httpx.get(f"{live_server.url}/health").json()["segments"] == before
-    assert httpx.get(f"{live_server.url}/v1/internal/store").json() == {"has_image": live_server.services.store.has_image}
+    has_image = live_server.services.store.has_image
+    assert httpx.get(f"{live_server.url}/v1/internal/store").json() == {"has_image": has_image}
 
 
 @pytest.mark.parametrize("bad", [{"dense": [0.1, 0.2]},
