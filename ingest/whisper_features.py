@@ -38,9 +38,13 @@ class BlockedFeatureExtractor(FeatureExtractor):
             e = min(s + BLOCK_FRAMES, kept)
             spectrum = np.fft.rfft(frames[s:e] * window, n=n_fft, axis=-1).astype("complex64")
             mel[:, s:e] = self.mel_filters @ (np.abs(spectrum) ** 2).T
-        log_spec = np.log10(np.clip(mel, a_min=1e-10, a_max=None))
-        log_spec = np.maximum(log_spec, log_spec.max() - 8.0)
-        return (log_spec + 4.0) / 4.0
+        # In place: each of the library's four temporaries would be another copy of an hour's features.
+        np.clip(mel, 1e-10, None, out=mel)
+        np.log10(mel, out=mel)
+        np.maximum(mel, mel.max() - 8.0, out=mel)
+        mel += 4.0
+        mel /= 4.0
+        return mel
 
 
 def bound_features(model: Any) -> Any:

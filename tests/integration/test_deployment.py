@@ -222,3 +222,31 @@ def test_a_worker_killed_mid_job_loses_its_lease_and_the_other_finishes_it(clust
     assert _owner_pid(job["lease_owner"]) == survivor.pid
     ids = [s["id"] for s in segs]
     assert len(ids) == entry["segment_count"] == len(set(ids)) > 0  # no segment written twice
+
+
+def test_the_direct_path_workers_write_to_the_qdrant_server_themselves(postgres_url, tmp_path_factory):
+    """With a Qdrant server (qdrant-client's in-process `:memory:` stand-in) a worker writes its points
+    straight into it; the queue and catalog are PostgreSQL's as before."""
+    from tests.postgres import fresh_database
+
+    if not espeak_available():
+        pytest.skip("needs espeak-ng (apt-get install espeak-ng)")
+    base = tmp_path_factory.mktemp("direct")
+    path = _video(base, "boiler_room.mp4", [Scene((50, 50, 150), text="BOILER",
+                                                   say="The boiler room key hangs behind the blue door.")])
+    settings = make_settings(base / "data", database_url=fresh_database(postgres_url, "direct"), store="qdrant",
+                             qdrant_url=":memory:", job_lease_seconds=LEASE_S)
+    with LiveServer(settings) as srv, httpx.Client(base_url=srv.url, timeout=60) as client:
+        coll = client.post("/v1/collections", json={"name": "direct", "collection_type": "media-descriptions"}).json()
+        fid = _upload(client, coll["id"], path)
+        deadline = time.monotonic() + 300
+        while (entry := client.get(f"/v1/collections/{coll['id']}/videos/{fid}").json())["status"] not in (
+                "completed", "failed"):
+            assert time.monotonic() < deadline, entry
+            time.sleep(0.5)
+        assert entry["status"] == "completed" and entry["segment_count"] > 0, entry
+        hits = client.post("/v1/search", json={"query": "boiler room key", "collections": [coll["id"]],
+                                               "limit": 1}).json()
+        assert hits["results"][0]["file_id"] == fid
+        (job,) = _jobs_of(srv.services.catalog, fid)
+        assert job["state"] == str(JobState.COMPLETED) and job["lease_owner"] == srv.services.worker.owner
