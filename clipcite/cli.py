@@ -44,6 +44,9 @@ def _worker(args: argparse.Namespace) -> int:
     except ClipciteError as exc:
         log.error("%s", exc.message)
         return 2
+    if not settings.database_url:
+        log.warning("no CLIPCITE_DATABASE_URL: this worker takes jobs from %s, shared only with processes on "
+                    "this machine that use the same data dir", settings.catalog_target)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

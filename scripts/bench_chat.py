@@ -53,7 +53,7 @@ def index_videos(svc, corpus: Path, count: int) -> str:
     for path in videos:
         rec = register_file(svc.catalog, path, path.name, path.stat().st_size, sha256_of(path), {})
         add_to_collection(svc.catalog, col, rec, cfg)
-        job = svc.catalog.jobs.claim()
+        job = svc.catalog.jobs.claim(svc.worker.owner)
         run_job(svc.worker.ctx, job)
         svc.catalog.jobs.finish(job.id, JobState.COMPLETED)
     return col.id

@@ -83,7 +83,7 @@ def run_child(mode: str, files: list[Path], args: argparse.Namespace) -> dict:
         for f in files:
             rec = register_file(svc.catalog, f, f.name, f.stat().st_size, "", {})
             add_to_collection(svc.catalog, col, rec, cfg)
-            job = svc.catalog.jobs.claim()
+            job = svc.catalog.jobs.claim(svc.worker.owner)
             run_job(ctx, job)
             svc.catalog.jobs.finish(job.id, JobState.COMPLETED)
         elapsed = time.perf_counter() - t0

@@ -68,7 +68,7 @@ def test_keyframes_get_image_vectors_and_questions_search_them(clip_dir, tmp_pat
         rec = register_file(svc.catalog, video, video.name, video.stat().st_size, sha256_of(video), {})
         cfg = SegmentationConfig.from_wire({"strategy": "uniform", "uniform_config": {"window_seconds": 2}})
         add_to_collection(svc.catalog, col, rec, cfg)
-        job = svc.catalog.jobs.claim()
+        job = svc.catalog.jobs.claim(svc.worker.owner)
         assert run_job(svc.worker.ctx, job) == 3
         analysis = svc.current_analysis(rec.id)
         assert analysis and len(analysis.frame_vectors) >= 3
