@@ -268,7 +268,7 @@ def index_segments(store: SegmentStore, embedder: Embedder, segments: list[Segme
                    fence: AbstractContextManager | None = None, wanted: Callable[[], bool] | None = None) -> int:
     """Replace a file's segments in a collection (see `write_points`); embedding runs outside `fence`."""
     points = to_points(segments, embedder, filename, image_vectors)
-    if not write_points(store, points, collection_id, file_id, fence, wanted):
+    if not write_points(store, points, collection_id, file_id, fence, wanted, keep={p.id for p in points}):
         return 0
     store.optimize()  # index what crossed the indexing threshold while the file's job still owns the time
     return len(points)
@@ -277,18 +277,18 @@ def index_segments(store: SegmentStore, embedder: Embedder, segments: list[Segme
 def write_points(store: SegmentStore, points: list[StorePoint], collection_id: str, file_id: str,
                  fence: AbstractContextManager | None = None, wanted: Callable[[], bool] | None = None,
                  keep: set[int] | None = None) -> bool:
-    """Upsert a file's new points (deterministic ids), then drop any point of this file in the collection
-    whose id is not in `keep` (default: these points; None for a batch that is not the last). Re-running is
-    idempotent. The writes run inside `fence`, and only while `wanted()` (the job was not cancelled by a
-    delete meanwhile), so no point outlives its file. False: nothing written (not wanted)."""
+    """Upsert a file's new points (deterministic ids); with `keep` (the last batch), then drop any point of
+    this file in the collection whose id is not in it. Re-running is idempotent. The writes run inside
+    `fence`, and only while `wanted()` (the job was not cancelled by a delete meanwhile), so no point
+    outlives its file. False: nothing written (not wanted)."""
     with fence if fence is not None else nullcontext():
         if wanted is not None and not wanted():
             log.info("file %s left collection %s while it was indexed; nothing written", file_id, collection_id)
             return False
         if points:
             store.upsert(points)  # one write: a crash leaves all of the new points or none of them
-        if keep is None:
-            keep = {p.id for p in points}
+        if keep is None:  # a batch that is not the last
+            return True
         scope = membership_scope(collection_id, file_id)
         stale = [s.segment_id for h in store.scroll(scope) if h.id not in keep for s in (h.segment,)]
         if stale:

@@ -76,15 +76,10 @@ class StoreSink:
         def wanted() -> bool:
             return owner is None or self.catalog.jobs.holds(job_id, owner)
 
-        if keep is None:
-            with self.fence:
-                if not wanted():
-                    return False
-                if points:
-                    self.store.upsert(points)
-            return True
         if not write_points(self.store, points, collection_id, file_id, self.fence, wanted, keep=keep):
             return False
+        if keep is None:
+            return True
         if not wanted() and self.catalog.jobs.state(job_id) == JobState.CANCELLED:
             # A delete in another process ran between the check and the write (the fence spans this process
             # only, and with a shared Qdrant there is no one owner): take the points back out.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
@@ -36,7 +36,7 @@ from api.serialize import (
 from api.services import Services
 from clipcite.domain import Segment
 from clipcite.errors import Conflict, InvalidRequest
-from engine.catalog import CollectionRecord, IndexStatus, new_id, now_ms
+from engine.catalog import CollectionFileRecord, CollectionRecord, IndexStatus, new_id, now_ms
 from engine.scopes import collection_scope, membership_scope
 from engine.summary import summarize
 from ingest.library import add_to_collection
@@ -133,8 +133,14 @@ def list_videos(svc: ServicesDep, collection_id: str, limit: Annotated[int, Quer
     only = files_matching(svc, filter, collection_scope(collection_id))
     rows, total = svc.catalog.library.list_collection_files(collection_id, limit, offset, status, only=only)
     return page(CollectionFileList, [collection_file_obj(cf, svc.catalog.library.get_file(cf.file_id),
-                                                         svc.worker.progress_of(collection_id, cf.file_id))
+                                                         _progress(svc, cf))
                                      for cf in rows], total, limit, offset)
+
+
+def _progress(svc: Services, cf: CollectionFileRecord) -> dict[str, Any] | None:
+    """Where a worker is with this entry; asked only while it is pending or processing (for other workers'
+    jobs the answer is a catalog query, not worth one per finished row of a listing)."""
+    return svc.worker.progress_of(cf.collection_id, cf.file_id) if cf.status.busy else None
 
 
 @router.get("/collections/{collection_id}/videos/{file_id}", summary="Get a video's status in a collection",
@@ -144,8 +150,7 @@ def get_video(svc: ServicesDep, collection_id: str, file_id: str) -> CollectionF
     svc.catalog.library.get_collection(collection_id)
     cf = svc.catalog.library.get_collection_file(collection_id, file_id)
     analysis = svc.current_analysis(file_id)
-    return collection_file_obj(cf, svc.catalog.library.get_file(file_id),
-                               svc.worker.progress_of(collection_id, file_id),
+    return collection_file_obj(cf, svc.catalog.library.get_file(file_id), _progress(svc, cf),
                                analysis.timings if analysis is not None else None)
 
 

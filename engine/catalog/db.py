@@ -105,6 +105,9 @@ class Row(tuple):
         row._names = names
         return row
 
+    def as_dict(self) -> dict[str, Any]:
+        return {k: tuple.__getitem__(self, i) for k, i in self._names.items()}
+
     def __getitem__(self, key: Any) -> Any:  # str keys besides tuple indexing
         if isinstance(key, str):
             return tuple.__getitem__(self, self._names[key])

@@ -79,7 +79,7 @@ class JobQueue:
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         rows = self.db.q("SELECT * FROM jobs WHERE id=?", (job_id,))
-        return {k: rows[0][k] for k in rows[0]._names} if rows else None
+        return rows[0].as_dict() if rows else None
 
     def finish(self, job_id: str, state: JobState, error: str | None = None, owner: str | None = None) -> bool:
         """End a running job; with `owner`, only while that worker holds it. True when this call ended it."""
