@@ -7,7 +7,10 @@ leaves shortly after" (no time for "what time"). When a question names the kind 
 answer holds nothing of that kind, it answered something else, and the honest reply is the refusal.
 
 Only question forms whose answer kind is unambiguous are typed; "when", "where", "who" and "how long"
-have too many right shapes ("first Saturday of the month", "at desk C") and stay untyped.
+have too many right shapes ("first Saturday of the month", "at desk C") and stay untyped. One more form is
+typed: the name of a person, asked as "the name of the captain" ("what is the name of the ferry's captain?"
+was answered "TERN-58", the group code, and the farmer's name with "silver ladder", the bean he gave);
+"who is the guest?" stays untyped, since "a farmer from the valley" may be right.
 """
 
 from __future__ import annotations
@@ -42,6 +45,33 @@ _KINDS: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
     (re.compile(r"\bhow many\b", re.I), "count", _NUMBER),
 )
 
+# "When is a horse shown?", "at what point can you see a cow?", "when does the alarm go off?": a moment of
+# the video itself, answered from its pictures and sounds (engine/extraction.find_moment).
+_MOMENT_QUESTION = re.compile(
+    r"\b(?:when|at (?:what|which) (?:point|moment))\b[^?]*(?:\b(?:shown|visible|displayed|pictured|appears?|"
+    r"audible|go(?:es)? off|rings?)\b|\b(?:can|could|do|does|did) (?:we|you|i|one|viewers) (?:see|hear)\b|"
+    r"\b(?:is|are|was|were) (?:\w+ ){1,4}?(?:seen|heard)\b)", re.I)
+
+# Nouns for people by their role: "the name of the <role>" asks for a person's name.
+_ROLES = ("captain|pilot|driver|farmer|teacher|manager|director|chef|cook|doctor|nurse|owner|founder|president|"
+          "chair|chairman|chairwoman|chairperson|mayor|host|guest|speaker|presenter|narrator|author|writer|artist|"
+          "designer|engineer|scientist|researcher|professor|student|coach|player|leader|head|boss|supervisor|"
+          "secretary|treasurer|volunteer|worker|employee|assistant|guide|ranger|officer|inspector|architect|"
+          "builder|baker|gardener|librarian|curator|instructor|trainer|organiser|organizer|coordinator|"
+          "contact|winner|interviewer|interviewee|partner|client|customer|member|neighbour|neighbor|friend|"
+          "person|man|woman|girl|boy|child|mother|father|wife|husband|son|daughter|sister|brother|singer|"
+          "musician|actor|actress|reporter|journalist|editor|producer|ceo|cto|cfo|vet|dentist|lawyer|judge|"
+          "minister|priest|lecturer|tutor|principal|dean|caretaker|janitor|technician|mechanic|electrician|"
+          "plumber|carpenter|photographer|surgeon|pharmacist|receptionist|clerk|agent|representative|sponsor")
+_PERSON_NAME_QUESTION = re.compile(
+    rf"\bname of (?:the |a |an |this |that |their |its |his |her |our |your )?(?:[\w'’-]+ ){{0,3}}?(?:{_ROLES})s?\b"
+    rf"|\b(?:{_ROLES})(?:'s|’s)? (?:full |first |last )?name\b", re.I)
+# Words that are capitalised without being a name: sentence starters and titles.
+_NOT_NAMES = frozenset(re.findall(r"\S+", """the a an it he she they his her their its this that these those there
+here according in on at by for from to of with yes no name names called named captain doctor dr mr mrs ms miss sir
+madam professor prof mister dame lord lady saint st segment video speaker"""))
+_NAME_WORD = re.compile(r"(?<![\w'’-])[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’-]*[a-zà-öø-ÿ](?![\w-]*\d)")
+
 
 def expected_kind(question: str) -> tuple[str, re.Pattern[str]] | None:
     """The kind of answer the question asks for, when its wording makes that unambiguous."""
@@ -51,9 +81,36 @@ def expected_kind(question: str) -> tuple[str, re.Pattern[str]] | None:
     return None
 
 
+def asks_moment(question: str) -> bool:
+    return bool(_MOMENT_QUESTION.search(question))
+
+
+def asks_person_name(question: str) -> bool:
+    return bool(_PERSON_NAME_QUESTION.search(question))
+
+
+def names_a_person(question: str, answer: str) -> bool:
+    """Whether the answer holds a capitalised name of its own: a word in title case that does not start a
+    sentence or line (where any word is capitalised), is no title ("Captain", "Dr"), no code ("TERN-58") and
+    not one of the question's words. "The lab manager is Dr. Ines Okafor" names one; "the captain's name is
+    Captain TERN-58" and "the farmer's name is silver ladder" do not."""
+    asked = {w.lower() for w in re.findall(r"[\w'’-]+", question)}
+    for sentence in re.split(r"(?<=[.!?:;])\s+|\n+", answer):
+        words = list(_NAME_WORD.finditer(sentence))
+        for m in words:
+            word = m.group().lower().rstrip("'’s")
+            if m.start() == len(sentence) - len(sentence.lstrip(' "“([')) or word in _NOT_NAMES or word in asked:
+                continue
+            return True
+    return False
+
+
 def answers_kind(question: str, answer: str) -> bool:
-    """False when the question asks for a colour, time, price, year or count and the answer holds none.
-    Timestamps the answer quotes from segment headers ("at 01:20 in the video") are not the asked time."""
+    """False when the question asks for a colour, time, price, year, count or a person's name and the answer
+    holds none. Timestamps the answer quotes from segment headers ("at 01:20 in the video") are not the
+    asked time."""
+    if asks_person_name(question) and not names_a_person(question, answer):
+        return False
     typed = expected_kind(question)
     if typed is None:
         return True

@@ -14,12 +14,12 @@ import numpy as np
 from clipcite.domain import ScoredSegment, SpeechPart
 from clipcite.errors import InvalidRequest
 from engine import languages
-from engine.answer_types import answers_kind, names_screen_text
+from engine.answer_types import answers_kind, asks_moment, names_screen_text
 from engine.catalog import Catalog, IndexStatus
-from engine.citations import Citation, cite, is_grounded, is_refusal
+from engine.citations import Citation, adds_nothing, cite, is_grounded, is_refusal
 from engine.conversation import Turn, last_user_message, prompt_question, search_query, user_turns
 from engine.crosslingual import CrossLingualCheck
-from engine.extraction import extract
+from engine.extraction import extract, find_moment, subject_named
 from engine.filters import Group
 from engine.fitting import fit_prompt
 from engine.generation import GenerationParams, TextGenerator
@@ -244,6 +244,8 @@ class ChatService:
             # A forced call cut at max_tokens is no call at all: it gets room for its (bounded) arguments.
             params = replace(params, response_format={"type": "json_object", "schema": forced_schema(req.tools)},
                              max_tokens=self._answer_tokens(req))
+        if (direct := self._moment(req, plan, segments, timings)) is not None:
+            return direct
         gen = self.generator.chat(messages, params)
         timings.update(gen.timings)
         if req.tools is not None:
@@ -270,6 +272,19 @@ class ChatService:
                 text, supported = found.answer(), None
         return self._finish(plan, text, segments, prompt_tokens, completion_tokens, gen.finish_reason,
                             timings, replace=True, supported=supported)
+
+    def _moment(self, req: ChatRequest, plan: Plan, segments: list[ScoredSegment], timings: dict[str, float]
+                ) -> ChatAnswer | None:
+        """"When is a horse shown?" answered from the keyframe sentence or sound label that names it, with its
+        time, without the model: asked, it gave another segment's words ("a horse is shown in the loading
+        bay") or another picture's time. None when nothing names it (the model may still find it said)."""
+        question = prompt_question(plan.turns)
+        if req.tools is not None or req.params.response_format is not None or not asks_moment(question):
+            return None
+        found = find_moment(question, segments)
+        if found is None:
+            return None
+        return self._finish(plan, found.answer(), segments, 0, 0, "stop", timings, replace=True)
 
     def _finish(self, plan: Plan, text: str, segments: list[ScoredSegment], prompt_tokens: int,
                 completion_tokens: int, finish_reason: str, timings: dict[str, float], replace: bool,
@@ -304,6 +319,9 @@ class ChatService:
         # Tool results are sources too: words the answer takes from them count as supported.
         tool_results = " ".join(t.content for t in plan.turns if t.role == "tool")
         question = last_user_message(plan.turns)
+        if not tool_results and (adds_nothing(text, question)
+                                 or (asks_moment(question) and not subject_named(question, segments))):
+            return False
         return is_grounded(text, f"{question} {tool_results}", segments) and answers_kind(question, text) \
             and names_screen_text(question, text, [line for s in segments for line in s.segment.scene_text])
 
@@ -325,6 +343,10 @@ class ChatService:
             yield ans
             return
         messages, segments, timings = prepared.messages, prepared.segments, dict(prepared.timings)
+        if (direct := self._moment(req, prepared.plan, segments, timings)) is not None:
+            yield direct.text
+            yield direct
+            return
         parts: list[str] = []
         finish = "stop"
         gen = self.generator.stream(messages, req.params)

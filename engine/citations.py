@@ -46,18 +46,19 @@ class Citation:
 
 
 def moment(seg: Segment, answer: str, focus: str = "") -> tuple[float, float]:
-    """Where in the segment the answer comes from: the utterances, on-screen lines and sounds that best match it, as
-    one span clipped to the segment (a fact said in 4 s of a 20 s window is cited for those 4 s, so "watch
-    that moment" starts there). Terms of the answer weigh 2 (3 when they hold a digit: figures, codes and
-    dates are what facts are made of); terms only in `focus` (the question, or for a follow-up the exchange
-    it follows) weigh 1, so "that was mentioned at 00:20" still finds its moment. The whole segment when
-    nothing matches."""
+    """Where in the segment the answer comes from: the utterances, on-screen lines, sounds and keyframe
+    sentences that best match it, as one span clipped to the segment (a fact said in 4 s of a 20 s window
+    is cited for those 4 s, so "watch that moment" starts there). Terms of the answer weigh 2 (3 when they
+    hold a digit: figures, codes and dates are what facts are made of); terms only in `focus` (the
+    question, or for a follow-up the exchange it follows) weigh 1, so "that was mentioned at 00:20" still
+    finds its moment. The whole segment when nothing matches."""
     own = _terms(strip_markers(answer)) - META_TERMS
     weights = {t: 1 for t in _terms(focus) - META_TERMS}
     weights.update({t: 3 if any(c.isdigit() for c in t) else 2 for t in own})
     timed = [(p.text, p.start_time, p.end_time) for p in seg.speech] + \
         [(line.text, line.start_time, line.end_time) for line in seg.scene_text_spans] + \
-        [(e.text, e.start_time, e.end_time) for e in seg.sounds]
+        [(e.text, e.start_time, e.end_time) for e in seg.sounds] + \
+        [(v.text, v.start_time, v.end_time) for v in seg.visual_spans]
     scored = [(sum(weights.get(t, 0) for t in _terms(text)), start, end) for text, start, end in timed]
     best = max((n for n, _, _ in scored), default=0)
     if best < 2:  # one question word in common says nothing about where the answer is
@@ -154,6 +155,17 @@ def is_grounded(answer: str, question: str, segments: list[ScoredSegment], max_u
     return not new or len(unsupported) / len(new) <= max_unsupported
 
 
+_YES_NO = re.compile(r"^\W*(?:yes|no)\b", re.I)
+
+
+def adds_nothing(answer: str, question: str) -> bool:
+    """An answer that only restates its question in the videos' own terms ("What rules were explained?" ->
+    "The rules were explained in the video."): grounded word for word, and no answer. A yes or no is one."""
+    if is_refusal(answer) or _YES_NO.match(strip_markers(answer)):
+        return False
+    return not unsupported_terms(answer, question, [])[0]
+
+
 def _has_figure(terms: set[str]) -> bool:
     return any(any(c.isdigit() for c in t) for t in terms)
 
@@ -221,13 +233,29 @@ def attribute(answer: str, segments: list[ScoredSegment], min_shared: int = 2) -
     return [n for shared, _, n in sorted(scored, reverse=True) if shared >= max(needed, best * 0.75)][:3]
 
 
+def _checked_marker(number: int, answer: str, focus: str, segments: list[ScoredSegment]) -> int:
+    """The segment a marker should name: the marked one, unless it holds none of what its sentence adds to
+    the question while another segment holds it. The 1.5B model numbers a line of [1] as [2] at times ("the
+    audio guide is on channel 9 [2]", the notice in [1]); a figure or name is where it is."""
+    sentence = _sentence_for(answer, number)
+    new = _terms(sentence) - _terms(focus) - META_TERMS
+    if not new or new & lexical.segment_terms(segments[number - 1].segment, with_filename=False):
+        return number
+    holders = [i + 1 for i, s in enumerate(segments) if new & lexical.segment_terms(s.segment, with_filename=False)]
+    if not holders:
+        return number
+    best = max(holders, key=lambda n: len(new & lexical.segment_terms(segments[n - 1].segment, with_filename=False)))
+    return best
+
+
 def cite(answer: str, segments: list[ScoredSegment], focus: str = "",
          fallback: list[int] | None = None) -> list[Citation]:
     """`focus`: what was asked (see `moment`). `fallback`: segment numbers to cite when the answer has no
     markers and shares no words with any segment (a translated answer: the caller matched it by meaning)."""
     if is_refusal(answer) or not segments:
         return []
-    numbers = [n for n in marker_numbers(answer) if 1 <= n <= len(segments)]
+    numbers = [_checked_marker(n, answer, focus, segments) for n in marker_numbers(answer) if 1 <= n <= len(segments)]
+    numbers = list(dict.fromkeys(numbers))
     from_markers = bool(numbers)
     if not numbers:
         numbers = attribute(answer, segments) or [n for n in fallback or [] if 1 <= n <= len(segments)]

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from clipcite.domain import ScoredSegment, SpeechPart
 from engine import lexical
-from engine.answer_types import asks_about_screen
+from engine.answer_types import asks_about_screen, asks_moment
 from engine.generation import GenerationParams, TextGenerator
-from engine.prompting import build_user_message
+from engine.prompting import build_user_message, fmt_time, pictures, timed_picture
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +31,13 @@ EXTRACT_PROMPT = ("Below are numbered video segments and a question. Copy the on
 class Extracted:
     number: int  # 1-based segment number
     line: str
+    when: tuple[float, float] | None = None  # when a picture is on screen or a sound heard: the answer says it
 
     def answer(self) -> str:
-        return f"{self.line.strip().rstrip('.')} [{self.number}]."
+        line = self.line.strip().rstrip('.')
+        if self.when is not None and not re.search(r"\d:\d\d\)?$", line):
+            line += f" ({fmt_time(self.when[0])}-{fmt_time(self.when[1])})"
+        return f"{line} [{self.number}]."
 
 
 def locate(reply: str, segments: list[ScoredSegment], min_share: float = 0.7, screen_only: bool = False
@@ -57,12 +61,61 @@ def locate(reply: str, segments: list[ScoredSegment], min_share: float = 0.7, sc
     return Extracted(best[1], best[2]) if best else None
 
 
+# Words of "when is a horse shown?" that say how, not what: left out of the looked-for terms.
+_MOMENT_WORDS = frozenset(lexical.tokens(
+    "when shown seen see visible displayed pictured appear appears appearing heard hear played audible go goes "
+    "off ring rings ringing picture photo image frame video videos moment point time can we you do does is are "
+    "like kind sort some any"))
+
+
+def find_moment(question: str, segments: list[ScoredSegment]) -> Extracted | None:
+    """For "when is X shown / heard?": the keyframe sentence or sound label that names X, with its time, found
+    by its words. No model call: the 1.5B model asked to copy a picture line copied only its number, and
+    answered "a horse is shown in the loading bay" from another segment's speech. Most of X's terms must be
+    in the one description ("a bird on a branch" finds "... resembling a kingfisher (a kind of bird)");
+    ties go to the better-retrieved segment."""
+    wanted = set(lexical.tokens(question)) - _MOMENT_WORDS
+    if not wanted:
+        return None
+    best: tuple[int, int, Extracted] | None = None
+    for n, scored in enumerate(segments, 1):
+        seg = scored.segment
+        units = [(timed_picture(text, spans), spans[0]) for text, spans in pictures(seg)] + \
+            [(event.text, (event.start_time, event.end_time)) for event in seg.sounds]
+        for text, when in units:
+            terms = set(lexical.tokens(text))
+            hits = sum(1 for t in wanted if lexical.has_term(t, terms))
+            if hits * 2 >= len(wanted) and hits and (best is None or hits > best[0]):
+                best = (hits, -n, Extracted(n, text, when))
+    return best[2] if best else None
+
+
+def subject_named(question: str, segments: list[ScoredSegment]) -> bool:
+    """Whether some segment names what a moment question asks about (in speech, on screen, a keyframe
+    sentence or a sound label). Asked when a picture of galaxies is shown, with no segment saying galaxies,
+    the model gave the time of another picture: every word of that answer was in the segments."""
+    wanted = set(lexical.tokens(question)) - _MOMENT_WORDS
+    if not wanted:
+        return True
+    for scored in segments:
+        terms = lexical.segment_terms(scored.segment, with_filename=False) | \
+            {t for v in scored.segment.visual_spans for t in lexical.tokens(v.text)}
+        if 2 * sum(1 for t in wanted if lexical.has_term(t, terms)) >= len(wanted):
+            return True
+    return False
+
+
 def extract(generator: TextGenerator, question: str, segments: list[ScoredSegment], char_budget: int,
             speech: dict[int, list[SpeechPart]] | None = None, max_segments: int = 3) -> Extracted | None:
-    """Ask for the answering line among the best `max_segments` segments; None when there is none."""
+    """Ask for the answering line among the best `max_segments` segments; None when there is none. A
+    question about when something is shown or heard is answered from the pictures and sounds instead."""
     shown = segments[:max_segments]
     if not shown:
         return None
+    if asks_moment(question):
+        found = find_moment(question, segments)
+        log.info("moment lookup after a refusal: %s", found)
+        return found
     if asks_about_screen(question):  # the line to copy is a shown one: speech pointing at it only distracts
         speech = {i: [] for i in range(len(shown))}  # numbering stays that of the answer's segments
     messages = [{"role": "system", "content": EXTRACT_PROMPT},

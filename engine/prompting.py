@@ -12,7 +12,8 @@ from engine.lexical import join_spoken_numbers
 REFUSAL = "The videos do not contain this information."
 
 # The worked example costs nothing per request: the system prefix's KV cache is reused. It shows, on
-# made-up content, the failure classes seen on unseen corpora: a label-style notice is a fact ("X: Y"),
+# made-up content, the failure classes seen on unseen corpora: a label-style notice is a fact ("X: Y"; a
+# "No X" notice says what is not allowed),
 # the on-screen spelling wins over speech, and words that do not state what was asked are no answer.
 SYSTEM_PROMPT = (
     "Answer the user's question from the video segments provided. Segments are numbered; cite the ones you use "
@@ -25,10 +26,12 @@ SYSTEM_PROMPT = (
     "speech: The bus now leaves from stop for. Tickets are sold on board.\n"
     "on screen: Departures: stop 4\n"
     "on screen: Last bus: 23:10\n"
-    "on screen: Bike parking: rear entrance\n\n"
+    "on screen: Bike parking: rear entrance\n"
+    "on screen: No smoking on board\n\n"
     "Question: Where does the bus leave from?\nAnswer: The bus leaves from stop 4 [1].\n"
     "Question: When does the last bus leave?\nAnswer: The last bus leaves at 23:10 [1].\n"
     "Question: Where can riders leave their bicycles?\nAnswer: Riders can leave bicycles at the rear entrance [1].\n"
+    "Question: What is not allowed on the bus?\nAnswer: Smoking is not allowed on board [1].\n"
     "Question: How much does a ticket cost?\nAnswer: " + REFUSAL
 )
 
@@ -101,15 +104,43 @@ def render_segment(n: int, seg: Segment, char_budget: int, speech: list[SpeechPa
             screen_left -= len(screen[i].text)
     flush()
     # Keyframe sentences when the segment has them ("A picture of a horse in the centre, resembling a sorrel
-    # (a kind of horse)."), else the labels line of points indexed before them.
-    described = list(dict.fromkeys(v.text for v in seg.visual_spans)) or seg.visual
-    visual = " ".join(v for v in (without_colours(d) for d in described) if v)
+    # (a kind of horse)."), with when they are on screen ("when is a horse shown?" is answered from them),
+    # else the labels line of points indexed before them.
+    shown = pictures(seg)
+    each = max(80, char_budget // 3 // max(1, len(shown)))  # clip each description, never the times
+    if shown:
+        visual = " ".join(timed_picture(_clip(text, each), spans) for text, spans in shown)
+    else:
+        visual = _clip(" ".join(v for v in (without_colours(d) for d in seg.visual) if v), char_budget // 3)
     if visual:
-        lines.append("picture (automatic labels): " + _clip(visual, char_budget // 3))
+        lines.append("picture (automatic labels): " + visual)
     if seg.sounds:  # with their times: "when does the alarm go off?" is answered from them
         heard = "; ".join(f"{e.text} ({fmt_time(e.start_time)}-{fmt_time(e.end_time)})" for e in seg.sounds)
         lines.append("sounds (automatic labels): " + _clip(heard, char_budget // 3))
     return "\n".join(lines)
+
+
+def pictures(seg: Segment) -> list[tuple[str, list[tuple[float, float]]]]:
+    """Each distinct keyframe sentence as the prompt shows it (without colours: two slides that differ only
+    in background are one "A slide of text") with the time ranges it describes, adjacent ones joined, in
+    order of first appearance."""
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for v in seg.visual_spans:
+        bare = without_colours(v.text).rstrip(". ")
+        if not bare:
+            continue
+        ranges = spans.setdefault(bare, [])
+        if ranges and v.start_time - ranges[-1][1] <= 0.5:
+            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], v.end_time))
+        else:
+            ranges.append((v.start_time, v.end_time))
+    return list(spans.items())
+
+
+def timed_picture(text: str, spans: list[tuple[float, float]]) -> str:
+    """A keyframe sentence with when it is on screen: "A picture of a horse (00:42-00:47)."."""
+    when = ", ".join(f"{fmt_time(a)}-{fmt_time(b)}" for a, b in spans[:3])
+    return f"{text} ({when})."
 
 
 def build_user_message(question: str, segments: list[ScoredSegment], char_budget: int = 600,

@@ -2,8 +2,8 @@
 MiniLM and the default chat model (Qwen2.5 1.5B), through the OpenAI SDK.
 
 One generated video holds one case per class: a value only shown on screen while speech points at it, a
-short silent text slide, a spoken fact among other talk (moment-precise citation), and a question that the
-segment's words could be recombined into but that the video does not answer.
+short silent text slide, a spoken fact among other talk (moment-precise citation), and questions that the
+segment's words could be recombined into but that the video does not answer (a colour, a person's name).
 """
 
 from __future__ import annotations
@@ -76,4 +76,11 @@ def test_recombined_words_do_not_answer_an_unanswered_question(qwen_server, depo
     """Class 4: "what colour" over a segment that says "repainted" but names no colour is refused."""
     collection, _ = depot
     a = ask(qwen_server, collection, "What colour was the workshop repainted?")
+    assert "do not contain" in a["text"].lower() and not a["citations"], a
+
+
+def test_a_code_is_not_a_persons_name(qwen_server, depot):
+    """Class 4: "the name of the depot manager" is no question the booking code answers."""
+    collection, _ = depot
+    a = ask(qwen_server, collection, "What is the name of the depot manager?")
     assert "do not contain" in a["text"].lower() and not a["citations"], a

@@ -64,3 +64,17 @@ def test_markdown_and_search_carry_the_sounds(live_server, drill):
     top = r.json()["results"][0]
     assert top["start_time"] < windows[1][1] and top["end_time"] > windows[1][0], (top, windows)
     assert any(p["text"] in RINGING for p in top["audio_description"]), top
+
+
+def test_when_a_sound_is_heard_is_answered_with_its_time(live_server, drill):
+    """A moment question ("when does the telephone ring?") is answered from the sound label, with when it is
+    heard, and cited for those seconds."""
+    collection, _, windows, _ = drill
+    with httpx.Client(base_url=f"{live_server.url}/v1", timeout=120) as client:
+        r = client.post("/chat/completions", json={"model": "nimbus-001", "collections": [collection],
+                                                   "messages": [{"role": "user",
+                                                                 "content": "When does the telephone ring?"}]})
+    assert r.status_code == 200, r.text
+    choice = r.json()["choices"][0]
+    assert "telephone" in choice["message"]["content"] and ":" in choice["message"]["content"], choice
+    assert choice["citations"] and _inside(choice["citations"][0], windows[1]), (choice["citations"], windows)

@@ -47,3 +47,28 @@ def test_a_question_about_the_screen_is_answered_with_shown_text():
     assert names_screen_text(q, "The code shown on screen is TERN-58 [1].", lines)
     assert names_screen_text("What code is used?", "The code is secret.", lines)  # not about the screen
     assert names_screen_text(q, "The code is 42.", [])  # nothing was shown: other checks decide
+
+
+@pytest.mark.parametrize("question,answer,ok", [
+    ("What is the name of the ferry's captain?", "The captain's name is Captain TERN-58 [1].", False),  # a code
+    ("What is the name of the farmer who gave the library its bean?",
+     "The name of the farmer who gave the library its bean is silver ladder.", False),  # the bean's name
+    ("What is the name of the ferry's captain?", "Group code: TERN-58 [1].", False),  # a line's first word
+    ("What is the name of the captain?", "The captain is Dr. Ines Okafor [1].", True),
+    ("What is the captain's name?", "Ines Okafor is the captain.", True),
+    ("What is the treasurer's name?", "La trésorière est Hélène Garnier [2].", True),
+    ("What is the name of the bean variety?", "It is called silver ladder [1].", True),  # not a person: untyped
+])
+def test_the_name_of_a_person_is_a_name(question, answer, ok):
+    """Class 4: recombination into a person's name ("Captain TERN-58") is caught by the answer's shape."""
+    assert answers_kind(question, answer) is ok
+
+
+def test_questions_about_a_moment_of_the_video():
+    from engine.answer_types import asks_moment
+    for q in ("When is a horse shown?", "At what point can you see a cow?", "When does the alarm go off?",
+              "When do sheep appear in the video?", "When is applause heard?"):
+        assert asks_moment(q), q
+    for q in ("When does the seed library group meet?", "When will we see the results?", "When is the match played?",
+              "Where is a horse shown?"):
+        assert not asks_moment(q), q

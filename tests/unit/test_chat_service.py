@@ -161,6 +161,30 @@ def test_an_answer_of_the_wrong_kind_becomes_the_refusal(catalog):
     assert chat.answer(ask("How much does a ticket cost?", collections=["c1"])).grounded  # a refusal is grounded
 
 
+def test_an_answer_that_restates_the_question_becomes_the_refusal(catalog):
+    chat, _, _ = service(catalog, "The badge code was explained in the video.")
+    ans = chat.answer(ask("What badge code was explained?", collections=["c1"]))
+    assert ans.text == REFUSAL and not ans.grounded
+
+
+def test_a_moment_question_is_answered_from_the_picture_that_names_it(catalog):
+    """"When is a horse shown?": the keyframe sentence naming it, with its time, without the model; when no
+    segment names the thing, the model's time of another picture is refused."""
+    from clipcite.domain import ScoredSegment, ScreenLine, Segment
+    from tests.fakes import SEGMENTS
+    sentence = "A picture of a horse in the centre."
+    horse = Segment("c1", "f1", "s9", 9, 40.0, 60.0, visual=[sentence], visual_spans=[ScreenLine(sentence, 46.0, 51.0)])
+    found = [ScoredSegment(SEGMENTS[1], 1.0), ScoredSegment(horse, 0.9)]
+    chat, retriever, gen = service(catalog, "A horse is shown in the north exit [1].")
+    retriever.retrieve = lambda *a, **k: found
+    ans = chat.answer(ask("When is a horse shown?", collections=["c1"]))
+    assert ans.text == "A picture of a horse in the centre (00:46-00:51) [2]." and gen.seen == []
+    assert [(c.segment.segment_id, c.start_time, c.end_time) for c in ans.citations] == [("s9", 46.0, 51.0)]
+    chat, retriever, _ = service(catalog, "The galaxies are shown at 00:46-00:51 [2].")
+    retriever.retrieve = lambda *a, **k: found
+    assert chat.answer(ask("When is a picture of galaxies shown?", collections=["c1"])).text == REFUSAL
+
+
 def test_summary_follows_a_brief_instruction(catalog):
     """Class 7: "in one sentence" gets one sentence, not an overview plus chapters (they stay cited)."""
     chat, _, gen = service(catalog, "Drivers check tyre pressure every Monday.")

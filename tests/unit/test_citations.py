@@ -97,3 +97,32 @@ def test_a_time_converted_to_the_askers_clock_is_the_same_figure():
     segs = [ScoredSegment(segment(0, "La próxima reunión será el jueves.", ("Próxima reunión: jueves 14:00",)), 1.0)]
     assert is_grounded("The meeting is at 2:00 PM on Thursday [1].", "When is the meeting?", segs)
     assert not is_grounded("The meeting is at 3 pm on Thursday [1].", "When is the meeting?", segs)
+
+
+def test_a_picture_answer_is_cited_for_the_seconds_the_picture_is_shown():
+    from clipcite.domain import ScreenLine
+    segment = Segment("c", "f", "s", 0, 40.0, 60.0, speech=[SpeechPart("Welcome to the loading bay.", 40.0, 44.0)],
+                      visual_spans=[ScreenLine("A picture of a horse in the centre.", 46.0, 51.0)])
+    (c,) = cite("A horse is shown at 00:46-00:51 [1].", [ScoredSegment(segment, 1.0)], focus="When is a horse shown?")
+    assert (c.start_time, c.end_time) == (46.0, 51.0)
+
+
+def test_an_answer_that_only_restates_its_question_adds_nothing():
+    """"What rules were explained?" -> "The rules were explained in the video." is grounded word for word."""
+    from engine.citations import adds_nothing
+    assert adds_nothing("The rules were explained in the video.", "What rules were explained?")
+    assert not adds_nothing("Laser goggles must be worn at all times [1].", "What rules were explained?")
+    assert not adds_nothing("Yes, it is open on Mondays.", "Is it open on Mondays?")
+    assert not adds_nothing(REFUSAL, "What rules were explained?")
+
+
+def test_a_marker_on_a_segment_without_the_fact_moves_to_the_segment_that_holds_it():
+    """The model numbered the notice of [1] as [2]: the figure decides where the citation goes."""
+    notices = seg(0, "", ["Audio guide: channel 9", "Lost property: desk C"])
+    lecture = seg(1, "the stones on the ridge")
+    (c,) = cite("The audio guide is on channel 9 [2].", [notices, lecture], focus="Which channel is the guide on?")
+    assert c.segment.segment_id == "s0" and c.number == 1
+    (c,) = cite("The stones lie on the ridge [2].", [notices, lecture], focus="Where are the stones?")
+    assert c.segment.segment_id == "s1"  # the marked segment holds it: kept
+    (c,) = cite("It is channel 12 [2].", [notices, lecture], focus="Which channel?")
+    assert c.segment.segment_id == "s1"  # nobody holds it: the marker stands (grounding judges the answer)

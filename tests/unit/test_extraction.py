@@ -69,3 +69,19 @@ def test_a_question_about_the_screen_copies_a_shown_line():
     assert "speech:" not in prompt and "[2] sync.mp4 00:20-00:40\non screen: No flash photography" in prompt
     assert found is not None and found.answer() == "No flash photography [2]."  # numbered as the answer's
     assert locate("On spare parts, we spent $900 this month.", SEGS, screen_only=True) is None
+
+
+def test_a_question_about_when_something_is_shown_or_heard_is_answered_from_pictures_and_sounds():
+    """No model call: the picture or sound that names the asked thing, with its time."""
+    from clipcite.domain import SoundEvent
+    horse = Segment("c", "h", "u", 2, 40.0, 60.0, speech=[SpeechPart("Welcome to the loading bay.", 40, 44)],
+                    visual_spans=[ScreenLine("A picture of a horse in the centre, on a grey background.", 46, 51)],
+                    sounds=[SoundEvent("alarm clock ringing", 52.0, 55.0, 0.8)], file_info={"filename": "tour.mp4"})
+    segs = [ScoredSegment(OTHER, 0.9), ScoredSegment(horse, 0.8)]
+    gen = FakeGenerator("[1] The ferry leaves from the north pier.")
+    found = extract(gen, "When is a horse shown?", segs, 400)
+    assert found is not None and found.answer() == "A picture of a horse in the centre (00:46-00:51) [2]."
+    assert extract(gen, "At what point can you see a horse?", segs, 400).number == 2
+    assert extract(gen, "When does the alarm go off?", segs, 400).answer() == "alarm clock ringing (00:52-00:55) [2]."
+    assert extract(gen, "When is an elephant shown?", segs, 400) is None  # nothing names it: the refusal stands
+    assert gen.seen == []

@@ -82,3 +82,15 @@ def test_keyframe_sentences_reach_the_prompt_without_their_colours():
     assert without_colours("A slide of text, on a teal background.") == "A slide of text."
     assert without_colours("A picture in grey and brown tones.") == "A picture."
     assert without_colours("A picture of a horse in the centre.") == "A picture of a horse in the centre."
+
+
+def test_keyframe_sentences_carry_their_times_on_screen():
+    """"When is a horse shown?" is answered from the picture line: it says when, merged per sentence."""
+    from clipcite.domain import ScoredSegment, ScreenLine, Segment
+    from engine.prompting import build_user_message
+    horse = "A picture of a horse in the centre, on a grey background."
+    seg = Segment("c", "f", "s", 2, 40.0, 60.0, visual_spans=[
+        ScreenLine(horse, 42.0, 47.0), ScreenLine("A slide of text.", 47.0, 52.0), ScreenLine(horse, 55.0, 58.0)])
+    prompt = build_user_message("When is a horse shown?", [ScoredSegment(seg, 1.0)])
+    assert "A picture of a horse in the centre (00:42-00:47, 00:55-00:58). A slide of text (00:47-00:52)." in prompt
+    assert "grey" not in prompt
