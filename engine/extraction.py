@@ -72,22 +72,24 @@ def find_moment(question: str, segments: list[ScoredSegment]) -> Extracted | Non
     """For "when is X shown / heard?": the keyframe sentence or sound label that names X, with its time, found
     by its words. No model call: the 1.5B model asked to copy a picture line copied only its number, and
     answered "a horse is shown in the loading bay" from another segment's speech. Most of X's terms must be
-    in the one description ("a bird on a branch" finds "... resembling a kingfisher (a kind of bird)");
-    ties go to the better-retrieved segment."""
+    in the one description ("a bird on a branch" finds "... resembling a kingfisher (a kind of bird)").
+    Among equals the description the terms say most of wins ("a picture of a cat" over "a cheetah (a kind of
+    big cat)" for "a cat"), then the better-retrieved segment."""
     wanted = set(lexical.tokens(question)) - _MOMENT_WORDS
     if not wanted:
         return None
-    best: tuple[int, int, Extracted] | None = None
+    best: tuple[int, float, int, Extracted] | None = None
     for n, scored in enumerate(segments, 1):
         seg = scored.segment
         units = [(timed_picture(text, spans), spans[0]) for text, spans in pictures(seg)] + \
             [(event.text, (event.start_time, event.end_time)) for event in seg.sounds]
         for text, when in units:
-            terms = set(lexical.tokens(text))
+            terms = set(lexical.tokens(text)) - _MOMENT_WORDS
             hits = sum(1 for t in wanted if lexical.has_term(t, terms))
-            if hits * 2 >= len(wanted) and hits and (best is None or hits > best[0]):
-                best = (hits, -n, Extracted(n, text, when))
-    return best[2] if best else None
+            key = (hits, hits / max(1, len(terms)), -n)
+            if hits * 2 >= len(wanted) and hits and (best is None or key > best[:3]):
+                best = (*key, Extracted(n, text, when))
+    return best[3] if best else None
 
 
 def subject_named(question: str, segments: list[ScoredSegment]) -> bool:

@@ -113,8 +113,10 @@ class ColourDescriber:
 
 
 # ImageNet class ranges (standard 0-based indices) and what a person would call their members: the
-# classifier says "sorrel" or "tabby", a question says "horse" or "cat".
+# classifier says "sorrel" or "tabby", a question says "horse" or "cat"; "macaw" is asked as "a parrot".
+# The first range that holds an index names it (narrower groups first).
 IMAGENET_KINDS: tuple[tuple[int, int, str], ...] = (
+    (7, 8, "chicken, a bird"), (87, 90, "parrot, a bird"), (97, 100, "water bird"),
     (0, 6, "fish"), (7, 24, "bird"), (25, 32, "amphibian"), (33, 37, "turtle"), (38, 48, "lizard"),
     (49, 50, "crocodile"), (52, 68, "snake"), (72, 77, "spider"), (80, 100, "bird"), (118, 126, "crustacean"),
     (127, 146, "bird"), (147, 150, "sea mammal"), (151, 268, "dog"), (269, 280, "wild dog"), (281, 285, "cat"),

@@ -85,3 +85,13 @@ def test_a_question_about_when_something_is_shown_or_heard_is_answered_from_pict
     assert extract(gen, "When does the alarm go off?", segs, 400).answer() == "alarm clock ringing (00:52-00:55) [2]."
     assert extract(gen, "When is an elephant shown?", segs, 400) is None  # nothing names it: the refusal stands
     assert gen.seen == []
+
+
+def test_among_equal_matches_the_description_that_is_mostly_the_asked_thing_wins():
+    cheetah = Segment("c", "z", "v", 0, 0.0, 20.0, visual_spans=[
+        ScreenLine("A picture of a bear on the right, resembling a cheetah (a kind of big cat).", 7, 10)])
+    kitten = Segment("c", "f", "w", 1, 20.0, 40.0,
+                     visual_spans=[ScreenLine("A picture of a cat in the centre.", 30, 39)])
+    found = extract(FakeGenerator("NONE"), "When is a cat shown?", [ScoredSegment(cheetah, 0.9),
+                                                                     ScoredSegment(kitten, 0.8)], 400)
+    assert found is not None and found.number == 2 and found.when == (30, 39)

@@ -50,3 +50,9 @@ def test_each_sentence_keeps_the_time_its_keyframes_are_on_screen():
         ("A slide of text, on a teal background.", 0, 4),
         ("A picture of a horse in the centre.", 4, 9),  # two keyframes that say the same: one span
         ("A graphic, on a teal background.", 9, 20)]  # clipped to the segment; no text on screen here
+
+
+def test_narrower_kinds_keep_the_broader_one():
+    """"A parrot" asks for the macaw, "a bird" too; a goose or black swan is a water bird."""
+    assert imagenet_kind(88) == "parrot, a bird" and imagenet_kind(100) == "water bird"
+    assert imagenet_kind(145) == "bird"  # king penguin: its label says the rest
