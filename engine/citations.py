@@ -237,15 +237,13 @@ def _checked_marker(number: int, answer: str, focus: str, segments: list[ScoredS
     """The segment a marker should name: the marked one, unless it holds none of what its sentence adds to
     the question while another segment holds it. The 1.5B model numbers a line of [1] as [2] at times ("the
     audio guide is on channel 9 [2]", the notice in [1]); a figure or name is where it is."""
-    sentence = _sentence_for(answer, number)
-    new = _terms(sentence) - _terms(focus) - META_TERMS
-    if not new or new & lexical.segment_terms(segments[number - 1].segment, with_filename=False):
+    new = _terms(_sentence_for(answer, number)) - _terms(focus) - META_TERMS
+    if not new:
         return number
-    holders = [i + 1 for i, s in enumerate(segments) if new & lexical.segment_terms(s.segment, with_filename=False)]
-    if not holders:
+    held = [len(new & lexical.segment_terms(s.segment, with_filename=False)) for s in segments]
+    if held[number - 1] or not any(held):
         return number
-    best = max(holders, key=lambda n: len(new & lexical.segment_terms(segments[n - 1].segment, with_filename=False)))
-    return best
+    return max(range(len(held)), key=lambda i: held[i]) + 1
 
 
 def cite(answer: str, segments: list[ScoredSegment], focus: str = "",

@@ -68,6 +68,18 @@ _MOMENT_WORDS = frozenset(lexical.tokens(
     "like kind sort some any"))
 
 
+def _asked_thing(question: str) -> set[str]:
+    """The terms of what a moment question asks about ("a bird on a branch" in "when is a bird on a branch
+    shown?")."""
+    return set(lexical.tokens(question)) - _MOMENT_WORDS
+
+
+def _named(wanted: set[str], terms: set[str]) -> int:
+    """How many of the asked terms a text names, or 0 when that is not at least half of them."""
+    hits = sum(1 for t in wanted if lexical.has_term(t, terms))
+    return hits if hits * 2 >= len(wanted) else 0
+
+
 def find_moment(question: str, segments: list[ScoredSegment]) -> Extracted | None:
     """For "when is X shown / heard?": the keyframe sentence or sound label that names X, with its time, found
     by its words. No model call: the 1.5B model asked to copy a picture line copied only its number, and
@@ -75,7 +87,7 @@ def find_moment(question: str, segments: list[ScoredSegment]) -> Extracted | Non
     in the one description ("a bird on a branch" finds "... resembling a kingfisher (a kind of bird)").
     Among equals the description the terms say most of wins ("a picture of a cat" over "a cheetah (a kind of
     big cat)" for "a cat"), then the better-retrieved segment."""
-    wanted = set(lexical.tokens(question)) - _MOMENT_WORDS
+    wanted = _asked_thing(question)
     if not wanted:
         return None
     best: tuple[int, float, int, Extracted] | None = None
@@ -85,9 +97,9 @@ def find_moment(question: str, segments: list[ScoredSegment]) -> Extracted | Non
             [(event.text, (event.start_time, event.end_time)) for event in seg.sounds]
         for text, when in units:
             terms = set(lexical.tokens(text)) - _MOMENT_WORDS
-            hits = sum(1 for t in wanted if lexical.has_term(t, terms))
+            hits = _named(wanted, terms)
             key = (hits, hits / max(1, len(terms)), -n)
-            if hits * 2 >= len(wanted) and hits and (best is None or key > best[:3]):
+            if hits and (best is None or key > best[:3]):
                 best = (*key, Extracted(n, text, when))
     return best[3] if best else None
 
@@ -96,15 +108,9 @@ def subject_named(question: str, segments: list[ScoredSegment]) -> bool:
     """Whether some segment names what a moment question asks about (in speech, on screen, a keyframe
     sentence or a sound label). Asked when a picture of galaxies is shown, with no segment saying galaxies,
     the model gave the time of another picture: every word of that answer was in the segments."""
-    wanted = set(lexical.tokens(question)) - _MOMENT_WORDS
-    if not wanted:
-        return True
-    for scored in segments:
-        terms = lexical.segment_terms(scored.segment, with_filename=False) | \
-            {t for v in scored.segment.visual_spans for t in lexical.tokens(v.text)}
-        if 2 * sum(1 for t in wanted if lexical.has_term(t, terms)) >= len(wanted):
-            return True
-    return False
+    wanted = _asked_thing(question)
+    return not wanted or any(_named(wanted, lexical.segment_terms(s.segment, with_filename=False))
+                             for s in segments)
 
 
 def extract(generator: TextGenerator, question: str, segments: list[ScoredSegment], char_budget: int,
