@@ -94,15 +94,19 @@ def names_a_person(question: str, answer: str) -> bool:
     sentence or line (where any word is capitalised), is no title ("Captain", "Dr"), no code ("TERN-58") and
     not one of the question's words. "The lab manager is Dr. Ines Okafor" names one; "the captain's name is
     Captain TERN-58" and "the farmer's name is silver ladder" do not."""
-    asked = {w.lower() for w in re.findall(r"[\w'’-]+", question)}
+    asked = {_bare(w) for w in re.findall(r"[\w'’-]+", question)}
     for sentence in re.split(r"(?<=[.!?:;])\s+|\n+", answer):
-        words = list(_NAME_WORD.finditer(sentence))
-        for m in words:
-            word = m.group().lower().rstrip("'’s")
-            if m.start() == len(sentence) - len(sentence.lstrip(' "“([')) or word in _NOT_NAMES or word in asked:
-                continue
-            return True
+        first = len(sentence) - len(sentence.lstrip(' "“(['))
+        for m in _NAME_WORD.finditer(sentence):
+            word = _bare(m.group())
+            if m.start() != first and word not in _NOT_NAMES and word not in asked:
+                return True
     return False
+
+
+def _bare(word: str) -> str:
+    """Lower case without a possessive ending: "Thomas's" and "Thomas" are one word ("Thomas" kept whole)."""
+    return re.sub(r"['’]s?$", "", word.lower())
 
 
 def answers_kind(question: str, answer: str) -> bool:

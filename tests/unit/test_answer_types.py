@@ -58,6 +58,8 @@ def test_a_question_about_the_screen_is_answered_with_shown_text():
     ("What is the captain's name?", "Ines Okafor is the captain.", True),
     ("What is the treasurer's name?", "La trésorière est Hélène Garnier [2].", True),
     ("What is the name of the bean variety?", "It is called silver ladder [1].", True),  # not a person: untyped
+    ("What is the name of Thomas's manager?", "The manager of Thomas is his manager [1].", False),  # asked name
+    ("What is the name of Thomas's manager?", "Thomas's manager is Ines Okafor [1].", True),
 ])
 def test_the_name_of_a_person_is_a_name(question, answer, ok):
     """Class 4: recombination into a person's name ("Captain TERN-58") is caught by the answer's shape."""
