@@ -32,9 +32,13 @@ def index(*args: str, data: Path) -> subprocess.CompletedProcess:
 
 
 def collection_rows(data: Path) -> dict[str, tuple[str, int]]:
+    """Each catalog entry's status and segment count; none while the starting process has created the
+    database file but not yet its tables (a poll can land between the two)."""
     if not (data / "catalog.sqlite3").exists():
         return {}
     with sqlite3.connect(f"file:{data / 'catalog.sqlite3'}?mode=ro", uri=True) as db:
+        if db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'collection_files'").fetchone()[0] == 0:
+            return {}
         return {path: (status, n) for path, status, n in db.execute(
             "SELECT f.path, cf.status, cf.segment_count FROM collection_files cf JOIN files f ON f.id = cf.file_id")}
 
