@@ -205,8 +205,11 @@ class ChatService:
         return max(req.params.max_tokens, FORCED_CALL_TOKENS) if forced else req.params.max_tokens
 
     def _focused_speech(self, query: str, segments: list[ScoredSegment]) -> dict[int, list[SpeechPart]]:
-        """Per segment, the utterances closest to the question (one embedding call for all of them)."""
-        parts = [(i, p) for i, s in enumerate(segments) for p in s.segment.speech if p.text]
+        """Per segment after the first, the utterances closest to the question (one embedding call for all of
+        them). The best match is shown whole: a question's words may meet only its framing sentence ("This
+        video explains the basic rules.") while the sentence that answers shares none of them ("Laser goggles
+        are required ..."), and focusing kept the frame and dropped the answer."""
+        parts = [(i, p) for i, s in enumerate(segments) if i > 0 for p in s.segment.speech if p.text]
         if not parts or not query:
             return {}
         embedder = self.retriever.embedder

@@ -132,13 +132,19 @@ def _inside_a_segment(clock: str, segments: list[ScoredSegment]) -> bool:
     return any(s.segment.start_time - 1 <= seconds <= s.segment.end_time + 1 for s in segments)
 
 
+def _unpadded(terms: set[str]) -> set[str]:
+    """Whole numbers without leading zeros: a slide's "9:00" and the answer's "09:00" (or "9 AM") are one time."""
+    return {t.lstrip("0") or "0" if t.isdigit() else t for t in terms}
+
+
 def unsupported_terms(answer: str, question: str, segments: list[ScoredSegment]) -> tuple[set[str], set[str]]:
     """(new terms, unsupported terms): answer terms not in the question, and those found in no segment."""
     context = _context_terms(segments)
     context |= {t for s in segments for t in _terms(to_24h(" ".join(s.segment.scene_text + [s.segment.speech_text])))}
+    context = _unpadded(context)
     spoken = _VIDEO_TIME.sub(lambda m: " " if _inside_a_segment(m.group(), segments) else m.group(),
                              to_24h(strip_markers(answer)))  # "at 01:20" points into a segment: a time we gave
-    new = _terms(spoken) - _terms(question) - META_TERMS
+    new = _unpadded(_terms(spoken)) - _unpadded(_terms(question)) - META_TERMS
     return new, {t for t in new if not lexical.has_term(t, context)}
 
 

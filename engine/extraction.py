@@ -42,8 +42,10 @@ class Extracted:
 
 def locate(reply: str, segments: list[ScoredSegment], min_share: float = 0.7, screen_only: bool = False
            ) -> Extracted | None:
-    """The segment line the reply copied: most of the reply's terms in one utterance or on-screen line.
-    A reply that copies nothing (a paraphrase, an invention, NONE) locates nowhere."""
+    """The segment line the reply copied: most of the reply's terms in one utterance or on-screen line, or
+    a whole line of at least two terms that is half the reply or more (the model copied two adjacent
+    lines as one: "3000 Goggles required" from an OCR crumb and its notice). A reply that copies nothing
+    (a paraphrase, an invention, NONE) locates nowhere."""
     text = re.sub(r"^\s*\[\d+\]\s*(?:speech:|on screen:)?\s*", "", reply.strip(), flags=re.I).strip().strip('"')
     if not text or re.match(r"none\b", text, re.I):
         return None
@@ -55,8 +57,10 @@ def locate(reply: str, segments: list[ScoredSegment], min_share: float = 0.7, sc
         seg = scored.segment
         spoken = [] if screen_only else [p.text for p in seg.speech]
         for line in spoken + [s.text for s in seg.screen_lines()]:
-            share = len(terms & set(lexical.tokens(line))) / len(terms)
-            if share >= min_share and (best is None or share > best[0]):
+            line_terms = set(lexical.tokens(line))
+            share = len(terms & line_terms) / len(terms)
+            whole = len(line_terms) >= 2 and line_terms <= terms and share >= 0.5
+            if (share >= min_share or whole) and (best is None or share > best[0]):
                 best = (share, n, line)
     return Extracted(best[1], best[2]) if best else None
 

@@ -222,3 +222,33 @@ def test_an_hour_long_summary_covers_the_whole_hour_in_bounded_calls_of_bounded_
     assert out.chapters[0].start_time == 0.0 and out.chapters[-1].end_time == 3600.0
     gaps = [b.start_time - a.end_time for a, b in zip(out.chapters, out.chapters[1:], strict=False)]
     assert gaps and max(gaps) == 0.0  # consecutive: no stretch of the hour left out
+
+
+class _WordEmbedder:
+    """Bag-of-words vectors: an utterance is as close to the question as the words they share."""
+    related_floor = 0.9
+    same_meaning_floor = None
+    vocab = ["rules", "explains", "goggles", "exit", "lunch", "parking"]
+
+    def embed_cached(self, texts, persist=True, query=False):
+        import numpy as np
+        vecs = np.array([[1.0 if w in t.lower() else 0.0 for w in self.vocab] + [0.1] for t in texts])
+        return vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+
+
+def test_the_best_match_keeps_all_its_speech_and_the_others_are_focused(catalog):
+    from clipcite.domain import ScoredSegment, Segment, SpeechPart
+
+    def seg(i: int, lines: list[str]) -> ScoredSegment:
+        speech = [SpeechPart(t, 20.0 * i + k, 20.0 * i + k + 1) for k, t in enumerate(lines)]
+        return ScoredSegment(Segment("c1", "f1", f"s{i}", i, 20.0 * i, 20.0 * i + 20, speech=speech), 1.0)
+
+    chat, retriever, _ = service(catalog, "")
+    retriever.embedder = _WordEmbedder()
+    # The answering sentence shares no word with the question; only the framing sentence does.
+    first = seg(0, ["This video explains the rules.", "Laser goggles are required.", "Lunch is at noon.",
+                    "Parking is behind the hall."])
+    second = seg(1, ["These rules are new.", "The exit is north.", "Lunch is free.", "Parking is full."])
+    focused = chat._focused_speech("What rules were explained?", [first, second])
+    assert 0 not in focused  # shown whole
+    assert len(focused[1]) == 2 and focused[1][0].text == "These rules are new."  # the rest: top 2 only

@@ -97,6 +97,10 @@ def test_a_time_converted_to_the_askers_clock_is_the_same_figure():
     segs = [ScoredSegment(segment(0, "La próxima reunión será el jueves.", ("Próxima reunión: jueves 14:00",)), 1.0)]
     assert is_grounded("The meeting is at 2:00 PM on Thursday [1].", "When is the meeting?", segs)
     assert not is_grounded("The meeting is at 3 pm on Thursday [1].", "When is the meeting?", segs)
+    hours = [ScoredSegment(segment(0, "", ("Open daily 9:00-18:00",)), 1.0)]  # a morning hour, unpadded
+    assert is_grounded("The zoo is open from 9:00 AM to 6:00 PM [1].", "What are the opening hours?", hours)
+    assert is_grounded("It opens at 09:00 [1].", "What are the opening hours?", hours)
+    assert not is_grounded("It opens at 8:00 AM [1].", "What are the opening hours?", hours)
 
 
 def test_a_picture_answer_is_cited_for_the_seconds_the_picture_is_shown():

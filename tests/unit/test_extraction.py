@@ -16,6 +16,9 @@ def test_a_copied_line_or_fragment_is_located_in_its_segment():
         "On spare parts, we spent $900 this month [2]."
     assert locate("$900", SEGS).line == "On spare parts, we spent $900 this month."  # a fragment of a line
     assert locate("[2] on screen: No flash photography", SEGS).answer() == "No flash photography [2]."
+    # Two adjacent lines copied as one (an OCR crumb before the notice): the whole line inside it counts.
+    assert locate("3000 No flash photography", SEGS).line == "No flash photography"
+    assert locate("flash photography of the ferry pier at dawn", SEGS) is None  # a line's words, mostly new
 
 
 def test_none_paraphrases_and_inventions_locate_nowhere():
