@@ -64,8 +64,8 @@ _ROLES = ("captain|pilot|driver|farmer|teacher|manager|director|chef|cook|doctor
           "minister|priest|lecturer|tutor|principal|dean|caretaker|janitor|technician|mechanic|electrician|"
           "plumber|carpenter|photographer|surgeon|pharmacist|receptionist|clerk|agent|representative|sponsor")
 _PERSON_NAME_QUESTION = re.compile(
-    rf"\bname of (?:the |a |an |this |that |their |its |his |her |our |your )?(?:[\w'’-]+ ){{0,3}}?(?:{_ROLES})s?\b"
-    rf"|\b(?:{_ROLES})(?:'s|’s)? (?:full |first |last )?name\b", re.I)
+    rf"\bname of (?:the |a |an |this |that |their |its |his |her |our |your )?(?:[\w'’-]+ ){{0,3}}?(?P<a>{_ROLES})s?\b"
+    rf"|\b(?P<b>{_ROLES})(?:'s|’s)? (?:full |first |last )?name\b", re.I)
 # Words that are capitalised without being a name: sentence starters and titles.
 _NOT_NAMES = frozenset(re.findall(r"\S+", """the a an it he she they his her their its this that these those there
 here according in on at by for from to of with yes no name names called named captain doctor dr mr mrs ms miss sir
@@ -89,19 +89,60 @@ def asks_person_name(question: str) -> bool:
     return bool(_PERSON_NAME_QUESTION.search(question))
 
 
-def names_a_person(question: str, answer: str) -> bool:
-    """Whether the answer holds a capitalised name of its own: a word in title case that does not start a
-    sentence or line (where any word is capitalised), is no title ("Captain", "Dr"), no code ("TERN-58") and
-    not one of the question's words. "The lab manager is Dr. Ines Okafor" names one; "the captain's name is
-    Captain TERN-58" and "the farmer's name is silver ladder" do not."""
+def asked_role(question: str) -> str | None:
+    """The role whose holder's name is asked ("farmer" in "the name of the farmer who ...")."""
+    m = _PERSON_NAME_QUESTION.search(question)
+    return (m.group("a") or m.group("b")).lower() if m else None
+
+
+def given_names(question: str, answer: str) -> list[str]:
+    """The capitalised names the answer gives of its own (see `names_a_person`), lower case."""
     asked = {_bare(w) for w in re.findall(r"[\w'’-]+", question)}
+    found = []
     for sentence in re.split(r"(?<=[.!?:;])\s+|\n+", answer):
         first = len(sentence) - len(sentence.lstrip(' "“(['))
         for m in _NAME_WORD.finditer(sentence):
             word = _bare(m.group())
             if m.start() != first and word not in _NOT_NAMES and word not in asked:
-                return True
-    return False
+                found.append(word)
+    return found
+
+
+def names_a_person(question: str, answer: str) -> bool:
+    """Whether the answer holds a capitalised name of its own: a word in title case that does not start a
+    sentence or line (where any word is capitalised), is no title ("Captain", "Dr"), no code ("TERN-58") and
+    not one of the question's words. "The lab manager is Dr. Ines Okafor" names one; "the captain's name is
+    Captain TERN-58" and "the farmer's name is silver ladder" do not."""
+    return bool(given_names(question, answer))
+
+
+ROLE_NAME_WINDOW_S = 10.0
+
+
+def name_beside_role(question: str, answer: str, lines: list[tuple[str, str, float, float]]) -> bool:
+    """For "what is the name of the farmer ...?": the name the answer gives is said or shown within
+    `ROLE_NAME_WINDOW_S` of where the videos mention that farmer (`lines`: file, text, start, end of each
+    utterance and on-screen line). Asked the farmer's name, the model answered "Olavas", a mishearing of
+    "all of us" twenty seconds before the farmer was mentioned: a word of the segments, so the lexical check
+    passed it, and capitalised, so it looked like a name. Where the videos never say the role ("the name
+    of the speaker"), there is nothing to place the name against and the check passes."""
+    role = asked_role(question)
+    names = given_names(question, answer)
+    if role is None or not names:
+        return True
+
+    def has(text: str, word: str) -> bool:
+        return re.search(rf"\b{re.escape(word)}(?:s|'s|’s)?\b", text, re.I) is not None
+
+    roles = [(f, a, b) for f, text, a, b in lines if has(text, role)]
+    if not roles:
+        return True
+    for name in names:
+        placed = [(f, a, b) for f, text, a, b in lines if has(text, name)]
+        if not any(f == rf and a - ROLE_NAME_WINDOW_S <= rb and ra - ROLE_NAME_WINDOW_S <= b
+                   for f, a, b in placed for rf, ra, rb in roles):
+            return False
+    return True
 
 
 def _bare(word: str) -> str:

@@ -14,7 +14,7 @@ import numpy as np
 from clipcite.domain import ScoredSegment, SpeechPart
 from clipcite.errors import InvalidRequest
 from engine import languages
-from engine.answer_types import answers_kind, asks_moment, names_screen_text
+from engine.answer_types import answers_kind, asks_moment, name_beside_role, names_screen_text
 from engine.catalog import Catalog, IndexStatus
 from engine.citations import Citation, adds_nothing, cite, is_grounded, is_refusal
 from engine.conversation import Turn, last_user_message, prompt_question, search_query, user_turns
@@ -23,7 +23,7 @@ from engine.extraction import extract, find_moment, subject_named
 from engine.filters import Group
 from engine.fitting import fit_prompt
 from engine.generation import GenerationParams, TextGenerator
-from engine.prompting import SYSTEM_PROMPT, TOOLS_SYSTEM_PROMPT, build_user_message, pick_parts
+from engine.prompting import SYSTEM_PROMPT, TOOLS_SYSTEM_PROMPT, build_user_message, continue_sentences, pick_parts
 from engine.retrieval import RetrievalOptions, Retriever
 from engine.scopes import search_scope
 from engine.summary import summarize, wants_summary
@@ -211,7 +211,7 @@ class ChatService:
         are required ..."), and focusing kept the frame and dropped the answer."""
         parts = [(i, p) for i, s in enumerate(segments) if i > 0 for p in s.segment.speech if p.text]
         if not parts or not query:
-            return {}
+            return continue_sentences(segments, {})
         embedder = self.retriever.embedder
         vecs = np.concatenate([embedder.embed_cached([query], persist=False, query=True),  # retrieval embedded it
                                embedder.embed_cached([p.text for _, p in parts])])
@@ -221,7 +221,7 @@ class ChatService:
             idx = [k for k, (j, _) in enumerate(parts) if j == i]
             out[i] = [parts[idx[c]][1] for c in pick_parts([sims[k] for k in idx], floor=embedder.related_floor,
                                                             texts=[parts[k][1].text for k in idx])]
-        return out
+        return continue_sentences(segments, out)
 
     def summarize(self, req: ChatRequest, plan: Plan) -> ChatAnswer:
         """Chapters with time ranges and an overview, from all segments of the file in scope."""
@@ -325,8 +325,12 @@ class ChatService:
         if not tool_results and (adds_nothing(text, question)
                                  or (asks_moment(question) and not subject_named(question, segments))):
             return False
+        lines = [(s.segment.file_id, p.text, p.start_time, p.end_time) for s in segments for p in s.segment.speech]
+        lines += [(s.segment.file_id, ln.text, ln.start_time, ln.end_time)
+                  for s in segments for ln in s.segment.screen_lines()]
         return is_grounded(text, f"{question} {tool_results}", segments) and answers_kind(question, text) \
-            and names_screen_text(question, text, [line for s in segments for line in s.segment.scene_text])
+            and names_screen_text(question, text, [line for s in segments for line in s.segment.scene_text]) \
+            and name_beside_role(question, text, lines)
 
     def _summary_line_supported(self, text: str, question: str, segments: list[ScoredSegment]) -> bool:
         """A chapter line or overview in the video's language shares its words; one in the instruction's

@@ -117,6 +117,32 @@ def subject_named(question: str, segments: list[ScoredSegment]) -> bool:
                              for s in segments)
 
 
+# "What kind of photography is not allowed?", "Is smoking permitted?", "What is forbidden in the hall?"
+_PROHIBITION = re.compile(r"\b(?:not\s+(?:allowed|permitted)|forbidden|prohibited|banned|(?:can ?not|can't|may not|"
+                          r"must not|mustn't)\s+(?:be\s+)?(?:use|used|take|taken|bring|brought|do|done))\b"
+                          r"|\b(?:allowed|permitted)\b", re.I)
+_NOTICE = re.compile(r"^\s*no\s+(\w.*)$", re.I)  # a prohibition sign: "No flash photography", "No dogs"
+_PROHIBITION_WORDS = frozenset(lexical.tokens(
+    "what which kind sort type is are not allowed permitted forbidden prohibited banned can cannot may must be "
+    "use used take taken bring brought do done here there inside in the video videos"))
+
+
+def find_notice(question: str, segments: list[ScoredSegment]) -> Extracted | None:
+    """For "what (kind of) X is not allowed?": the on-screen "No ... X" sign that names X. The 1.5B model
+    refused "What kind of photography is not allowed?" beside "No flash photography", in the answer and in
+    the copy-the-line retry, although the prompt's worked example shows that very reading. A sign about
+    something else ("No smoking" for photography) is no answer, so X must be named."""
+    if not _PROHIBITION.search(question):
+        return None
+    wanted = set(lexical.tokens(question)) - _PROHIBITION_WORDS
+    for n, scored in enumerate(segments, 1):
+        for line in scored.segment.screen_lines():
+            m = _NOTICE.match(line.text)
+            if m and wanted and _named(wanted, set(lexical.tokens(m.group(1)))):
+                return Extracted(n, line.text)
+    return None
+
+
 def extract(generator: TextGenerator, question: str, segments: list[ScoredSegment], char_budget: int,
             speech: dict[int, list[SpeechPart]] | None = None, max_segments: int = 3) -> Extracted | None:
     """Ask for the answering line among the best `max_segments` segments; None when there is none. A
@@ -133,6 +159,6 @@ def extract(generator: TextGenerator, question: str, segments: list[ScoredSegmen
     messages = [{"role": "system", "content": EXTRACT_PROMPT},
                 {"role": "user", "content": build_user_message(question, shown, char_budget, speech)}]
     gen = generator.chat(messages, GenerationParams(max_tokens=60, temperature=0.0))
-    found = locate(gen.text, shown, screen_only=asks_about_screen(question))
+    found = locate(gen.text, shown, screen_only=asks_about_screen(question)) or find_notice(question, shown)
     log.info("extractive retry after a refusal: %r -> %s", gen.text[:120], found)
     return found

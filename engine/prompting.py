@@ -68,7 +68,8 @@ def render_segment(n: int, seg: Segment, char_budget: int, speech: list[SpeechPa
     name = Path(seg.file_info.get("filename") or seg.file_id).name
     lines = [f"[{n}] {name} {fmt_time(seg.start_time)}-{fmt_time(seg.end_time)}"]
     parts = seg.speech if speech is None else speech
-    position = {id(p): i for i, p in enumerate(seg.speech)}
+    own = {id(p) for p in seg.speech}  # a sentence's end borrowed from the next segment follows on, no gap
+    position = {id(p): i for i, p in enumerate([*seg.speech, *(p for p in parts if id(p) not in own)])}
     screen = seg.screen_lines()
     timed = bool(seg.scene_text_spans)  # untimed lines (older points) follow the speech, as they used to
     entries = sorted([(p.start_time, 1, i) for i, p in enumerate(parts) if p.text]  # a slide up first on ties
@@ -151,6 +152,37 @@ def build_user_message(question: str, segments: list[ScoredSegment], char_budget
         speech = speech or {}
         body = "\n\n".join(render_segment(i + 1, s.segment, char_budget, speech.get(i)) for i, s in enumerate(segments))
     return f"{body}\n\nQuestion: {question}"
+
+
+_SENTENCE_END = re.compile(r"[.!?…。！？]\W*$")
+
+
+def continue_sentences(segments: list[ScoredSegment], speech: dict[int, list[SpeechPart]]
+                       ) -> dict[int, list[SpeechPart]]:
+    """A segment whose shown speech ends mid-sentence gets the rest of that sentence from the next segment
+    of its file, when that one was retrieved too. A 20-s window cut "The one everybody asks for is a
+    climbing bean" | "called the Silver Ladder, ...": each half alone does not answer which bean, and the
+    model refused with both in the prompt, numbered apart."""
+    out = dict(speech)
+    for i, scored in enumerate(segments):
+        seg = scored.segment
+        shown = out.get(i, seg.speech)
+        if not seg.speech or not shown or shown[-1] is not seg.speech[-1] or _SENTENCE_END.search(shown[-1].text):
+            continue
+        nxt = next((s.segment for s in segments if s.segment.file_id == seg.file_id
+                    and abs(s.segment.start_time - seg.end_time) < 0.01 and s.segment.speech), None)
+        if nxt is None:
+            continue
+        tail = []
+        seen = {(p.start_time, p.text) for p in shown}  # an utterance on the boundary is in both segments
+        for part in nxt.speech[:2]:  # the rest of the sentence, at most two utterances
+            if (part.start_time, part.text) in seen:
+                continue
+            tail.append(part)
+            if _SENTENCE_END.search(part.text):
+                break
+        out[i] = [*shown, *tail]
+    return out
 
 
 def pick_parts(sims: list[float], keep: int = 2, floor: float = 0.3, texts: list[str] | None = None) -> list[int]:

@@ -74,3 +74,17 @@ def test_questions_about_a_moment_of_the_video():
     for q in ("When does the seed library group meet?", "When will we see the results?", "When is the match played?",
               "Where is a horse shown?"):
         assert not asks_moment(q), q
+
+
+def test_a_name_must_be_given_near_where_the_role_is_mentioned():
+    from engine.answer_types import name_beside_role
+    lines = [("f", "Last year we lent out 600 packets, which surprised Olavas.", 30.0, 34.0),
+             ("f", "It is called the Silver Ladder, which an old farmer gave us years ago.", 59.0, 63.0),
+             ("f", "The farmer, Anna Berg, still grows it.", 64.0, 67.0),
+             ("g", "Tomas said hello.", 60.0, 62.0)]
+    q = "What is the name of the farmer who gave the seed library its bean?"
+    assert not name_beside_role(q, "The farmer's name is Olavas [1].", lines)  # 25 s away: another sentence
+    assert name_beside_role(q, "The farmer is Anna Berg [1].", lines)
+    assert not name_beside_role(q, "The farmer is Tomas [2].", lines)  # beside in time, in another file
+    assert name_beside_role("What is the name of the speaker?", "The speaker is Olavas.", lines)  # role never said
+    assert name_beside_role("Where is the cloakroom?", "It is on the Lower Floor.", lines)  # no name asked

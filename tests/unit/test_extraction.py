@@ -98,3 +98,17 @@ def test_among_equal_matches_the_description_that_is_mostly_the_asked_thing_wins
     found = extract(FakeGenerator("NONE"), "When is a cat shown?", [ScoredSegment(cheetah, 0.9),
                                                                      ScoredSegment(kitten, 0.8)], 400)
     assert found is not None and found.number == 2 and found.when == (30, 39)
+
+
+def test_a_prohibition_question_is_answered_by_the_sign_that_names_its_thing():
+    from engine.extraction import find_notice
+    assert find_notice("What kind of photography is not allowed?", SEGS).answer() == "No flash photography [2]."
+    assert find_notice("Is flash photography permitted?", SEGS).number == 2
+    assert find_notice("Is smoking allowed?", SEGS) is None  # the sign is about something else
+    assert find_notice("What kind of photography do visitors like?", SEGS) is None  # no prohibition asked
+
+
+def test_the_retry_falls_back_to_the_sign_when_the_model_copies_nothing():
+    found = extract(FakeGenerator("NONE"), "What kind of photography is not allowed?", SEGS, 400)
+    assert found is not None and found.line == "No flash photography"
+    assert extract(FakeGenerator("NONE"), "How much does a ticket cost?", SEGS, 400) is None

@@ -94,3 +94,23 @@ def test_keyframe_sentences_carry_their_times_on_screen():
     prompt = build_user_message("When is a horse shown?", [ScoredSegment(seg, 1.0)])
     assert "A picture of a horse in the centre (00:42-00:47, 00:55-00:58). A slide of text (00:47-00:52)." in prompt
     assert "grey" not in prompt
+
+
+def test_a_sentence_cut_by_the_segment_window_is_finished_from_the_next_segment():
+    from clipcite.domain import ScoredSegment, Segment, SpeechPart
+    from engine.prompting import continue_sentences
+
+    first = Segment("c", "f", "a", 2, 40.0, 60.0, speech=[SpeechPart("Beans are popular.", 45, 48),
+                                                           SpeechPart("The one everybody asks for is a bean", 56, 59)],
+                    file_info={"filename": "talk.mp4"})
+    second = Segment("c", "f", "b", 3, 60.0, 80.0, speech=[SpeechPart("called the Silver Ladder.", 59, 62),
+                                                            SpeechPart("We meet on Saturdays.", 65, 68)],
+                     file_info={"filename": "talk.mp4"})
+    other = Segment("c", "g", "c", 3, 60.0, 80.0, speech=[SpeechPart("Unrelated.", 61, 62)])
+    segs = [ScoredSegment(first, 1.0), ScoredSegment(other, 0.9), ScoredSegment(second, 0.8)]
+    out = continue_sentences(segs, {})
+    assert [p.text for p in out[0]][-1] == "called the Silver Ladder."  # the file's next window, not another file
+    assert 1 not in out and 2 not in out  # those end their sentences
+    msg = build_user_message("Which bean?", segs, 600, out)
+    assert "is a bean called the Silver Ladder." in msg  # read as one sentence, no gap mark
+    assert continue_sentences([ScoredSegment(first, 1.0)], {}) == {}  # the next window was not retrieved
