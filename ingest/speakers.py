@@ -17,11 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from clipcite.domain import SpeechSpan
+from ingest.speech import SAMPLE_RATE, decode
 from models.loading import Lazy
 
 log = logging.getLogger(__name__)
-
-SAMPLE_RATE = 16000
 
 
 @dataclass(frozen=True)
@@ -92,9 +91,7 @@ class SpeakerDiarizer:
         """The same utterances (long ones split into chunks) with `speaker` set."""
         if not spans:
             return spans
-        from faster_whisper.audio import decode_audio
-
-        audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
+        audio = decode(path)  # the speech stage's decode of this file (kept until the audio stages end)
         pieces = [p for s in spans for p in _pieces(s, self.options.chunk_seconds)]
         usable = [i for i, (a, b, _) in enumerate(pieces) if b - a >= self.options.min_seconds]
         if not usable:
