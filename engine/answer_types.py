@@ -123,7 +123,7 @@ def name_beside_role(question: str, answer: str, lines: list[tuple[str, str, flo
     """For "what is the name of the farmer ...?": the name the answer gives is said or shown within
     `ROLE_NAME_WINDOW_S` of where the videos mention that farmer (`lines`: file, text, start, end of each
     utterance and on-screen line). Asked the farmer's name, the model answered "Olavas", a mishearing of
-    "all of us" twenty seconds before the farmer was mentioned: a word of the segments, so the lexical check
+    "all of us" 25 seconds before the farmer was mentioned: a word of the segments, so the lexical check
     passed it, and capitalised, so it looked like a name. Where the videos never say the role ("the name
     of the speaker"), there is nothing to place the name against and the check passes."""
     role = asked_role(question)

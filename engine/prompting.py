@@ -161,8 +161,8 @@ def continue_sentences(segments: list[ScoredSegment], speech: dict[int, list[Spe
                        ) -> dict[int, list[SpeechPart]]:
     """A segment whose shown speech ends mid-sentence gets the rest of that sentence from the next segment
     of its file, when that one was retrieved too. A 20-s window cut "The one everybody asks for is a
-    climbing bean" | "called the Silver Ladder, ...": each half alone does not answer which bean, and the
-    model refused with both in the prompt, numbered apart."""
+    climbing bean" | "called the Silver Ladder, ...": neither half, numbered apart in the prompt, says
+    which bean everybody asks for."""
     out = dict(speech)
     for i, scored in enumerate(segments):
         seg = scored.segment
@@ -199,6 +199,6 @@ def pick_parts(sims: list[float], keep: int = 2, floor: float = 0.3, texts: list
         for i in sorted(picked):
             if i > 0 and texts[i][:1].islower():  # a continuation: its sentence began before it
                 picked.add(i - 1)
-            if i + 1 < len(texts) and not re.search(r"[.!?…。！？]\W*$", texts[i].strip()):  # runs on
+            if i + 1 < len(texts) and not _SENTENCE_END.search(texts[i].strip()):  # runs on
                 picked.add(i + 1)
     return sorted(picked)

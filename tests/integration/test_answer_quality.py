@@ -23,6 +23,7 @@ SCENES = [
     Scene((60, 120, 60), text="Depot works",
           say="Over the winter the roof was replaced. The workshop was repainted while it was closed. "
               "The new canteen opens on the second of May."),
+    Scene((90, 30, 30), text="No flash photography", seconds=3.0),  # a silent prohibition sign
 ]
 
 
@@ -84,3 +85,12 @@ def test_a_code_is_not_a_persons_name(qwen_server, depot):
     collection, _ = depot
     a = ask(qwen_server, collection, "What is the name of the depot manager?")
     assert "do not contain" in a["text"].lower() and not a["citations"], a
+
+
+def test_a_prohibition_sign_answers_what_is_not_allowed(qwen_server, depot):
+    """Class 3: a 3-second silent "No X" sign answers "what kind of X is not allowed?" and is cited there
+    (the model refused it beside the sign; the retry reads the sign that names the thing asked)."""
+    collection, windows = depot
+    a = ask(qwen_server, collection, "What kind of photography is not allowed?")
+    assert "flash" in a["text"].lower(), a
+    assert a["citations"] and inside(a["citations"][0], windows[4]), a
