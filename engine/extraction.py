@@ -118,9 +118,9 @@ def subject_named(question: str, segments: list[ScoredSegment]) -> bool:
 
 
 # "What kind of photography is not allowed?", "Is smoking permitted?", "What is forbidden in the hall?"
-_PROHIBITION = re.compile(r"\b(?:not\s+(?:allowed|permitted)|forbidden|prohibited|banned|(?:can ?not|can't|may not|"
+_PROHIBITION = re.compile(r"\b(?:forbidden|prohibited|banned|(?:can ?not|can't|may not|"
                           r"must not|mustn't)\s+(?:be\s+)?(?:use|used|take|taken|bring|brought|do|done))\b"
-                          r"|\b(?:allowed|permitted)\b", re.I)
+                          r"|\b(?:allowed|permitted)\b", re.I)  # "not allowed" is found by "allowed"
 _NOTICE = re.compile(r"^\s*no\s+(\w.*)$", re.I)  # a prohibition sign: "No flash photography", "No dogs"
 _PROHIBITION_WORDS = frozenset(lexical.tokens(
     "what which kind sort type is are not allowed permitted forbidden prohibited banned can cannot may must be "
