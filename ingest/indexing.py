@@ -7,7 +7,6 @@ model analysis it reads is cached per file (`ingest.jobs.analysis_for`).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -26,7 +25,6 @@ from clipcite.domain import (
     SpeechSpan,
     TimeRange,
 )
-from clipcite.errors import InvalidRequest
 from engine import lexical
 from engine.embedding import Embedder
 from engine.filters import Group, Match
@@ -52,8 +50,7 @@ def plan(cfg: SegmentationConfig, analysis: FileAnalysis, path: Path, embedder: 
     # shows the same picture: not a cut); near-duplicates merge in narrative.
     cuts = [b.start for a, b in zip(analysis.visuals, analysis.visuals[1:], strict=False)
             if b.description != a.description]
-    with contextlib.suppress(InvalidRequest):  # PySceneDetect missing: the keyframe changes alone
-        cuts += detect_shots(path, SegmentationConfig(strategy="shot-detector", detector="adaptive"))
+    cuts += detect_shots(path, SegmentationConfig(strategy="shot-detector", detector="adaptive"))
     return narrative_ranges(analysis, cuts, embedder, start, end, cfg.chapters, cfg.min_chapters, cfg.max_chapters)
 
 

@@ -1,6 +1,6 @@
 """Narrative segmentation: chapters that follow the video's topics, with boundaries on its scene cuts.
 
-The candidate boundaries are the shot cuts (PySceneDetect; the keyframe changes when it is missing), so
+The candidate boundaries are the shot cuts (`ingest.shots`) and the keyframes whose description changed, so
 a chapter never starts mid-shot. Each shot's words (speech and on-screen text) are embedded; the
 chapters are cut where neighbouring shots say the least similar things, as many as asked
 (`number_of_chapters`, or within `min_chapters`..`max_chapters`; by default about one a minute). A cut

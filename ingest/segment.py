@@ -2,7 +2,7 @@
 
 Segmentation is pure timeline arithmetic over the file's analysis (speech, keyframes), so re-segmenting
 a file for another collection never re-runs the models. Shot detection is the one strategy that reads
-pixels, through PySceneDetect.
+pixels (`ingest.shots`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from clipcite.domain import TimeRange
 from clipcite.errors import InvalidRequest
+from ingest.shots import ShotParams, detect_cuts
 
 log = logging.getLogger(__name__)
 
@@ -199,18 +200,10 @@ def uniform_windows(start: float, end: float, window: float, hop: float | None =
 
 
 def detect_shots(path: Path, cfg: SegmentationConfig) -> list[float]:
-    """Cut times (seconds) from PySceneDetect; `opencv-python-headless` provides cv2 for it."""
-    try:
-        from scenedetect import AdaptiveDetector, ContentDetector, detect
-    except ImportError as exc:
-        raise InvalidRequest("shot-detector segmentation needs PySceneDetect: "
-                             "pip install --no-deps scenedetect (cv2 comes from opencv-python-headless)") from exc
-    if cfg.detector == "adaptive":
-        detector = AdaptiveDetector()
-    else:
-        detector = ContentDetector(threshold=cfg.threshold if cfg.threshold is not None else 27.0)
-    scenes = detect(str(path), detector, backend="pyav")
-    return [float(start.seconds) for start, _ in scenes[1:]]
+    """Cut times (seconds) from the content or adaptive shot detector (`ingest.shots`)."""
+    adaptive = cfg.detector == "adaptive"
+    params = ShotParams(adaptive=adaptive, threshold=cfg.threshold if cfg.threshold is not None else 27.0)
+    return detect_cuts(path, params)
 
 
 def shots_to_windows(cuts: list[float], start: float, end: float, cfg: SegmentationConfig) -> list[TimeRange]:
