@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -35,12 +36,16 @@ from api.routers import (
 from api.services import Services, build_services
 from clipcite.settings import Settings, load_settings
 from ingest.jobs import owner_is_dead
+from ingest.readiness import run_checks
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent / "web"
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, services: Services | None = None,
+               on_fatal: Callable[[list[str]], None] | None = None) -> FastAPI:
+    """`on_fatal(messages)`: called when a start-up check fails (`clipcite serve` stops the server then);
+    without it the server stays up, `degraded`, and its workers wait for the checks to pass."""
     settings = settings or load_settings()
 
     @asynccontextmanager
@@ -49,14 +54,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = svc
         if failed := svc.catalog.stored.fail_unfinished("the server restarted before it finished", owner_is_dead):
             log.warning("%d background response(s) of the previous run marked failed", failed)
-        if settings.run_worker:
-            svc.worker.start()
-        else:
+        if not settings.run_worker:
             log.info("API only: ingest jobs wait for `clipcite worker` processes on the same database")
-        log.info("clipcite ready: data in %s, device %s", settings.resolved_data_dir, svc.devices.device)
+        closing = threading.Event()
+        starter = threading.Thread(target=_check_then_start, args=(svc, settings, closing, on_fatal),
+                                   name="startup-checks", daemon=True)
+        starter.start()
+        log.info("clipcite listening: data in %s, device %s", settings.resolved_data_dir, svc.devices.device)
         try:
             yield
         finally:
+            closing.set()
+            starter.join(120)  # a model half-loaded by the checks is not freed under their thread
             if services is None:
                 svc.close()
 
@@ -88,6 +97,28 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.mount("/ui", StaticFiles(directory=WEB_DIR, html=True), name="ui")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented override
     return app
+
+
+def _check_then_start(svc: Services, settings: Settings, closing: threading.Event,
+                      on_fatal: Callable[[list[str]], None] | None) -> None:
+    """The start-up checks in the background (the server answers meanwhile, `/health` says `starting`),
+    then the ingest workers: none is claimed before every model has loaded and run once."""
+    checks = svc.checks()
+    if checks:
+        results = run_checks(checks) if not closing.is_set() else []
+        if closing.is_set():
+            return
+        if not svc.readiness.record(results):
+            for r in results:
+                if not r.ok:
+                    log.error("start-up check failed: %s", r.message)
+            if on_fatal is not None:
+                on_fatal([r.message for r in results if not r.ok])
+                return
+        else:
+            log.info("start-up checks passed: %s", ", ".join(f"{r.name} {r.seconds:.1f}s" for r in results))
+    if settings.run_worker and not closing.is_set():
+        svc.worker.start()
 
 
 def _openapi(app: FastAPI) -> dict:

@@ -53,7 +53,7 @@ from api.responses import (
 from clipcite.domain import ScoredSegment, Segment
 from clipcite.errors import ClipciteError
 from engine import citations as engine_citations
-from engine.catalog import CollectionFileRecord, CollectionRecord, FileRecord
+from engine.catalog import CollectionFileRecord, CollectionRecord, FileRecord, IndexStatus
 from engine.chat import ChatAnswer
 from engine.lexical import tidy_numbers
 from engine.prompting import fmt_time
@@ -169,6 +169,9 @@ def collection_file_obj(cf: CollectionFileRecord, f: FileRecord | None = None,
         out["progress"] = progress
     if cf.error:
         out["error"] = cf.error
+        # A failed file failed on its own content; a pending one with a reason waits for the environment
+        # (a model that cannot load: the job is back in the queue, `/health` says why).
+        out["error_kind"] = "media" if cf.status == IndexStatus.FAILED else "environment"
     if processing_seconds is not None:
         out["processing_seconds"] = {k: round(v, 3) for k, v in processing_seconds.items()}
     return CollectionFileObject.model_validate(out)

@@ -12,7 +12,10 @@ from engine.chat import ChatService
 from engine.generation import LlamaGenerator
 from engine.retrieval import CrossEncoderReranker, Retriever
 from engine.search import SearchService
+from ingest.readiness import Check
 from ingest.runtime import IngestRuntime, build_ingest
+from models.devices import DevicePlan
+from models.registry import ModelRegistry
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +29,33 @@ class Services(IngestRuntime):
     # Every model caller (chat, streams, tools, summaries) takes the model through this one lease.
     model: ModelAccess
 
+    def checks(self) -> list[Check]:
+        """The server's start-up checks: the ingest models when it runs workers (else only the embedder,
+        which embeds questions), then the chat model."""
+        ingest = self.worker.checks if self.settings.run_worker else \
+            [c for c in self.worker.checks if c.name == "embedding"]
+        return [*ingest, chat_check(self.generator)] if ingest else []
+
     def close(self) -> None:
         self.model.close()  # live streams stop before their next token
         self.generator.close()
         super().close()
 
 
+def chat_generator(settings: Settings, registry: ModelRegistry, devices: DevicePlan) -> LlamaGenerator:
+    return LlamaGenerator(registry.resolve(settings.chat_model, "chat"), settings.chat_model, n_ctx=settings.n_ctx,
+                          threads=devices.stage_threads.chat,
+                          n_gpu_layers=devices.llama_gpu_layers(settings.n_gpu_layers))
+
+
+def chat_check(generator: LlamaGenerator) -> Check:
+    return Check(f"chat ({generator.model_name})", ("llama-cpp-python",), generator.smoke)
+
+
 def build_services(settings: Settings) -> Services:
     base = build_ingest(settings)
     devices, th = base.devices, base.devices.stage_threads
-    generator = LlamaGenerator(base.registry.resolve(settings.chat_model, "chat"), settings.chat_model,
-                               n_ctx=settings.n_ctx, threads=th.chat,
-                               n_gpu_layers=devices.llama_gpu_layers(settings.n_gpu_layers))
+    generator = chat_generator(settings, base.registry, devices)
     reranker = CrossEncoderReranker(settings.reranker_model, devices.device, th.embed) \
         if settings.reranker_model else None
     retriever = Retriever(base.store, base.embedder, reranker, base.clip)

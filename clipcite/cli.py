@@ -23,8 +23,31 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
         log.warning("!!! binding to %s with no API keys: anyone who can reach this port can read your videos. "
                     "Set CLIPCITE_API_KEYS='[\"...\"]' !!!", settings.host)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level.lower())
+    fatal: list[str] = []
+
+    def stop(messages: list[str]) -> None:  # a start-up check failed: the environment must be fixed first
+        fatal.extend(messages)
+        server.should_exit = True
+
+    config = uvicorn.Config(create_app(settings, on_fatal=stop), host=settings.host, port=settings.port,
+                            log_level=args.log_level.lower())
+    server = uvicorn.Server(config)
+    server.run()
+    if fatal:
+        log.error("clipcite stopped: a model cannot run here (`clipcite doctor` shows every check): %s",
+                  "; ".join(fatal))
+        return 2
     return 0
+
+
+def _checked(rt) -> bool:
+    """Run a worker process's start-up checks before it claims anything; False (logged) when one fails."""
+    if rt.worker is None or not rt.worker.checks or rt.worker.check_environment():
+        return True
+    for reason in rt.worker.readiness.reasons:
+        log.error("start-up check failed: %s", reason)
+    log.error("no job was claimed; fix the environment (`clipcite doctor` shows every check)")
+    return False
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -47,6 +70,9 @@ def _worker(args: argparse.Namespace) -> int:
     if not settings.database_url:
         log.warning("no CLIPCITE_DATABASE_URL: this worker takes jobs from %s, shared only with processes on "
                     "this machine that use the same data dir", settings.catalog_target)
+    if not _checked(rt):
+        rt.close()
+        return 2
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -96,6 +122,36 @@ def _models(args: argparse.Namespace) -> int:
     return 1 if damaged else 0
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    """Every enabled model: its packages and versions (and the tested ones where they differ), the file it
+    loads, the device, how long it took to load and run once on a tiny input; exit 1 on any failure."""
+    from api.services import chat_check, chat_generator
+    from clipcite.errors import ClipciteError
+    from ingest.readiness import locked_versions, run_checks
+    from ingest.runtime import build_checks
+    from models.registry import ModelRegistry
+
+    settings = load_settings(data_dir=args.data_dir)
+    try:
+        checks, devices, skipped = build_checks(settings)
+        checks.append(chat_check(chat_generator(settings, ModelRegistry(settings.resolved_models_dir), devices)))
+    except ClipciteError as exc:
+        sys.stdout.write(f"FAIL  set-up: {exc.message}\n")
+        return 1
+    tested = locked_versions()
+    sys.stdout.write(f"device: {devices.device}; threads per stage: {devices.stage_threads}\n")
+    results = run_checks(checks)
+    for r in results:
+        sys.stdout.write(f"{'ok  ' if r.ok else 'FAIL'}  {r.name:28} {r.seconds:6.2f}s  {r.detail or r.message}\n")
+        for dist, version in r.versions:
+            want = tested.get(dist.lower().replace("_", "-"))
+            note = "" if want is None or want == version else f"  (tested: {want})"
+            sys.stdout.write(f"        {dist:28} {version or 'NOT INSTALLED'}{note}\n")
+    for name in skipped:
+        sys.stdout.write(f"skip  {name:28} turned off in the settings\n")
+    return 0 if all(r.ok for r in results) else 1
+
+
 def _index(args: argparse.Namespace) -> int:
     from clipcite.errors import ClipciteError
     from ingest.batch import BatchIndexer, MetadataSource, ProgressBars, discover, get_or_create_collection
@@ -113,6 +169,9 @@ def _index(args: argparse.Namespace) -> int:
         svc = build_queue(settings) if args.no_worker else build_ingest(settings)
     except ClipciteError as exc:
         log.error("%s", exc.message)
+        return 2
+    if not _checked(svc):
+        svc.close()
         return 2
     try:
         coll = get_or_create_collection(svc.catalog, args.collection, cfg)
@@ -169,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     models.add_argument("--prepare", action="store_true")
     models.add_argument("--verify", action="store_true", help="re-hash assembled weights against their SHA-256")
     models.set_defaults(func=_models)
+    doctor = sub.add_parser("doctor", help="load and run every enabled model once; print packages, versions, "
+                            "files, device and timings; exit 1 on any failure")
+    doctor.add_argument("--data-dir")
+    doctor.set_defaults(func=_doctor)
     index = sub.add_parser("index", help="index folders of media into a collection (resumable, skips known files)")
     index.add_argument("paths", nargs="+", help="media files or folders (searched recursively)")
     index.add_argument("--collection", required=True, help="collection name (created if missing)")

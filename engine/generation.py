@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from clipcite.errors import ContextLengthExceeded, InvalidRequest, ModelUnavailable
+from engine.schemas import fit_schema
 from models.loading import Lazy
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,13 @@ class LlamaGenerator:
     def load(self):
         return self._llm.get()
 
+    def smoke(self) -> str:
+        """Load the model and generate one token (a start-up check)."""
+        llm = self.load()
+        with self.lock, _model_errors(self.n_ctx):
+            llm.create_completion("Hello", max_tokens=1, temperature=0.0)
+        return f"{self.model_path} ({self.n_gpu_layers} GPU layers, {self.threads} thread(s))"
+
     def count_tokens(self, text: str) -> int:
         return len(self.load().tokenize(text.encode(), add_bos=False, special=True))
 
@@ -108,7 +116,10 @@ class LlamaGenerator:
         if p.seed is not None:
             kw["seed"] = p.seed
         if p.response_format:
-            kw["response_format"] = p.response_format
+            fmt = p.response_format
+            if isinstance(fmt.get("schema"), dict):  # the longest valid reply fits the reply's token budget
+                fmt = {**fmt, "schema": fit_schema(fmt["schema"], p.max_tokens)}
+            kw["response_format"] = fmt
         return kw
 
     def chat(self, messages: list[dict[str, Any]], params: GenerationParams) -> Generation:

@@ -1,8 +1,11 @@
 """Ingest jobs: persisted in the catalog, run by worker threads in the server process (`clipcite serve`)
 or in any number of `clipcite worker` processes on other machines sharing one PostgreSQL catalog.
 
-A job indexes one file into one collection. Any failure - bad media, a model error - ends that job as
-`failed` with its reason and the worker moves on; nothing a file contains can stop the worker. A claimed
+A job indexes one file into one collection. A failure of the file (bad media, or a model error the
+start-up checks do not reproduce) ends that job as `failed` with its reason and the worker moves on;
+nothing a file contains can stop the worker. A failure of the environment (a model that cannot load, or
+whose start-up check now fails) is not the file's: the job goes back to the queue, the process reports
+`degraded` (`ingest.readiness`), and the worker claims nothing until the checks pass again. A claimed
 job is leased to its worker (`engine.catalog.jobs`); a heartbeat thread extends the leases and reports
 progress. A worker killed mid-job stops renewing, and another worker takes the job over when the lease
 runs out (at once when the dead process is on this host and a worker here starts). The pipeline is
@@ -23,12 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from clipcite.domain import VideoInfo
-from clipcite.errors import ClipciteError, MediaError
+from clipcite.errors import ClipciteError, MediaError, ModelUnavailable
 from engine.catalog import Catalog, IndexStatus, JobRecord, JobState, MediaStatus
 from engine.embedding import Embedder
 from ingest.analysis import FileAnalysis
 from ingest.indexing import build_segments, plan, segment_image_vectors, to_points
 from ingest.pipeline import Analyzer, Progress
+from ingest.readiness import Check, Readiness, run_checks
 from ingest.segment import SegmentationConfig
 from ingest.sinks import SegmentSink
 
@@ -129,11 +133,17 @@ class IngestWorker:
     `wake()` makes them look at once."""
 
     def __init__(self, ctx: IngestContext, workers: int = 1, poll_seconds: float = 0.5,
-                 owner: str | None = None) -> None:
+                 owner: str | None = None, readiness: Readiness | None = None,
+                 checks: list[Check] | None = None, recheck_seconds: float = 30.0) -> None:
         self.ctx = ctx
         self.workers = workers
         self.poll_seconds = poll_seconds
         self.owner = owner or new_owner_id()
+        # Jobs are claimed only while `readiness` is ok; `checks` (the ingest models') are re-run every
+        # `recheck_seconds` while it is degraded. Without checks the environment is taken as it is.
+        self.readiness = readiness or Readiness(state="ok" if not checks else "starting")
+        self.checks = checks or []
+        self.recheck_seconds = recheck_seconds
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -162,6 +172,21 @@ class IngestWorker:
         beat = threading.Thread(target=self._heartbeat, name="ingest-heartbeat", daemon=True)
         beat.start()
         self._threads.append(beat)
+        if self.checks:
+            doctor = threading.Thread(target=self._recheck, name="ingest-recheck", daemon=True)
+            doctor.start()
+            self._threads.append(doctor)
+
+    def check_environment(self) -> bool:
+        """Run the ingest models' checks now; True when all pass (the readiness records the results)."""
+        return self.readiness.record(run_checks(self.checks))
+
+    def _recheck(self) -> None:
+        """While degraded, re-run the checks now and then: the jobs wait in the queue until they pass."""
+        while not self._stop.wait(self.recheck_seconds):
+            if self.readiness.state == "degraded" and self.check_environment():
+                log.info("the ingest models load again: claiming jobs")
+                self._wake.set()
 
     def _heartbeat(self) -> None:
         """Renew this worker's leases a few times per lease period (and publish progress)."""
@@ -190,6 +215,9 @@ class IngestWorker:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            if self.readiness.state != "ok":
+                self.readiness.wait_ready(self.poll_seconds)
+                continue
             try:
                 job = self.ctx.catalog.jobs.claim(self.owner)
             except Exception:  # noqa: BLE001 - the database is unreachable for a moment: try again
@@ -201,6 +229,17 @@ class IngestWorker:
                 self._wake.clear()
                 continue
             self.process(job)
+
+    def _environment_failure(self, exc: Exception, reason: str) -> bool:
+        """Whether a job's failure is the environment's: a model that cannot load, or an unexpected error
+        while the checks fail too (an upgraded package breaking a model on every file). A media error, or
+        an unexpected one the checks do not reproduce, is the file's."""
+        if isinstance(exc, MediaError):
+            return False
+        if isinstance(exc, ModelUnavailable):
+            self.readiness.degrade(reason)
+            return True
+        return bool(self.checks) and not self.check_environment()
 
     def process(self, job: JobRecord) -> None:
         cat = self.ctx.catalog
@@ -214,6 +253,13 @@ class IngestWorker:
             reason = exc.message if isinstance(exc, ClipciteError) else f"{type(exc).__name__}: {exc}"
             if not _still_ours(cat, job):  # its file or collection went away meanwhile, or another worker has it
                 log.info("ingest job %s stopped: it is no longer this worker's (%s)", job.id, reason)
+                return
+            if self._environment_failure(exc, reason):
+                log.warning("ingest job %s (file %s) waits for the environment: %s", job.id, job.file_id, reason)
+                if cat.jobs.release(job.id, job.owner or self.owner, f"environment: {reason}"):
+                    with contextlib.suppress(Exception):
+                        cat.library.set_collection_file_status(job.collection_id, job.file_id, IndexStatus.PENDING,
+                                                               error=f"waiting: {reason}")
                 return
             level = logging.WARNING if isinstance(exc, ClipciteError) else logging.ERROR
             log.log(level, "ingest job %s (file %s) failed: %s", job.id, job.file_id, reason,

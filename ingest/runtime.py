@@ -24,8 +24,9 @@ from ingest.jobs import IngestContext, IngestWorker, new_owner_id, retire_owner
 from ingest.library import Library, sweep_uploads
 from ingest.migrate import run_migrations
 from ingest.pipeline import Analyzer
+from ingest.readiness import Check, Readiness
 from ingest.sinks import OwnerSink, StoreSink
-from ingest.stages import StageEnv, build_stages
+from ingest.stages import STAGES, StageEnv, build_stages
 from models.devices import DevicePlan, plan_devices, usable_cores
 from models.registry import ModelRegistry
 
@@ -44,6 +45,14 @@ class IngestRuntime:
     worker: IngestWorker
     library: Library  # deletes that keep catalog, store and ingest jobs consistent
     files_dir: Path
+
+    @property
+    def readiness(self) -> Readiness:
+        return self.worker.readiness
+
+    def checks(self) -> list[Check]:
+        """What this process runs: the ingest models (the server adds its chat model)."""
+        return self.worker.checks
 
     def current_analysis(self, file_id: str) -> FileAnalysis | None:
         """The file's cached model outputs under the stage options now in force (None: not processed)."""
@@ -66,6 +75,12 @@ def _embedding_dim(model_dir: Path) -> int:
         return int(json.loads(dense.read_text())["out_features"])
     cfg = model_dir / "config.json"
     return int(json.loads(cfg.read_text()).get("hidden_size", 384)) if cfg.exists() else 384
+
+
+def ingest_checks(analyzer: Analyzer, embedder: SentenceEmbedder | E5Embedder) -> list[Check]:
+    """Every enabled stage's models, then the embedder (a disabled stage builds no stage: nothing to check)."""
+    return [c for stage in analyzer.stages for c in stage.checks()] + \
+        [Check("embedding", embedder.packages, embedder.smoke)]
 
 
 def _analyzer(settings: Settings, devices: DevicePlan, registry: ModelRegistry, clip: ClipEncoder | None,
@@ -115,9 +130,11 @@ def build_ingest(settings: Settings) -> IngestRuntime:
     run_migrations(catalog, store, embedder)
     sweep_uploads(catalog, files_dir, shared=settings.media_dir is not None)
     fence = threading.RLock()  # orders a job's point writes against deletes (see `ingest.library.Library`)
-    ctx = IngestContext(catalog, StoreSink(catalog, store, fence), embedder,
-                        _analyzer(settings, devices, registry, clip, store.has_image), settings.segment_seconds)
-    worker = IngestWorker(ctx, workers=settings.ingest_workers, owner=owner)
+    analyzer = _analyzer(settings, devices, registry, clip, store.has_image)
+    ctx = IngestContext(catalog, StoreSink(catalog, store, fence), embedder, analyzer, settings.segment_seconds)
+    worker = IngestWorker(ctx, workers=settings.ingest_workers, owner=owner,
+                          checks=ingest_checks(analyzer, embedder) if settings.startup_checks else None,
+                          recheck_seconds=settings.health_recheck_seconds)
     library = Library(catalog, store, fence)
     library.finish_pending_deletes()
     return IngestRuntime(settings=settings, devices=devices, registry=registry, catalog=catalog, store=store,
@@ -133,6 +150,13 @@ class WorkerRuntime:
     catalog: Catalog
     embedder: SentenceEmbedder | E5Embedder
     worker: IngestWorker
+
+    @property
+    def readiness(self) -> Readiness:
+        return self.worker.readiness
+
+    def checks(self) -> list[Check]:
+        return self.worker.checks
 
     def close(self) -> None:
         self.worker.stop()
@@ -156,11 +180,25 @@ def build_worker(settings: Settings) -> IngestRuntime | WorkerRuntime:
     clip = _clip(settings, devices)
     sink = OwnerSink(settings.store_owner_url, settings.store_owner_api_key or next(iter(settings.api_keys), None))
     # The owner is asked whether its store keeps image vectors only when there are any to send.
-    ctx = IngestContext(catalog, sink, embedder,
-                        _analyzer(settings, devices, registry, clip, clip is not None and sink.has_image),
-                        settings.segment_seconds)
-    return WorkerRuntime(settings=settings, devices=devices, catalog=catalog, embedder=embedder,
-                         worker=IngestWorker(ctx, workers=settings.ingest_workers))
+    analyzer = _analyzer(settings, devices, registry, clip, clip is not None and sink.has_image)
+    ctx = IngestContext(catalog, sink, embedder, analyzer, settings.segment_seconds)
+    worker = IngestWorker(ctx, workers=settings.ingest_workers,
+                          checks=ingest_checks(analyzer, embedder) if settings.startup_checks else None,
+                          recheck_seconds=settings.health_recheck_seconds)
+    return WorkerRuntime(settings=settings, devices=devices, catalog=catalog, embedder=embedder, worker=worker)
+
+
+def build_checks(settings: Settings) -> tuple[list[Check], DevicePlan, list[str]]:
+    """The ingest checks without opening a catalog or store (`clipcite doctor` may run beside a server that
+    owns them): (checks, device plan, names of the stages the settings turn off)."""
+    devices = plan_devices(settings.device, settings.threads)
+    registry = ModelRegistry(settings.resolved_models_dir)
+    embedder, _ = _embedder(settings, devices, registry, settings.resolved_data_dir)
+    clip = _clip(settings, devices)
+    analyzer = _analyzer(settings, devices, registry, clip, clip is not None)
+    built = {s.name for s in analyzer.stages}
+    skipped = [spec.name for spec in STAGES if spec.name not in built]
+    return ingest_checks(analyzer, embedder), devices, skipped
 
 
 @dataclass
@@ -170,6 +208,9 @@ class QueueRuntime:
 
     catalog: Catalog
     worker: None = None
+
+    def checks(self) -> list[Check]:
+        return []  # it loads no model
 
     def close(self) -> None:
         self.catalog.close()

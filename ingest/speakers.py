@@ -87,6 +87,13 @@ class SpeakerDiarizer:
     def _load(self):
         return self._encoder.get()
 
+    def smoke(self) -> str:
+        from ingest.readiness import tiny_audio
+
+        with self._lock:
+            self._load().embed_utterance(tiny_audio())
+        return f"resemblyzer voice encoder on {self.device}"
+
     def diarize(self, path: Path, spans: list[SpeechSpan]) -> list[SpeechSpan]:
         """The same utterances (long ones split into chunks) with `speaker` set."""
         if not spans:

@@ -152,6 +152,17 @@ class WhisperTranscriber:
     def _load(self):
         return self._model.get()
 
+    def smoke(self) -> str:
+        """Load the model and decode a second of quiet noise (no VAD: the decoder itself must run)."""
+        from ingest.readiness import tiny_audio
+
+        with self._lock:
+            segments, _ = self._load().transcribe(tiny_audio(), language=self.options.language or "en",
+                                                  vad_filter=False, beam_size=1, without_timestamps=True,
+                                                  max_new_tokens=4, condition_on_previous_text=False)
+            list(segments)
+        return f"{self.model_path} on {self.options.device}/{self.options.compute_type}"
+
     @property
     def multilingual(self) -> bool:
         return not self.options.model.endswith(".en")
@@ -254,6 +265,10 @@ class RoutedTranscriber:
             raise ValueError("a transcriber needs at least one model")
         self.english, self.multilingual, self.language = english, multilingual, language
         self.decoder = decoder
+
+    @property
+    def models(self) -> list[WhisperTranscriber]:
+        return [m for m in (self.english, self.multilingual) if m is not None]
 
     def route_key(self) -> dict:
         """What identifies the transcripts this makes (the analysis cache key): the model a file goes to

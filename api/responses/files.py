@@ -128,6 +128,9 @@ class CollectionFileObject(Wire):
     file: FileObject | None = None
     progress: Progress | None = Field(None, description="set while a worker processes the file")
     error: str | None = None
+    error_kind: Literal["media", "environment"] | None = Field(
+        None, description="media: the file itself failed (status failed); environment: a model of the server "
+        "cannot load, the file waits in the queue until it can (GET /health says why)")
     processing_seconds: dict[str, float] | None = Field(None, description="where ingest time went, per stage")
 
 

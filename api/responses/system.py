@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from api.responses.common import Wire
 
 
 class Health(Wire):
-    status: Literal["ok"]
+    status: Literal["ok", "starting", "degraded"] = Field(
+        description="starting: the start-up checks are loading the models (no job is claimed yet); degraded: a "
+        "model cannot load or run (`reasons`), ingest jobs wait in the queue")
+    reasons: list[str] | None = None
     queue_depth: int
     segments: int
     device: str

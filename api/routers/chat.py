@@ -51,7 +51,8 @@ def to_engine_request(svc: Services, body: ChatCompletionRequest, linked: Linked
         collections.append(body.collection_id)
     s = svc.settings
     params = GenerationParams(
-        max_tokens=body.max_completion_tokens or body.max_tokens or s.max_answer_tokens,
+        max_tokens=s.reply_tokens(body.max_completion_tokens or body.max_tokens,
+                                  body.response_format is not None and body.response_format.type != "text"),
         temperature=0.0 if body.temperature is None else body.temperature,
         top_p=1.0 if body.top_p is None else body.top_p, seed=body.seed, stop=body.stop_list(),
         presence_penalty=body.presence_penalty, frequency_penalty=body.frequency_penalty,

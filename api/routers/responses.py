@@ -142,7 +142,7 @@ async def to_engine_request(svc: Services, body: ResponseRequest) -> tuple[ChatR
     scope = await run_in_threadpool(_scope, svc, body, previous)
     s = svc.settings
     fmt = body.text.format if body.text is not None else None
-    params = GenerationParams(max_tokens=body.max_output_tokens or s.max_answer_tokens,
+    params = GenerationParams(max_tokens=s.reply_tokens(body.max_output_tokens, fmt is not None and fmt.type != "text"),
                               temperature=0.0 if body.temperature is None else body.temperature,
                               top_p=1.0 if body.top_p is None else body.top_p,
                               response_format=fmt.to_llama() if fmt is not None else None)

@@ -11,11 +11,15 @@ from api.responses import Health, ModelList, ModelObject, errors
 router = APIRouter(tags=["system"])
 
 
-@router.get("/health", summary="Liveness and queue depth (no auth)",
+@router.get("/health", summary="Liveness, readiness of the models and queue depth (no auth)",
             response_model=Health, response_model_exclude_unset=True)
 def health(svc: ServicesDep) -> Health:
-    return Health(status="ok", queue_depth=svc.catalog.jobs.depth(), segments=svc.store.count(),
-                  device=svc.devices.device)
+    ready = svc.readiness
+    out = Health(status=ready.state, queue_depth=svc.catalog.jobs.depth(), segments=svc.store.count(),
+                 device=svc.devices.device)
+    if ready.reasons:
+        out.reasons = list(ready.reasons)
+    return out
 
 
 def _model(model_id: str) -> ModelObject:

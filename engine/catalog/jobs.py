@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 
 from engine.catalog.db import METADATA, Database
 from engine.catalog.records import JobRecord, JobState, new_id, now_ms
@@ -89,6 +89,14 @@ class JobQueue:
             sql += " AND lease_owner=?"
             args += (owner,)
         return bool(self.db.x(sql, args))
+
+    def release(self, job_id: str, owner: str, reason: str) -> bool:
+        """Hand a running job back to the queue (its worker's environment failed, not its file): claimable
+        again, its attempt not counted, `reason` kept for status pages. True when `owner` held it."""
+        return bool(self.db.execute(update(_JOBS).where(
+            _JOBS.c.id == job_id, _JOBS.c.state == str(JobState.RUNNING), _JOBS.c.lease_owner == owner).values(
+            state=str(JobState.QUEUED), error=reason, updated_at=now_ms(), lease_owner=None, lease_until=None,
+            attempts=case((_JOBS.c.attempts > 0, _JOBS.c.attempts - 1), else_=0))))
 
     def progress(self, collection_id: str, file_id: str) -> dict[str, Any] | None:
         """Where a running job of this entry is ({"stage", "fraction"}), as its worker last reported."""

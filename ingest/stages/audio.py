@@ -11,6 +11,7 @@ from clipcite.domain import VideoInfo
 from clipcite.errors import ModelUnavailable
 from ingest.analysis import FileAnalysis
 from ingest.audio_events import YamnetTagger
+from ingest.readiness import Check, tiny_audio
 from ingest.speech import decode
 from ingest.stages.base import Reads, StageEnv, StageProgress, StageSpec
 
@@ -24,6 +25,13 @@ class AudioEventStage:
 
     def __init__(self, tagger: YamnetTagger) -> None:
         self.tagger = tagger
+
+    def checks(self) -> list[Check]:
+        def run() -> str:
+            self.tagger.events(tiny_audio())
+            return str(self.tagger.model_dir)
+
+        return [Check(self.name, ("onnxruntime", "onnx"), run)]
 
     def options(self) -> dict[str, Any]:
         return {"audio_description": {"model": "yamnet-w8a8", "threshold": self.tagger.threshold,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from clipcite.domain import VideoInfo
 from ingest.analysis import FileAnalysis
+from ingest.readiness import Check
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,6 +49,10 @@ class Stage(Protocol):
 
     def options(self) -> dict[str, Any]:
         """Entries of the analysis cache key: a change here re-analyses files."""
+        ...
+
+    def checks(self) -> list[Check]:
+        """Its models loaded and run once on a tiny input (`ingest.readiness`), before any file is taken."""
         ...
 
 

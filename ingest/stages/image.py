@@ -11,6 +11,7 @@ from clipcite.domain import FrameVector
 from ingest.analysis import FileAnalysis
 from ingest.image_embed import ClipEncoder
 from ingest.indexing import pack_vector
+from ingest.readiness import Check, tiny_frame
 from ingest.stages.base import FrameRun, InlineTimer, Reads, StageEnv, StageSpec
 
 
@@ -21,6 +22,13 @@ class ImageStage:
 
     def __init__(self, encoder: ClipEncoder) -> None:
         self.encoder = encoder
+
+    def checks(self) -> list[Check]:
+        def run() -> str:
+            self.encoder.embed_images([tiny_frame()])
+            return self.encoder.name
+
+        return [Check(self.name, ("transformers", "torch"), run)]
 
     def options(self) -> dict[str, Any]:
         return {"image": self.encoder.name}

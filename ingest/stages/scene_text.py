@@ -12,6 +12,7 @@ import numpy as np
 
 from clipcite.domain import FrameText
 from ingest.analysis import FileAnalysis
+from ingest.readiness import Check, tiny_frame
 from ingest.scene_text import RapidOcrReader, SceneTextReader
 from ingest.stages.base import FrameReader, FrameRun, InlineTimer, Reads, StageEnv, StageSpec
 
@@ -24,6 +25,13 @@ class SceneTextStage:
     def __init__(self, reader: SceneTextReader, workers: int = 1) -> None:
         self.reader = reader
         self.workers = workers  # keyframes read at once when overlapping (the reader needs as many engines)
+
+    def checks(self) -> list[Check]:
+        def run() -> str:
+            self.reader.read(tiny_frame(text=True))
+            return f"detector side {getattr(self.reader, 'det_side', '?')}"
+
+        return [Check(self.name, ("rapidocr", "onnxruntime", "opencv-python-headless"), run)]
 
     def options(self) -> dict[str, Any]:
         return {"ocr": f"{type(self.reader).__name__}:{getattr(self.reader, 'det_side', '')}"}

@@ -11,6 +11,7 @@ from typing import Any
 
 from clipcite.domain import VideoInfo
 from ingest.analysis import FileAnalysis
+from ingest.readiness import Check
 from ingest.speakers import DiarizationOptions, SpeakerDiarizer
 from ingest.speech import RoutedTranscriber, WhisperTranscriber
 from ingest.stages.base import Reads, StageEnv, StageProgress, StageSpec
@@ -26,6 +27,13 @@ class SpeechStage:
     def __init__(self, transcriber: RoutedTranscriber, diarizer: SpeakerDiarizer | None = None) -> None:
         self.transcriber = transcriber
         self.diarizer = diarizer
+
+    def checks(self) -> list[Check]:
+        out = [Check(f"speech ({m.options.model})", ("faster-whisper", "ctranslate2"), m.smoke)
+               for m in self.transcriber.models]
+        if self.diarizer is not None:
+            out.append(Check("speakers", ("resemblyzer", "torch", "setuptools"), self.diarizer.smoke))
+        return out
 
     def options(self) -> dict[str, Any]:
         return {"speech": self.transcriber.route_key(),

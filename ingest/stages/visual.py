@@ -9,6 +9,7 @@ import numpy as np
 
 from clipcite.domain import FrameVisual
 from ingest.analysis import FileAnalysis
+from ingest.readiness import Check, tiny_frame
 from ingest.stages.base import FrameRun, InlineTimer, Reads, StageEnv, StageSpec
 from ingest.visual import VisualDescriber, VlmSettings, build_describer
 
@@ -20,6 +21,13 @@ class VisualStage:
 
     def __init__(self, describer: VisualDescriber) -> None:
         self.describer = describer
+
+    def checks(self) -> list[Check]:
+        def run() -> str:
+            self.describer.describe(tiny_frame())
+            return f"describer {getattr(self.describer, 'name', '?')}"
+
+        return [Check(self.name, self.describer.packages, run)]
 
     def options(self) -> dict[str, Any]:
         # "-2": keyframe kinds, object positions and ImageNet kinds (sentences a person would write)

@@ -366,6 +366,24 @@ def test_json_schema_output_always_parses_and_validates(openai_client, indexed):
     assert r.choices[0].finish_reason == "stop"
 
 
+def test_strict_schema_with_open_lists_parses_with_default_parameters(openai_client, indexed):
+    """No max_tokens and a schema with an unbounded list of unbounded strings: the bounds fitted to the
+    reply's budget close the object whatever the model writes (it came back as unterminated JSON)."""
+    import json
+
+    import jsonschema
+
+    schema = {"type": "object", "properties": {"limit_kmh": {"type": "integer"},
+                                               "vehicle_types": {"type": "array", "items": {"type": "string"}}},
+              "required": ["limit_kmh", "vehicle_types"], "additionalProperties": False}
+    r = openai_client.chat.completions.create(
+        model="nimbus-001", messages=[{"role": "user", "content": "List every vehicle type with its speed limit."}],
+        response_format={"type": "json_schema", "json_schema": {"name": "limits", "schema": schema, "strict": True}},
+        extra_body={"collections": [indexed["uniform"].id]})
+    jsonschema.validate(json.loads(r.choices[0].message.content), schema)
+    assert r.choices[0].finish_reason == "stop"
+
+
 def test_videodb_shape_scopes_to_a_file(live_server, indexed):
     r = httpx.post(f"{live_server.url}/v1/chat/completions", headers={"x-access-token": "local"}, timeout=120, json={
         "model": "nimbus-001", "collection_id": indexed["uniform"].id, "video_id": indexed["file"].id,

@@ -9,7 +9,8 @@ from tests.conftest import make_settings
 
 @pytest.fixture()
 def client(tmp_path):
-    settings = make_settings(tmp_path / "data", api_keys=["s3cret", "other"], max_upload_bytes=1000)
+    settings = make_settings(tmp_path / "data", api_keys=["s3cret", "other"], max_upload_bytes=1000,
+                             startup_checks=False)  # access rules need no models
     with TestClient(create_app(settings)) as c:
         yield c
 

@@ -71,18 +71,28 @@ def test_job_queue_states(cat):
 
 
 def test_a_lease_that_runs_out_lets_another_worker_take_the_job(cat):
-    short = Catalog(cat.db.url, lease_seconds=0.2)
+    short = Catalog(cat.db.url, lease_seconds=1.0)  # long enough that a loaded machine still renews in time
     job_id = short.jobs.enqueue("c1", "f1")
     assert short.jobs.claim("dead") is not None
     assert short.jobs.heartbeat("dead", {job_id: ("speech", 0.5)}) == {job_id}  # extends, and reports progress
     assert short.jobs.progress("c1", "f1") == {"stage": "speech", "fraction": 0.5}
     assert short.jobs.claim("alive") is None
-    time.sleep(0.3)  # no heartbeat: the lease runs out
+    time.sleep(1.2)  # no heartbeat: the lease runs out
     taken = short.jobs.claim("alive")
     assert taken is not None and taken.id == job_id and taken.attempts == 2
     assert short.jobs.heartbeat("dead", {job_id: ("speech", 0.6)}) == set()  # the old worker learns it lost it
     assert not short.jobs.holds(job_id, "dead") and short.jobs.holds(job_id, "alive")
     short.close()
+
+
+def test_a_released_job_is_queued_again_without_counting_the_attempt(cat):
+    job_id = cat.jobs.enqueue("c1", "f1")
+    assert cat.jobs.claim("w1") is not None
+    assert not cat.jobs.release(job_id, "someone-else", "environment: x")  # only the holder hands it back
+    assert cat.jobs.release(job_id, "w1", "environment: the ocr model cannot load")
+    assert cat.jobs.state(job_id) is JobState.QUEUED and cat.jobs.get(job_id)["error"].startswith("environment")
+    again = cat.jobs.claim("w2")
+    assert again is not None and again.id == job_id and again.attempts == 1
 
 
 def test_cancel_by_file_collection_or_membership(cat):

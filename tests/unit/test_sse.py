@@ -26,7 +26,7 @@ class BrokenGenerator(FakeGenerator):
 @pytest.fixture()
 def app_with(tmp_path):
     def build(generator):
-        client = TestClient(create_app(make_settings(tmp_path / "data")))
+        client = TestClient(create_app(make_settings(tmp_path / "data", startup_checks=False)))
         client.__enter__()
         svc = client.app.state.services
         lib = svc.catalog.library

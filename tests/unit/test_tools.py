@@ -23,7 +23,8 @@ def test_forced_choice_is_a_schema_for_that_tool_or_any():
     assert named["properties"]["name"]["enum"] == ["create_ticket"]
     args = named["properties"]["arguments"]
     assert args["properties"]["title"] == {"type": "string", "maxLength": 120}  # bounded: the call must end
-    assert {k: v for k, v in args.items() if k != "properties"} == \
+    assert args["additionalProperties"] is False  # closed too: only named arguments, so the call ends
+    assert {k: v for k, v in args.items() if k not in ("properties", "additionalProperties")} == \
         {k: v for k, v in TICKET.parameters.items() if k != "properties"}
     anyof = forced_schema(ToolUse((WEATHER, TICKET), "required"))
     assert [o["properties"]["name"]["enum"][0] for o in anyof["anyOf"]] == ["get_weather", "create_ticket"]
