@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, FastAPI
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import require_api_key
 from api.errors import install_error_handlers
+from api.limits import BodyLimit
 from api.metrics import MetricsMiddleware, RequestMetrics, render
 from api.responses import ChatCompletionChunk, ErrorResponse, ResponseStreamEvent, TranscriptJson, errors
 from api.routers import (
@@ -21,6 +23,7 @@ from api.routers import (
     collections,
     deep_search,
     describe,
+    embeddings,
     extract,
     files,
     frames,
@@ -72,14 +75,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # An explicit JSONResponse keeps response_model output on `json.dumps` (FastAPI's default would write it
     # with pydantic's own JSON encoder, whose float spelling differs: 1e-06 vs 1e-6).
     app = FastAPI(title="Clipcite", version="0.1.0", lifespan=lifespan, default_response_class=JSONResponse,
-                  description="Self-hosted video RAG with timestamped citations (OpenAI and Cloudglue compatible).")
+                  description="Self-hosted video RAG with timestamped citations (OpenAI and Cloudglue compatible).",
+                  docs_url=None, redoc_url=None, openapi_url=None)  # served below, behind the API key
     install_error_handlers(app)
     requests = RequestMetrics()
     app.add_middleware(MetricsMiddleware, metrics=requests)
+    app.add_middleware(BodyLimit, limit_for=lambda scope: _body_limit(settings, scope))
     app.include_router(system.router)
     guarded = [Depends(require_api_key)]
-    routers = (files, frames, collections, chat, responses, describe, extract, moments, segmentations, search,
-               deep_search, tags, unsupported, internal)
+    _docs(app, [] if settings.docs_public else guarded)
+    routers = (files, frames, collections, chat, responses, embeddings, describe, extract, moments, segmentations,
+               search, deep_search, tags, unsupported, internal)
     for r in (m.router for m in routers):
         app.include_router(r, prefix="/v1", dependencies=guarded, responses=errors(401))
 
@@ -97,6 +103,34 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.mount("/ui", StaticFiles(directory=WEB_DIR, html=True), name="ui")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented override
     return app
+
+
+def _body_limit(settings: Settings, scope: MutableMapping[str, Any]) -> int:
+    """An upload may be as large as `max_upload_bytes` (plus its multipart framing); the owner of the
+    embedded store receives workers' point batches (64 points with their vectors); the rest are JSON."""
+    path, method = scope.get("path", ""), scope.get("method", "")
+    if method == "POST" and path == "/v1/files":
+        return settings.max_upload_bytes + 1024 * 1024
+    if path.startswith("/v1/internal/"):
+        return max(settings.max_request_bytes, 256 * 1024 * 1024)
+    return settings.max_request_bytes
+
+
+def _docs(app: FastAPI, dependencies: list) -> None:
+    """/openapi.json, /docs and /redoc: behind the API key when keys are set, unless `docs_public`."""
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=dependencies)
+    def openapi_json() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=dependencies)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Clipcite API")
+
+    @app.get("/redoc", include_in_schema=False, dependencies=dependencies)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title="Clipcite API")
 
 
 def _check_then_start(svc: Services, settings: Settings, closing: threading.Event,

@@ -50,7 +50,7 @@ async def model_job(svc: Services, key: str, work: Callable[..., dict[str, Any]]
     """`work(*args)` under the model lease; its JSON result, or `{"error": ...}`, is stored under `key`.
     When the model is overloaded nothing is stored, so the next read of the job starts it again."""
     try:
-        result = await svc.model.call(work, *args)
+        result = await svc.model.call(work, *args, deadline=False)  # no client waits on it
     except Overloaded:
         log.info("%s waits: the model is overloaded", key)
         return

@@ -9,14 +9,15 @@ from clipcite.errors import NotFound
 
 
 def listed(svc: Services) -> list[str]:
-    """The ids `/v1/models` lists: the chat model first, then each alias (prefix patterns without `/*`)."""
+    """The ids `/v1/models` lists: the chat model first, then each alias (prefix patterns without `/*`), then
+    the embedding model (for `/v1/embeddings`)."""
     s = svc.settings
     out = [s.chat_model]
     for alias in s.model_aliases:
         name = alias.removesuffix("/*")
         if name not in out:
             out.append(name)
-    return out
+    return [*out, s.embed_model] if s.embed_model not in out else out
 
 
 def accepts(svc: Services, model: str) -> bool:

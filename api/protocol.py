@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from clipcite.errors import InvalidRequest
 from clipcite.media import looks_like_video_ref
+from engine.filters import check_keys, key_problem
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,32 @@ class CollectionUpdate(LenientModel):
     description: str | None = Field(None, max_length=5000)
 
 
+def _filterable(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Every key of user metadata can be named by a filter path (`engine.filters.key_problem`): a key that
+    cannot is refused here, before anything is written, with the key in the message."""
+    if metadata is not None:
+        try:
+            check_keys(metadata, "metadata")
+        except InvalidRequest as exc:
+            raise ValueError(exc.message) from None
+    return metadata
+
+
+def _label(label: str | None) -> str | None:
+    if label is not None and (problem := key_problem(label)) is not None:
+        raise ValueError(f"tag label {label!r} is not allowed (a label is a filter path): {problem}")
+    return label
+
+
+Metadata = Annotated[dict[str, Any] | None, AfterValidator(_filterable)]
+
+
 class AddCollectionFile(LenientModel):
     file_id: str | None = None
     url: str | None = None
     segmentation_id: str | None = None
     segmentation_config: dict[str, Any] | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata = None
 
     @model_validator(mode="after")
     def _one_source(self) -> AddCollectionFile:
@@ -70,11 +91,11 @@ class AddCollectionFile(LenientModel):
 
 
 class SegmentUpdate(LenientModel):
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata = None
 
 
 class FileUpdate(LenientModel):
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata = None
     filename: str | None = Field(None, min_length=1, max_length=255)
 
 
@@ -178,6 +199,15 @@ class ResponseFormat(LenientModel):
         return {"type": "json_object", "schema": self.json_schema.schema_}
 
 
+LOGPROBS_DOC = ("Not supported (a 400 when asked for): an answer is checked against the lines it cites and may "
+                "be replaced by the refusal, so the model's token log-probabilities would describe other text.")
+
+
+def no_logprobs(asked: bool) -> None:
+    if asked:
+        raise InvalidRequest("logprobs are not supported: " + LOGPROBS_DOC.split(": ", 1)[1], param="logprobs")
+
+
 class ChatCompletionRequest(LenientModel):
     messages: list[ChatMessageIn] = Field(min_length=1)
     model: str = "nimbus-001"
@@ -197,6 +227,8 @@ class ChatCompletionRequest(LenientModel):
     tools: list[ToolDef] | None = Field(None, max_length=64)
     tool_choice: Literal["none", "auto", "required"] | dict[str, Any] | None = None
     parallel_tool_calls: bool | None = None
+    logprobs: bool | None = Field(None, description=LOGPROBS_DOC)
+    top_logprobs: int | None = Field(None, ge=0, le=20, description=LOGPROBS_DOC)
 
     # --- extensions: Cloudglue / VideoDB ---
     collections: list[str] | None = Field(None, min_length=1)
@@ -363,6 +395,7 @@ class ResponseRequest(LenientModel):
     parallel_tool_calls: bool | None = None
     text: ResponseText | None = None
     include: list[str] | None = None
+    top_logprobs: int | None = Field(None, ge=0, le=20, description=LOGPROBS_DOC)
     metadata: dict[str, str] | None = Field(None, max_length=16)
     user: str | None = None
     # --- Cloudglue ---
@@ -527,15 +560,40 @@ class NewFindMoments(LenientModel):
         return self
 
 
+class EmbeddingRequest(LenientModel):
+    """OpenAI's `/v1/embeddings`: `model` is the server's embedding model (`CLIPCITE_EMBED_MODEL`)."""
+
+    input: str | list[str] = Field(description="a text or a list of texts (token arrays are not accepted)")
+    model: str
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(None, ge=1)
+    user: str | None = None
+    # --- extension: e5-style models embed questions and passages differently ---
+    input_type: Literal["passage", "query"] = Field(
+        "passage", description="query: embed the texts as search questions (e5's `query:`); passage: as documents")
+
+    @model_validator(mode="after")
+    def _texts(self) -> EmbeddingRequest:
+        texts = [self.input] if isinstance(self.input, str) else self.input
+        if not texts or len(texts) > 2048:
+            raise ValueError("input must hold 1 to 2048 texts")
+        if any(not t for t in texts):
+            raise ValueError("input texts must not be empty")
+        return self
+
+    def texts(self) -> list[str]:
+        return [self.input] if isinstance(self.input, str) else list(self.input)
+
+
 class NewTag(LenientModel):
-    label: str = Field(min_length=1, max_length=100, pattern=r"^[^.\s][^.]*$")  # a label is a filter path
+    label: Annotated[str, AfterValidator(_label)] = Field(min_length=1, max_length=100)  # a label is a filter path
     value: str = Field(min_length=1, max_length=1000)
     file_id: str = Field(min_length=1)
     segment_id: str | None = None
 
 
 class TagUpdate(LenientModel):
-    label: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[^.\s][^.]*$")
+    label: Annotated[str | None, AfterValidator(_label)] = Field(None, min_length=1, max_length=100)
     value: str | None = Field(None, min_length=1, max_length=1000)
 
 

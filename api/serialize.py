@@ -70,7 +70,10 @@ def wire_json(obj: Wire) -> dict[str, Any]:
 
 
 def page(cls: type[P], data: list[Any], total: int, limit: int, offset: int) -> P:
-    return cls(object="list", data=data, total=total, limit=limit, offset=offset)
+    ids = [i for i in (getattr(d, "id", None) for d in data) if isinstance(i, str)]
+    return cls(object="list", data=data, total=total, limit=limit, offset=offset,
+               has_more=offset + len(data) < total, first_id=ids[0] if ids else None,
+               last_id=ids[-1] if ids else None)
 
 
 # --- the timed-text part: speech, scene text, visual descriptions ---

@@ -62,4 +62,5 @@ def build_services(settings: Settings) -> Services:
     return Services(**base.__dict__, generator=generator, retriever=retriever,
                     chat=ChatService(retriever, generator, base.catalog, settings.context_chars_per_segment,
                                      settings.strict_grounding, settings.context_relative_floor),
-                    search=SearchService(retriever, base.catalog), model=ModelAccess(settings.max_chat_in_flight))
+                    search=SearchService(retriever, base.catalog),
+                    model=ModelAccess(settings.max_chat_in_flight, timeout=settings.request_timeout_seconds))

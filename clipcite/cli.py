@@ -29,8 +29,11 @@ def _serve(args: argparse.Namespace) -> int:
         fatal.extend(messages)
         server.should_exit = True
 
+    # On SIGTERM uvicorn stops accepting, lets requests in flight finish for the grace period, then cancels
+    # them; the lifespan then stops live streams and hands ingest jobs back to the queue.
     config = uvicorn.Config(create_app(settings, on_fatal=stop), host=settings.host, port=settings.port,
-                            log_level=args.log_level.lower())
+                            log_level=args.log_level.lower(),
+                            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds))
     server = uvicorn.Server(config)
     server.run()
     if fatal:

@@ -9,7 +9,8 @@ from __future__ import annotations
 # Every `type` the API emits, documented as the ErrorBody enum: the classes below plus what the HTTP layer
 # maps itself (authentication_error, not_found_error for unknown routes, server_error for the unexpected).
 ERROR_TYPES = ("invalid_request_error", "authentication_error", "not_found_error", "conflict_error",
-               "overloaded_error", "model_unavailable", "invalid_media", "not_supported_error", "server_error")
+               "overloaded_error", "model_unavailable", "invalid_media", "not_supported_error", "timeout_error",
+               "server_error")
 
 
 class ClipciteError(Exception):
@@ -62,6 +63,13 @@ class Overloaded(ClipciteError):
     def __init__(self, message: str, *, retry_after: int = 5, **kw) -> None:
         super().__init__(message, **kw)
         self.retry_after = retry_after
+
+
+class RequestTimeout(ClipciteError):
+    """The request ran past its server-side deadline (`request_timeout_seconds`); its model work was stopped."""
+
+    status_code = 504
+    error_type = "timeout_error"
 
 
 class UnsafeOperation(ClipciteError):

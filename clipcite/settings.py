@@ -23,6 +23,15 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("./clipcite-data"), description="All state lives under this directory.")
     api_keys: list[str] = Field(default_factory=list, description="Accepted bearer keys; empty = no auth.")
     max_upload_bytes: int = Field(2 * 1024**3, ge=1, description="Largest accepted upload.")
+    max_request_bytes: int = Field(4 * 1024**2, ge=1024, le=1024**3, description="Largest request body other "
+                                   "than an upload; a larger one is a 413 before it is read.")
+    request_timeout_seconds: float = Field(300.0, gt=0, le=86400, description="Server-side deadline of a request "
+                                           "that uses the model: past it the work is stopped, the model handed "
+                                           "back, and the client gets a 504 (background work has none).")
+    shutdown_grace_seconds: float = Field(20.0, ge=0, le=3600, description="On SIGTERM: how long requests in "
+                                          "flight may finish before they are cancelled and the server exits.")
+    docs_public: bool = Field(False, description="Serve /docs, /redoc and /openapi.json without an API key "
+                              "when keys are set (off: they need a key like every /v1 route).")
     media_roots: list[Path] = Field(default_factory=list, description="Folders a video path in a chat message may "
                                     "come from; empty = any path, but only on a loopback-bound server.")
     remote_media_fetch: bool = Field(False, description="Allow http(s) video URLs in chat messages (off: air gap).")

@@ -20,15 +20,23 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
-from clipcite.errors import Overloaded
+from clipcite.errors import Overloaded, RequestTimeout
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _DONE = object()
+_current = threading.local()
+
+
+def current_stop() -> threading.Event | None:
+    """The stop signal of the lease whose model thread is running this code (None outside one): generation
+    checks it between tokens, so a request past its deadline gives the model back."""
+    return getattr(_current, "stop", None)
 
 
 class Ticket:
@@ -37,6 +45,7 @@ class Ticket:
     def __init__(self, gate: ModelAccess) -> None:
         self._gate = gate
         self._held = True
+        self.admitted = time.monotonic()  # the request's deadline counts from here
 
     def release(self) -> None:
         if self._held:
@@ -54,13 +63,31 @@ class Lease:
         self._running = 0
         self._ended = False
         self._released = False
-        self.stop = threading.Event()  # set when the lease ends or the server shuts down
+        self.stop = threading.Event()  # set when the lease ends, its deadline passes or the server shuts down
+        self.expired = False  # the deadline passed: the work was stopped and the caller gets RequestTimeout
+        self.started = time.monotonic()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def expire(self) -> None:
+        self.expired = True
+        self.stop.set()
+
+    def _check(self) -> None:
+        if self.expired:
+            raise RequestTimeout("the request ran past its deadline (CLIPCITE_REQUEST_TIMEOUT_SECONDS); "
+                                 "its model work was stopped")
 
     async def run(self, fn: Callable[..., T], *args) -> T:
         """`fn(*args)` in a worker thread; if the caller is cancelled the thread finishes on its own and the
         slot is released only then."""
         fut = self._start(fn, *args)
-        return await asyncio.wrap_future(fut)
+        try:
+            return await asyncio.wrap_future(fut)
+        except Exception:
+            self._check()  # stopped by the deadline: that is the error the caller should see
+            raise
+        finally:
+            self._check()
 
     async def iterate(self, produce: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
         """Items of the blocking iterator `produce()`, which runs (and is closed) in one worker thread. When the
@@ -93,8 +120,10 @@ class Lease:
             while True:
                 item = await queue.get()
                 if item is _DONE:
+                    self._check()
                     return
                 if isinstance(item, _Failure):
+                    self._check()
                     raise item.exc
                 yield item
         finally:
@@ -103,7 +132,15 @@ class Lease:
     def _start(self, fn: Callable[..., T], *args) -> concurrent.futures.Future:
         if self._ended:
             raise RuntimeError("the model lease has ended")
-        fut = self._access.executor.submit(fn, *args)  # RuntimeError after close(): the server is stopping
+
+        def in_thread() -> T:
+            _current.stop = self.stop
+            try:
+                return fn(*args)
+            finally:
+                _current.stop = None
+
+        fut = self._access.executor.submit(in_thread)  # RuntimeError after close(): the server is stopping
         self._running += 1
         fut.add_done_callback(lambda _: self._call_in_loop(self._thread_done))
         return fut
@@ -121,6 +158,8 @@ class Lease:
     def end(self) -> None:
         self._ended = True
         self.stop.set()
+        if self._timer is not None:
+            self._timer.cancel()
         self._maybe_release()
 
     def _maybe_release(self) -> None:
@@ -138,10 +177,12 @@ class _Failure:
 class ModelAccess:
     """Admission bound + one model slot + the model's worker threads; `close()` stops live streams."""
 
-    def __init__(self, max_in_flight: int, retry_after: int = 5, slots: int = 1) -> None:
+    def __init__(self, max_in_flight: int, retry_after: int = 5, slots: int = 1,
+                 timeout: float | None = None) -> None:
         self.max_in_flight = max_in_flight
         self.retry_after = retry_after
         self.slots = slots
+        self.timeout = timeout  # a request's deadline from admission (None: none); background work passes None
         self._in_flight = 0
         self._lock = threading.Lock()
         self._slot: asyncio.Semaphore | None = None
@@ -157,6 +198,14 @@ class ModelAccess:
     def busy(self) -> int:
         """Leases holding a slot now."""
         return len(self._leases)
+
+    def overdue(self) -> float:
+        """Seconds the longest-held slot has been held past the request deadline (0: none is); a lease that
+        outlives its deadline means a model call did not stop (`/health` reports it)."""
+        if self.timeout is None or not self._leases:
+            return 0.0
+        held = time.monotonic() - min(lease.started for lease in list(self._leases))
+        return max(0.0, held - self.timeout - 5.0)
 
     def admit(self) -> Ticket:
         """A place under the bound, or `Overloaded` at once. Take it before a response starts, so the 503 is
@@ -178,25 +227,36 @@ class ModelAccess:
         return self._slot
 
     @asynccontextmanager
-    async def lease(self, ticket: Ticket | None = None) -> AsyncIterator[Lease]:
-        """Admission (unless a ticket was taken already), then the slot; released on every exit path."""
+    async def lease(self, ticket: Ticket | None = None, deadline: bool = True) -> AsyncIterator[Lease]:
+        """Admission (unless a ticket was taken already), then the slot; released on every exit path.
+        `deadline`: the request's work is stopped `timeout` seconds after its admission (background work,
+        which no client waits on, passes False)."""
         ticket = ticket or self.admit()
+        limit = self.timeout if deadline else None
+        remaining = None if limit is None else max(0.0, limit - (time.monotonic() - ticket.admitted))
         slot = self._semaphore()
         try:
-            await slot.acquire()
+            await asyncio.wait_for(slot.acquire(), remaining)
+        except TimeoutError:
+            ticket.release()
+            raise RequestTimeout(f"no model slot came free within the request deadline ({limit or 0:.0f} s); "
+                                 "retry later") from None
         except BaseException:
             ticket.release()
             raise
-        lease = Lease(self, ticket, asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        lease = Lease(self, ticket, loop)
+        if limit is not None:
+            lease._timer = loop.call_later(max(0.0, limit - (time.monotonic() - ticket.admitted)), lease.expire)
         self._leases.add(lease)
         try:
             yield lease
         finally:
             lease.end()
 
-    async def call(self, fn: Callable[..., T], *args, ticket: Ticket | None = None) -> T:
-        """One blocking model call under a lease."""
-        async with self.lease(ticket) as lease:
+    async def call(self, fn: Callable[..., T], *args, ticket: Ticket | None = None, deadline: bool = True) -> T:
+        """One blocking model call under a lease (`deadline`: see `lease`)."""
+        async with self.lease(ticket, deadline) as lease:
             return await lease.run(fn, *args)
 
     def _release_slot(self, lease: Lease) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from clipcite.domain import ScoredSegment, SpeechPart
-from clipcite.errors import InvalidRequest
+from clipcite.errors import ContextLengthExceeded, InvalidRequest
 from engine import languages
 from engine.answer_types import answers_kind, asks_moment, name_beside_role, names_screen_text
 from engine.catalog import Catalog, IndexStatus
@@ -32,6 +32,34 @@ from engine.tools import ToolCall, ToolUse, forced_schema, parse_tool_calls, pla
 log = logging.getLogger(__name__)
 
 FORCED_CALL_TOKENS = 200  # a forced tool call's arguments (strings bounded to 120 characters) fit in this
+# No token of the chat models' vocabularies is longer than this many characters, so a conversation with more
+# than n_ctx * this many characters cannot fit whatever it says: refused before any tokenizing or embedding.
+MAX_CHARS_PER_TOKEN = 16
+
+
+def sized(turns: list[Turn], n_ctx: int) -> list[Turn]:
+    """The cheap bound, in characters, before any tokenizing or embedding: a 200k-character question was
+    tokenized, embedded and searched (115 s of server work, other users' requests waiting) before the
+    context check refused it. What must fit (system text, the latest user turn and any tool turns after it)
+    is refused at once when no n_ctx tokens can spell it; earlier turns past that many characters are
+    dropped here (the prompt fitting would drop them anyway, after tokenizing each)."""
+    limit = n_ctx * MAX_CHARS_PER_TOKEN
+    last = max((i for i, t in enumerate(turns) if t.role == "user"), default=len(turns))
+    needed = sum(len(t.content) for i, t in enumerate(turns) if i >= last or t.role == "system")
+    if needed > limit:
+        raise ContextLengthExceeded(
+            f"This model's maximum context length is {n_ctx} tokens; the latest message holds {needed} "
+            f"characters, more than {n_ctx} tokens can spell. Shorten it.")
+    keep, room = set(range(last, len(turns))), limit - needed
+    for i in range(last - 1, -1, -1):
+        if turns[i].role == "system":
+            keep.add(i)
+        elif len(turns[i].content) <= room:
+            keep.add(i)
+            room -= len(turns[i].content)
+        else:
+            room = -1  # an older turn never comes back once a newer one was dropped
+    return [t for i, t in enumerate(turns) if i in keep]
 
 
 @dataclass(frozen=True)
@@ -136,7 +164,7 @@ class ChatService:
         if req.video_id:
             library.get_file(req.video_id)
             file_ids = [req.video_id]
-        turns = list(req.turns)
+        turns = sized(req.turns, self.generator.n_ctx)
         if req.linked is not None:  # the link becomes the scope; its text (or "summarise") the question
             collections, file_ids = [req.linked.collection_id], [req.linked.file_id]
             last = max(i for i, t in enumerate(turns) if t.role == "user")

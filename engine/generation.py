@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from clipcite.errors import ContextLengthExceeded, InvalidRequest, ModelUnavailable
+from clipcite.errors import ContextLengthExceeded, InvalidRequest, ModelUnavailable, RequestTimeout
+from engine.admission import current_stop
 from engine.schemas import fit_schema
 from models.loading import Lazy
 
@@ -45,6 +46,21 @@ class Generation:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+class _Stopped(Exception):
+    """Raised between two tokens when the lease's stop signal is set (deadline, shutdown)."""
+
+
+def _stop_check(stop: threading.Event) -> Any:
+    """A llama.cpp logits processor that ends generation between tokens once `stop` is set: the only hook
+    llama-cpp-python's chat completion calls per token (it has no stopping criteria there)."""
+    def check(input_ids: Any, scores: Any) -> Any:
+        if stop.is_set():
+            raise _Stopped
+        return scores
+
+    return check
+
+
 @contextmanager
 def _model_errors(n_ctx: int) -> Iterator[None]:
     """llama-cpp-python reports bad input as ValueError (prompt over the context, a grammar it cannot
@@ -52,6 +68,9 @@ def _model_errors(n_ctx: int) -> Iterator[None]:
     for every caller (chat, streams, tools, summaries)."""
     try:
         yield
+    except _Stopped as exc:
+        raise RequestTimeout("generation stopped: the request ran past its deadline or the server is stopping"
+                             ) from exc
     except ValueError as exc:
         msg = str(exc)
         if "context window" in msg or "exceed" in msg:
@@ -115,6 +134,10 @@ class LlamaGenerator:
                                   frequency_penalty=p.frequency_penalty)
         if p.seed is not None:
             kw["seed"] = p.seed
+        if (stop := current_stop()) is not None:
+            from llama_cpp import LogitsProcessorList
+
+            kw["logits_processor"] = LogitsProcessorList([_stop_check(stop)])
         if p.response_format:
             fmt = p.response_format
             if isinstance(fmt.get("schema"), dict):  # the longest valid reply fits the reply's token budget

@@ -182,7 +182,10 @@ class IngestWorker:
         return self.readiness.record(run_checks(self.checks))
 
     def _recheck(self) -> None:
-        """While degraded, re-run the checks now and then: the jobs wait in the queue until they pass."""
+        """The checks first if nobody ran them yet; then, while degraded, again now and then: the jobs wait
+        in the queue until they pass."""
+        if self.readiness.state == "starting" and self.check_environment():
+            self._wake.set()
         while not self._stop.wait(self.recheck_seconds):
             if self.readiness.state == "degraded" and self.check_environment():
                 log.info("the ingest models load again: claiming jobs")
@@ -207,11 +210,19 @@ class IngestWorker:
     def wake(self) -> None:
         self._wake.set()
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop claiming and hand the jobs still running back to the queue (another worker, or this one after
+        a restart, takes them at once instead of when their lease runs out); then wait up to `timeout`
+        seconds in all for the threads, whose unfinished jobs are no longer theirs to write."""
         self._stop.set()
         self._wake.set()
+        for job_id in list(self._running):
+            with contextlib.suppress(Exception):  # the catalog may already be unreachable
+                if self.ctx.catalog.jobs.release(job_id, self.owner, "the worker stopped; queued again"):
+                    log.info("ingest job %s handed back to the queue", job_id)
+        deadline = time.monotonic() + timeout
         for t in self._threads:
-            t.join(timeout)
+            t.join(max(0.0, deadline - time.monotonic()))
 
     def _loop(self) -> None:
         while not self._stop.is_set():

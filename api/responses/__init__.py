@@ -20,6 +20,7 @@ from api.responses.chat import (
     Usage,
 )
 from api.responses.common import Deleted, ErrorBody, ErrorResponse, Page, TimedText, Wire, errors
+from api.responses.embeddings import EmbeddingList, EmbeddingObject, EmbeddingUsage
 from api.responses.files import (
     ChapterOut,
     CollectionFileList,
@@ -81,7 +82,8 @@ from api.responses.system import Health, ModelList, ModelObject
 from api.responses.tags import TagDeleted, TagList, TagObject
 
 __all__ = [
-    "CHAT_RESPONSES", "RESPONSE_RESPONSES", "AssistantMessage", "ChapterOut", "ChatChoice", "ChatCompletion",
+    "CHAT_RESPONSES", "RESPONSE_RESPONSES", "AssistantMessage", "EmbeddingList", "EmbeddingObject", "EmbeddingUsage",
+    "ChapterOut", "ChatChoice", "ChatCompletion",
     "ChatCompletionChunk", "ChatCompletionList", "ChunkChoice", "Citation", "CollectionFileList",
     "CollectionFileObject", "CollectionList", "CollectionObject", "Deleted", "Delta", "ErrorBody", "ErrorResponse",
     "ExtractJob", "ExtractList", "FileList", "FileObject", "FileResult", "FindMomentsDeleted", "FindMomentsJob",

@@ -48,11 +48,17 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 class Page(Wire, Generic[T]):
+    """Both families' list conventions at once: Cloudglue's `total` / `limit` / `offset`, and OpenAI's
+    `has_more` / `first_id` / `last_id` (its SDKs page on these; without them they asked forever)."""
+
     object: Literal["list"]
     data: list[T]
     total: int
     limit: int
     offset: int
+    has_more: bool = False
+    first_id: str | None = None
+    last_id: str | None = None
 
 
 class Deleted(Wire):

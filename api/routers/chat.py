@@ -22,7 +22,8 @@ from api import model_names
 from api.deps import MAX_OFFSET, ServicesDep
 from api.errors import error_body
 from api.image_queries import QueryImage, last_vector, read_all
-from api.protocol import ChatCompletionRequest, ChatMessageIn
+from api.paging import window
+from api.protocol import ChatCompletionRequest, ChatMessageIn, no_logprobs
 from api.responses import CHAT_RESPONSES, ChatCompletion, ChatCompletionList, Deleted, Delta, errors
 from api.serialize import chunk, completion, page, tool_call, usage_chunk, wire_json
 from api.services import Services
@@ -44,6 +45,7 @@ def to_engine_request(svc: Services, body: ChatCompletionRequest, linked: Linked
     """The wire request as an engine request: conversion and wire-level checks only (the engine decides
     scope, summary mode and grounding)."""
     model_names.require(svc, body.model)
+    no_logprobs(bool(body.logprobs or body.top_logprobs))
     if (body.model_extra or {}).get("functions"):
         raise InvalidRequest("the legacy `functions` field is not supported; send `tools`", param="functions")
     collections = list(body.collections or [])
@@ -194,7 +196,10 @@ async def _sse(svc: Services, prepared: Prepared, body: ChatCompletionRequest, c
 @router.get("/chat/completions", summary="List stored chat completions",
             response_model=ChatCompletionList, response_model_exclude_unset=True, responses=errors(400))
 def list_completions(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> ChatCompletionList:
+                     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0, after: str | None = None,
+                     before: str | None = None) -> ChatCompletionList:
+    """Newest first; `after` / `before` are OpenAI's cursors (a completion id)."""
+    limit, offset = window(limit, offset, after, before, svc.catalog.stored.completion_ids)
     rows, total = svc.catalog.stored.list_completions(limit, offset)
     return page(ChatCompletionList, [ChatCompletion.model_validate(r) for r in rows], total, limit, offset)
 

@@ -88,8 +88,8 @@ def _obj(sid: str, created: float, body: NewDeepSearch, status: str, found: Deep
 
 async def _run(svc: Services, sid: str, created_ms: int, body: NewDeepSearch, q: SearchQuery) -> dict[str, Any]:
     searcher = DeepSearcher(svc.search, svc.generator)
-    try:
-        found = await svc.model.call(searcher.run, q, body.exclude_weak_results)
+    try:  # a background search has no client waiting: no request deadline
+        found = await svc.model.call(searcher.run, q, body.exclude_weak_results, deadline=not body.background)
     except ClipciteError as exc:
         obj = _obj(sid, created_ms / 1000, body, "failed", error=exc)
     else:

@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 
 from api.deps import MAX_OFFSET, ServicesDep
+from api.paging import window
 from api.protocol import FileUpdate, SegmentUpdate
 from api.responses import Deleted, FileList, FileObject, SegmentList, SegmentObject, TranscriptJson, errors
 from api.serialize import file_obj, page, segment_obj, wire_json
@@ -25,7 +26,7 @@ from api.transcripts import to_json, to_srt, to_vtt
 from clipcite.domain import Segment
 from clipcite.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
 from engine.catalog import new_id
-from engine.filters import Group, parse_filter
+from engine.filters import Group, check_keys, parse_filter
 from engine.payload import file_metadata_writes, point_id, segment_metadata_writes
 from engine.scopes import file_scope, segment_scope
 from ingest.library import partial_path, register_file
@@ -51,7 +52,9 @@ def _json_object(raw: str | None, param: str) -> dict[str, Any]:
 
 
 def _parse_metadata(raw: str | None) -> dict[str, Any]:
-    return _json_object(raw, "metadata")
+    meta = _json_object(raw, "metadata")
+    check_keys(meta, "metadata")
+    return meta
 
 
 LISTING_FILTER_DOC = ("Cloudglue filter as a JSON string (metadata, video_info, file; all operators); a file is "
@@ -116,8 +119,13 @@ async def upload_file(svc: ServicesDep, file: Annotated[UploadFile, File(descrip
             responses=errors(400))
 def list_files(svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0, status: str | None = None,
-               filter: Annotated[str | None, Query(description=LISTING_FILTER_DOC)] = None) -> FileList:
-    rows, total = svc.catalog.library.list_files(limit, offset, status, only=files_matching(svc, filter))
+               filter: Annotated[str | None, Query(description=LISTING_FILTER_DOC)] = None,
+               after: Annotated[str | None, Query(description="OpenAI cursor: the page after this file id")] = None,
+               before: Annotated[str | None, Query(description="OpenAI cursor: the page before this file id")] = None,
+               ) -> FileList:
+    only = files_matching(svc, filter)
+    limit, offset = window(limit, offset, after, before, lambda: svc.catalog.library.file_ids(status, only))
+    rows, total = svc.catalog.library.list_files(limit, offset, status, only=only)
     return page(FileList, [file_obj(f) for f in rows], total, limit, offset)
 
 
@@ -132,10 +140,17 @@ def get_file(svc: ServicesDep, file_id: str) -> FileObject:
             response_model=FileObject, response_model_exclude_unset=True,
             responses=errors(400, 404))
 def update_file(svc: ServicesDep, file_id: str, body: FileUpdate) -> FileObject:
+    """The store first, then the catalog: a write that fails anywhere puts the store back, so the catalog
+    and the segments' filters never disagree."""
     current = svc.catalog.library.get_file(file_id)
     metadata = body.metadata if body.metadata is not None else current.metadata
-    rec = svc.catalog.library.update_file_metadata(file_id, metadata, body.filename)
-    apply_file_metadata(svc, rec.id, metadata, rec.filename)
+    try:
+        apply_file_metadata(svc, file_id, metadata, body.filename or current.filename)
+        rec = svc.catalog.library.update_file_metadata(file_id, metadata, body.filename)
+    except Exception:
+        with contextlib.suppress(Exception):  # best effort: the original error is the one to report
+            apply_file_metadata(svc, file_id, current.metadata, current.filename)
+        raise
     return file_obj(rec)
 
 
@@ -214,10 +229,16 @@ def get_segment(svc: ServicesDep, request: Request, file_id: str, segment_id: st
             responses=errors(400, 404))
 def update_segment(svc: ServicesDep, request: Request, file_id: str, segment_id: str,
                    body: SegmentUpdate) -> SegmentObject:
-    _one_segment(svc, file_id, segment_id)
+    before = _one_segment(svc, file_id, segment_id).segment_metadata
     scope = segment_scope(file_id, segment_id)
-    for payload, key in segment_metadata_writes(body.metadata or {}):
-        svc.store.set_payload(scope, payload, key=key)
+    try:
+        for payload, key in segment_metadata_writes(body.metadata or {}):
+            svc.store.set_payload(scope, payload, key=key)
+    except Exception:
+        with contextlib.suppress(Exception):  # all or nothing: the segment's earlier metadata back
+            for payload, key in segment_metadata_writes(before):
+                svc.store.set_payload(scope, payload, key=key)
+        raise
     return _segment_obj(request, svc, _one_segment(svc, file_id, segment_id))
 
 

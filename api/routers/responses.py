@@ -9,6 +9,7 @@ annotations. What a later request needs to continue (turns, scope) is stored bes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -24,7 +25,8 @@ from api import model_names
 from api.background import Background
 from api.deps import MAX_OFFSET, ServicesDep
 from api.image_queries import QueryImage, last_vector, read_all
-from api.protocol import ResponseInputItem, ResponseRequest, day_ms
+from api.paging import window
+from api.protocol import ResponseInputItem, ResponseRequest, day_ms, no_logprobs
 from api.responses import (
     RESPONSE_RESPONSES,
     InputItem,
@@ -131,6 +133,7 @@ def _tool_use(body: ResponseRequest) -> ToolUse | None:
 async def to_engine_request(svc: Services, body: ResponseRequest) -> tuple[ChatRequest, Continuation]:
     """The wire request (and the conversation it continues) as an engine request."""
     model_names.require(svc, body.model)
+    no_logprobs(bool(body.top_logprobs) or "message.output_text.logprobs" in (body.include or []))
     previous = await run_in_threadpool(svc.catalog.stored.response_context, body.previous_response_id) \
         if body.previous_response_id else None
     items = _input_items(body)
@@ -213,7 +216,7 @@ async def create_response(svc: ServicesDep, body: ResponseRequest, request: Requ
 async def _answer_in_background(svc: Services, job: _Job, req: ChatRequest, prepared: Prepared, ticket: Any,
                                 media: bool) -> None:
     try:
-        ans = await svc.model.call(svc.chat.answer, req, prepared, ticket=ticket)
+        ans = await svc.model.call(svc.chat.answer, req, prepared, ticket=ticket, deadline=False)
     except asyncio.CancelledError:
         ticket.release()
         raise
@@ -249,6 +252,8 @@ async def _sse(svc: Services, job: _Job, prepared: Prepared, request: Request, t
     yield ev("response.in_progress", response=start)
     msg_id = f"msg_{uuid.uuid4().hex[:24]}"
     opened = False
+    stored = False
+    failed: ResponseObject | None = None
     parts: list[str] = []
     try:
         async with svc.model.lease(ticket) as lease:
@@ -259,6 +264,7 @@ async def _sse(svc: Services, job: _Job, prepared: Prepared, request: Request, t
                     for event in _final_events(ev, final, opened):
                         yield event
                     job.store(svc, final, item)
+                    stored = True
                     yield ev("response.completed", response=wire_json(final))
                     return
                 if not opened:
@@ -276,8 +282,23 @@ async def _sse(svc: Services, job: _Job, prepared: Prepared, request: Request, t
     except Exception:  # noqa: BLE001 - the stream has started; report in-band
         log.exception("response stream %s failed", job.id)
         failed = job.obj("failed", error=ClipciteError("internal server error"))
-    job.store(svc, failed)
-    yield ev("response.failed", response=wire_json(failed))
+    finally:
+        if not stored and failed is None:  # the client went away: what it was sent is kept, `incomplete`
+            _store_interrupted(svc, job, "".join(parts), msg_id, media)
+    if failed is not None:
+        job.store(svc, failed)
+        yield ev("response.failed", response=wire_json(failed))
+
+
+def _store_interrupted(svc: Services, job: _Job, text: str, msg_id: str, media: bool) -> None:
+    """A stream that ended without its answer (the client hung up) is stored with the text it had sent, as
+    `incomplete`, so `responses.retrieve` finds it instead of a 404."""
+    partial = ChatAnswer(text=text, citations=[], segments=[], prompt_tokens=0, completion_tokens=0,
+                         finish_reason="interrupted", grounded=False)
+    obj = _with_message_id(job.obj("incomplete", partial, media=media, with_message=True), msg_id)
+    obj.incomplete_details = {"reason": "interrupted"}
+    with contextlib.suppress(Exception):  # a store failure must not mask how the stream ended
+        job.store(svc, obj, partial)
 
 
 def _with_message_id(obj: ResponseObject, msg_id: str) -> ResponseObject:
@@ -368,20 +389,16 @@ def cancel_response(svc: ServicesDep, response_id: str, request: Request) -> Res
             response_model=InputItemList, response_model_exclude_unset=True, responses=errors(400, 404))
 def list_input_items(svc: ServicesDep, response_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 20,
                      order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
-                     after: str | None = None) -> InputItemList:
+                     after: str | None = None, before: str | None = None) -> InputItemList:
     try:
         items = svc.catalog.stored.response_context(response_id)["items"]
     except NotFound:
         raise NotFound(f"response {response_id!r} not found", param="response_id") from None
     items = items[::-1] if order == "desc" else items
-    if after is not None:
-        ids = [i["id"] for i in items]
-        if after not in ids:
-            raise InvalidRequest(f"no input item {after!r} in this response", param="after")
-        items = items[ids.index(after) + 1:]
-    data = [InputItem.model_validate(_item_out(i)) for i in items[:limit]]
+    limit, offset = window(limit, 0, after, before, lambda: [i["id"] for i in items])
+    data = [InputItem.model_validate(_item_out(i)) for i in items[offset:offset + limit]]
     return InputItemList(object="list", data=data, first_id=data[0].id if data else None,
-                         last_id=data[-1].id if data else None, has_more=len(items) > limit)
+                         last_id=data[-1].id if data else None, has_more=offset + limit < len(items))
 
 
 def _item_out(item: dict[str, Any]) -> dict[str, Any]:

@@ -15,10 +15,13 @@ router = APIRouter(tags=["system"])
             response_model=Health, response_model_exclude_unset=True)
 def health(svc: ServicesDep) -> Health:
     ready = svc.readiness
-    out = Health(status=ready.state, queue_depth=svc.catalog.jobs.depth(), segments=svc.store.count(),
-                 device=svc.devices.device)
-    if ready.reasons:
-        out.reasons = list(ready.reasons)
+    reasons = list(ready.reasons)
+    if overdue := svc.model.overdue():
+        reasons.append(f"the chat model has been held {overdue:.0f} s past the request deadline")
+    out = Health(status="degraded" if reasons else ready.state, queue_depth=svc.catalog.jobs.depth(),
+                 segments=svc.store.count(), device=svc.devices.device)
+    if reasons:
+        out.reasons = reasons
     return out
 
 

@@ -78,6 +78,12 @@ class LibraryTables:
                          args + (limit, offset))
         return [self._file(r) for r in rows], total
 
+    def file_ids(self, status: str | None = None, only: set[str] | None = None) -> list[str]:
+        """The ids `list_files` pages through, in its order (for cursors)."""
+        clauses, args = _listing_where(self.db, "id", status, only)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        return [r[0] for r in self.db.q(f"SELECT id FROM files {where} ORDER BY created_at DESC, id", args)]
+
     def iter_file_ids(self) -> Iterator[str]:
         for r in self.db.q("SELECT id FROM files"):
             yield r[0]

@@ -41,9 +41,17 @@ class StoredObjects:
         return json.loads(rows[0][0])
 
     def _list(self, table: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """Newest first; the id breaks ties, so pages never repeat or skip a row created in the same ms."""
         total = self.db.q(f"SELECT COUNT(*) FROM {table}")[0][0]
-        rows = self.db.q(f"SELECT data FROM {table} ORDER BY created_at DESC LIMIT ? OFFSET ?", (limit, offset))
+        rows = self.db.q(f"SELECT data FROM {table} ORDER BY created_at DESC, id LIMIT ? OFFSET ?", (limit, offset))
         return [json.loads(r[0]) for r in rows], total
+
+    def _ids(self, table: str) -> list[str]:
+        """Every id in listing order (a cursor's `after` / `before` is found among them)."""
+        return [r[0] for r in self.db.q(f"SELECT id FROM {table} ORDER BY created_at DESC, id")]
+
+    def completion_ids(self) -> list[str]:
+        return self._ids("completions")
 
     def _delete(self, table: str, item_id: str, what: str) -> None:
         if not self.db.x(f"DELETE FROM {table} WHERE id=?", (item_id,)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from engine.filters import NUM_PREFIX
+from engine.filters import NUM_PREFIX, field_path, key_problem
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +25,8 @@ def user_index_plan(payloads: list[dict[str, Any]]) -> dict[str, str]:
     def walk(prefix: str, value: Any, numeric: bool) -> None:
         if isinstance(value, dict):
             for k, v in value.items():
-                if isinstance(k, str) and k and "." not in k:
-                    walk(f"{prefix}.{k}", v, numeric)
+                if key_problem(k) is None:  # a key no filter can name needs no index (older payloads)
+                    walk(field_path(prefix, k), v, numeric)
             return
         items = value if isinstance(value, list) else [value]
         if numeric:

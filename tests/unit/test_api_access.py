@@ -102,8 +102,12 @@ def test_metrics_need_a_key_and_use_route_templates(client):
 
 
 def test_openapi_documents_every_route(client):
-    """/docs is complete: summary, a success body, errors in the one shape, no phantom 422 validation docs."""
-    spec = client.get("/openapi.json").json()
+    """/docs is complete: summary, a success body, errors in the one shape, no phantom 422 validation docs.
+    With keys set, the schema and the docs pages need a key like every /v1 route."""
+    for page in ("/openapi.json", "/docs", "/redoc"):
+        assert client.get(page).status_code == 401, page
+        assert client.get(page, headers={"Authorization": "Bearer s3cret"}).status_code == 200, page
+    spec = client.get("/openapi.json", headers={"Authorization": "Bearer s3cret"}).json()
     ops = [(p, m, op) for p, item in spec["paths"].items() for m, op in item.items()]
     assert len(ops) >= 30
     for path, method, op in ops:

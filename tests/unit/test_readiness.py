@@ -10,7 +10,15 @@ import pytest
 
 import ingest.jobs as jobs_mod
 from clipcite.errors import ModelUnavailable
-from engine.catalog import Catalog, CollectionFileRecord, CollectionRecord, FileRecord, IndexStatus, JobState, MediaStatus
+from engine.catalog import (
+    Catalog,
+    CollectionFileRecord,
+    CollectionRecord,
+    FileRecord,
+    IndexStatus,
+    JobState,
+    MediaStatus,
+)
 from ingest.jobs import IngestContext, IngestWorker
 from ingest.readiness import Check, Readiness, fix_for, run_checks
 
