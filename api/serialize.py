@@ -28,6 +28,7 @@ from api.responses import (
     FileObject,
     FileResult,
     FunctionCallItem,
+    Grounding,
     MediaDescription,
     MediaDescriptionData,
     MediaDescriptionItem,
@@ -46,6 +47,7 @@ from api.responses import (
     TimedText,
     ToolCall,
     ToolCallFunction,
+    ToolCitationOut,
     Usage,
     VideoSummary,
     Wire,
@@ -300,9 +302,19 @@ def assistant_message(ans: ChatAnswer) -> AssistantMessage:
     return AssistantMessage(role="assistant", content=ans.text)
 
 
+def _checked(ans: ChatAnswer) -> dict[str, Any]:
+    """The answer's grounding extension fields (only what there is)."""
+    out: dict[str, Any] = {}
+    if ans.tool_citations:
+        out["tool_citations"] = [ToolCitationOut(tool_call_id=t.tool_call_id, text=t.text) for t in ans.tool_citations]
+    if ans.grounding:
+        out["grounding"] = Grounding.model_validate(ans.grounding)
+    return out
+
+
 def completion(cid: str, created_ms: int, model: str, ans: ChatAnswer, payload: dict[str, Any]) -> ChatCompletion:
     choice = ChatChoice(index=0, message=assistant_message(ans), finish_reason=ans.finish_reason, logprobs=None,
-                        grounded=ans.grounded, citations=[citation(c) for c in ans.citations])
+                        grounded=ans.grounded, citations=[citation(c) for c in ans.citations], **_checked(ans))
     return ChatCompletion(id=cid, object="chat.completion", created=created_ms // 1000, created_at=created_ms,
                           model=model, choices=[choice], usage=usage(ans), payload=payload)
 
@@ -314,7 +326,8 @@ def chunk(cid: str, created_ms: int, model: str, delta: Delta, finish: str | Non
         choice = ChunkChoice(index=0, delta=delta, finish_reason=finish, logprobs=None)
     else:
         choice = ChunkChoice(index=0, delta=delta, finish_reason=finish, logprobs=None,
-                             citations=[citation(c) for c in final.citations], grounded=final.grounded)
+                             citations=[citation(c) for c in final.citations], grounded=final.grounded,
+                             **_checked(final))
     return ChatCompletionChunk(id=cid, object="chat.completion.chunk", created=created_ms // 1000, model=model,
                                choices=[choice])
 

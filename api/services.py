@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from clipcite.settings import Settings
 from engine.admission import ModelAccess
 from engine.chat import ChatService
+from engine.evidence import Budget
 from engine.generation import LlamaGenerator
 from engine.retrieval import CrossEncoderReranker, Retriever
 from engine.search import SearchService
@@ -60,7 +61,8 @@ def build_services(settings: Settings) -> Services:
         if settings.reranker_model else None
     retriever = Retriever(base.store, base.embedder, reranker, base.clip)
     return Services(**base.__dict__, generator=generator, retriever=retriever,
-                    chat=ChatService(retriever, generator, base.catalog, settings.context_chars_per_segment,
-                                     settings.strict_grounding, settings.context_relative_floor),
+                    chat=ChatService(retriever, generator, base.catalog, settings.strict_grounding,
+                                     settings.context_relative_floor,
+                                     Budget(settings.evidence_lines, settings.evidence_chars)),
                     search=SearchService(retriever, base.catalog),
                     model=ModelAccess(settings.max_chat_in_flight, timeout=settings.request_timeout_seconds))

@@ -61,6 +61,7 @@ class Word:
     text: str
     start: float
     end: float
+    probability: float = 1.0  # the recogniser's confidence in the word (older analyses: unknown, 1.0)
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class SpeechPart:
     start_time: float
     end_time: float
     speaker: str | None = None
+    unsure: list[str] = field(default_factory=list)  # words the recogniser was unsure of (answers show them)
 
 
 @dataclass

@@ -143,7 +143,11 @@ class Settings(BaseSettings):
 
     # --- retrieval / prompting ---
     top_k: int = Field(4, ge=1, le=50, description="Segments put in the prompt per question.")
-    context_chars_per_segment: int = Field(400, ge=50, le=10000, description="Prompt budget per segment.")
+    evidence_lines: int = Field(14, ge=1, le=200, description="Most numbered lines (utterances, screen lines, "
+                                "pictures, sounds) an answer's prompt shows: the most relevant, with what "
+                                "completes them.")
+    evidence_chars: int = Field(1600, ge=100, le=50000, description="Most characters of lines an answer's "
+                                "prompt shows (fewer prompt tokens: faster answers on a CPU).")
     context_relative_floor: float = Field(0.4, ge=0.0, le=1.0, description=(
         "Segments scoring under this share of the best one are left out of the prompt (0 keeps all): weak "
         "matches distract a small model from a clear best one."))

@@ -9,21 +9,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
-from clipcite.domain import ScoredSegment, SpeechPart
+from clipcite.domain import ScoredSegment
 from clipcite.errors import ContextLengthExceeded, InvalidRequest
 from engine import languages
-from engine.answer_types import answers_kind, asks_moment, name_beside_role, names_screen_text
+from engine.answering import SYSTEM_PROMPT, Answerer, Outcome, user_message
 from engine.catalog import Catalog, IndexStatus
-from engine.citations import Citation, adds_nothing, cite, is_grounded, is_refusal
+from engine.citations import Citation, ToolCitation, from_lines, strip_markers
 from engine.conversation import Turn, last_user_message, prompt_question, search_query, user_turns
 from engine.crosslingual import CrossLingualCheck
-from engine.extraction import extract, find_moment, subject_named
+from engine.evidence import Budget, Evidence, gather
 from engine.filters import Group
 from engine.fitting import fit_prompt
 from engine.generation import GenerationParams, TextGenerator
-from engine.prompting import SYSTEM_PROMPT, TOOLS_SYSTEM_PROMPT, build_user_message, continue_sentences, pick_parts
+from engine.grounding import Grounding, lexically_grounded, used_lines
 from engine.retrieval import RetrievalOptions, Retriever
 from engine.scopes import search_scope
 from engine.summary import summarize, wants_summary
@@ -110,48 +108,67 @@ class ChatAnswer:
     timings: dict[str, float] = field(default_factory=dict)
     grounded: bool = True
     tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_citations: list[ToolCitation] = field(default_factory=list)
+    grounding: dict[str, Any] = field(default_factory=dict)  # the checks' verdict: lines cited, what failed
 
 
-def _model_message(turn: Turn) -> dict[str, str]:
-    """A conversation turn as the model reads it (tool calls and results in the tool-prompt format)."""
-    if turn.role == "tool" or turn.tool_calls:
-        return render_turn(turn.role, turn.content, turn.tool_calls)
-    return {"role": turn.role, "content": turn.content}
+
+# With tools on offer the model decides first whether the request is a call; an answer is then evidence-first.
+TOOLS_SYSTEM_PROMPT = (
+    "You are a helpful assistant. Call a function only when the user asks for exactly what it does; "
+    "otherwise answer from the numbered video lines.")
 
 
 @dataclass
 class Prepared:
-    """A request's fitted prompt and the segments it shows (citation numbers index `segments`)."""
+    """A request's fitted prompt and the evidence it shows (line n of the prompt is `evidence.lines[n-1]`)."""
 
     request: ChatRequest
     plan: Plan
     messages: list[dict[str, Any]]
-    segments: list[ScoredSegment]
+    evidence: Evidence
     timings: dict[str, float]
-    speech: dict[int, list[SpeechPart]] = field(default_factory=dict)  # utterances picked per segment
+
+    @property
+    def segments(self) -> list[ScoredSegment]:
+        return self.evidence.segments
 
 
 def relevant(segments: list[ScoredSegment], relative_floor: float) -> list[ScoredSegment]:
-    """The segments worth showing the model: those scoring at least `relative_floor` of the best one.
-    A clear best match among five weak ones was refused by the 1.5B model, which the weak ones distracted
-    (on-screen "Lost property: desk C" answered alone, refused among five others); fused scores are on
-    one scale per query, so the ratio is meaningful whatever the corpus."""
+    """The segments worth reading: those scoring at least `relative_floor` of the best one. A clear best
+    match among five weak ones was refused by the 1.5B model, which the weak ones distracted; fused scores
+    are on one scale per query, so the ratio is meaningful whatever the corpus."""
     if not segments or relative_floor <= 0:
         return segments
     top = max(s.score for s in segments)
     return [s for s in segments if s.score >= relative_floor * top] if top > 0 else segments
 
 
+def _history_message(turn: Turn) -> dict[str, str]:
+    """An earlier turn as the model reads it (answers without markers; tool turns in the tool format)."""
+    if turn.role == "tool" or turn.tool_calls:
+        return render_turn(turn.role, turn.content, turn.tool_calls)
+    return {"role": turn.role, "content": strip_markers(turn.content) if turn.role == "assistant" else turn.content}
+
+
+def _tool_results(turns: list[Turn]) -> list[tuple[str, str]]:
+    """Tool results after the latest user turn: (call id, result), the evidence a tool round trip adds."""
+    users = user_turns(turns)
+    after = turns[users[-1] + 1:] if users else turns
+    return [(t.tool_call_id or "", t.content) for t in after if t.role == "tool"]
+
+
 class ChatService:
-    def __init__(self, retriever: Retriever, generator: TextGenerator, catalog: Catalog, char_budget: int = 600,
-                 strict_grounding: bool = True, relative_floor: float = 0.4, retry_refusals: bool = True) -> None:
+    def __init__(self, retriever: Retriever, generator: TextGenerator, catalog: Catalog,
+                 strict_grounding: bool = True, relative_floor: float = 0.4, budget: Budget | None = None) -> None:
         self.retriever = retriever
         self.generator = generator
         self.catalog = catalog
-        self.char_budget = char_budget
         self.strict_grounding = strict_grounding
         self.relative_floor = relative_floor
-        self.retry_refusals = retry_refusals
+        self.budget = budget or Budget()
+        self.grounding = Grounding(retriever.embedder)
+        self.answerer = Answerer(generator, self.grounding)
         self.crosslingual = CrossLingualCheck(retriever.embedder)
 
     def plan(self, req: ChatRequest) -> Plan:
@@ -194,62 +211,37 @@ class ChatService:
         return rows[0].file_id if total == 1 else None
 
     def prepare(self, req: ChatRequest) -> Prepared:
-        """The model's messages: system prompt (+ the client's system text, + tools), the conversation
-        before the latest user turn, that turn with the retrieved segments, then any tool calls and tool
-        results that followed it (a tool round trip continues from there), fitted to the context window.
-        Needs no model slot (retrieval and tokenizing only), so it runs before one is taken."""
+        """Retrieval, the evidence lines, and the model's messages (system prompt, earlier turns, the latest
+        question with its lines) fitted to the context window. Needs no model slot, so it runs before one
+        is taken."""
         plan = self.plan(req)
         if plan.summary:
-            return Prepared(req, plan, [], [], {})
+            return Prepared(req, plan, [], Evidence([], []), {})
         t0 = time.perf_counter()
         query = search_query(plan.turns)
         segments = relevant(self.retriever.retrieve(query, plan.collections, req.filter, req.retrieval,
                                                     plan.file_ids), self.relative_floor)
         t1 = time.perf_counter()
+        question = prompt_question(plan.turns)
+        evidence = gather(query, segments, self.retriever.embedder, _tool_results(plan.turns), self.budget)
         client_system = "\n".join(t.content for t in plan.turns if t.role == "system" and t.content)
-        system = (TOOLS_SYSTEM_PROMPT if req.tools is not None else SYSTEM_PROMPT) \
+        deciding = req.tools is not None and not _tool_results(plan.turns)
+        system = (TOOLS_SYSTEM_PROMPT + tool_prompt(req.tools.tools) if deciding and req.tools else SYSTEM_PROMPT) \
             + ("\n" + client_system if client_system else "")
-        if req.tools is not None:
-            system += tool_prompt(req.tools.tools)
         turns = [t for t in plan.turns if t.role in ("user", "assistant", "tool")]
         last = (user_turns(turns) or [len(turns)])[-1]
-        before = [p for p in (_model_message(t) for t in turns[:last]) if p["content"]]
-        after = [p for p in (_model_message(t) for t in turns[last + 1:]) if p["content"]]
-        question = prompt_question(plan.turns)
-        if in_language := languages.instruction(plan.language):
-            question += "\n" + in_language
-        speech = self._focused_speech(query, segments)
-        fitted = fit_prompt(system, before,
-                            lambda k: build_user_message(question, segments[:k], self.char_budget, speech),
-                            len(segments), after, self.generator.count_tokens, self.generator.n_ctx,
+        before = [p for p in (_history_message(t) for t in turns[:last]) if p["content"]]
+        fitted = fit_prompt(system, before, lambda k: user_message(question, evidence.top(k), plan.language),
+                            len(evidence.lines), [], self.generator.count_tokens, self.generator.n_ctx,
                             self._answer_tokens(req))
-        return Prepared(req, plan, fitted.messages, segments[:fitted.kept_segments],
-                        {"retrieve": t1 - t0, "prompt": time.perf_counter() - t1}, speech)
+        return Prepared(req, plan, fitted.messages, evidence.top(fitted.kept_segments),
+                        {"retrieve": t1 - t0, "prompt": time.perf_counter() - t1})
 
     @staticmethod
     def _answer_tokens(req: ChatRequest) -> int:
-        """Tokens the prompt must leave for the reply (a forced call gets its minimum, see `answer`)."""
+        """Tokens the prompt must leave for the reply (the line numbers come first: a few more)."""
         forced = req.tools is not None and req.tools.forced
-        return max(req.params.max_tokens, FORCED_CALL_TOKENS) if forced else req.params.max_tokens
-
-    def _focused_speech(self, query: str, segments: list[ScoredSegment]) -> dict[int, list[SpeechPart]]:
-        """Per segment after the first, the utterances closest to the question (one embedding call for all of
-        them). The best match is shown whole: a question's words may meet only its framing sentence ("This
-        video explains the basic rules.") while the sentence that answers shares none of them ("Laser goggles
-        are required ..."), and focusing kept the frame and dropped the answer."""
-        parts = [(i, p) for i, s in enumerate(segments) if i > 0 for p in s.segment.speech if p.text]
-        if not parts or not query:
-            return continue_sentences(segments, {})
-        embedder = self.retriever.embedder
-        vecs = np.concatenate([embedder.embed_cached([query], persist=False, query=True),  # retrieval embedded it
-                               embedder.embed_cached([p.text for _, p in parts])])
-        sims = (vecs[1:] @ vecs[0]).tolist()
-        out: dict[int, list[SpeechPart]] = {}
-        for i in {i for i, _ in parts}:
-            idx = [k for k, (j, _) in enumerate(parts) if j == i]
-            out[i] = [parts[idx[c]][1] for c in pick_parts([sims[k] for k in idx], floor=embedder.related_floor,
-                                                            texts=[parts[k][1].text for k in idx])]
-        return continue_sentences(segments, out)
+        return max(req.params.max_tokens, FORCED_CALL_TOKENS) if forced else req.params.max_tokens + 24
 
     def summarize(self, req: ChatRequest, plan: Plan) -> ChatAnswer:
         """Chapters with time ranges and an overview, from all segments of the file in scope."""
@@ -261,141 +253,116 @@ class ChatService:
                           prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
                           finish_reason="stop", timings={"summary": time.perf_counter() - t0})
 
-    def _prepared(self, req: ChatRequest, prepared: Prepared | None) -> Prepared:
-        return prepared if prepared is not None and prepared.request is req else self.prepare(req)
-
-    def answer(self, req: ChatRequest, prepared: Prepared | None = None) -> ChatAnswer:
-        prepared = self._prepared(req, prepared)
-        plan = prepared.plan
-        if plan.summary:
-            return self.summarize(req, plan)
-        messages, segments, timings = prepared.messages, prepared.segments, dict(prepared.timings)
-        params = req.params
-        if req.tools is not None and req.tools.forced:
-            # A forced call cut at max_tokens is no call at all: it gets room for its (bounded) arguments.
-            params = replace(params, response_format={"type": "json_object", "schema": forced_schema(req.tools)},
-                             max_tokens=self._answer_tokens(req))
-        if (direct := self._moment(req, plan, segments, timings)) is not None:
-            return direct
-        gen = self.generator.chat(messages, params)
-        timings.update(gen.timings)
-        if req.tools is not None:
-            calls, rest = parse_tool_calls(gen.text, req.tools)
-            if calls and not req.tools.forced and not all(plausible(c, last_user_message(plan.turns), req.tools)
-                                                          for c in calls):
-                log.info("dropping tool calls the request does not ask for: %s", [c.name for c in calls])
-                return self.answer(replace(req, tools=None))
-            if calls:
-                return ChatAnswer(text=rest, citations=[], segments=segments, prompt_tokens=gen.prompt_tokens,
-                                  completion_tokens=gen.completion_tokens, finish_reason="tool_calls",
-                                  timings=timings, tool_calls=calls)
-        text, prompt_tokens, completion_tokens = gen.text, gen.prompt_tokens, gen.completion_tokens
-        # A refusal, or an answer the checks would replace with one, gets one extractive second look
-        # (never for structured output, which must stay the schema's JSON).
-        supported = None if is_refusal(text) else self._supported(plan, text.strip(), segments)
-        if self.retry_refusals and segments and req.params.response_format is None and (
-                supported is None or (plan.strict_grounding and not supported)):
-            t = time.perf_counter()
-            found = extract(self.generator, prompt_question(plan.turns), segments, self.char_budget,
-                            prepared.speech)
-            timings["extract"] = time.perf_counter() - t
-            if found is not None:
-                text, supported = found.answer(), None
-        return self._finish(plan, text, segments, prompt_tokens, completion_tokens, gen.finish_reason,
-                            timings, replace=True, supported=supported)
-
-    def _moment(self, req: ChatRequest, plan: Plan, segments: list[ScoredSegment], timings: dict[str, float]
-                ) -> ChatAnswer | None:
-        """"When is a horse shown?" answered from the keyframe sentence or sound label that names it, with its
-        time, without the model: asked, it gave another segment's words ("a horse is shown in the loading
-        bay") or another picture's time. None when nothing names it (the model may still find it said)."""
-        question = prompt_question(plan.turns)
-        if req.tools is not None or req.params.response_format is not None or not asks_moment(question):
-            return None
-        found = find_moment(question, segments)
-        if found is None:
-            return None
-        return self._finish(plan, found.answer(), segments, 0, 0, "stop", timings, replace=True)
-
-    def _finish(self, plan: Plan, text: str, segments: list[ScoredSegment], prompt_tokens: int,
-                completion_tokens: int, finish_reason: str, timings: dict[str, float], replace: bool,
-                supported: bool | None = None) -> ChatAnswer:
-        """Citations for the answer; an answer the segments do not support cites nothing and, when not
-        already streamed to the client (`replace`), becomes the refusal. `supported`: the checks' verdict
-        on this very text when the caller has it already."""
-        text = text.strip()
-        grounded = self._supported(plan, text, segments) if supported is None else supported
-        if not grounded:
-            log.info("answer not supported by the retrieved segments: %r", text[:200])
-        if not grounded and plan.strict_grounding and replace:
-            text = languages.refusal(plan.language)
-        citations: list[Citation] = []
-        if (grounded or not plan.strict_grounding) and segments and not is_refusal(text):
-            translated = self.crosslingual.translated(text, segments, plan.language)
-            closest = self.crosslingual.closest(text, segments) if translated else None
-            citations = cite(text, segments, search_query(plan.turns), closest)
-        return ChatAnswer(text=text, citations=citations, segments=segments, prompt_tokens=prompt_tokens,
-                          completion_tokens=completion_tokens, finish_reason=finish_reason, timings=timings,
-                          grounded=grounded)
-
-    def _supported(self, plan: Plan, text: str, segments: list[ScoredSegment]) -> bool:
-        """The answer checks: its words come from the segments (or tool results), it is of the kind the
-        question asks for, and a question about the screen is answered with on-screen text. An answer in
-        another language than its segments cannot share their words: it is checked by meaning instead."""
-        if is_refusal(text):
-            return True
-        if segments and self.crosslingual.translated(text, segments, plan.language):
-            question = last_user_message(plan.turns)
-            return self.crosslingual.supported(text, question, segments) and answers_kind(question, text)
-        # Tool results are sources too: words the answer takes from them count as supported.
-        tool_results = " ".join(t.content for t in plan.turns if t.role == "tool")
-        question = last_user_message(plan.turns)
-        if not tool_results and (adds_nothing(text, question)
-                                 or (asks_moment(question) and not subject_named(question, segments))):
-            return False
-        lines = [(s.segment.file_id, p.text, p.start_time, p.end_time) for s in segments for p in s.segment.speech]
-        lines += [(s.segment.file_id, ln.text, ln.start_time, ln.end_time)
-                  for s in segments for ln in s.segment.screen_lines()]
-        return is_grounded(text, f"{question} {tool_results}", segments) and answers_kind(question, text) \
-            and names_screen_text(question, text, [line for s in segments for line in s.segment.scene_text]) \
-            and name_beside_role(question, text, lines)
-
     def _summary_line_supported(self, text: str, question: str, segments: list[ScoredSegment]) -> bool:
         """A chapter line or overview in the video's language shares its words; one in the instruction's
         other language is checked like a translated answer."""
         if segments and self.crosslingual.translated(text, segments, "en"):
             return self.crosslingual.supported(text, question, segments)
-        return is_grounded(text, question, segments)
+        return lexically_grounded(text, question, segments)
+
+    def _prepared(self, req: ChatRequest, prepared: Prepared | None) -> Prepared:
+        return prepared if prepared is not None and prepared.request is req else self.prepare(req)
+
+    def answer(self, req: ChatRequest, prepared: Prepared | None = None) -> ChatAnswer:
+        """The whole reply: the streamed path's text, joined (so both are the same answer)."""
+        final = None
+        for item in self.stream(req, prepared):
+            if isinstance(item, ChatAnswer):
+                final = item
+        assert final is not None
+        return final
 
     def stream(self, req: ChatRequest, prepared: Prepared | None = None) -> Iterator[str | ChatAnswer]:
-        """Yields text deltas, then one final ChatAnswer (with citations for the whole text). With tools the
-        reply is generated whole first: until it ends it is unknown whether it is a call or an answer."""
+        """Yields the answer's text as it is released, then one final ChatAnswer (citations, grounding)."""
         prepared = self._prepared(req, prepared)
-        if req.tools is not None or prepared.plan.summary:
-            ans = self.answer(req, prepared)
-            if ans.text:
-                yield ans.text
+        plan = prepared.plan
+        if plan.summary:
+            ans = self.summarize(req, plan)
+            yield ans.text
             yield ans
             return
-        messages, segments, timings = prepared.messages, prepared.segments, dict(prepared.timings)
-        if (direct := self._moment(req, prepared.plan, segments, timings)) is not None:
-            yield direct.text
-            yield direct
+        if req.params.response_format is not None:
+            ans = self._structured(req, prepared)
+            yield ans.text
+            yield ans
             return
-        parts: list[str] = []
-        finish = "stop"
-        gen = self.generator.stream(messages, req.params)
-        try:
-            for delta, reason in gen:
-                if delta:
-                    parts.append(delta)
-                    yield delta
-                if reason:
-                    finish = reason
-        finally:
-            gen.close()
-        text = "".join(parts)
-        prompt_tokens = self.generator.count_tokens("".join(m["content"] for m in messages))
-        completion_tokens = self.generator.count_tokens(text) if text else 0
-        yield self._finish(prepared.plan, text, segments, prompt_tokens, completion_tokens, finish, timings,
-                           replace=False)
+        if req.tools is not None and not _tool_results(plan.turns):
+            called = self._tool_decision(req, prepared)
+            if called is not None:
+                if called.text:
+                    yield called.text
+                yield called
+                return
+            prepared = self._answering(prepared)
+        yield from self._evidence_answer(req, prepared)
+
+    def _evidence_answer(self, req: ChatRequest, prepared: Prepared) -> Iterator[str | ChatAnswer]:
+        plan, evidence, timings = prepared.plan, prepared.evidence, dict(prepared.timings)
+        question = prompt_question(plan.turns)
+        t0 = time.perf_counter()
+        outcome: Outcome | None = None
+        for item in self.answerer.run(prepared.messages, evidence, question, plan.language, req.params,
+                                      strict=plan.strict_grounding):
+            if isinstance(item, Outcome):
+                outcome = item
+            else:
+                yield item
+        assert outcome is not None
+        timings["generate"] = time.perf_counter() - t0
+        verdict = outcome.verdict
+        grounded = outcome.grounded
+        citations: list[Citation] = []
+        tool_cites: list[ToolCitation] = []
+        if not outcome.refused:
+            citations, tool_cites = from_lines(outcome.cited, evidence, outcome.text)
+        report: dict[str, Any] = {"lines": outcome.numbers, "supported": grounded}
+        if verdict is not None and verdict.failed:
+            report["failed"] = verdict.failed
+        if outcome.dropped:
+            report["dropped_sentences"] = outcome.dropped
+        prompt_tokens = self.generator.count_tokens("".join(m["content"] for m in prepared.messages))
+        yield ChatAnswer(text=outcome.text, citations=citations, segments=evidence.segments,
+                         prompt_tokens=prompt_tokens, completion_tokens=outcome.completion_tokens,
+                         finish_reason=outcome.finish_reason, timings=timings,
+                         grounded=grounded, tool_citations=tool_cites, grounding=report)
+
+    def _answering(self, prepared: Prepared) -> Prepared:
+        """The same evidence with the answering system prompt (after a tool decision that called nothing)."""
+        messages = [{"role": "system", "content": SYSTEM_PROMPT}, *prepared.messages[1:]]
+        return replace(prepared, messages=messages)
+
+    def _tool_decision(self, req: ChatRequest, prepared: Prepared) -> ChatAnswer | None:
+        """With tools on offer: is the request a call? A forced choice is constrained to a call; in `auto`
+        mode a call is kept only when the request names what the tool does (the 1.5B model otherwise calls
+        tools for questions the videos answer). None: not a call, answer from the evidence."""
+        assert req.tools is not None
+        params = req.params
+        if req.tools.forced:
+            params = replace(params, response_format={"type": "json_object", "schema": forced_schema(req.tools)},
+                             max_tokens=self._answer_tokens(req))
+        gen = self.generator.chat(prepared.messages, params)
+        calls, rest = parse_tool_calls(gen.text, req.tools)
+        question = last_user_message(prepared.plan.turns)
+        if calls and not req.tools.forced and not all(plausible(c, question, req.tools) for c in calls):
+            log.info("dropping tool calls the request does not ask for: %s", [c.name for c in calls])
+            return None
+        if not calls:
+            return None
+        return ChatAnswer(text=rest, citations=[], segments=prepared.segments, prompt_tokens=gen.prompt_tokens,
+                          completion_tokens=gen.completion_tokens, finish_reason="tool_calls",
+                          timings=dict(prepared.timings, **gen.timings), tool_calls=calls)
+
+    def _structured(self, req: ChatRequest, prepared: Prepared) -> ChatAnswer:
+        """JSON the caller's schema describes, from the same evidence; cited by the lines it takes from."""
+        messages = [{"role": "system", "content": "Reply with JSON built only from the numbered video lines."},
+                    *prepared.messages[1:]]
+        gen = self.generator.chat(messages, req.params)
+        lines = used_lines(gen.text, prompt_question(prepared.plan.turns), prepared.evidence.lines,
+                           prepared.plan.language) if prepared.evidence.lines else []
+        shared = [ln for ln in lines if ln in prepared.evidence.lines] if len(lines) < len(prepared.evidence.lines) \
+            else []
+        citations, tools = from_lines(shared, prepared.evidence, gen.text)
+        return ChatAnswer(text=gen.text, citations=citations, segments=prepared.segments,
+                          prompt_tokens=gen.prompt_tokens, completion_tokens=gen.completion_tokens,
+                          finish_reason=gen.finish_reason, timings=dict(prepared.timings, **gen.timings),
+                          grounded=True, tool_citations=tools)

@@ -15,8 +15,8 @@ import numpy as np
 
 from clipcite.domain import ScoredSegment
 from engine import languages
-from engine.citations import anchors_supported, figures_supported
 from engine.embedding import Embedder
+from engine.grounding import codes, fold, names, numbers
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,14 @@ class CrossLingualCheck:
         return bool(said) and said != answered
 
     def supported(self, text: str, question: str, segments: list[ScoredSegment]) -> bool:
-        """Figures all in a segment, and the names and figures shared or the meaning matched."""
-        return figures_supported(text, question, segments) and (
-            anchors_supported(text, question, segments) or self.same_meaning(text, segments))
+        """Every figure in a segment (numbers survive translation), and the names and codes it states all in
+        a segment (at least one), or the meaning matched."""
+        context = " ".join(s.segment.speech_text + " " + " ".join(s.segment.scene_text) for s in segments)
+        if numbers(text) - numbers(question) - numbers(context) - numbers(context, languages.detect(context)):
+            return False
+        anchors = (codes(text) | names(text)) - codes(question) - names(question)
+        folded = fold(context)
+        return (bool(anchors) and all(a in folded for a in anchors)) or self.same_meaning(text, segments)
 
     def closest(self, text: str, segments: list[ScoredSegment]) -> list[int] | None:
         """The segment (1-based) whose utterance or line is nearest the text in meaning."""

@@ -16,8 +16,8 @@ import logging
 from dataclasses import dataclass, field, replace
 
 from clipcite.domain import ScoredSegment
-from engine.citations import is_grounded
 from engine.generation import GenerationParams, TextGenerator
+from engine.grounding import lexically_grounded
 from engine.prompting import fmt_time, render_segment
 from engine.search import SearchQuery, SearchService
 
@@ -106,7 +106,7 @@ class DeepSearcher:
         for r, m in zip(shown, data.get("moments") or [], strict=False):
             r.context, r.weak = str(m.get("why") or ""), bool(m.get("weak"))
         text = str(data.get("synthesis") or "").strip()
-        if text and is_grounded(text, query, [r.hit for r in shown]):
+        if text and lexically_grounded(text, query, [r.hit for r in shown]):
             return text
         log.info("deep search synthesis not supported by its results, listing them: %r", text[:200])
         return self._listing(results)

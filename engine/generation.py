@@ -8,6 +8,7 @@ and only evaluates the part after the longest common prefix, so the fixed system
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -35,6 +36,7 @@ class GenerationParams:
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
     response_format: dict[str, Any] | None = None
+    grammar: str | None = None  # GBNF the reply must follow (the evidence-first answer format)
 
 
 @dataclass
@@ -44,6 +46,14 @@ class Generation:
     completion_tokens: int
     finish_reason: str
     timings: dict[str, float] = field(default_factory=dict)
+
+
+@functools.lru_cache(maxsize=64)
+def _grammar(text: str) -> Any:
+    """A compiled GBNF grammar (the same few texts recur: the answer format for each line count)."""
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(text, verbose=False)
 
 
 class _Stopped(Exception):
@@ -138,6 +148,8 @@ class LlamaGenerator:
             from llama_cpp import LogitsProcessorList
 
             kw["logits_processor"] = LogitsProcessorList([_stop_check(stop)])
+        if p.grammar:
+            kw["grammar"] = _grammar(p.grammar)
         if p.response_format:
             fmt = p.response_format
             if isinstance(fmt.get("schema"), dict):  # the longest valid reply fits the reply's token budget

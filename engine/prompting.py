@@ -1,47 +1,13 @@
-"""Prompt building: a fixed system prefix (its KV cache is reused across requests) and numbered
-segments, compact enough for ~40 prompt tokens/s on a 2-core CPU."""
+"""Segments as prompt text for the whole-segment readers (summaries, deep search) and the shared time format;
+answers read numbered lines instead (`engine.evidence`)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from clipcite.domain import ScoredSegment, Segment, SpeechPart
+from clipcite.domain import Segment, SpeechPart
 from engine.lexical import join_spoken_numbers
-
-REFUSAL = "The videos do not contain this information."
-
-# The worked example costs nothing per request: the system prefix's KV cache is reused. It shows, on
-# made-up content, the failure classes seen on unseen corpora: a label-style notice is a fact ("X: Y"; a
-# "No X" notice says what is not allowed),
-# the on-screen spelling wins over speech, and words that do not state what was asked are no answer.
-SYSTEM_PROMPT = (
-    "Answer the user's question from the video segments provided. Segments are numbered; cite the ones you use "
-    "like [1]. Speech is an automatic transcript: names and numbers in it can be misheard or written as words; "
-    "where on-screen text shows the same name or number, use the on-screen spelling. On-screen text is a fact "
-    "too: a notice \"Parking: level 2\" means parking is on level 2. Answer with the specific fact the segments "
-    "state, in one or two short sentences. If the segments do not state it, say: " + REFUSAL + "\n\n"
-    "Example.\n"
-    "[1] talk.mp4 00:00-00:20\n"
-    "speech: The bus now leaves from stop for. Tickets are sold on board.\n"
-    "on screen: Departures: stop 4\n"
-    "on screen: Last bus: 23:10\n"
-    "on screen: Bike parking: rear entrance\n"
-    "on screen: No smoking on board\n\n"
-    "Question: Where does the bus leave from?\nAnswer: The bus leaves from stop 4 [1].\n"
-    "Question: When does the last bus leave?\nAnswer: The last bus leaves at 23:10 [1].\n"
-    "Question: Where can riders leave their bicycles?\nAnswer: Riders can leave bicycles at the rear entrance [1].\n"
-    "Question: What is not allowed on the bus?\nAnswer: Smoking is not allowed on board [1].\n"
-    "Question: How much does a ticket cost?\nAnswer: " + REFUSAL
-)
-
-
-# With tools on offer the refusal rule must not win over a request that a tool serves.
-TOOLS_SYSTEM_PROMPT = (
-    "You are a helpful assistant. Questions about the videos are answered from the numbered segments, citing "
-    "them like [1]; if the segments do not answer, say: " + REFUSAL + " Call a function only when the user asks "
-    "for exactly what it does."
-)
 
 
 def without_colours(description: str) -> str:
@@ -142,63 +108,3 @@ def timed_picture(text: str, spans: list[tuple[float, float]]) -> str:
     """A keyframe sentence with when it is on screen: "A picture of a horse (00:42-00:47)."."""
     when = ", ".join(f"{fmt_time(a)}-{fmt_time(b)}" for a, b in spans[:3])
     return f"{text} ({when})."
-
-
-def build_user_message(question: str, segments: list[ScoredSegment], char_budget: int = 600,
-                       speech: dict[int, list[SpeechPart]] | None = None) -> str:
-    if not segments:
-        body = "(no segments matched)"
-    else:
-        speech = speech or {}
-        body = "\n\n".join(render_segment(i + 1, s.segment, char_budget, speech.get(i)) for i, s in enumerate(segments))
-    return f"{body}\n\nQuestion: {question}"
-
-
-_SENTENCE_END = re.compile(r"[.!?…。！？]\W*$")
-
-
-def continue_sentences(segments: list[ScoredSegment], speech: dict[int, list[SpeechPart]]
-                       ) -> dict[int, list[SpeechPart]]:
-    """A segment whose shown speech ends mid-sentence gets the rest of that sentence from the next segment
-    of its file, when that one was retrieved too. A 20-s window cut "The one everybody asks for is a
-    climbing bean" | "called the Silver Ladder, ...": neither half, numbered apart in the prompt, says
-    which bean everybody asks for."""
-    out = dict(speech)
-    for i, scored in enumerate(segments):
-        seg = scored.segment
-        shown = out.get(i, seg.speech)
-        if not seg.speech or not shown or shown[-1] is not seg.speech[-1] or _SENTENCE_END.search(shown[-1].text):
-            continue
-        nxt = next((s.segment for s in segments if s.segment.file_id == seg.file_id
-                    and abs(s.segment.start_time - seg.end_time) < 0.01 and s.segment.speech), None)
-        if nxt is None:
-            continue
-        tail = []
-        seen = {(p.start_time, p.text) for p in shown}  # an utterance on the boundary is in both segments
-        for part in nxt.speech[:2]:  # the rest of the sentence, at most two utterances
-            if (part.start_time, part.text) in seen:
-                continue
-            tail.append(part)
-            if _SENTENCE_END.search(part.text):
-                break
-        out[i] = [*shown, *tail]
-    return out
-
-
-def pick_parts(sims: list[float], keep: int = 2, floor: float = 0.3, texts: list[str] | None = None) -> list[int]:
-    """Which utterances of a segment matter for the question, in time order: the `keep` most similar ones
-    plus any above `floor`. Fewer prompt tokens (~40 tokens/s on a 2-core CPU) and less for a small model
-    to be distracted by. With `texts`, a picked utterance brings the rest of its sentence: Whisper splits
-    "Last year we lent out about 600" | "packets, which surprised ...", and the half with the figure can
-    rank below the half that repeats the question's word."""
-    if len(sims) <= keep:
-        return list(range(len(sims)))
-    ranked = sorted(range(len(sims)), key=lambda i: -sims[i])
-    picked = set(ranked[:keep]) | {i for i in ranked if sims[i] >= floor}
-    if texts is not None:
-        for i in sorted(picked):
-            if i > 0 and texts[i][:1].islower():  # a continuation: its sentence began before it
-                picked.add(i - 1)
-            if i + 1 < len(texts) and not _SENTENCE_END.search(texts[i].strip()):  # runs on
-                picked.add(i + 1)
-    return sorted(picked)

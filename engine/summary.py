@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 from clipcite.domain import ScoredSegment, Segment
 from engine import languages
-from engine.citations import Citation, is_grounded, relevant_sources
+from engine.citations import Citation, relevant_sources
 from engine.generation import GenerationParams, TextGenerator
+from engine.grounding import lexically_grounded
 from engine.prompting import fmt_time, render_segment
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ MIN_SEGMENT_CHARS = 60  # each segment still says something (its first words) in
 
 def summarize(segments: list[Segment], generator: TextGenerator, instruction: str | None = None,
               max_chapters: int = 12, on_chapter: Callable[[Chapter], None] | None = None,
-              check: Check = is_grounded, per_segment: bool = False) -> Summary:
+              check: Check = lexically_grounded, per_segment: bool = False) -> Summary:
     """Map each chunk to a chapter sentence, then reduce the chapters to an overview. `check(text,
     question, segments)` says whether a line is supported (the chat service's, which also judges a
     summary written in another language than the video). `per_segment`: each segment is a chapter (a

@@ -88,6 +88,16 @@ def segment_uuid(collection_id: str, file_id: str, rng: TimeRange) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"clipcite:{collection_id}:{file_id}:{rng.start:.3f}-{rng.end:.3f}"))
 
 
+UNSURE_BELOW = 0.4  # word probability under which the prompt marks a word as unsure
+
+
+def unsure_words(span: SpeechSpan) -> list[str]:
+    """Words of an utterance the recogniser gave low probability (names and figures it may have misheard):
+    the answer's prompt names them, so the model prefers the screen's spelling or says it is not sure."""
+    return list(dict.fromkeys(w.text.strip(".,!?;:") for w in span.words
+                              if w.probability < UNSURE_BELOW and len(w.text.strip(".,!?;:")) > 1))
+
+
 def _speech_in(spans: list[SpeechSpan], rng: TimeRange, min_overlap: float = 1.0) -> list[SpeechPart]:
     """Whole utterances that are spoken in the segment: a sentence straddling a boundary goes to each
     side it meaningfully overlaps (at least `min_overlap` s or half its length), so neither segment
@@ -97,7 +107,8 @@ def _speech_in(spans: list[SpeechSpan], rng: TimeRange, min_overlap: float = 1.0
         overlap = min(span.end, rng.end) - max(span.start, rng.start)
         length = max(span.end - span.start, 1e-3)
         if overlap > 0 and (overlap >= min(min_overlap, length / 2) or rng.contains((span.start + span.end) / 2)):
-            parts.append(SpeechPart(text=span.text, start_time=span.start, end_time=span.end, speaker=span.speaker))
+            parts.append(SpeechPart(text=span.text, start_time=span.start, end_time=span.end, speaker=span.speaker,
+                                    unsure=unsure_words(span)))
     return [p for p in parts if p.text]
 
 

@@ -89,7 +89,36 @@ class RapidOcrReader:
             self._free.put(engine)
         texts = getattr(result, "txts", None) or ()
         scores = getattr(result, "scores", None) or ()
-        return [t.strip() for t, s in zip(texts, scores, strict=False) if t and t.strip() and s >= self.min_score]
+        boxes = getattr(result, "boxes", None)
+        kept = [(t.strip(), b) for i, (t, s) in enumerate(zip(texts, scores, strict=False))
+                if t and t.strip() and s >= self.min_score
+                for b in [boxes[i] if boxes is not None and i < len(boxes) else None]]
+        if any(b is None for _, b in kept):
+            return [t for t, _ in kept]
+        return join_rows([(t, np.asarray(b, dtype=np.float32)) for t, b in kept])
+
+
+def join_rows(boxes: list[tuple[str, np.ndarray]]) -> list[str]:
+    """Text boxes of one row joined left to right, rows top to bottom. The detector cuts a table row
+    (`plough    -3 %`) or a `key = value` line at wide gaps into separate boxes; read apart, a value loses
+    its label. Boxes are one row when their vertical centres are within half a line height of each other."""
+    items = []
+    for text, quad in boxes:
+        ys, xs = quad[:, 1], quad[:, 0]
+        items.append((float(ys.mean()), float(ys.max() - ys.min()), float(xs.min()), text))
+    items.sort()
+    rows: list[list[tuple[float, float, float, str]]] = []
+    for item in items:
+        cy, height, _, _ = item
+        row = rows[-1] if rows else None
+        if row is not None:
+            centre = sum(i[0] for i in row) / len(row)
+            tall = max(max(i[1] for i in row), height)
+            if abs(cy - centre) <= 0.5 * tall:
+                row.append(item)
+                continue
+        rows.append([item])
+    return [" ".join(i[3] for i in sorted(row, key=lambda i: i[2])) for row in rows]
 
 
 def normalise_line(line: str) -> str:

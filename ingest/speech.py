@@ -243,7 +243,8 @@ class WhisperTranscriber:
                     probs += [w.probability for w in (s.words or [])]
                     spans.append(SpeechSpan(
                         text=s.text.strip(), start=round(s.start, 3), end=round(s.end, 3),
-                        words=tuple(Word(w.word.strip(), round(w.start, 3), round(w.end, 3)) for w in (s.words or [])),
+                        words=tuple(Word(w.word.strip(), round(w.start, 3), round(w.end, 3), round(w.probability, 3))
+                                    for w in (s.words or [])),
                     ))
             except Exception as exc:  # corrupt audio streams surface here as decoder errors
                 raise MediaError(f"audio could not be decoded: {type(exc).__name__}: {exc}") from exc

@@ -152,3 +152,41 @@ def speech_windows(scenes: list[Scene], windows: list[tuple[float, float]]) -> l
         if scene.say:
             out.append((start + 0.3, start + 0.3 + len(speak(scene.say, scene.voice)) / SAMPLE_RATE, scene.voice))
     return out
+
+
+MONO = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
+
+
+def make_screen_video(path: Path, states: list[tuple[list[str], float]], size: tuple[int, int] = (640, 360),
+                      px: int = 16, background: tuple[int, int, int] = (18, 20, 24),
+                      colour: tuple[int, int, int] = (220, 225, 215), fps: int = 10) -> list[tuple[float, float]]:
+    """A silent screen recording: each state's lines drawn top-left in a monospace font of `px` pixels (PIL),
+    held for its seconds. Returns each state's (start, end)."""
+    import av
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(MONO, px)
+    windows, t = [], 0.0
+    w, h = size
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=fps)
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        vs.options = {"preset": "ultrafast", "g": str(fps)}
+        idx = 0
+        for lines, seconds in states:
+            img = Image.new("RGB", size, background)
+            draw = ImageDraw.Draw(img)
+            for i, line in enumerate(lines):
+                draw.text((12, 10 + i * int(px * 1.5)), line, font=font, fill=colour)
+            bgr = np.asarray(img)[:, :, ::-1].copy()
+            for _ in range(int(round(seconds * fps))):
+                frame = av.VideoFrame.from_ndarray(bgr, format="bgr24")
+                frame.pts, frame.time_base = idx, Fraction(1, fps)
+                idx += 1
+                for pkt in vs.encode(frame):
+                    out.mux(pkt)
+            windows.append((round(t, 3), round(t + seconds, 3)))
+            t += seconds
+        for pkt in vs.encode():
+            out.mux(pkt)
+    return windows

@@ -14,9 +14,11 @@ from api.responses.chat import (
     ChunkChoice,
     Citation,
     Delta,
+    Grounding,
     RelevantSource,
     ToolCall,
     ToolCallFunction,
+    ToolCitationOut,
     Usage,
 )
 from api.responses.common import Deleted, ErrorBody, ErrorResponse, Page, TimedText, Wire, errors
@@ -83,6 +85,7 @@ from api.responses.tags import TagDeleted, TagList, TagObject
 
 __all__ = [
     "CHAT_RESPONSES", "RESPONSE_RESPONSES", "AssistantMessage", "EmbeddingList", "EmbeddingObject", "EmbeddingUsage",
+    "Grounding", "ToolCitationOut",
     "ChapterOut", "ChatChoice", "ChatCompletion",
     "ChatCompletionChunk", "ChatCompletionList", "ChunkChoice", "Citation", "CollectionFileList",
     "CollectionFileObject", "CollectionList", "CollectionObject", "Deleted", "Delta", "ErrorBody", "ErrorResponse",

@@ -52,13 +52,30 @@ class AssistantMessage(Wire):
     tool_calls: list[ToolCall] | None = None
 
 
+class ToolCitationOut(Wire):
+    tool_call_id: str
+    text: str = Field(description="the start of the tool result the answer cites")
+
+
+class Grounding(Wire):
+    """How the answer was checked: the numbered evidence lines it cites and, when a check failed, which."""
+
+    lines: list[int] = Field(default_factory=list, description="the evidence lines the model named")
+    supported: bool
+    failed: str | None = Field(None, description="the check that failed (a figure, code or name in no cited "
+                                                 "line; meaning far from the cited lines; no line cited)")
+    dropped_sentences: int | None = Field(None, description="sentences cut because they failed the checks")
+
+
 class ChatChoice(Wire):
     index: int
     message: AssistantMessage
     finish_reason: str | None = None
     logprobs: Any = None
-    grounded: bool | None = Field(None, description="False when the answer's words are not in the segments")
+    grounded: bool | None = Field(None, description="False when the answer is not supported by the lines it cites")
     citations: list[Citation] = Field(default_factory=list)
+    tool_citations: list[ToolCitationOut] | None = Field(None, description="tool results the answer rests on")
+    grounding: Grounding | None = None
 
 
 class Usage(Wire):
@@ -95,6 +112,8 @@ class ChunkChoice(Wire):
     logprobs: Any = None
     citations: list[Citation] | None = Field(None, description="on the final content chunk")
     grounded: bool | None = Field(None, description="on the final content chunk")
+    tool_citations: list[ToolCitationOut] | None = Field(None, description="on the final content chunk")
+    grounding: Grounding | None = Field(None, description="on the final content chunk")
 
 
 class ChatCompletionChunk(Wire):

@@ -10,9 +10,10 @@ from engine.catalog import Catalog, CollectionFileRecord, CollectionRecord, File
 from engine.chat import ChatAnswer, ChatRequest, ChatService, LinkedVideo
 from engine.conversation import Turn
 from engine.generation import GenerationParams
-from engine.prompting import REFUSAL
 from engine.tools import ToolSpec, ToolUse
 from tests.fakes import FakeGenerator, FakeRetriever
+
+REFUSAL = "The videos do not contain this information."
 
 
 @pytest.fixture()
@@ -29,50 +30,71 @@ def catalog(tmp_path):
 
 def service(catalog, reply: str, n_ctx: int = 4096) -> tuple[ChatService, FakeRetriever, FakeGenerator]:
     retriever, generator = FakeRetriever(), FakeGenerator(reply, n_ctx)
-    return ChatService(retriever, generator, catalog, char_budget=400), retriever, generator  # type: ignore[arg-type]
+    return ChatService(retriever, generator, catalog), retriever, generator  # type: ignore[arg-type]
 
 
 def ask(question: str, **kw) -> ChatRequest:
     return ChatRequest(turns=[Turn("user", question)], **kw)
 
 
-def test_a_grounded_answer_keeps_its_text_and_cites_its_segment(catalog):
-    chat, retriever, gen = service(catalog, "The badge code is 4471 [1].")
+def line_of(gen: FakeGenerator, text: str) -> int:
+    """The number the prompt gave the line holding `text`."""
+    prompt = gen.seen[0][-1]["content"]
+    return next(int(ln[1:ln.index("]")]) for ln in prompt.splitlines() if ln.startswith("[") and text in ln)
+
+
+def test_the_answer_cites_the_lines_it_names_and_their_seconds(catalog):
+    chat, retriever, gen = service(catalog, "Lines: 1\nAnswer: The badge code is 4471.")
     ans = chat.answer(ask("What is the badge code?", collections=["c1"]))
-    assert ans.text == "The badge code is 4471 [1]." and ans.grounded
+    assert line_of(gen, "Badge code 4471") == 1  # on screen for the whole segment: before what is said in it
+    assert ans.text == "The badge code is 4471." and ans.grounded and ans.grounding["lines"] == [1]
     assert [c.segment.segment_id for c in ans.citations] == ["s0"]
+    assert (ans.citations[0].start_time, ans.citations[0].end_time) == (0.0, 20.0)  # the screen line's time
+    assert ans.citations[0].sources == ["scene_text"]
     assert retriever.calls == [("What is the badge code?", ["c1"], None)]
     prompt = gen.seen[0][-1]["content"]
-    assert "Badge code 4471" in prompt and prompt.endswith("Question: What is the badge code?")
+    assert prompt.endswith("Question: What is the badge code?") and "said: Forklift drivers" in prompt
+    assert len(gen.seen) == 1  # one model call
 
 
-def test_an_answer_the_segments_do_not_support_becomes_the_refusal(catalog):
-    chat, _, _ = service(catalog, "The exit is painted purple [2].")
-    ans = chat.answer(ask("What colour is the exit?", collections=["c1"]))
+def test_lines_none_is_the_refusal_in_one_call(catalog):
+    chat, _, gen = service(catalog, "Lines: none")
+    ans = chat.answer(ask("Who founded the company?", collections=["c1"]))
+    assert ans.text == REFUSAL and ans.citations == [] and ans.grounded and len(gen.seen) == 1
+
+
+def test_a_figure_no_cited_line_holds_is_the_refusal_and_says_why(catalog):
+    chat, _, _ = service(catalog, "Lines: 1\nAnswer: The badge code is 4472.")
+    ans = chat.answer(ask("What is the badge code?", collections=["c1"]))
     assert ans.text == REFUSAL and ans.citations == [] and not ans.grounded
+    assert ans.grounding["failed"] == "figure 4472 is in no cited line"
 
 
-def test_without_strict_grounding_the_text_stays(catalog):
-    chat, _, _ = service(catalog, "The exit is painted purple [2].")
-    ans = chat.answer(ask("What colour is the exit?", collections=["c1"], strict_grounding=False))
-    assert ans.text.startswith("The exit is painted purple") and not ans.grounded and ans.citations
+def test_a_later_unsupported_sentence_is_cut_and_the_supported_one_kept(catalog):
+    chat, _, _ = service(catalog, "Lines: 1\nAnswer: The badge code is 4471. It changes every 90 days.")
+    ans = chat.answer(ask("What is the badge code?", collections=["c1"]))
+    assert ans.text == "The badge code is 4471." and not ans.grounded and ans.grounding["dropped_sentences"] == 1
+    assert ans.citations
 
 
-def test_stream_yields_deltas_then_one_answer_with_citations(catalog):
-    chat, _, _ = service(catalog, "Leave through exit B12 [2].")
+def test_without_strict_grounding_the_text_stays_flagged(catalog):
+    chat, _, _ = service(catalog, "Lines: 1\nAnswer: The badge code is 4472.")
+    ans = chat.answer(ask("What is the badge code?", collections=["c1"], strict_grounding=False))
+    assert ans.text == "The badge code is 4472." and not ans.grounded
+
+
+def test_streamed_and_whole_replies_are_the_same_answer(catalog):
+    reply = "Lines: 3\nAnswer: Leave through exit B12. Exit B13 is closed."
+    chat, _, _ = service(catalog, reply)
+    whole = chat.answer(ask("Where is the emergency exit?", collections=["c1"]))
+    chat, _, _ = service(catalog, reply)
     items = list(chat.stream(ask("Where is the emergency exit?", collections=["c1"])))
     deltas, final = items[:-1], items[-1]
     assert deltas and all(isinstance(d, str) for d in deltas)
-    assert "".join(deltas) == "Leave through exit B12 [2]."
-    assert isinstance(final, ChatAnswer) and final.finish_reason == "stop"
-    assert [c.segment.segment_id for c in final.citations] == ["s1"]
-    assert final.completion_tokens == 5
-
-
-def test_a_streamed_ungrounded_answer_is_flagged_not_replaced(catalog):
-    chat, _, _ = service(catalog, "The exit is purple.")
-    *_, final = chat.stream(ask("What colour is the exit?", collections=["c1"]))
-    assert final.text == "The exit is purple." and not final.grounded and final.citations == []
+    assert "".join(deltas) == final.text == whole.text == "Leave through exit B12."
+    assert isinstance(final, ChatAnswer) and final.grounded == whole.grounded is False
+    assert [c.segment.segment_id for c in final.citations] == [c.segment.segment_id for c in whole.citations]
+    assert final.grounding == whole.grounding
 
 
 def test_plan_scope_validation_and_whole_library(catalog):
@@ -118,14 +140,14 @@ def test_summary_answers_from_every_segment_of_the_file(catalog):
 
 
 def test_long_conversations_are_fitted_and_an_oversized_turn_is_refused(catalog):
-    chat, _, gen = service(catalog, "The badge code is 4471 [1].", n_ctx=400)
+    chat, _, gen = service(catalog, "Lines: 1\nAnswer: The badge code is 4471.", n_ctx=400)
     history = [Turn(r, f"turn {i} " * 10) for i in range(60) for r in ("user", "assistant")]
     ans = chat.answer(ChatRequest(turns=[*history, Turn("user", "What is the badge code?")], collections=["c1"],
                                   params=GenerationParams(max_tokens=50)))
-    assert ans.text == "The badge code is 4471 [1]."
+    assert ans.text == "The badge code is 4471."
     sent = gen.seen[0]
     assert 2 < len(sent) < len(history) + 2 and sent[-1]["content"].endswith("What is the badge code?")
-    assert sum(gen.count_tokens(m["content"]) for m in sent) < 400 - 50
+    assert sum(gen.count_tokens(m["content"]) for m in sent) < 400 - 50 - 24
     with pytest.raises(ContextLengthExceeded):
         chat.prepare(ask("word " * 1000, collections=["c1"]))
 
@@ -152,37 +174,18 @@ def test_weak_matches_are_left_out_of_the_prompt():
     assert relevant(scored, 0.0) == scored and relevant([], 0.4) == []
 
 
-def test_an_answer_of_the_wrong_kind_becomes_the_refusal(catalog):
-    """Class 4: every word of the answer is in the segments, but a colour question got a code."""
-    chat, _, _ = service(catalog, "The badge code is 4471 [1].")
-    ans = chat.answer(ask("What colour is the badge?", collections=["c1"]))
-    assert ans.text == REFUSAL and not ans.grounded and ans.citations == []
-    chat, _, _ = service(catalog, REFUSAL)
-    assert chat.answer(ask("How much does a ticket cost?", collections=["c1"])).grounded  # a refusal is grounded
-
-
-def test_an_answer_that_restates_the_question_becomes_the_refusal(catalog):
-    chat, _, _ = service(catalog, "The badge code was explained in the video.")
-    ans = chat.answer(ask("What badge code was explained?", collections=["c1"]))
-    assert ans.text == REFUSAL and not ans.grounded
-
-
-def test_a_moment_question_is_answered_from_the_picture_that_names_it(catalog):
-    """"When is a horse shown?": the keyframe sentence naming it, with its time, without the model; when no
-    segment names the thing, the model's time of another picture is refused."""
+def test_a_picture_line_carries_its_time_and_its_citation_is_those_seconds(catalog):
+    """"When is a horse shown?" is answered from the keyframe sentence that names it, whose line says when."""
     from clipcite.domain import ScoredSegment, ScreenLine, Segment
     from tests.fakes import SEGMENTS
     sentence = "A picture of a horse in the centre."
     horse = Segment("c1", "f1", "s9", 9, 40.0, 60.0, visual=[sentence], visual_spans=[ScreenLine(sentence, 46.0, 51.0)])
-    found = [ScoredSegment(SEGMENTS[1], 1.0), ScoredSegment(horse, 0.9)]
-    chat, retriever, gen = service(catalog, "A horse is shown in the north exit [1].")
-    retriever.retrieve = lambda *a, **k: found
+    chat, retriever, gen = service(catalog, "Lines: 3\nAnswer: A horse is shown at 00:46-00:51.")
+    retriever.retrieve = lambda *a, **k: [ScoredSegment(SEGMENTS[1], 1.0), ScoredSegment(horse, 0.9)]
     ans = chat.answer(ask("When is a horse shown?", collections=["c1"]))
-    assert ans.text == "A picture of a horse in the centre (00:46-00:51) [2]." and gen.seen == []
+    assert "[3] 00:46-00:51 picture: A picture of a horse in the centre." in gen.seen[0][-1]["content"]
+    assert ans.grounded and ans.text == "A horse is shown at 00:46-00:51."
     assert [(c.segment.segment_id, c.start_time, c.end_time) for c in ans.citations] == [("s9", 46.0, 51.0)]
-    chat, retriever, _ = service(catalog, "The galaxies are shown at 00:46-00:51 [2].")
-    retriever.retrieve = lambda *a, **k: found
-    assert chat.answer(ask("When is a picture of galaxies shown?", collections=["c1"])).text == REFUSAL
 
 
 def test_summary_follows_a_brief_instruction(catalog):
@@ -222,33 +225,3 @@ def test_an_hour_long_summary_covers_the_whole_hour_in_bounded_calls_of_bounded_
     assert out.chapters[0].start_time == 0.0 and out.chapters[-1].end_time == 3600.0
     gaps = [b.start_time - a.end_time for a, b in zip(out.chapters, out.chapters[1:], strict=False)]
     assert gaps and max(gaps) == 0.0  # consecutive: no stretch of the hour left out
-
-
-class _WordEmbedder:
-    """Bag-of-words vectors: an utterance is as close to the question as the words they share."""
-    related_floor = 0.9
-    same_meaning_floor = None
-    vocab = ["rules", "explains", "goggles", "exit", "lunch", "parking"]
-
-    def embed_cached(self, texts, persist=True, query=False):
-        import numpy as np
-        vecs = np.array([[1.0 if w in t.lower() else 0.0 for w in self.vocab] + [0.1] for t in texts])
-        return vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
-
-
-def test_the_best_match_keeps_all_its_speech_and_the_others_are_focused(catalog):
-    from clipcite.domain import ScoredSegment, Segment, SpeechPart
-
-    def seg(i: int, lines: list[str]) -> ScoredSegment:
-        speech = [SpeechPart(t, 20.0 * i + k, 20.0 * i + k + 1) for k, t in enumerate(lines)]
-        return ScoredSegment(Segment("c1", "f1", f"s{i}", i, 20.0 * i, 20.0 * i + 20, speech=speech), 1.0)
-
-    chat, retriever, _ = service(catalog, "")
-    retriever.embedder = _WordEmbedder()
-    # The answering sentence shares no word with the question; only the framing sentence does.
-    first = seg(0, ["This video explains the rules.", "Laser goggles are required.", "Lunch is at noon.",
-                    "Parking is behind the hall."])
-    second = seg(1, ["These rules are new.", "The exit is north.", "Lunch is free.", "Parking is full."])
-    focused = chat._focused_speech("What rules were explained?", [first, second])
-    assert 0 not in focused  # shown whole
-    assert len(focused[1]) == 2 and focused[1][0].text == "These rules are new."  # the rest: top 2 only

@@ -32,3 +32,16 @@ def test_adaptive_spike_after_stillness_needs_its_own_score():
     assert cuts(_times(40), scores) == []
     scores[20] = 20.0
     assert cuts(_times(40), scores) == [20 / 25]
+
+
+def test_ocr_boxes_of_one_row_are_one_line_in_reading_order():
+    import numpy as np
+
+    from ingest.scene_text import join_rows
+
+    def box(x, y, w, h):
+        return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)
+
+    lines = join_rows([("-3 %", box(300, 52, 40, 18)), ("harrow", box(20, 50, 60, 20)), ("Site", box(20, 10, 40, 20)),
+                       ("Change", box(290, 11, 70, 18)), ("+11 %", box(295, 92, 48, 18)), ("tilbury", box(20, 90, 60, 20))])
+    assert lines == ["Site Change", "harrow -3 %", "tilbury +11 %"]

@@ -19,7 +19,7 @@ from tests.fakes import FakeGenerator, FakeRetriever
 
 class BrokenGenerator(FakeGenerator):
     def stream(self, messages, params):
-        yield "Leave", None
+        yield "Lines: 3\nAnswer: Leave through exit B12. ", None
         raise RuntimeError("decoder state lost")
 
 
@@ -54,32 +54,33 @@ def events(client: TestClient, **extra) -> list:
 
 
 def test_role_deltas_citations_usage_done(app_with):
-    client = app_with(FakeGenerator("Leave through exit B12 [2]."))
+    client = app_with(FakeGenerator("Lines: 3\nAnswer: Leave through exit B12."))
     ev = events(client, stream_options={"include_usage": True})
     assert ev[-1] == "[DONE]"
     first, *middle, final, usage, _ = ev
     assert first["choices"][0]["delta"] == {"role": "assistant", "content": ""}
-    assert "".join(c["choices"][0]["delta"]["content"] for c in middle) == "Leave through exit B12 [2]."
+    assert "".join(c["choices"][0]["delta"]["content"] for c in middle) == "Leave through exit B12."
     assert all(c["object"] == "chat.completion.chunk" and c["id"] == first["id"] for c in ev[:-1])
     choice = final["choices"][0]
     assert choice["finish_reason"] == "stop" and choice["delta"] == {} and choice["grounded"] is True
     assert [c["segment_id"] for c in choice["citations"]] == ["s1"]
-    assert usage["choices"] == [] and usage["usage"]["completion_tokens"] == 5
+    assert choice["grounding"] == {"lines": [3], "supported": True}
+    assert usage["choices"] == [] and usage["usage"]["completion_tokens"] == 6
     svc = client.app.state.services
     assert svc.model.in_flight == 0 and svc.model.busy == 0
     stored = client.get(f"/v1/chat/completions/{first['id']}").json()
-    assert stored["choices"][0]["message"]["content"] == "Leave through exit B12 [2]."
+    assert stored["choices"][0]["message"]["content"] == "Leave through exit B12."
 
 
 def test_no_usage_chunk_unless_asked(app_with):
-    ev = events(app_with(FakeGenerator("Leave through exit B12 [2].")))
+    ev = events(app_with(FakeGenerator("Lines: 3\nAnswer: Leave through exit B12.")))
     assert ev[-2]["choices"][0]["finish_reason"] == "stop" and "usage" not in ev[-2]
 
 
 def test_a_failure_mid_stream_is_an_error_chunk_then_done_and_the_slot_is_free(app_with, caplog):
     client = app_with(BrokenGenerator("unused"))
     ev = events(client)
-    assert ev[1]["choices"][0]["delta"]["content"] == "Leave"
+    assert ev[1]["choices"][0]["delta"]["content"] == "Leave through exit B12."
     assert ev[-2]["error"]["type"] == "server_error" and ev[-2]["error"]["message"] == "internal server error"
     assert "decoder state lost" not in json.dumps(ev)  # internals stay in the log
     assert ev[-1] == "[DONE]"

@@ -7,18 +7,20 @@ from api.responses import ErrorBody
 from api.serialize import citation, timed_text, wire_json
 from clipcite import errors as clipcite_errors
 from clipcite.errors import ERROR_TYPES, ClipciteError
-from engine.citations import cite
+from engine.citations import from_lines
+from engine.evidence import gather
 from tests.unit.test_citations import SEGS
 
 
 def test_wire_shape_has_cloudglue_fields():
-    (c,) = cite("Revenue was $1.8M [2]", SEGS)
+    ev = gather("orders", SEGS[:1], None)
+    (c,), _ = from_lines([ln for ln in ev.lines if ln.text.startswith("Orders")], ev, "Orders doubled.")
     wire = wire_json(citation(c))
     for key in ("collection_id", "file_id", "segment_id", "start_time", "end_time", "context", "relevant_sources",
                 "speech", "scene_text", "visual_scene_description"):
         assert key in wire
     assert wire["segment_start_time"] == 10.0 and wire["segment_end_time"] == 20.0
-    assert (wire["start_time"], wire["end_time"]) == (c.start_time, c.end_time) == (11.0, 15.0)  # the utterance
+    assert (wire["start_time"], wire["end_time"]) == (c.start_time, c.end_time) == (11.0, 17.0)  # its lines
     assert {s["text"] for s in wire["relevant_sources"]} >= {"scene_text"}
 
 

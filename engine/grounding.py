@@ -1,0 +1,258 @@
+"""Is an answer supported by the lines it cites? The same checks in every language and script.
+
+Why these checks: a small model asked about videos recombines the words it was shown into near misses
+stated as fact (one company's figure for another's, a misheard name copied, an unrelated line cited for
+something the videos never give). Each check names a failure that holds for any content:
+
+- anchors: every figure, code and proper name the answer states (beyond the question's own) is in a line
+  it cites. Figures are compared as numbers, whatever their spelling: number words in the eight languages
+  `text2num` reads, digit grouping ("1,200" / "1.200" / "1 200"), leading zeros ("09:00"). Names are checked
+  where answer and lines share a language (a translation may rename a common noun, never a figure);
+- meaning: the answer says what a cited line says, by the multilingual embedding's similarity (a
+  recombination of shown words scores under the embedder's unrelated floor);
+- subject: the cited lines are about what the question asks: they (or the answer) hold one of the names the
+  question gives, or, for a question naming no one, one of its content words (across languages: the
+  embedding's similarity instead). "Who heads safety at <company A>?" answered from a line about company B,
+  or "how much did <metric> fall?" from a line about another metric, fails here;
+- use: a cited line that shares nothing with the answer is dropped from the citations.
+
+A failure says which check failed (logged, and returned in the response's `grounding` extension), so
+false refusals can be counted by cause.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from clipcite.domain import ScoredSegment
+from engine import languages, lexical
+from engine.embedding import Embedder
+from engine.evidence import Line
+from engine.prompting import fmt_time
+
+log = logging.getLogger(__name__)
+
+_NUMBER = re.compile(r"\d+(?:[,.'’]\d+|:\d\d|\s\d{3}(?!\d))*")
+_CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[^\W\d_])[\w]+(?:-[\w]+)*")  # letters and digits mixed
+_NAME = re.compile(r"(?<![\w'’-])[A-ZÀ-ÖØ-ÞĀ-ſА-ЯΑ-Ω][\w'’-]*")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n]\s*|[\"“(\[]\s*)$")
+TEXT2NUM_LANGS = ("en", "fr", "es", "pt", "de", "nl", "da", "it")
+
+
+@lru_cache(maxsize=4096)
+def digits(text: str, lang: str | None = None) -> str:
+    """Number words as digits in `lang` (or English), the way an answer and a transcript may differ."""
+    try:
+        from text_to_num import alpha2digit
+    except ImportError:  # the checks still compare digits as written
+        return text
+    code = lang if lang in TEXT2NUM_LANGS else "en"
+    try:
+        return alpha2digit(text, code)
+    except Exception:  # noqa: BLE001 - an unparseable phrase stays as written
+        return text
+
+
+def number_value(token: str) -> str:
+    """One spelling per number: "1,200", "1.200", "1 200" -> "1200"; "09:00" -> "9:00"; "1,5" -> "1.5"."""
+    t = token.replace("’", "'")
+    if ":" in t:
+        first, *rest = t.split(":")
+        return ":".join([first.lstrip("0") or "0", *rest])
+    groups = re.split(r"[ ,.']", t)
+    if len(groups) > 1 and all(len(g) == 3 for g in groups[1:]) and 1 <= len(groups[0]) <= 3:
+        return "".join(groups).lstrip("0") or "0"
+    if len(groups) == 2:
+        return f"{groups[0].lstrip('0') or '0'}.{groups[1]}"
+    return t.lstrip("0") or "0"
+
+
+def _grouped(token: str) -> bool:
+    groups = re.split(r"[ ,.'’]", token)
+    return len(groups) > 1 and 1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])
+
+
+def numbers(text: str, lang: str | None = None) -> set[str]:
+    """Every number the text states, one spelling each ("1 200" is one number, "2024 100" two)."""
+    out = set()
+    for m in _NUMBER.finditer(digits(text, lang)):
+        token = m.group()
+        parts = [token] if " " not in token or _grouped(token) else token.split()
+        out.update(number_value(p) for p in parts)
+    return out
+
+
+def fold(text: str) -> str:
+    """Case- and accent-free, for comparing names and codes across spellings."""
+    nfkd = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in nfkd if not unicodedata.combining(c))
+
+
+def codes(text: str) -> set[str]:
+    return {re.sub(r"[\W_]", "", fold(m.group())) for m in _CODE.finditer(text)}
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words that do not start a sentence (a name, not a sentence's first word)."""
+    out = set()
+    for m in _NAME.finditer(text):
+        if not _SENTENCE_START.search(text[:m.start()]):
+            out.add(fold(m.group().rstrip("'’s")))
+    return out
+
+
+@dataclass
+class Verdict:
+    supported: bool
+    failed: str | None = None  # which check failed, in words ("figure 42 is in no cited line")
+    text: str = ""  # the answer as checked (screen spellings applied)
+    used: list[Line] = field(default_factory=list)  # cited lines the answer uses
+
+
+@dataclass
+class Grounding:
+    """The checks, with the embedder that judges meaning across languages."""
+
+    embedder: Embedder | None = None
+
+    def check(self, answer: str, question: str, cited: Sequence[Line], lang: str) -> Verdict:
+        """`cited`: the lines the answer names (tool results included); `lang`: the answer's language."""
+        text = reconcile(answer, cited)
+        if not cited:
+            return Verdict(False, "the answer cites no line", text)
+        if not lexical.tokens(text):
+            return Verdict(False, "the answer says nothing", text)
+        evidence = " ".join(ln.text for ln in cited)
+        said_in = languages.detect(evidence) or next((ln.lang for ln in cited if ln.lang), None)
+        written_in = languages.detect(text) or lang
+        q_numbers, q_codes, q_names = numbers(question, lang), codes(question), names(question)
+        # A line's time is a figure it states too ("shown at 00:46"), in both of its spellings.
+        times = " ".join(f"{fmt_time(ln.start)} {fmt_time(ln.end)} {round(ln.start)} {round(ln.end)}"
+                         for ln in cited if ln.kind != "tool")
+        have_numbers = numbers(evidence, said_in) | numbers(evidence, written_in) | numbers(times)
+        for n in sorted(numbers(text, written_in) - q_numbers):
+            if n not in have_numbers:
+                return Verdict(False, f"figure {n} is in no cited line", text)
+        have_codes = codes(evidence)
+        for c in sorted(codes(text) - q_codes):
+            if c not in have_codes and not any(c in x for x in have_codes):
+                return Verdict(False, f"code {c} is in no cited line", text)
+        if not said_in or not written_in or said_in == written_in:
+            folded = fold(evidence)
+            for name in sorted(names(text) - q_names):
+                if name not in folded and not lexical.has_term(name, set(lexical.tokens(evidence))):
+                    return Verdict(False, f"name {name!r} is in no cited line", text)
+        if (off := self.subject(question, cited, lang, said_in)) is not None:
+            return Verdict(False, off, text)
+        used = used_lines(text, question, cited, lang)
+        if (low := self.meaning(text, used or cited)) is not None:
+            return Verdict(False, low, text, used)
+        return Verdict(True, None, text, used)
+
+    def subject(self, question: str, cited: Sequence[Line], lang: str, said_in: str | None) -> str | None:
+        """None when the cited lines are about what the question asks (see the module doc); else the reason."""
+        if any(ln.kind == "tool" for ln in cited):
+            return None  # a tool result answers the request it was called for
+        evidence = " ".join(ln.text for ln in cited)
+        asked = names(question)
+        if asked:
+            folded = fold(evidence)
+            return None if any(n in folded for n in asked) else \
+                f"the cited lines do not mention {', '.join(sorted(asked))}"
+        terms = set(lexical.tokens(question))
+        if not terms:
+            return None
+        if said_in and lang and said_in != lang and self.embedder is not None:  # asked in another language
+            vecs = self.embedder.embed_cached([question] + [ln.text for ln in cited], persist=False, query=False)
+            floor = getattr(self.embedder, "related_floor", 0.3)
+            return None if float((vecs[1:] @ vecs[0]).max()) >= floor else "the cited lines are not about the question"
+        have = set(lexical.tokens(evidence))
+        if any(lexical.has_term(t, have) for t in terms):
+            return None
+        return "the cited lines share no word with the question"
+
+    def meaning(self, text: str, lines: Sequence[Line]) -> str | None:
+        """None when one cited line says what the answer says (cosine at or above the embedder's floor for
+        unrelated text); else the reason."""
+        if self.embedder is None or not lines:
+            return None
+        floor = getattr(self.embedder, "related_floor", 0.3)
+        vecs = self.embedder.embed_cached([text] + [ln.text for ln in lines], persist=False)
+        best = float((vecs[1:] @ vecs[0]).max())
+        if best < floor:
+            return f"the answer's meaning is far from its cited lines (similarity {best:.2f} < {floor:.2f})"
+        return None
+
+
+def used_lines(answer: str, question: str, cited: Sequence[Line], lang: str) -> list[Line]:
+    """The cited lines the answer takes something from (a term, figure or code beyond the question's), in
+    citation order; all of them when none shares anything (a translated answer shares no words)."""
+    own = set(lexical.tokens(answer)) - set(lexical.tokens(question))
+    figs = numbers(answer, lang) | codes(answer)
+    used = [ln for ln in cited if ln.kind == "tool" or own & set(lexical.tokens(ln.text))
+            or figs & (numbers(ln.text, lang) | codes(ln.text))]
+    return used or list(cited)
+
+
+_WORD = re.compile(r"[\w'’-]+")
+_MARKERS = re.compile(r"\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
+
+
+def reconcile(answer: str, cited: Sequence[Line]) -> str:
+    """Speech and screen at the same moment, one spelling: a word the answer took from a cited utterance is
+    replaced by the screen's word where a screen line visible while it was said has that word's neighbour
+    beside another word that reads as a name or figure (a digit, a capital or a hyphen: "stop for" said,
+    "stop 4" shown; "teotow boots" said, "steel-toe boots" shown). Function words are never replaced."""
+    said = [ln for ln in cited if ln.kind == "said"]
+    shown = [ln for ln in cited if ln.kind == "screen"]
+    if not said or not shown:
+        return answer
+    words = _WORD.findall(answer)
+    swaps: dict[str, str] = {}
+    for line in said:
+        spoken = _WORD.findall(line.text)
+        folded_spoken = [fold(w) for w in spoken]
+        for screen in (s for s in shown if s.start < line.end + 1 and line.start - 1 < s.end):
+            written = _WORD.findall(screen.text)
+            folded_written = [fold(w) for w in written]
+            for i, word in enumerate(spoken):
+                low = folded_spoken[i]
+                if low in folded_written or low in lexical.STOPWORDS or word not in words:
+                    continue
+                for j, other in enumerate(written):
+                    if folded_written[j] in folded_spoken or not _nameish(other):
+                        continue
+                    before = i > 0 and j > 0 and folded_spoken[i - 1] == folded_written[j - 1]
+                    after = i + 1 < len(spoken) and j + 1 < len(written) and \
+                        folded_spoken[i + 1] == folded_written[j + 1]
+                    if before or after:
+                        swaps[word] = other
+                        break
+    for old, new in swaps.items():
+        answer = re.sub(rf"(?<![\w'’-]){re.escape(old)}(?![\w'’-])", new, answer)
+    return answer
+
+
+def _nameish(word: str) -> bool:
+    return any(c.isdigit() for c in word) or word[:1].isupper() or "-" in word
+
+
+def lexically_grounded(answer: str, question: str, segments: list[ScoredSegment],
+                       max_unsupported: float = 0.5) -> bool:
+    """The lexical check for text without cited lines (summary chapters, deep-search syntheses): its own
+    words (beyond the question's) are mostly in the segments, and every figure it states is."""
+    context = set().union(*(lexical.segment_terms(s.segment) for s in segments)) if segments else set()
+    new = set(lexical.tokens(_MARKERS.sub("", answer))) - set(lexical.tokens(question))
+    if not new:
+        return True
+    unsupported = {t for t in new if not lexical.has_term(t, context)}
+    seg_numbers = set().union(*(numbers(s.segment.speech_text + " " + " ".join(s.segment.scene_text))
+                                for s in segments)) if segments else set()
+    if numbers(answer) - numbers(question) - seg_numbers:
+        return False
+    return len(unsupported) / len(new) <= max_unsupported
