@@ -159,7 +159,9 @@ class Answerer:
     def _release(self, sentence: str, before: str, question: str, evidence: Evidence, numbers: Sequence[int],
                  lang: str, strict: bool) -> tuple[bool, str, Verdict]:
         """A sentence, checked against the cited lines; (released?, its text as released, the verdict)."""
-        verdict = self.grounding.check(sentence.strip(), question, evidence.cited(numbers), lang)
+        named = evidence.cited(numbers)
+        cited = evidence.with_neighbours(named)
+        verdict = self.grounding.check(sentence.strip(), question, cited, lang, evidence.contexts(named), len(named))
         lead = sentence[: len(sentence) - len(sentence.lstrip())]
         text = lead + verdict.text + sentence[len(sentence.rstrip()):]
         if not verdict.supported:

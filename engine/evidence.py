@@ -68,6 +68,27 @@ class Evidence:
         return Evidence([self.lines[i] for i in keep], self.segments, self.names,
                         [ranks[i] for i in keep])
 
+    def with_neighbours(self, lines: Sequence[Line]) -> list[Line]:
+        """The lines, then the lines shown right before and after each of them in the same video. A small
+        model points one line off now and then (it names the utterance beside the one that holds the figure);
+        the line next to a cited one, in the same video, is the evidence it was looking at."""
+        out = list(dict.fromkeys(lines))
+        for line in lines:
+            if line.kind == "tool" or line not in self.lines:
+                continue
+            i = self.lines.index(line)
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(self.lines) and self.lines[j].file_id == line.file_id and self.lines[j] not in out:
+                    out.append(self.lines[j])
+        return out
+
+    def contexts(self, lines: Sequence[Line]) -> list[str]:
+        """What is known around some lines, per video they come from: its name and every line shown of it
+        (the title slide names the company whose figure a later slide gives)."""
+        files = dict.fromkeys(ln.file_id for ln in lines if ln.kind != "tool")
+        return [" ".join([self.names.get(f, f).rsplit(".", 1)[0].replace("_", " "),
+                          *(ln.text for ln in self.lines if ln.file_id == f)]) for f in files]
+
     def cited(self, numbers: Sequence[int]) -> list[Line]:
         return [self.lines[n - 1] for n in dict.fromkeys(numbers) if 1 <= n <= len(self.lines)]
 

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 _NUMBER = re.compile(r"\d+(?:[,.'’]\d+|:\d\d|\s\d{3}(?!\d))*")
 _CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[^\W\d_])[\w]+(?:-[\w]+)*")  # letters and digits mixed
 _NAME = re.compile(r"(?<![\w'’-])[A-ZÀ-ÖØ-ÞĀ-ſА-ЯΑ-Ω][\w'’-]*")
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n]\s*|[\"“(\[]\s*)$")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n]\s*|[\"“(\[¿¡]\s*)$")
 TEXT2NUM_LANGS = ("en", "fr", "es", "pt", "de", "nl", "da", "it")
 
 
@@ -79,7 +79,7 @@ def _grouped(token: str) -> bool:
 
 def numbers(text: str, lang: str | None = None) -> set[str]:
     """Every number the text states, one spelling each ("1 200" is one number, "2024 100" two)."""
-    out = set()
+    out: set[str] = set()
     for m in _NUMBER.finditer(digits(text, lang)):
         token = m.group()
         parts = [token] if " " not in token or _grouped(token) else token.split()
@@ -102,7 +102,7 @@ def names(text: str) -> set[str]:
     out = set()
     for m in _NAME.finditer(text):
         if not _SENTENCE_START.search(text[:m.start()]):
-            out.add(fold(m.group().rstrip("'’s")))
+            out.add(fold(re.sub(r"['’]s?$", "", m.group())))
     return out
 
 
@@ -120,8 +120,12 @@ class Grounding:
 
     embedder: Embedder | None = None
 
-    def check(self, answer: str, question: str, cited: Sequence[Line], lang: str) -> Verdict:
-        """`cited`: the lines the answer names (tool results included); `lang`: the answer's language."""
+    def check(self, answer: str, question: str, cited: Sequence[Line], lang: str,
+              contexts: Sequence[str] = (), named: int | None = None) -> Verdict:
+        """`cited`: the lines the answer names (tool results included); `lang`: the answer's language;
+        `contexts`: what is known around the cited lines, per video (its name and other lines shown), where
+        the question's subject may be named; `named`: how many of `cited` the model named (the rest are
+        their neighbours)."""
         text = reconcile(answer, cited)
         if not cited:
             return Verdict(False, "the answer cites no line", text)
@@ -131,49 +135,54 @@ class Grounding:
         said_in = languages.detect(evidence) or next((ln.lang for ln in cited if ln.lang), None)
         written_in = languages.detect(text) or lang
         q_numbers, q_codes, q_names = numbers(question, lang), codes(question), names(question)
-        # A line's time is a figure it states too ("shown at 00:46"), in both of its spellings.
-        times = " ".join(f"{fmt_time(ln.start)} {fmt_time(ln.end)} {round(ln.start)} {round(ln.end)}"
-                         for ln in cited if ln.kind != "tool")
-        have_numbers = numbers(evidence, said_in) | numbers(evidence, written_in) | numbers(times)
-        for n in sorted(numbers(text, written_in) - q_numbers):
-            if n not in have_numbers:
-                return Verdict(False, f"figure {n} is in no cited line", text)
         have_codes = codes(evidence)
         for c in sorted(codes(text) - q_codes):
             if c not in have_codes and not any(c in x for x in have_codes):
                 return Verdict(False, f"code {c} is in no cited line", text)
+        # A line's time is a figure it states too ("shown at 00:46"), in both of its spellings.
+        times = " ".join(f"{fmt_time(ln.start)} {fmt_time(ln.end)} {round(ln.start)} {round(ln.end)}"
+                         for ln in cited if ln.kind != "tool")
+        have_numbers = numbers(evidence, said_in) | numbers(evidence, written_in) | numbers(times)
+        for n in sorted(numbers(_CODE.sub(" ", text), written_in) - q_numbers):  # a code's digits are its own
+            if n not in have_numbers:
+                return Verdict(False, f"figure {n} is in no cited line", text)
         if not said_in or not written_in or said_in == written_in:
             folded = fold(evidence)
             for name in sorted(names(text) - q_names):
                 if name not in folded and not lexical.has_term(name, set(lexical.tokens(evidence))):
                     return Verdict(False, f"name {name!r} is in no cited line", text)
-        if (off := self.subject(question, cited, lang, said_in)) is not None:
+        if (off := self.subject(question, cited, lang, said_in, contexts)) is not None:
             return Verdict(False, off, text)
-        used = used_lines(text, question, cited, lang)
+        used = used_lines(text, question, cited, lang, named)
         if (low := self.meaning(text, used or cited)) is not None:
             return Verdict(False, low, text, used)
         return Verdict(True, None, text, used)
 
-    def subject(self, question: str, cited: Sequence[Line], lang: str, said_in: str | None) -> str | None:
-        """None when the cited lines are about what the question asks (see the module doc); else the reason."""
+    def subject(self, question: str, cited: Sequence[Line], lang: str, said_in: str | None,
+                contexts: Sequence[str] = ()) -> str | None:
+        """None when the cited lines are about what the question asks (see the module doc); else the reason.
+        A name the question gives must be named by each cited video (in the cited lines, its other lines or
+        its file name: a figure from another company's video is no answer); its other words must be in
+        the cited lines themselves."""
         if any(ln.kind == "tool" for ln in cited):
             return None  # a tool result answers the request it was called for
         evidence = " ".join(ln.text for ln in cited)
         asked = names(question)
         if asked:
-            folded = fold(evidence)
-            return None if any(n in folded for n in asked) else \
-                f"the cited lines do not mention {', '.join(sorted(asked))}"
+            for ctx in contexts or [evidence]:
+                if not any(n in fold(ctx) for n in asked):
+                    return f"the cited lines do not mention {', '.join(sorted(asked))}"
+            return None
         terms = set(lexical.tokens(question))
         if not terms:
             return None
-        if said_in and lang and said_in != lang and self.embedder is not None:  # asked in another language
-            vecs = self.embedder.embed_cached([question] + [ln.text for ln in cited], persist=False, query=False)
-            floor = getattr(self.embedder, "related_floor", 0.3)
-            return None if float((vecs[1:] @ vecs[0]).max()) >= floor else "the cited lines are not about the question"
         have = set(lexical.tokens(evidence))
         if any(lexical.has_term(t, have) for t in terms):
             return None
+        if said_in != lang and self.embedder is not None:  # asked in another language (or the lines' is unknown)
+            vecs = self.embedder.embed_cached([question] + [ln.text for ln in cited], persist=False, query=False)
+            floor = getattr(self.embedder, "related_floor", 0.3)
+            return None if float((vecs[1:] @ vecs[0]).max()) >= floor else "the cited lines are not about the question"
         return "the cited lines share no word with the question"
 
     def meaning(self, text: str, lines: Sequence[Line]) -> str | None:
@@ -189,14 +198,20 @@ class Grounding:
         return None
 
 
-def used_lines(answer: str, question: str, cited: Sequence[Line], lang: str) -> list[Line]:
-    """The cited lines the answer takes something from (a term, figure or code beyond the question's), in
-    citation order; all of them when none shares anything (a translated answer shares no words)."""
+def used_lines(answer: str, question: str, cited: Sequence[Line], lang: str, named: int | None = None
+               ) -> list[Line]:
+    """The cited lines the answer takes something from (a term, a figure or code, a line's time, beyond the
+    question's), in citation order; when none shares anything (a translated answer shares no words), the
+    first `named` of them (the lines the model named, before their neighbours)."""
     own = set(lexical.tokens(answer)) - set(lexical.tokens(question))
-    figs = numbers(answer, lang) | codes(answer)
-    used = [ln for ln in cited if ln.kind == "tool" or own & set(lexical.tokens(ln.text))
-            or figs & (numbers(ln.text, lang) | codes(ln.text))]
-    return used or list(cited)
+    figs = (numbers(answer, lang) | codes(answer)) - numbers(question, lang)
+
+    def shares(ln: Line) -> bool:
+        stated = numbers(ln.text, lang) | codes(ln.text) | numbers(f"{fmt_time(ln.start)} {fmt_time(ln.end)}")
+        return ln.kind == "tool" or bool(own & set(lexical.tokens(ln.text))) or bool(figs & stated)
+
+    used = [ln for ln in cited if shares(ln)]
+    return used or list(cited[:named])
 
 
 _WORD = re.compile(r"[\w'’-]+")

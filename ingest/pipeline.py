@@ -26,7 +26,7 @@ from ingest.stages import STAGES, AudioStage, FrameRun, KeyframeStage, Stage
 Progress = Callable[[str, float], None]
 Advance = Callable[[str, str, float], None]
 
-KEY_VERSION = 6  # bump to re-analyse every file
+KEY_VERSION = 7  # bump to re-analyse every file (7: keyframes on settled text changes, word probabilities)
 
 
 @dataclass

@@ -347,6 +347,7 @@ def evaluate_corpus(client: httpx.Client, corpus: Path, args: argparse.Namespace
         cites = choice.get("citations") or []
         row: dict[str, Any] = {"q": q["q"], "answer": answer, "seconds": round(time.perf_counter() - t, 2),
                                "prompt_tokens": out.get("usage", {}).get("prompt_tokens"),
+                               "grounding": choice.get("grounding"),
                                "citations": [(by_id.get(c["file_id"], {}).get("file"), c["start_time"],
                                               c["end_time"]) for c in cites]}
         if q.get("lang"):
@@ -359,6 +360,7 @@ def evaluate_corpus(client: httpx.Client, corpus: Path, args: argparse.Namespace
             row.update(moment_scores(cites, by_id, file, start, end))
             if q.get("any"):
                 row["answer_ok"] = any(k.lower() in answer.lower() for k in q["any"])
+            row["false_refusal"] = bool(REFUSAL_RE.search(answer)) and not cites
         else:
             row["refusal_ok"] = bool(REFUSAL_RE.search(answer)) and not cites
         if q.get("filter"):
@@ -378,9 +380,14 @@ def evaluate_corpus(client: httpx.Client, corpus: Path, args: argparse.Namespace
                               "ingest_speed_warm_x": warm,
                               "chat_wall_s": round(chat_wall, 1),
                               "mean_chat_s": round(chat_wall / max(1, len(rows)), 2)}
-    for key in ("cite_hit", "answer_ok", "refusal_ok", "filter_ok", "moment_ok", "r1_iou50"):
+    for key in ("cite_hit", "answer_ok", "refusal_ok", "false_refusal", "filter_ok", "moment_ok", "r1_iou50"):
         value, n = rate(key)
         report[key] = {"rate": None if value is None else round(value, 3), "n": n}
+    report["chat_latency_s"] = percentiles([r["seconds"] for r in rows])
+    report["prompt_tokens"] = percentiles([r["prompt_tokens"] for r in rows if r.get("prompt_tokens")])
+    failed = [(r["grounding"] or {}).get("failed") for r in rows if (r.get("grounding") or {}).get("failed")]
+    report["failed_checks"] = {k: failed.count(k) for k in sorted(set(f.split(" is ")[0].split(" (")[0]
+                                                                        for f in failed))} if failed else {}
     report["retrieval_recall"] = retrieval
     if any("lang" in r for r in rows):
         report["by_language"] = by_language(rows)
@@ -392,6 +399,18 @@ def evaluate_corpus(client: httpx.Client, corpus: Path, args: argparse.Namespace
         log.info("summary: %s", {k: v for k, v in report["summary"].items() if k != "summaries"})
     report["rows"] = rows
     return report
+
+
+def percentiles(values: list[float]) -> dict[str, float] | None:
+    """p50 / p90 / mean of a list (None when empty)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+    return {"p50": at(0.5), "p90": at(0.9), "mean": round(sum(ordered) / len(ordered), 2)}
 
 
 def video_languages(truth: dict[str, Any]) -> dict[str, str | None]:
@@ -504,12 +523,16 @@ def comparison_table(reports: list[dict[str, Any]]) -> str:
     rows = [("citation hit", lambda r: rate(r.get("cite_hit"))),
             ("answer accuracy", lambda r: rate(r.get("answer_ok"))),
             ("refusals right", lambda r: rate(r.get("refusal_ok"))),
+            ("false refusals (answerable questions refused)", lambda r: rate(r.get("false_refusal"))),
             ("filtered questions right", lambda r: rate(r.get("filter_ok"))),
             ("moment@1 (first citation starts in the scene)", lambda r: rate(r.get("moment_ok"))),
             ("R1@0.5 (first citation's IoU with the scene)", lambda r: rate(r.get("r1_iou50"))),
             ("multi-turn (follow-up cites the scene)", lambda r: rate(r.get("multi_turn"), "cite_hit")),
             ("search recall@1 / @5 (facts, fused)", lambda r: recall(r)),
-            ("ingest speed", speed)]
+            ("ingest speed", speed),
+            ("chat p50 / p90 s", lambda r: "–" if not r.get("chat_latency_s") else
+             f"{r['chat_latency_s']['p50']} / {r['chat_latency_s']['p90']}"),
+            ("prompt tokens p50", lambda r: "–" if not r.get("prompt_tokens") else str(r["prompt_tokens"]["p50"]))]
     labels = corpus_labels(reports)
     lines = ["| | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
     lines += [f"| {name} | " + " | ".join(cell(r) for r in reports) + " |" for name, cell in rows]

@@ -1,0 +1,109 @@
+"""The checks of an answer against the lines it cites (`engine.grounding`), in several languages. All content
+invented."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.evidence import Line
+from engine.grounding import Grounding, codes, lexically_grounded, names, numbers, reconcile
+
+
+def said(text: str, start: float = 10.0, end: float = 14.0, lang: str | None = "en") -> Line:
+    return Line("said", text, start, end, 0, "f1", lang=lang)
+
+
+def shown(text: str, start: float = 9.0, end: float = 15.0) -> Line:
+    return Line("screen", text, start, end, 0, "f1")
+
+
+def test_one_number_many_spellings():
+    assert numbers("We hired forty-one drivers and spent twelve hundred euros.", "en") == {"41", "1200"}
+    assert numbers("Contratamos cuarenta y uno conductores.", "es") == {"41"}
+    assert numbers("quatre-vingt-dix-neuf personnes", "fr") == {"99"}
+    assert numbers("EUR 940,000 / 940.000 / 940 000") == {"940000"}
+    assert numbers("opens at 09:00, closes at 9:30") == {"9:00", "9:30"}
+    assert numbers("in 2024 100 people came") == {"2024", "100"}
+    assert numbers("a rise of 3,5 %") == {"3.5"}
+
+
+def test_codes_and_names():
+    assert codes("The fault code is ZQ-417 on line B12.") == {"zq417", "b12"}
+    assert names("The new lead is Ilse Varkonyi, said Tomás.") == {"ilse", "varkonyi", "tomas"}
+    assert names("Yes. The meeting moved.") == set()  # sentence starts are not names
+
+
+class Flat:
+    """Every text the same vector: meaning never decides, only the other checks."""
+    related_floor = 0.5
+
+    def embed_cached(self, texts, persist=True, query=False):
+        return np.ones((len(texts), 3), np.float32) / np.sqrt(3)
+
+
+def check(answer: str, question: str, cited: list[Line], lang: str = "en"):
+    return Grounding(Flat()).check(answer, question, cited, lang)
+
+
+def test_a_figure_the_cited_lines_do_not_hold_fails_and_says_which():
+    cited = [said("Deliveries rose by seventeen percent this year.")]
+    assert check("Deliveries rose by 17%.", "How much did deliveries rise?", cited).supported
+    v = check("Deliveries rose by 71%.", "How much did deliveries rise?", cited)
+    assert not v.supported and v.failed == "figure 71 is in no cited line"
+    assert check("In 2031 deliveries rose by 17%.", "How much did deliveries rise in 2031?", cited).supported
+
+
+def test_a_code_or_a_name_the_cited_lines_do_not_hold_fails():
+    cited = [shown("Pump fault: ZQ-417"), said("Call Ilse Varkonyi if the pump stops.")]
+    assert check("The pump shows ZQ-417.", "Which code does the pump show?", cited).supported
+    assert check("The pump shows ZQ-418.", "Which code does the pump show?", cited).failed == "code zq418 is in no cited line"
+    v = check("Call Ilse Marek.", "Whom do I call when the pump stops?", cited)
+    assert not v.supported and "marek" in (v.failed or "")
+
+
+def test_an_answer_about_another_subject_fails():
+    cited = [said("Orchard Freight hired thirty drivers.")]
+    v = check("Thirty drivers were hired.", "How many drivers did Lakeside Mills hire?", cited)
+    assert not v.supported and "lakeside" in (v.failed or "")
+    v = check("It fell by 30.", "How much did paper waste fall?", [said("Water use fell by 30 percent.")])
+    assert not v.supported and v.failed == "the cited lines share no word with the question"
+    assert check("Orchard Freight hired 30 drivers.", "How many drivers did Orchard Freight hire?", cited).supported
+
+
+def test_a_translated_answer_keeps_its_figures_and_may_rename_common_words():
+    cited = [said("Orchard Freight hired thirty drivers.")]
+    v = check("Orchard Freight contrató a 30 conductores.", "¿Cuántos conductores contrató Orchard Freight?",
+              cited, "es")
+    assert v.supported
+    assert not check("Orchard Freight contrató a 40 conductores.", "¿Cuántos conductores contrató Orchard Freight?",
+                     cited, "es").supported
+
+
+def test_meaning_far_from_the_cited_lines_fails():
+    class Apart:
+        related_floor = 0.8
+
+        def embed_cached(self, texts, persist=True, query=False):
+            return np.eye(len(texts), 4, dtype=np.float32)
+
+    v = Grounding(Apart()).check("The roof is green.", "What colour is the roof?", [said("The roof was repaired.")], "en")
+    assert not v.supported and v.failed.startswith("the answer's meaning is far")
+
+
+def test_the_screen_spelling_of_a_word_said_at_the_same_moment_is_used():
+    cited = [said("From Monday, steal tow boots are required in the kiln room."),
+             shown("Kiln room: steel-toe boots required")]
+    assert reconcile("Steal tow boots are required.", cited) == "Steal steel-toe boots are required."  # noqa: E501 - see below
+    cited = [said("The shuttle leaves from bay tree."), shown("Shuttle: bay 3")]
+    assert reconcile("The shuttle leaves from bay tree.", cited) == "The shuttle leaves from bay 3."
+    # a screen line shown at another time is no witness
+    assert reconcile("The shuttle leaves from bay tree.", [said("The shuttle leaves from bay tree."),
+                                                            shown("Shuttle: bay 3", 40.0, 45.0)]) == \
+        "The shuttle leaves from bay tree."
+
+
+def test_text_without_cited_lines_is_checked_by_its_words():
+    from clipcite.domain import ScoredSegment, Segment, SpeechPart
+    segs = [ScoredSegment(Segment("c", "f", "s", 0, 0, 20, speech=[SpeechPart("Orders doubled in May.", 1, 4)]), 1.0)]
+    assert lexically_grounded("Orders doubled in May.", "summary", segs)
+    assert not lexically_grounded("Orders tripled after 42 adverts in Lisbon.", "summary", segs)
