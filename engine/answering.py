@@ -160,13 +160,38 @@ class Answerer:
                  lang: str, strict: bool) -> tuple[bool, str, Verdict]:
         """A sentence, checked against the cited lines; (released?, its text as released, the verdict)."""
         named = evidence.cited(numbers)
-        cited = evidence.with_neighbours(named)
-        verdict = self.grounding.check(sentence.strip(), question, cited, lang, evidence.contexts(named), len(named))
+        verdict = self._check(sentence.strip(), question, evidence, named, lang)
+        if not verdict.supported and (stating := self._stating(sentence, question, evidence, named, lang)):
+            second = self._check(sentence.strip(), question, evidence, stating, lang)
+            if second.supported:
+                log.info("cited lines %s did not state the answer; lines %s do", numbers,
+                         [evidence.lines.index(ln) + 1 for ln in stating])
+                verdict = second
         lead = sentence[: len(sentence) - len(sentence.lstrip())]
-        text = lead + verdict.text + sentence[len(sentence.rstrip()):]
         if not verdict.supported:
             log.info("sentence not supported (%s): %r", verdict.failed, sentence[:160])
-        return verdict.supported or not strict, text, verdict
+        return verdict.supported or not strict, lead + verdict.text + sentence[len(sentence.rstrip()):], verdict
+
+    def _check(self, sentence: str, question: str, evidence: Evidence, named: list[Line], lang: str) -> Verdict:
+        cited = evidence.with_neighbours(named)
+        return self.grounding.check(sentence, question, cited, lang, evidence.contexts(named), len(named))
+
+    def _stating(self, sentence: str, question: str, evidence: Evidence, named: list[Line], lang: str) -> list[Line]:
+        """The shown lines that state the answer's figures, codes and names, when the named lines do not: a
+        small model names the wrong line of the evidence now and then while its answer copies the right one.
+        One video's lines, fewest first; none when no video states them all."""
+        anchors = self.grounding.anchors(sentence, question, lang)
+        if not anchors:
+            return []
+        best: list[Line] = []
+        for file_id in dict.fromkeys(ln.file_id for ln in evidence.lines):
+            lines = [ln for ln in evidence.lines if ln.file_id == file_id]
+            holding = {a: [ln for ln in lines if self.grounding.states(ln, a, lang)] for a in anchors}
+            if all(holding.values()):
+                chosen = list(dict.fromkeys(ln for found in holding.values() for ln in found[:1]))
+                if not best or len(chosen) < len(best):
+                    best = chosen
+        return [] if best == named else best
 
 
 _END = re.compile(r"[.!?…。！？](?:['\")\]]*)(?=\s)|[。！？]")

@@ -101,11 +101,12 @@ class TextGenerator(Protocol):
 
 class LlamaGenerator:
     def __init__(self, model_path: Path, model_name: str, *, n_ctx: int = 4096, threads: int = 1,
-                 n_gpu_layers: int = 0, seed: int = 0) -> None:
+                 n_gpu_layers: int = 0, seed: int = 0, threads_batch: int | None = None) -> None:
         self.model_path = Path(model_path)
         self.model_name = model_name
         self.n_ctx = n_ctx
         self.threads = threads
+        self.threads_batch = threads_batch or threads
         self.n_gpu_layers = n_gpu_layers
         self.seed = seed
         self._llm = Lazy("chat", self._build, "pip install llama-cpp-python")
@@ -118,10 +119,11 @@ class LlamaGenerator:
         if not self.model_path.is_file():
             raise ModelUnavailable(f"chat model file {self.model_path} is missing; see `clipcite models`")
         t0 = time.perf_counter()
-        log.info("loading chat model %s (n_ctx=%d, threads=%d, gpu_layers=%d)", self.model_path.name,
-                 self.n_ctx, self.threads, self.n_gpu_layers)
+        log.info("loading chat model %s (n_ctx=%d, threads=%d, prompt threads=%d, gpu_layers=%d)",
+                 self.model_path.name, self.n_ctx, self.threads, self.threads_batch, self.n_gpu_layers)
         llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
-                    n_threads_batch=self.threads, n_gpu_layers=self.n_gpu_layers, seed=self.seed, verbose=False)
+                    n_threads_batch=self.threads_batch, n_gpu_layers=self.n_gpu_layers, seed=self.seed,
+                    verbose=False)
         self.load_seconds = time.perf_counter() - t0
         return llm
 

@@ -158,6 +158,17 @@ class Grounding:
             return Verdict(False, low, text, used)
         return Verdict(True, None, text, used)
 
+    @staticmethod
+    def anchors(answer: str, question: str, lang: str) -> set[str]:
+        """The figures, codes and names the answer states beyond the question's (folded, one spelling each)."""
+        return ((numbers(_CODE.sub(" ", answer), lang) - numbers(question, lang)) | (codes(answer) - codes(question))
+                | (names(answer) - names(question)))
+
+    @staticmethod
+    def states(line: Line, anchor: str, lang: str) -> bool:
+        return anchor in numbers(line.text, line.lang) | numbers(line.text, lang) or anchor in codes(line.text) \
+            or anchor in fold(line.text)
+
     def subject(self, question: str, cited: Sequence[Line], lang: str, said_in: str | None,
                 contexts: Sequence[str] = ()) -> str | None:
         """None when the cited lines are about what the question asks (see the module doc); else the reason.

@@ -51,19 +51,22 @@ class StageThreads:
     speech: int
     vision: int  # OCR + detector/classifier
     embed: int
-    chat: int
+    chat: int  # llama.cpp generating tokens
+    chat_batch: int = 1  # llama.cpp evaluating a prompt (one large batch)
 
     @classmethod
     def plan(cls, cores: int, override: int | None = None) -> StageThreads:
-        """`override` (CLIPCITE_THREADS) sets every stage. Otherwise: up to 2 cores, one thread each
-        (measured here: llama.cpp with 2 threads on 2 vCPUs ran 4-40x slower than with 1); above that,
+        """`override` (CLIPCITE_THREADS) sets every stage. Otherwise: up to 2 cores, one thread each for
+        the stages that overlap during ingest (llama.cpp generating with 2 threads on 2 vCPUs beside an
+        ingest ran 4-40x slower than with 1), but every core for the prompt evaluation, which is one large
+        matrix batch (measured on 2 vCPUs: 50 -> 103 prompt tokens/s, Qwen2.5 1.5B Q4_K_M); above 2 cores,
         speech and vision overlap during ingest and split the cores, and chat gets half of them."""
         if override is not None:
-            return cls(override, override, override, override)
+            return cls(override, override, override, override, override)
         if cores <= 2:
-            return cls(1, 1, 1, 1)
+            return cls(1, 1, 1, 1, cores)
         half = max(1, cores // 2)
-        return cls(speech=half, vision=max(1, cores - half), embed=max(1, cores // 4), chat=half)
+        return cls(speech=half, vision=max(1, cores - half), embed=max(1, cores // 4), chat=half, chat_batch=half)
 
 
 @dataclass(frozen=True)

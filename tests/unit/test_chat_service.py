@@ -225,3 +225,14 @@ def test_an_hour_long_summary_covers_the_whole_hour_in_bounded_calls_of_bounded_
     assert out.chapters[0].start_time == 0.0 and out.chapters[-1].end_time == 3600.0
     gaps = [b.start_time - a.end_time for a, b in zip(out.chapters, out.chapters[1:], strict=False)]
     assert gaps and max(gaps) == 0.0  # consecutive: no stretch of the hour left out
+
+
+def test_an_answer_that_copies_another_line_than_it_names_cites_the_line_that_states_it(catalog):
+    """The model named line 4 (another segment's speech) but its answer states the code of line 1 (the
+    screen): the line that states every figure of the answer is its evidence."""
+    chat, _, _ = service(catalog, "Lines: 4\nAnswer: The badge code is 4471.")
+    ans = chat.answer(ask("What is the badge code?", collections=["c1"]))
+    assert ans.grounded and ans.text == "The badge code is 4471."
+    assert [c.segment.segment_id for c in ans.citations] == ["s0"] and ans.citations[0].sources == ["scene_text"]
+    chat, _, _ = service(catalog, "Lines: 4\nAnswer: The badge code is 9999.")  # stated by no line at all
+    assert not chat.answer(ask("What is the badge code?", collections=["c1"])).grounded
