@@ -129,6 +129,40 @@ def retrieval_recall(client: httpx.Client, collection: str, truth: dict[str, Any
     return out
 
 
+def _screen_key(text: str) -> str:
+    """A screen line as compared: case, width forms and spacing aside (OCR spaces `a=b` and `a = b` alike)."""
+    import unicodedata
+
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).casefold())
+
+
+def screen_recall(client: httpx.Client, collection: str, truth: dict[str, Any],
+                  files: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """Of the distinct on-screen lines a corpus shows (`screen_lines` in its truth: a screen corpus from
+    scripts/corpora/screens.py), the share found in the media description's scene text with the same text
+    and an interval overlapping the truth, and the share whose interval is within 1 s of the truth's."""
+    truth_lines = [(v["file"], ln) for v in truth["videos"] for ln in v.get("screen_lines") or []]
+    if not truth_lines:
+        return None
+    read: dict[str, list[tuple[str, float, float]]] = {}
+    for video in truth["videos"]:
+        fid = files[video["file"]]["id"]
+        md = client.get(f"/collections/{collection}/videos/{fid}/media-descriptions").json()
+        read[video["file"]] = [(_screen_key(p["text"]), p["start_time"], p["end_time"])
+                               for p in md.get("scene_text") or []]
+    found = timed = 0
+    missed = []
+    for file, ln in truth_lines:
+        key = _screen_key(ln["text"])
+        hits = [(a, b) for text, a, b in read[file] if text == key and a < ln["end"] and b > ln["start"]]
+        found += bool(hits)
+        timed += any(abs(a - ln["start"]) <= 1 and abs(b - ln["end"]) <= 1 for a, b in hits)
+        if not hits:
+            missed.append(ln["text"])
+    n = len(truth_lines)
+    return {"recall": round(found / n, 3), "timed_within_1s": round(timed / n, 3), "n": n, "missed": missed[:20]}
+
+
 def _recall(ranks: list[int | None], ks: tuple[int, ...]) -> dict[str, Any]:
     return {f"recall@{k}": round(sum(1 for r in ranks if r and r <= k) / len(ranks), 3) if ranks else None
             for k in ks} | {"n": len(ranks)}
@@ -329,6 +363,7 @@ def evaluate_corpus(client: httpx.Client, corpus: Path, args: argparse.Namespace
     scene_index = {s["scene"]: (v["file"], s["start"], s["end"]) for v in truth["videos"] for s in v["scenes"]}
 
     retrieval = retrieval_recall(client, coll["id"], truth, by_id, scene_index)
+    screens = screen_recall(client, coll["id"], truth, files)
 
     rows = []
     chat_t0 = time.perf_counter()
@@ -389,6 +424,8 @@ def evaluate_corpus(client: httpx.Client, corpus: Path, args: argparse.Namespace
     report["failed_checks"] = {k: failed.count(k) for k in sorted(set(f.split(" is ")[0].split(" (")[0]
                                                                         for f in failed))} if failed else {}
     report["retrieval_recall"] = retrieval
+    if screens is not None:
+        report["screen_text"] = screens
     if any("lang" in r for r in rows):
         report["by_language"] = by_language(rows)
     if args.multi_turn and not args.retrieval_only:
@@ -529,6 +566,9 @@ def comparison_table(reports: list[dict[str, Any]]) -> str:
             ("R1@0.5 (first citation's IoU with the scene)", lambda r: rate(r.get("r1_iou50"))),
             ("multi-turn (follow-up cites the scene)", lambda r: rate(r.get("multi_turn"), "cite_hit")),
             ("search recall@1 / @5 (facts, fused)", lambda r: recall(r)),
+            ("screen-text recall (timed within 1 s)", lambda r: "–" if not r.get("screen_text") else
+             f"{r['screen_text']['recall']:.0%} ({r['screen_text']['timed_within_1s']:.0%}, "
+             f"n={r['screen_text']['n']})"),
             ("ingest speed", speed),
             ("chat p50 / p90 s", lambda r: "–" if not r.get("chat_latency_s") else
              f"{r['chat_latency_s']['p50']} / {r['chat_latency_s']['p90']}"),
