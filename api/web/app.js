@@ -357,7 +357,7 @@ async function ask(question) {
   }
   const reader = r.body.getReader();
   const decoder = new TextDecoder();
-  let buf = "", citations = [];
+  let buf = "", citations = [], grounded = null, grounding = null;
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
@@ -375,12 +375,20 @@ async function ask(question) {
         for (const ch of chunk.choices || []) {
           if (ch.delta && ch.delta.content) text.textContent += ch.delta.content;
           if (ch.citations) citations = ch.citations;
+          if (ch.grounded !== undefined && ch.grounded !== null) grounded = ch.grounded;
+          if (ch.grounding) grounding = ch.grounding;
         }
       }
     }
   }
   state.messages.push({ role: "assistant", content: text.textContent });
   answer.append(citationChips(citations));
+  if (grounded === false) {
+    // The checks found what the answer says in none of the lines it cites: say so beside the answer.
+    const why = grounding && grounding.failed ? " (" + grounding.failed + ")" : "";
+    answer.append(el("div", { class: "unsupported" }, "Not supported by the cited moments" + why));
+  }
+  answer.dataset.grounded = grounded === false ? "false" : "true";
   answer.dataset.done = "true";
 }
 
