@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -78,6 +79,7 @@ class Outcome:
     completion_tokens: int
     dropped: int = 0  # sentences that failed the checks (cut there; the refusal when it was the first)
     numbers: list[int] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # prompt_eval, generation, checks (seconds)
 
     @property
     def grounded(self) -> bool:
@@ -104,8 +106,13 @@ class Answerer:
         released, pending, dropped = "", "", 0
         verdict: Verdict | None = None
         stopped = False
+        t0 = time.perf_counter()
+        first: float | None = None
+        checking = 0.0
         try:
             for delta, reason in gen:
+                if first is None:
+                    first = time.perf_counter() - t0
                 tokens += 1 if delta else 0
                 finish = reason or finish
                 raw += delta
@@ -122,7 +129,9 @@ class Answerer:
                     pending += delta
                 while (cut := _sentence_end(pending)) is not None:
                     sentence, pending = pending[:cut], pending[cut:]
+                    c0 = time.perf_counter()
                     ok, text, v = self._release(sentence, released, question, evidence, numbers, lang, strict)
+                    checking += time.perf_counter() - c0
                     verdict = v
                     if not ok:
                         dropped += 1
@@ -134,6 +143,8 @@ class Answerer:
                     break
         finally:
             gen.close()
+        model_s = time.perf_counter() - t0 - checking
+        c0 = time.perf_counter()
         if not stopped and numbers and pending.strip():
             ok, text, v = self._release(pending, released, question, evidence, numbers, lang, strict)
             verdict = v
@@ -153,8 +164,10 @@ class Answerer:
             cited = verdict.used or cited
         log.info("answer lines %s, %s%s", numbers or "none", "refused" if refused else "answered",
                  f" ({verdict.failed})" if verdict is not None and verdict.failed else "")
+        checking += time.perf_counter() - c0
+        timings = {"prompt_eval": first or model_s, "generation": model_s - (first or model_s), "checks": checking}
         yield Outcome(released.strip(), cited, verdict, refused, "stop" if refused else finish, tokens, dropped,
-                      numbers)
+                      numbers, timings)
 
     def _release(self, sentence: str, before: str, question: str, evidence: Evidence, numbers: Sequence[int],
                  lang: str, strict: bool) -> tuple[bool, str, Verdict]:

@@ -309,6 +309,7 @@ class ChatService:
                 yield item
         assert outcome is not None
         timings["generate"] = time.perf_counter() - t0
+        timings.update(outcome.timings)
         verdict = outcome.verdict
         grounded = outcome.grounded
         citations: list[Citation] = []

@@ -1,9 +1,13 @@
 """Chat latency: engine overhead against llama.cpp's own time for the same prompt, retrieval + prompt
 building time, and throughput with concurrent clients over HTTP.
 
-    python scripts/bench_chat.py ../shared/corpus/dev [--videos 4] [--questions 8] [--clients 8]
+    python scripts/bench_chat.py ../shared/corpus/dev [--videos 4] [--questions 8] [--clients 8] [--lang es]
 
-Indexes a few videos of the corpus into a temporary data dir (real models), then for each question:
+Indexes a few videos of the corpus into a temporary data dir (real models), then asks each question twice
+through the engine (the second time with the previous question's prompt in the KV cache, as in service)
+and prints where a reply's time goes: retrieval, prompt building, prompt tokens, prompt evaluation (to the
+first token), generation, the checks, p50 / p90 of the whole reply, refusals. `--lang` keeps the corpus
+questions in that language only (truth `lang` field, or all when absent). With `--overhead`, also:
   * retrieval + prompt building (`ChatService.prepare`): p50 / p99 ms (target <= 50 ms);
   * llama.cpp alone: the same final messages, KV cache cleared, `create_chat_completion(max_tokens=1)`:
     its own time to the first token (prompt evaluation);
@@ -59,9 +63,29 @@ def index_videos(svc, corpus: Path, count: int) -> str:
     return col.id
 
 
-def questions(corpus: Path, n: int) -> list[str]:
+def questions(corpus: Path, n: int, lang: str | None = None) -> list[str]:
     truth = json.loads((corpus / "truth.json").read_text())
-    return [q["q"] for q in truth.get("questions", []) if not q.get("filter")][:n]
+    return [q["q"] for q in truth.get("questions", [])
+            if not q.get("filter") and (lang is None or q.get("lang", lang) == lang)][:n]
+
+
+STAGES = ("retrieve", "prompt", "prompt_eval", "generation", "checks")
+
+
+def stage_table(answers: list) -> list[str]:
+    """Median and p90 seconds per stage, prompt tokens, whole-reply latency and refusals."""
+    lines = [f"{'stage':12} {'p50 s':>7} {'p90 s':>7}"]
+    for stage in STAGES:
+        vals = [a.timings.get(stage, 0.0) for a, _ in answers]
+        lines.append(f"{stage:12} {statistics.median(vals):7.2f} {pct(vals, 0.9):7.2f}")
+    total = [t for _, t in answers]
+    tokens = [a.prompt_tokens for a, _ in answers]
+    lines.append(f"{'reply':12} {statistics.median(total):7.2f} {pct(total, 0.9):7.2f}   (target p50 <= 5 s, "
+                 f"p90 <= 10 s)")
+    lines.append(f"prompt tokens p50 {statistics.median(tokens):.0f}, max {max(tokens)}; completion tokens p50 "
+                 f"{statistics.median([a.completion_tokens for a, _ in answers]):.0f}; refusals "
+                 f"{sum(1 for a, _ in answers if not a.citations)}/{len(answers)}")
+    return lines
 
 
 def main() -> int:
@@ -72,7 +96,9 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--per-client", type=int, default=2)
     ap.add_argument("--chat-model", default="qwen2.5-coder-1.5b-instruct-q4_k_m")
-    ap.add_argument("--max-tokens", type=int, default=48)
+    ap.add_argument("--max-tokens", type=int, default=None, help="default: the service's max_answer_tokens")
+    ap.add_argument("--lang", default=None)
+    ap.add_argument("--overhead", action="store_true", help="also llama.cpp alone vs the engine, cold cache")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
 
@@ -91,15 +117,23 @@ def main() -> int:
     settings = Settings(data_dir=data, chat_model=args.chat_model, max_answer_tokens=args.max_tokens, port=8791)
     svc = build_services(settings)
     col = index_videos(svc, corpus, args.videos)
-    qs = questions(corpus, args.questions)
+    qs = questions(corpus, args.questions, args.lang)
     llm = svc.generator.load()
-    params = GenerationParams(max_tokens=args.max_tokens)
+    params = GenerationParams(max_tokens=args.max_tokens or settings.max_answer_tokens)
 
     def request(q: str) -> ChatRequest:
         return ChatRequest(turns=[Turn("user", q)], collections=[col], params=params)
 
+    answers = []
+    svc.chat.answer(request(qs[-1]))  # the system prompt in the KV cache, as after any earlier request
+    for q in qs:
+        t0 = time.perf_counter()
+        ans = svc.chat.answer(request(q))
+        answers.append((ans, time.perf_counter() - t0))
+    report = [f"{len(qs)} questions over {args.videos} indexed videos; model {args.chat_model}", *stage_table(answers)]
+
     prep_ms, raw_s, engine_s, warm_s, prompt_tokens = [], [], [], [], []
-    for i, q in enumerate(qs):
+    for i, q in enumerate(qs if args.overhead else []):
         t0 = time.perf_counter()
         messages = svc.chat.prepare(request(q)).messages
         prep_ms.append((time.perf_counter() - t0) * 1000)
@@ -163,17 +197,19 @@ def main() -> int:
     thread.join(30)
     svc.close()
 
-    overhead = [e / r - 1 for e, r in zip(engine_s, raw_s, strict=False)]
-    lines = [
-        f"{len(qs)} questions over {args.videos} indexed videos; model {args.chat_model}; "
-        f"prompt ~{statistics.median(prompt_tokens):.0f} tokens (median)",
-        f"retrieval + prompt building: p50 {statistics.median(prep_ms):.1f} ms, p99 {pct(prep_ms, 0.99):.1f} ms "
-        f"(target <= 50 ms)",
-        f"time to first token, KV cache cleared: llama.cpp alone p50 {statistics.median(raw_s):.2f} s, "
-        f"engine p50 {statistics.median(engine_s):.2f} s; engine overhead p50 {statistics.median(overhead):+.1%}, "
-        f"max {max(overhead):+.1%} (target <= +10 %)",
-        f"time to first token with the system prompt reused from the KV cache: p50 {statistics.median(warm_s):.2f} s "
-        f"({statistics.median(warm_s) / statistics.median(engine_s):.2f}x of cold)",
+    lines = report
+    if args.overhead:
+        overhead = [e / r - 1 for e, r in zip(engine_s, raw_s, strict=False)]
+        lines += [
+            f"retrieval + prompt building: p50 {statistics.median(prep_ms):.1f} ms, p99 {pct(prep_ms, 0.99):.1f} ms "
+            f"(target <= 50 ms); prompt ~{statistics.median(prompt_tokens):.0f} tokens",
+            f"time to first token, KV cache cleared: llama.cpp alone p50 {statistics.median(raw_s):.2f} s, "
+            f"engine p50 {statistics.median(engine_s):.2f} s; engine overhead p50 "
+            f"{statistics.median(overhead):+.1%}, max {max(overhead):+.1%} (target <= +10 %)",
+            f"time to first token with the system prompt reused from the KV cache: p50 "
+            f"{statistics.median(warm_s):.2f} s ({statistics.median(warm_s) / statistics.median(engine_s):.2f}x "
+            "of cold)"]
+    lines += [
         f"1 client: {len(one_lat)} answers in {one_wall:.0f} s = {60 * len(one_lat) / one_wall:.1f}/min, "
         f"latency p50 {statistics.median(one_lat):.1f} s, errors {len(one_err)}",
         f"{args.clients} clients: {len(many_lat)} answers in {many_wall:.0f} s = "
@@ -181,6 +217,8 @@ def main() -> int:
         f"latency p50 {statistics.median(many_lat):.1f} s p99 {pct(many_lat, 0.99):.1f} s, errors {len(many_err)}; "
         f"throughput ratio {(len(many_lat) / many_wall) / (len(one_lat) / one_wall):.2f}x of one client "
         "(one model instance answers in turn)",
+        f"concurrent p50 / single p50: {statistics.median(many_lat) / statistics.median(one_lat):.1f}x "
+        f"(target <= {args.clients}x); slowest {max(many_lat):.1f} s",
     ]
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

@@ -58,7 +58,8 @@ def whisper_model(shape: dict, out: Path) -> Path:
     hf = out / "hf"
     WhisperForConditionalGeneration(cfg).save_pretrained(hf)
     ct2 = out / "ct2"
-    ctranslate2.converters.TransformersConverter(str(hf), load_as_float16=True).convert(str(ct2), quantization="float16")
+    converter = ctranslate2.converters.TransformersConverter(str(hf), load_as_float16=True)
+    converter.convert(str(ct2), quantization="float16")
     # The real tokenizer and vocabulary (the installed Whisper base's; their weights are not needed): a randomly
     # initialised model has none, and the decoder needs the special tokens by name.
     for name in ("tokenizer.json", "vocabulary.txt"):
@@ -161,7 +162,7 @@ def chat_check(shape: dict, gpu: bool, prompt_tokens: int, new_tokens: int, work
     prompt_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     made = 0
-    for token in llm.generate(prompt, temp=0.0, reset=False):
+    for _token in llm.generate(prompt, temp=0.0, reset=False):
         made += 1
         if made >= new_tokens:
             break

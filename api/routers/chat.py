@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
@@ -72,6 +72,13 @@ def to_engine_request(svc: Services, body: ChatCompletionRequest, linked: Linked
                        strict_grounding=body.strict_grounding)
 
 
+def server_timing(timings: dict[str, float]) -> str:
+    """Where a reply's time went (retrieve, prompt, prompt_eval, generation, checks...), as a standard
+    `Server-Timing` header in milliseconds: browsers' network panels and benchmarks read it, the body stays
+    OpenAI's shape."""
+    return ", ".join(f"{name};dur={secs * 1000:.0f}" for name, secs in timings.items())
+
+
 def _turn(m: ChatMessageIn, images: dict[str, QueryImage]) -> Turn:
     """A wire message as a turn; an image's words (its text, what it shows) join a user message's text."""
     calls = tuple(ToolCall(c.id, c.function.name, c.function.arguments if isinstance(c.function.arguments, str)
@@ -121,7 +128,8 @@ def _payload_echo(body: ChatCompletionRequest) -> dict[str, Any]:
 @router.post("/chat/completions", summary="Answer from the videos, with timestamped citations",
             response_model=ChatCompletion, response_model_exclude_unset=True,
             responses={**CHAT_RESPONSES, **errors(400, 404, 409, 422, 503)})
-async def create_chat_completion(svc: ServicesDep, body: ChatCompletionRequest, request: Request) -> Any:
+async def create_chat_completion(svc: ServicesDep, body: ChatCompletionRequest, request: Request,
+                                 response: Response) -> Any:
     linked = await linked_video(svc, body)
     req = await run_in_threadpool(to_engine_request, svc, body, linked)
     cid = f"chatcmpl-{uuid.uuid4().hex}"
@@ -139,6 +147,7 @@ async def create_chat_completion(svc: ServicesDep, body: ChatCompletionRequest, 
                               media_type="text/event-stream",
                               headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     ans = await svc.model.call(svc.chat.answer, req, prepared, ticket=ticket)
+    response.headers["Server-Timing"] = server_timing(ans.timings)
     out = completion(cid, created_ms, body.model, ans, _payload_echo(body))
     svc.catalog.stored.put_completion(cid, created_ms, wire_json(out))
     return out

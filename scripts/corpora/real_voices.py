@@ -72,7 +72,8 @@ def main() -> None:
         src = real / wav
         dur = round(seconds(src) + 1.0, 3)
         name = src.stem + ".mp4"
-        subprocess.run(["ffmpeg", "-y", "-f", "lavfi", "-t", f"{dur:.3f}", "-i", f"color=c={COLOURS[i % 8]}:s=640x360:r=25",
+        subprocess.run(["ffmpeg", "-y", "-f", "lavfi", "-t", f"{dur:.3f}",
+                        "-i", f"color=c={COLOURS[i % 8]}:s=640x360:r=25",
                         "-i", str(src), "-af", "apad,aresample=16000", "-ac", "1", "-t", f"{dur:.3f}",
                         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast", "-c:a", "aac", "-b:a", "64k",
                         str(out / name)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

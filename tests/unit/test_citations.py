@@ -11,7 +11,8 @@ from engine.languages import REFUSALS
 SEGS = [ScoredSegment(Segment("c", "f", "s1", 1, 10.0, 20.0,
                               speech=[SpeechPart("Orders doubled this spring.", 11.0, 15.0),
                                       SpeechPart("Thanks for coming.", 16.0, 18.0)],
-                              scene_text=["Orders: +100 %"], scene_text_spans=[ScreenLine("Orders: +100 %", 12.0, 17.0)],
+                              scene_text=["Orders: +100 %"],
+                              scene_text_spans=[ScreenLine("Orders: +100 %", 12.0, 17.0)],
                               file_info={"filename": "spring.mp4"}), 0.9),
         ScoredSegment(Segment("c", "f", "s2", 2, 20.0, 30.0, speech=[SpeechPart("The depot moves in May.", 21, 24)],
                               file_info={"filename": "spring.mp4"}), 0.5)]

@@ -46,7 +46,8 @@ def test_pictures_and_sounds_are_lines_with_their_times_and_no_colours():
 
 
 def test_kept_lines_bring_the_rest_of_their_sentence_and_the_screen_shown_meanwhile():
-    s = seg(0, [("Weather is fine.", 0.0, 2.0), ("The kettle boils in", 3.0, 5.0), ("four minutes on low heat.", 5.0, 7.0),
+    s = seg(0, [("Weather is fine.", 0.0, 2.0), ("The kettle boils in", 3.0, 5.0),
+                ("four minutes on low heat.", 5.0, 7.0),
                 ("The garden opens at noon.", 9.0, 11.0)], [("Boil time: 4 min", 3.5, 6.5), ("Garden", 9.0, 10.0)])
     lines, ranks = select("How long until the kettle boils?", candidate_lines([s]), WordEmbedder(),
                           Budget(max_lines=3, max_chars=500))

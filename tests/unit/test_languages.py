@@ -46,7 +46,8 @@ def test_a_spanish_question_is_answered_in_spanish_and_refused_in_spanish(catalo
 
 
 def test_a_translated_answer_keeps_its_figures_and_is_cited(catalog):  # noqa: F811
-    ans, _ = _ask(catalog, "Lines: 1\nAnswer: El código de la credencial es 4471.", "¿Cuál es el código de la credencial?")
+    ans, _ = _ask(catalog, "Lines: 1\nAnswer: El código de la credencial es 4471.",
+                  "¿Cuál es el código de la credencial?")
     assert ans.text == "El código de la credencial es 4471." and ans.grounded and ans.citations
 
 

@@ -42,6 +42,8 @@ def test_ocr_boxes_of_one_row_are_one_line_in_reading_order():
     def box(x, y, w, h):
         return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)
 
-    lines = join_rows([("-3 %", box(300, 52, 40, 18)), ("harrow", box(20, 50, 60, 20)), ("Site", box(20, 10, 40, 20)),
-                       ("Change", box(290, 11, 70, 18)), ("+11 %", box(295, 92, 48, 18)), ("tilbury", box(20, 90, 60, 20))])
+    lines = join_rows([("-3 %", box(300, 52, 40, 18)), ("harrow", box(20, 50, 60, 20)),
+                       ("Site", box(20, 10, 40, 20)),
+                       ("Change", box(290, 11, 70, 18)), ("+11 %", box(295, 92, 48, 18)),
+                       ("tilbury", box(20, 90, 60, 20))])
     assert lines == ["Site Change", "harrow -3 %", "tilbury +11 %"]
