@@ -114,7 +114,8 @@ def main() -> int:
 
     corpus = Path(args.corpus)
     data = Path(tempfile.mkdtemp(prefix="bench-chat-"))
-    settings = Settings(data_dir=data, chat_model=args.chat_model, max_answer_tokens=args.max_tokens, port=8791)
+    extra = {"max_answer_tokens": args.max_tokens} if args.max_tokens else {}
+    settings = Settings(data_dir=data, chat_model=args.chat_model, port=8791, **extra)
     svc = build_services(settings)
     col = index_videos(svc, corpus, args.videos)
     qs = questions(corpus, args.questions, args.lang)

@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 log = logging.getLogger("bench_ingest")
+MODES = ("whisper", "naive", "pipeline", "pipeline-overlap")
 VIDEO_EXT = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v"}
 
 
@@ -55,12 +56,15 @@ def run_child(mode: str, files: list[Path], args: argparse.Namespace) -> dict:
 
         svc = build_services(settings)
         tr = next(s for s in svc.worker.ctx.analyzer.stages if s.name == "speech").transcriber
-        tr._load()  # load outside the timed region, as the pipeline run below does
+        for model in tr.models:
+            model._load()  # load outside the timed region, as the pipeline run below does
         t0 = time.perf_counter()
         for f, info in zip(files, infos, strict=False):
             if info.has_audio:
                 tr.transcribe(f)
         elapsed = time.perf_counter() - t0
+    elif mode == "naive":
+        elapsed = naive(files, infos, settings)
     else:
         from api.services import build_services
         from engine.catalog import CollectionRecord, JobState, new_id, now_ms
@@ -97,13 +101,44 @@ def run_child(mode: str, files: list[Path], args: argparse.Namespace) -> dict:
     return {"mode": mode, "seconds": elapsed, "video_seconds": duration, "peak_rss_mb": _peak_rss_mb()}
 
 
+def naive(files: list[Path], infos: list, settings) -> float:
+    """Whisper base with faster-whisper's defaults, and OCR of a frame a second; models loaded untimed."""
+    import cv2
+    from faster_whisper import WhisperModel
+
+    from ingest.scene_text import RapidOcrReader
+    from models.registry import ModelRegistry
+
+    path = ModelRegistry(settings.resolved_models_dir).resolve("base", "whisper")
+    whisper = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=1)
+    reader = RapidOcrReader(threads=1)
+    reader._load()
+    t0 = time.perf_counter()
+    for f, info in zip(files, infos, strict=False):
+        if info.has_audio:
+            segments, _ = whisper.transcribe(str(f), vad_filter=True)
+            list(segments)
+        cap = cv2.VideoCapture(str(f))
+        fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+        n = 0
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            if n % round(fps) == 0:
+                reader.read(frame)
+            n += 1
+        cap.release()
+    return time.perf_counter() - t0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("paths", nargs="+")
-    ap.add_argument("--whisper", default="tiny.en")
+    ap.add_argument("--whisper", default="auto", help="the whisper_model setting (auto: tiny.en, base)")
     ap.add_argument("--threads", type=int, default=None, help="default: per-stage budgets from usable cores")
     ap.add_argument("--models-dir", default=None)
-    ap.add_argument("--child", choices=["whisper", "pipeline", "pipeline-overlap"], help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     files = _videos(args.paths)
@@ -111,7 +146,7 @@ def main() -> int:
         sys.stdout.write(json.dumps(run_child(args.child, files, args)) + "\n")
         return 0
     results = {}
-    for mode in ("whisper", "pipeline", "pipeline-overlap"):
+    for mode in MODES:
         cmd = [sys.executable, __file__, *args.paths, "--whisper", args.whisper, "--child", mode]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
@@ -133,9 +168,11 @@ def main() -> int:
             lines.append(f"{mode} stage seconds (summed over files; overlapped stages run at once): "
                          + ", ".join(f"{k} {v}" for k, v in r["stages"].items()))
     w = results["whisper"]["seconds"]
-    lines.append(f"pipeline / faster-whisper alone (speed ratio): "
+    lines.append(f"pipeline / its speech recogniser alone (speed ratio): "
                  f"sequential {w / results['pipeline']['seconds']:.2f}x, "
-                 f"overlapped {w / results['pipeline-overlap']['seconds']:.2f}x  (target >= 0.8x)")
+                 f"overlapped {w / results['pipeline-overlap']['seconds']:.2f}x")
+    lines.append(f"pipeline time / naive Whisper base + OCR time: "
+                 f"{results['pipeline-overlap']['seconds'] / results['naive']['seconds']:.2f} (target <= 1.0)")
     lines.append(f"overlap speed-up: {results['pipeline']['seconds'] / results['pipeline-overlap']['seconds']:.2f}x")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
