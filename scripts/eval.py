@@ -55,7 +55,7 @@ def free_port() -> int:
 def start_server(data_dir: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, **env_extra}
-    proc = subprocess.Popen([sys.executable, "-m", "clipcite.cli", "--log-level", "WARNING", "serve", "--port",
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "--log-level", "WARNING", "serve", "--port",
                              str(port), "--data-dir", str(data_dir)], env=env)
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):

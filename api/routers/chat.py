@@ -16,7 +16,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
 
 from api import model_names
 from api.deps import MAX_OFFSET, ServicesDep
@@ -27,6 +26,8 @@ from api.protocol import ChatCompletionRequest, ChatMessageIn, no_logprobs
 from api.responses import CHAT_RESPONSES, ChatCompletion, ChatCompletionList, Deleted, Delta, errors
 from api.serialize import chunk, completion, page, tool_call, usage_chunk, wire_json
 from api.services import Services
+from api.streams import TicketedStream
+from api.tool_choice import tool_use
 from api.video_links import linked_video
 from clipcite.errors import ClipciteError, InvalidRequest
 from engine.admission import Ticket
@@ -96,25 +97,6 @@ def _tool_use(body: ChatCompletionRequest) -> ToolUse | None:
     return tool_use(specs, body.tool_choice)
 
 
-def tool_use(specs: tuple[ToolSpec, ...], choice: str | dict[str, Any] | None) -> ToolUse | None:
-    """OpenAI's rules, for chat and responses: no tools or tool_choice "none" -> plain answer; default
-    "auto"; a named function (`{"type": "function", "function": {"name"}}`, or the Responses API's flat
-    `{"type": "function", "name"}`) must be one of the tools."""
-    if not specs:
-        if choice not in (None, "none", "auto"):
-            raise InvalidRequest("tool_choice needs tools", param="tool_choice")
-        return None
-    if choice == "none":
-        return None
-    if isinstance(choice, dict):
-        name = choice.get("name") or (choice.get("function") or {}).get("name")
-        if choice.get("type") != "function" or name not in {t.name for t in specs}:
-            raise InvalidRequest('tool_choice must name one of the tools: {"type": "function", "function": '
-                                 '{"name": ...}} (Responses: {"type": "function", "name": ...})', param="tool_choice")
-        return ToolUse(specs, name)
-    return ToolUse(specs, choice or "auto")
-
-
 def _payload_echo(body: ChatCompletionRequest) -> dict[str, Any]:
     out: dict[str, Any] = {"messages": [{"role": m.role, "content": m.text()} for m in body.messages],
                            "collections": body.collections or ([body.collection_id] if body.collection_id else [])}
@@ -151,21 +133,6 @@ async def create_chat_completion(svc: ServicesDep, body: ChatCompletionRequest, 
     out = completion(cid, created_ms, body.model, ans, _payload_echo(body))
     svc.catalog.stored.put_completion(cid, created_ms, wire_json(out))
     return out
-
-
-class TicketedStream(StreamingResponse):
-    """A stream that gives its admission back however the response ends, also when the client left before
-    the body was started (then the body generator never runs, so its own `finally` cannot)."""
-
-    def __init__(self, ticket: Ticket, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.ticket = ticket
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self.ticket.release()
 
 
 def _sse_data(obj: dict[str, Any]) -> str:

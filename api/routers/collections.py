@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Annotated, Any
 
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import MAX_OFFSET, ServicesDep
+from api.file_views import LISTING_FILTER_DOC, cached_summary, file_segments, files_matching
 from api.protocol import AddCollectionFile, CollectionUpdate, NewCollection
 from api.responses import (
     CollectionFileList,
@@ -23,22 +23,17 @@ from api.responses import (
     VideoSummary,
     errors,
 )
-from api.routers.files import LISTING_FILTER_DOC, files_matching
 from api.serialize import (
     collection_file_obj,
     collection_obj,
     media_description,
     media_description_item,
     page,
-    video_summary,
-    wire_json,
 )
 from api.services import Services
-from clipcite.domain import Segment
 from clipcite.errors import Conflict, InvalidRequest
 from engine.catalog import CollectionFileRecord, CollectionRecord, IndexStatus, new_id, now_ms
-from engine.scopes import collection_scope, membership_scope
-from engine.summary import summarize
+from engine.scopes import collection_scope
 from ingest.library import add_to_collection
 from ingest.scene_text import appearances
 from ingest.segment import SegmentationConfig
@@ -162,16 +157,6 @@ def remove_video(svc: ServicesDep, collection_id: str, file_id: str) -> RemovedC
     return RemovedCollectionFile(collection_id=collection_id, file_id=file_id, object="collection_file")
 
 
-def file_segments(svc: Services, collection_id: str, file_id: str, start: float | None = None,
-                  end: float | None = None) -> list[Segment]:
-    segs = svc.store.segments(membership_scope(collection_id, file_id))
-    if start is not None:
-        segs = [s for s in segs if s.end_time > start]
-    if end is not None:
-        segs = [s for s in segs if s.start_time < end]
-    return sorted(segs, key=lambda s: s.start_time)
-
-
 def _completed(svc: Services, collection_id: str, file_id: str) -> None:
     svc.catalog.library.get_collection(collection_id)
     cf = svc.catalog.library.get_collection_file(collection_id, file_id)
@@ -206,29 +191,6 @@ async def get_media_descriptions(svc: ServicesDep, collection_id: str, file_id: 
     summary = await cached_summary(svc, collection_id, file_id) if include_summary else None
     return await run_in_threadpool(_describe, svc, collection_id, file_id, start_time_seconds, end_time_seconds,
                                    summary, response_format == "markdown")
-
-
-async def cached_summary(svc: Services, collection_id: str, file_id: str,
-                         instruction: str | None = None) -> VideoSummary:
-    """Cloudglue's `summary` and `chapters`, cached per collection, file, segmentation (and instruction: a
-    describe job's `prompt`). A narrative segmentation's segments are its chapters (one line each, its
-    `prompt` the instruction). Generated under the model lease like a chat (admission bound, slot), never
-    beside it in a pool thread."""
-    cf = svc.catalog.library.get_collection_file(collection_id, file_id)
-    narrative = cf.segmentation_config.get("strategy") == "narrative"
-    if narrative and not instruction:
-        instruction = (cf.segmentation_config.get("narrative_config") or {}).get("prompt")
-    key = f"{collection_id}:{file_id}:{cf.segmentation_id}"
-    if instruction:
-        key += ":" + hashlib.sha1(instruction.encode()).hexdigest()[:12]
-    cached = svc.catalog.stored.get_summary(key)
-    if cached is not None:
-        return VideoSummary.model_validate(cached)
-    segments = await run_in_threadpool(file_segments, svc, collection_id, file_id)
-    result = await svc.model.call(lambda: summarize(segments, svc.generator, instruction, per_segment=narrative))
-    out = video_summary(result)
-    svc.catalog.stored.put_summary(key, wire_json(out))
-    return out
 
 
 @router.get("/collections/{collection_id}/media-descriptions", summary="Media descriptions of every video",

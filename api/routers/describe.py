@@ -17,49 +17,24 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import MAX_OFFSET, ServicesDep
+from api.file_views import cached_summary, file_segments, job_target
 from api.protocol import NewMediaJob, day_ms
 from api.responses import JobDeleted, MediaJob, MediaJobList, errors
 from api.responses.jobs import MediaJobData, PartOut, SegmentSummaryOut
-from api.routers.collections import cached_summary, file_segments
 from api.serialize import file_obj, media_description
 from api.services import Services
 from api.transcripts import to_srt, to_vtt
-from api.video_links import register_ref
 from clipcite.errors import InvalidRequest, NotFound
-from clipcite.media import file_id_of
 from engine.catalog import FileRecord, IndexStatus
 from engine.lexical import tidy_numbers
 from engine.prompting import fmt_time
-from ingest.batch import index_under
 from ingest.scene_text import appearances
-from ingest.segment import SegmentationConfig
 
 router = APIRouter(tags=["describe"])
 
 Kind = Literal["describe", "transcribe"]
 MODALITIES = ("speech", "scene_text", "visual_scene_description", "audio_description")
 FORMATS = ("json", "markdown", "speech_srt", "speech_vtt", "speech_markdown", "speech_text")
-
-
-def _file(svc: Services, url: str) -> FileRecord:
-    """A Clipcite file by URI (`clipcite://files/<id>`, `cloudglue://...`) or id, else media at a path or an
-    allowed URL."""
-    file_id = file_id_of(url) or (url if svc.catalog.library.has_file(url) else None)
-    return svc.catalog.library.get_file(file_id) if file_id else register_ref(svc, url)
-
-
-def job_target(svc: Services, url: str, segmentation_id: str | None,
-               segmentation_config: dict[str, Any] | None) -> tuple[FileRecord, str]:
-    """A job's file and the collection that indexes it under the job's segmentation: the segmentation
-    given by id (its collection entry), else one kept per segmentation config (queued when new)."""
-    frec = _file(svc, url)
-    if segmentation_id:
-        cf = svc.catalog.library.find_by_segmentation(segmentation_id)
-        if cf.file_id != frec.id:
-            raise InvalidRequest(f"segmentation {segmentation_id!r} belongs to another file", param="segmentation_id")
-        return frec, cf.collection_id
-    cfg = SegmentationConfig.from_wire(segmentation_config, svc.settings.segment_seconds)
-    return frec, index_under(svc.catalog, svc.worker, frec, cfg).collection_id
 
 
 def _create(svc: Services, kind: Kind, body: NewMediaJob) -> dict[str, Any]:

@@ -17,10 +17,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.background import Background, model_job
 from api.deps import MAX_OFFSET, ServicesDep
+from api.file_views import file_segments, job_target
 from api.protocol import NewExtract, day_ms
 from api.responses import ExtractJob, ExtractList, JobDeleted, errors
-from api.routers.collections import file_segments
-from api.routers.describe import job_target
 from api.services import Services
 from clipcite.errors import NotFound
 from engine.catalog import IndexStatus

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import mimetypes
 import os
@@ -17,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 
 from api.deps import MAX_OFFSET, ServicesDep
+from api.file_views import LISTING_FILTER_DOC, files_matching, json_object
 from api.paging import window
 from api.protocol import FileUpdate, SegmentUpdate
 from api.responses import Deleted, FileList, FileObject, SegmentList, SegmentObject, TranscriptJson, errors
@@ -26,7 +26,7 @@ from api.transcripts import to_json, to_srt, to_vtt
 from clipcite.domain import Segment
 from clipcite.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
 from engine.catalog import new_id
-from engine.filters import Group, check_keys, parse_filter
+from engine.filters import check_keys
 from engine.payload import file_metadata_writes, point_id, segment_metadata_writes
 from engine.scopes import file_scope, segment_scope
 from ingest.library import partial_path, register_file
@@ -38,38 +38,10 @@ router = APIRouter(tags=["files"])
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
 
 
-def _json_object(raw: str | None, param: str) -> dict[str, Any]:
-    """A form or query field that carries a JSON object; empty means {}."""
-    if raw is None or raw == "":
-        return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidRequest(f"{param} must be a JSON object", param=param) from exc
-    if not isinstance(value, dict):
-        raise InvalidRequest(f"{param} must be a JSON object", param=param)
-    return value
-
-
 def _parse_metadata(raw: str | None) -> dict[str, Any]:
-    meta = _json_object(raw, "metadata")
+    meta = json_object(raw, "metadata")
     check_keys(meta, "metadata")
     return meta
-
-
-LISTING_FILTER_DOC = ("Cloudglue filter as a JSON string (metadata, video_info, file; all operators); a file is "
-                      "listed when at least one of its indexed segments matches, so files not yet indexed are not")
-
-
-def files_matching(svc: Services, raw: str | None, scope: Group | None = None) -> set[str] | None:
-    """Ids of files with a segment matching the wire filter (within `scope`), run in the store; None = no filter."""
-    value = _json_object(None if raw is None or raw.strip() == "null" else raw.strip(), "filter")
-    if not value:
-        return None
-    flt = parse_filter(value)
-    if scope is not None:
-        flt.must.append(scope)
-    return svc.store.file_ids(flt)
 
 
 def save_upload(svc: Services, upload: UploadFile) -> tuple[Path, int, str]:

@@ -17,10 +17,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.background import Background, model_job
 from api.deps import ServicesDep
+from api.file_views import file_segments, job_target
 from api.protocol import NewFindMoments, day_ms
 from api.responses import FindMomentsDeleted, FindMomentsJob, FindMomentsList, errors
-from api.routers.collections import file_segments
-from api.routers.describe import job_target
 from api.services import Services
 from engine.catalog import IndexStatus
 from engine.moments import Criterion, MomentFinder

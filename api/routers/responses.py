@@ -38,9 +38,10 @@ from api.responses import (
     ResponseStreamEvent,
     errors,
 )
-from api.routers.chat import TicketedStream, tool_use
 from api.serialize import response_object, wire_json
 from api.services import Services
+from api.streams import TicketedStream
+from api.tool_choice import tool_use
 from clipcite.errors import ClipciteError, InvalidRequest, NotFound
 from clipcite.media import file_id_of
 from engine.chat import ChatAnswer, ChatRequest, Prepared

@@ -13,9 +13,9 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import MAX_OFFSET, ServicesDep
+from api.file_views import cached_summary, file_segments
 from api.protocol import NewSegmentation
 from api.responses import Deleted, SegmentationList, SegmentationObject, errors
-from api.routers.collections import cached_summary, file_segments
 from api.services import Services
 from clipcite.errors import Conflict
 from engine.catalog import CollectionFileRecord, IndexStatus

@@ -27,7 +27,7 @@ ENV = {**os.environ, "CLIPCITE_CHAT_MODEL": "smollm2-135m-instruct", "CLIPCITE_W
 
 
 def index(*args: str, data: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "clipcite.cli", "index", *args, "--data-dir", str(data)],
+    return subprocess.run([sys.executable, "-m", "api.cli", "index", *args, "--data-dir", str(data)],
                           env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
@@ -112,7 +112,7 @@ def test_killed_run_resumes_without_duplicates(tmp_path):
     video_dir.mkdir()
     make_video(video_dir / "long.mp4", TWO_SCENES * 3)
     data = tmp_path / "data"
-    proc = subprocess.Popen([sys.executable, "-m", "clipcite.cli", "index", str(video_dir), "--collection", "c",
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "index", str(video_dir), "--collection", "c",
                              "--segmentation", "uniform:4", "--data-dir", str(data)], env=ENV, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120

@@ -42,7 +42,7 @@ class Proc:
         self.name = name
         self.log = logs / f"{name}.log"
         self.handle = self.log.open("w")
-        self.popen = subprocess.Popen([sys.executable, "-m", "clipcite.cli", "--log-level", "INFO", *args], env=env,
+        self.popen = subprocess.Popen([sys.executable, "-m", "api.cli", "--log-level", "INFO", *args], env=env,
                                       stdout=self.handle, stderr=subprocess.STDOUT, cwd=ROOT)
 
     @property
@@ -181,7 +181,7 @@ def test_clipcite_index_can_only_queue_and_wait_for_the_workers(cluster, tmp_pat
     folder = tmp_path_factory.mktemp("deploy-feed")
     _video(folder, "feeder_notice.mp4", [Scene((90, 30, 140), text="GATE 3",
                                                say="Visitors sign in at gate three before noon.")])
-    feeder = subprocess.run([sys.executable, "-m", "clipcite.cli", "index", str(folder), "--collection", "fed",
+    feeder = subprocess.run([sys.executable, "-m", "api.cli", "index", str(folder), "--collection", "fed",
                              "--no-worker", "--data-dir", str(cluster["base"] / "feeder")],
                             env=_env(cluster["database"], cluster["media"]), cwd=ROOT, capture_output=True,
                             text=True, timeout=420)

@@ -68,7 +68,7 @@ def test_collection_processing_completes(indexed):
 
 
 def test_shot_segments_follow_the_cuts(live_server, indexed):
-    from api.routers.collections import file_segments
+    from api.file_views import file_segments
 
     segs = file_segments(live_server.services, indexed["shots"].id, indexed["file"].id)
     windows = indexed["windows"]

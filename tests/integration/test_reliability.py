@@ -27,7 +27,7 @@ ENV = {**os.environ, "CLIPCITE_CHAT_MODEL": "smollm2-135m-instruct", "CLIPCITE_W
 
 
 def _serve(data_dir: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "clipcite.cli", "--log-level", "WARNING", "serve", "--port",
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "--log-level", "WARNING", "serve", "--port",
                              str(port), "--data-dir", str(data_dir)], env=ENV, cwd=ROOT)
     deadline = time.time() + 120
     while time.time() < deadline:

@@ -26,7 +26,7 @@ GRACE_S = 3
 
 def _serve(data_dir, port) -> subprocess.Popen:
     env = {**ENV, "CLIPCITE_SHUTDOWN_GRACE_SECONDS": str(GRACE_S), "CLIPCITE_MAX_ANSWER_TOKENS": "1500"}
-    proc = subprocess.Popen([sys.executable, "-m", "clipcite.cli", "--log-level", "WARNING", "serve", "--port",
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "--log-level", "WARNING", "serve", "--port",
                              str(port), "--data-dir", str(data_dir)], env=env, cwd=ROOT)
     deadline = time.time() + 120
     while time.time() < deadline:
