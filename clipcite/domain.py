@@ -104,7 +104,7 @@ class FrameVisual:
     scenes: tuple[str, ...] = ()
     colours: tuple[str, ...] = ()
     caption: str = ""  # from a vision-language model, when one is configured
-    kind: str = ""  # photo | graphic | blank | dark (ingest.visual.frame_kind)
+    kind: str = ""  # photo | graphic | blank | dark (ingest.stages.visual.describer.frame_kind)
     placed: tuple[str, ...] = ()  # "a horse in the centre", "2 people on the left"
 
 

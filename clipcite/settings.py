@@ -92,7 +92,8 @@ class Settings(BaseSettings):
     ocr_workers: int | None = Field(None, ge=1, le=64, description="Keyframes read at once during overlapped "
                                     "ingest; None = usable cores / OCR threads above 2 cores, else 1.")
     visual_enabled: bool = Field(True, description="Describe keyframes visually.")
-    visual_describer: str = Field("auto", description="auto | vlm | detector | colours (see ingest/visual.py); "
+    visual_describer: str = Field("auto", description="auto | vlm | detector | colours "
+                                  "(see ingest/stages/visual/describer.py); "
                                   "auto = vlm when vlm_model is set, else detector when installed, else colours.")
     reranker_model: Path | None = Field(None, description="A local sentence-transformers CrossEncoder directory to "
                                         "rerank retrieved segments; None = the built-in lexical reranker.")

@@ -79,3 +79,21 @@ def _decode(tp: Any, value: Any) -> Any:
         return tp(**{f.name: _decode(hints[f.name], value[f.name]) for f in dataclasses.fields(tp)
                      if f.name in value})
     return value
+
+
+# A keyframe's image vector is cached as base64 float16 (half the JSON of float32, well within the
+# similarity precision search needs).
+def pack_vector(vec) -> str:
+    import base64
+
+    import numpy as np
+
+    return base64.b64encode(np.asarray(vec, dtype=np.float16).tobytes()).decode()
+
+
+def unpack_vector(text: str):
+    import base64
+
+    import numpy as np
+
+    return np.frombuffer(base64.b64decode(text), dtype=np.float16).astype(np.float32)

@@ -31,11 +31,11 @@ from engine.filters import Group, Match
 from engine.payload import point_id, segment_payload
 from engine.scopes import membership_scope
 from engine.store import SegmentStore, SparseVec, StorePoint
-from ingest.analysis import FileAnalysis
+from ingest.analysis import FileAnalysis, unpack_vector
 from ingest.narrative import narrative_ranges
-from ingest.scene_text import appearances, dedupe_lines, normalise_line
 from ingest.segment import SegmentationConfig, detect_shots, plan_segments
 from ingest.segment import span as covered_span
+from ingest.stages.scene_text.ocr import appearances, dedupe_lines, normalise_line
 
 log = logging.getLogger(__name__)
 
@@ -52,22 +52,6 @@ def plan(cfg: SegmentationConfig, analysis: FileAnalysis, path: Path, embedder: 
             if b.description != a.description]
     cuts += detect_shots(path, SegmentationConfig(strategy="shot-detector", detector="adaptive"))
     return narrative_ranges(analysis, cuts, embedder, start, end, cfg.chapters, cfg.min_chapters, cfg.max_chapters)
-
-
-def pack_vector(vec) -> str:
-    import base64
-
-    import numpy as np
-
-    return base64.b64encode(np.asarray(vec, dtype=np.float16).tobytes()).decode()
-
-
-def unpack_vector(text: str):
-    import base64
-
-    import numpy as np
-
-    return np.frombuffer(base64.b64decode(text), dtype=np.float16).astype(np.float32)
 
 
 def segment_image_vectors(analysis: FileAnalysis, segments: list[Segment]) -> dict[str, list[float]]:
@@ -145,7 +129,7 @@ def merge_visuals(frames: list[FrameVisual]) -> list[str]:
         return []
     from collections import Counter
 
-    from ingest.visual import describe_labels
+    from ingest.stages.visual.describer import describe_labels
 
     objects = Counter(o for f in frames for o in f.objects)
     scenes = Counter(s for f in frames for s in f.scenes)

@@ -20,8 +20,8 @@ from typing import Any, cast
 from clipcite.domain import VideoInfo
 from ingest.analysis import FileAnalysis
 from ingest.frames import iter_keyframes
-from ingest.speech import forget_decoded
 from ingest.stages import STAGES, AudioStage, FrameRun, KeyframeStage, Stage
+from ingest.stages.speech.whisper import forget_decoded
 
 Progress = Callable[[str, float], None]
 Advance = Callable[[str, str, float], None]

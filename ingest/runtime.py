@@ -19,7 +19,6 @@ from engine.catalog import Catalog
 from engine.embedding import E5Embedder, SentenceEmbedder, VectorCache, make_embedder
 from engine.store import SegmentStore, open_store
 from ingest.analysis import FileAnalysis
-from ingest.image_embed import ClipEncoder
 from ingest.jobs import IngestContext, IngestWorker, new_owner_id, retire_owner
 from ingest.library import Library, sweep_uploads
 from ingest.migrate import run_migrations
@@ -27,6 +26,7 @@ from ingest.pipeline import Analyzer
 from ingest.readiness import Check, Readiness
 from ingest.sinks import OwnerSink, StoreSink
 from ingest.stages import STAGES, StageEnv, build_stages
+from ingest.stages.image.clip import ClipEncoder
 from models.devices import DevicePlan, plan_devices, usable_cores
 from models.registry import ModelRegistry
 

@@ -56,7 +56,7 @@ def scene_windows(truth: dict[str, Any]) -> dict[str, tuple[str, float, float]]:
 def run_config(model: str, beam: int, corpora: list[tuple[Path, Path]]) -> list[dict[str, Any]]:
     from clipcite.errors import MediaError
     from clipcite.settings import load_settings
-    from ingest.speech import WhisperTranscriber
+    from ingest.stages.speech.whisper import WhisperTranscriber
     from models.registry import ModelRegistry
 
     settings = load_settings()
@@ -117,7 +117,7 @@ def real_scripts(real: Path) -> list[tuple[Path, str, str]]:
 def run_real(model: str, beam: int, real: Path) -> list[dict[str, Any]]:
     """WER per language on the real recordings (word error against the speakers' scripts)."""
     from clipcite.settings import load_settings
-    from ingest.speech import WhisperTranscriber, decode
+    from ingest.stages.speech.whisper import WhisperTranscriber, decode
     from models.registry import ModelRegistry
 
     registry = ModelRegistry(load_settings().resolved_models_dir)

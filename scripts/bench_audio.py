@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest.audio_events import YamnetTagger  # noqa: E402
+from ingest.stages.audio.yamnet import YamnetTagger  # noqa: E402
 from models.registry import ModelRegistry  # noqa: E402
 
 log = logging.getLogger("bench_audio")
@@ -168,7 +168,7 @@ def stage_cost(corpus: Path, tagger: YamnetTagger) -> dict:
     from clipcite.settings import Settings
     from ingest.probe import probe
     from ingest.runtime import _analyzer
-    from ingest.speech import decode, forget_decoded
+    from ingest.stages.speech.whisper import decode, forget_decoded
     from models.devices import plan_devices
 
     settings = Settings(data_dir=Path(tempfile.mkdtemp()), audio_description_enabled=False)

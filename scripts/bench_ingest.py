@@ -106,7 +106,7 @@ def naive(files: list[Path], infos: list, settings) -> float:
     import cv2
     from faster_whisper import WhisperModel
 
-    from ingest.scene_text import RapidOcrReader
+    from ingest.stages.scene_text.ocr import RapidOcrReader
     from models.registry import ModelRegistry
 
     path = ModelRegistry(settings.resolved_models_dir).resolve("base", "whisper")

@@ -172,7 +172,7 @@ def diarization_check(client: httpx.Client, workdir: Path) -> dict[str, Any]:
     """Two real recorded voices alternating (festival kal / slt): diarization error rate after the best
     label mapping, and the speaker stage's share of that file's ingest time."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from ingest.speakers import diarization_error_rate
+    from ingest.stages.speech.speakers import diarization_error_rate
     from tests.media import TWO_VOICES, festival_available, make_video, speech_windows
 
     if not festival_available():

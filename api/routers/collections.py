@@ -35,8 +35,8 @@ from clipcite.errors import Conflict, InvalidRequest
 from engine.catalog import CollectionFileRecord, CollectionRecord, IndexStatus, new_id, now_ms
 from engine.scopes import collection_scope
 from ingest.library import add_to_collection
-from ingest.scene_text import appearances
 from ingest.segment import SegmentationConfig
+from ingest.stages.scene_text.ocr import appearances
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["collections"])

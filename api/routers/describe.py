@@ -28,7 +28,7 @@ from clipcite.errors import InvalidRequest, NotFound
 from engine.catalog import FileRecord, IndexStatus
 from engine.lexical import tidy_numbers
 from engine.prompting import fmt_time
-from ingest.scene_text import appearances
+from ingest.stages.scene_text.ocr import appearances
 
 router = APIRouter(tags=["describe"])
 

@@ -1,7 +1,8 @@
 """The ingest stages, in the order they run (keyframe stages read each keyframe in this order).
 
-Adding a stage: one module here with the stage class (see `base.Stage`) and its `SPEC`, plus its line in
-`STAGES`. The analyzer and the runtime need no change.
+One package per stage: `<name>/__init__.py` holds the stage class (see `base.Stage`) and its `SPEC`, the
+model code it runs sits beside it (`speech/whisper.py`, `scene_text/ocr.py`, ...). Adding a stage is that
+package plus its line in `STAGES`; the analyzer and the runtime need no change.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from clipcite.settings import Settings
-    from ingest.image_embed import ClipEncoder
+    from ingest.stages.image.clip import ClipEncoder
     from models.devices import DevicePlan
     from models.registry import ModelRegistry
 

@@ -8,7 +8,7 @@ import pytest
 
 from clipcite.domain import FrameText
 from ingest.frames import iter_keyframes
-from ingest.scene_text import RapidOcrReader, appearances
+from ingest.stages.scene_text.ocr import RapidOcrReader, appearances
 from tests.media import make_screen_video
 
 pytestmark = [pytest.mark.integration]

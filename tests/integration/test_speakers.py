@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from ingest.speakers import diarization_error_rate
+from ingest.stages.speech.speakers import diarization_error_rate
 from tests.media import TWO_VOICES, festival_available, make_video, speech_windows
 
 pytestmark = [pytest.mark.integration,

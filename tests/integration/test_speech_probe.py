@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.speech import LanguageGuess, RoutedTranscriber, SpeechOptions, SpeechResult, WhisperTranscriber
+from ingest.stages.speech.whisper import (
+    LanguageGuess,
+    RoutedTranscriber,
+    SpeechOptions,
+    SpeechResult,
+    WhisperTranscriber,
+)
 from models.registry import ModelRegistry
 from tests.media import espeak_available, speak
 

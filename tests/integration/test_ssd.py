@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.ssd import build_graph, parse_text
-from ingest.visual import DetectorDescriber, _openpibo_dir
+from ingest.stages.visual.describer import DetectorDescriber, _openpibo_dir
+from ingest.stages.visual.ssd import build_graph, parse_text
 
 PHOTO = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "images" / "horse.png"
 
@@ -48,7 +48,7 @@ def test_same_detections_as_opencv_tensorflow_importer_where_it_exists():
     if not PHOTO.exists():
         pytest.skip("shared corpus images not beside the checkout")
     pb, pbtxt = _files()
-    from ingest.ssd import SsdDetector
+    from ingest.stages.visual.ssd import SsdDetector
 
     image = cv2.imread(str(PHOTO))
     ours = SsdDetector(pb, pbtxt)(image)

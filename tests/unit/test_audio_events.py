@@ -5,8 +5,8 @@ import numpy as np
 
 from clipcite.domain import Segment, SoundEvent, TimeRange
 from engine.prompting import render_segment
-from ingest.audio_events import PATCH_HOP_SECONDS, PATCH_SECONDS, log_mel, mel_filterbank, merge_events, patches
 from ingest.indexing import sounds_in
+from ingest.stages.audio.yamnet import PATCH_HOP_SECONDS, PATCH_SECONDS, log_mel, mel_filterbank, merge_events, patches
 
 NAMES = ["Speech", "Music", "Alarm clock", "Glass", "Silence"]
 
@@ -67,7 +67,7 @@ def test_log_mel_in_blocks_equals_the_whole_spectrum_at_once(monkeypatch):
     """Blocked (bounded memory for hour-long audio) and one-shot log-mel agree frame by frame."""
     import numpy as np
 
-    import ingest.audio_events as ae
+    import ingest.stages.audio.yamnet as ae
 
     rng = np.random.default_rng(3)
     audio = rng.standard_normal(16000 * 7).astype(np.float32) * 0.1

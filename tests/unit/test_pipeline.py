@@ -36,7 +36,7 @@ def test_analysis_reports_monotonic_progress_per_stage(tmp_path):
     """Live status for the web page and API: stages in order, fractions rising to the end of the video."""
     from dataclasses import dataclass
 
-    from ingest.speech import SpeechOptions, SpeechResult
+    from ingest.stages.speech.whisper import SpeechOptions, SpeechResult
     from tests.media import Scene, make_video
 
     path = tmp_path / "v.mp4"
@@ -71,7 +71,7 @@ def test_analysis_reports_monotonic_progress_per_stage(tmp_path):
 def test_overlapped_analysis_runs_speech_beside_keyframes_with_the_same_result(tmp_path):
     import threading
 
-    from ingest.speech import SpeechOptions, SpeechResult
+    from ingest.stages.speech.whisper import SpeechOptions, SpeechResult
     from tests.media import Scene, make_video
 
     path = tmp_path / "v.mp4"
@@ -100,7 +100,7 @@ def test_overlapped_analysis_runs_speech_beside_keyframes_with_the_same_result(t
         name = "fake"
 
         def describe(self, image):
-            from ingest.visual import VisualLabels
+            from ingest.stages.visual.describer import VisualLabels
 
             threads["visual"] = threading.current_thread().name
             return VisualLabels(kind="photo")

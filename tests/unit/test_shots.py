@@ -37,7 +37,7 @@ def test_adaptive_spike_after_stillness_needs_its_own_score():
 def test_ocr_boxes_of_one_row_are_one_line_in_reading_order():
     import numpy as np
 
-    from ingest.scene_text import join_rows
+    from ingest.stages.scene_text.ocr import join_rows
 
     def box(x, y, w, h):
         return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)

@@ -2,7 +2,7 @@ import numpy as np
 
 from clipcite.domain import Segment, SpeechPart, SpeechSpan, Word
 from engine.filters import Match, parse_filter
-from ingest.speakers import _pieces, cluster, diarization_error_rate
+from ingest.stages.speech.speakers import _pieces, cluster, diarization_error_rate
 
 
 def test_cluster_numbers_by_first_appearance():

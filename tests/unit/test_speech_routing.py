@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.speech import Confidence, LanguageGuess, RoutedTranscriber, SpeechOptions, SpeechResult
+from ingest.stages.speech.whisper import Confidence, LanguageGuess, RoutedTranscriber, SpeechOptions, SpeechResult
 
 SURE = Confidence(words=40, mean_word_probability=0.85, min_avg_logprob=-0.4, max_compression_ratio=1.5)
 UNSURE = Confidence(words=40, mean_word_probability=0.45, min_avg_logprob=-1.6, max_compression_ratio=1.4)

@@ -32,7 +32,7 @@ def test_json_transcript_has_words_and_names():
 
 def test_on_screen_lines_get_the_times_they_are_visible_merged_across_keyframes():
     from clipcite.domain import FrameText
-    from ingest.scene_text import appearances
+    from ingest.stages.scene_text.ocr import appearances
 
     frames = [FrameText(0.0, 3.0, ("QUARTERLY  UPDATE",)), FrameText(3.0, 5.0, ("Quarterly update", "Revenue: $1.8M")),
               FrameText(5.0, 9.5, ("Revenue: $1.8M",)), FrameText(20.0, 24.0, ("Revenue: $1.8M",))]

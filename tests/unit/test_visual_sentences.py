@@ -5,7 +5,7 @@ import numpy as np
 
 from clipcite.domain import FrameText, FrameVisual, SpeechSpan, TimeRange
 from ingest.indexing import frame_sentence, visual_sentences
-from ingest.visual import frame_kind, imagenet_kind, plural, where
+from ingest.stages.visual.describer import frame_kind, imagenet_kind, plural, where
 
 
 def test_kinds_of_frame_from_pixels():

@@ -9,7 +9,7 @@ import pytest
 from clipcite.domain import FrameVisual
 from clipcite.errors import ModelUnavailable
 from ingest.indexing import merge_visuals
-from ingest.visual import VLM_HANDLERS, VlmDescriber, VlmSettings, build_describer, clean_caption
+from ingest.stages.visual.describer import VLM_HANDLERS, VlmDescriber, VlmSettings, build_describer, clean_caption
 
 
 class FakeVlm:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from faster_whisper.feature_extractor import FeatureExtractor
 
-import ingest.whisper_features as wf
+import ingest.stages.speech.features as wf
 
 
 @pytest.mark.parametrize("seconds", [0.3, 7.0, 31.7])

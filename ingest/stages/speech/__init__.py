@@ -12,9 +12,9 @@ from typing import Any
 from clipcite.domain import VideoInfo
 from ingest.analysis import FileAnalysis
 from ingest.readiness import Check
-from ingest.speakers import DiarizationOptions, SpeakerDiarizer
-from ingest.speech import RoutedTranscriber, WhisperTranscriber
 from ingest.stages.base import Reads, StageEnv, StageProgress, StageSpec
+from ingest.stages.speech.speakers import DiarizationOptions, SpeakerDiarizer
+from ingest.stages.speech.whisper import RoutedTranscriber, WhisperTranscriber
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from clipcite.domain import FrameVisual
 from ingest.analysis import FileAnalysis
 from ingest.readiness import Check, tiny_frame
 from ingest.stages.base import FrameRun, InlineTimer, Reads, StageEnv, StageSpec
-from ingest.visual import VisualDescriber, VlmSettings, build_describer
+from ingest.stages.visual.describer import VisualDescriber, VlmSettings, build_describer
 
 
 class VisualStage:

@@ -10,10 +10,10 @@ from typing import Any
 from clipcite.domain import VideoInfo
 from clipcite.errors import ModelUnavailable
 from ingest.analysis import FileAnalysis
-from ingest.audio_events import YamnetTagger
 from ingest.readiness import Check, tiny_audio
-from ingest.speech import decode
+from ingest.stages.audio.yamnet import YamnetTagger
 from ingest.stages.base import Reads, StageEnv, StageProgress, StageSpec
+from ingest.stages.speech.whisper import decode
 
 log = logging.getLogger(__name__)
 

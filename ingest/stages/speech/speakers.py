@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from clipcite.domain import SpeechSpan
-from ingest.speech import SAMPLE_RATE, decode
+from ingest.stages.speech.whisper import SAMPLE_RATE, decode
 from models.loading import Lazy
 
 log = logging.getLogger(__name__)

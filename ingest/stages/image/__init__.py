@@ -8,11 +8,10 @@ from typing import Any
 import numpy as np
 
 from clipcite.domain import FrameVector
-from ingest.analysis import FileAnalysis
-from ingest.image_embed import ClipEncoder
-from ingest.indexing import pack_vector
+from ingest.analysis import FileAnalysis, pack_vector
 from ingest.readiness import Check, tiny_frame
 from ingest.stages.base import FrameRun, InlineTimer, Reads, StageEnv, StageSpec
+from ingest.stages.image.clip import ClipEncoder
 
 
 class ImageStage:
