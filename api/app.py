@@ -26,9 +26,9 @@ from api.routers import (
     embeddings,
     extract,
     files,
+    find_moments,
     frames,
     internal,
-    moments,
     responses,
     search,
     segmentations,
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(system.router)
     guarded = [Depends(require_api_key)]
     _docs(app, [] if settings.docs_public else guarded)
-    routers = (files, frames, collections, chat, responses, embeddings, describe, extract, moments, segmentations,
+    routers = (files, frames, collections, chat, responses, embeddings, describe, extract, find_moments, segmentations,
                search, deep_search, tags, unsupported, internal)
     for r in (m.router for m in routers):
         app.include_router(r, prefix="/v1", dependencies=guarded, responses=errors(401))

@@ -7,8 +7,8 @@ import json
 import numpy as np
 
 from clipcite.domain import ScreenLine, SpeechPart
+from engine.find_moments import Criterion, MomentFinder, Piece, pieces
 from engine.generation import Generation
-from engine.moments import Criterion, MomentFinder, Piece, pieces
 from tests.fakes import segment
 
 

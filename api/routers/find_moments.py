@@ -1,7 +1,7 @@
 """Cloudglue's `find_moments`: every moment of one video matching one criterion, scored, with boundaries.
 
 The video is indexed like a describe job (or the describe job named by `describe_job_id` is used); the
-search and the model's judgements (`engine.moments`) run in the background under the model lease and the
+search and the model's judgements (`engine.find_moments`) run in the background under the model lease and the
 moments are kept with the run. Reads shape the answer only (`limit`, `min_score`, `sort`);
 `total_moments` is always the full count.
 """
@@ -22,7 +22,7 @@ from api.protocol import NewFindMoments, day_ms
 from api.responses import FindMomentsDeleted, FindMomentsJob, FindMomentsList, errors
 from api.services import Services
 from engine.catalog import IndexStatus
-from engine.moments import Criterion, MomentFinder
+from engine.find_moments import Criterion, MomentFinder
 
 router = APIRouter(tags=["find-moments"])
 KIND = "find_moments"
