@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -10,8 +9,6 @@ from pydantic import Field, model_validator
 from api.protocol.common import LenientModel
 from clipcite.errors import InvalidRequest
 from clipcite.media import looks_like_video_ref
-
-log = logging.getLogger(__name__)
 
 
 class ContentPart(LenientModel):

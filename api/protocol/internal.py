@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
-
-log = logging.getLogger(__name__)
 
 
 # --- internal: ingest workers hand finished points to the process that owns the embedded store ---

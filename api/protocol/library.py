@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
@@ -10,8 +9,6 @@ from pydantic import AfterValidator, Field, model_validator
 from api.protocol.common import LenientModel
 from clipcite.errors import InvalidRequest
 from engine.filters import check_keys
-
-log = logging.getLogger(__name__)
 
 
 class NewCollection(LenientModel):

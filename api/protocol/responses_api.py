@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from api.protocol.chat import LOGPROBS_DOC
 from api.protocol.common import LenientModel
-
-log = logging.getLogger(__name__)
 
 
 class ResponseInputPart(LenientModel):

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from api.protocol.common import LenientModel
-
-log = logging.getLogger(__name__)
 
 
 class SearchRequest(LenientModel):

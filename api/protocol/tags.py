@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
 from api.protocol.common import LenientModel
 from engine.filters import key_problem
-
-log = logging.getLogger(__name__)
 
 
 def _label(label: str | None) -> str | None:
