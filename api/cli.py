@@ -207,7 +207,8 @@ def _segmentation(spec: str) -> dict:
     raise SystemExit(f"--segmentation: expected uniform[:SECONDS], shots or JSON, got {spec!r}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The `clipcite` command and its subcommands (the docs' test checks the commands README shows)."""
     parser = argparse.ArgumentParser(prog="clipcite", description="Self-hosted video RAG with timestamped citations")
     parser.add_argument("--log-level", default="INFO")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -248,7 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     index.add_argument("--no-worker", action="store_true",
                        help="only queue (shared database): `clipcite worker` processes index the files; waits for them")
     index.set_defaults(func=_index)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return args.func(args)
 
