@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clipcite.errors import MediaError
+from ingest.probe import video_stream
 
 log = logging.getLogger(__name__)
 
@@ -97,15 +97,7 @@ def iter_keyframes(path: Path, sample_fps: float = 2.0, threshold: float = 12.0,
     import av
     import cv2
 
-    try:
-        container = av.open(str(path))
-    except Exception as exc:
-        raise MediaError(f"not a readable video: {exc}") from exc
-    with container:
-        if not container.streams.video:
-            raise MediaError("no video stream")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+    with video_stream(path) as (container, stream):
         step = 1.0 / sample_fps
         next_t = 0.0
         last_sig: np.ndarray | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,24 @@ log = logging.getLogger(__name__)
 # A file counts as truncated when its last packet ends this far before the header's duration.
 TRUNCATION_TOLERANCE_S = 1.0
 TRUNCATION_TOLERANCE_FRACTION = 0.05
+
+
+@contextlib.contextmanager
+def video_stream(path: Path) -> Iterator[tuple[Any, Any]]:
+    """(container, first video stream) for decoding with PyAV's threads, closed on exit; `MediaError` with
+    the reason when the file cannot be opened or has no video (shot detection and keyframes read this way)."""
+    import av
+
+    try:
+        container = av.open(str(path))
+    except Exception as exc:  # noqa: BLE001 - PyAV raises many types for unreadable input
+        raise MediaError(f"not a readable video: {exc}") from exc
+    with container:
+        if not container.streams.video:
+            raise MediaError("no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        yield container, stream
 
 
 def probe(path: Path, allow_partial: bool = False) -> VideoInfo:

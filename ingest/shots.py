@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clipcite.errors import MediaError
+from ingest.probe import video_stream
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +47,7 @@ def _hsv_frames(path: Path) -> Iterator[tuple[float, np.ndarray]]:
     import av
     import cv2
 
-    try:
-        container = av.open(str(path))
-    except Exception as exc:  # noqa: BLE001 - PyAV raises many types for unreadable input
-        raise MediaError(f"not a readable video: {exc}") from exc
-    with container:
-        if not container.streams.video:
-            raise MediaError("no video stream")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+    with video_stream(path) as (container, stream):
         rate = float(stream.average_rate or 25)
         size: tuple[int, int] | None = None
         first: float | None = None

@@ -26,16 +26,21 @@ ENV = {**os.environ, "CLIPCITE_CHAT_MODEL": "smollm2-135m-instruct", "CLIPCITE_W
        "CLIPCITE_MODELS_DIR": str(MODELS_CACHE), "CLIPCITE_N_CTX": "2048", "PYTHONPATH": str(ROOT)}
 
 
-def _serve(data_dir: Path, port: int) -> subprocess.Popen:
+def serve_process(data_dir: Path, port: int, env: dict[str, str] | None = None,
+                  until_ok: bool = False) -> subprocess.Popen:
+    """`clipcite serve` in its own process, returned once /health answers (`until_ok`: once its start-up
+    checks passed)."""
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "--log-level", "WARNING", "serve", "--port",
-                             str(port), "--data-dir", str(data_dir)], env=ENV, cwd=ROOT)
+                             str(port), "--data-dir", str(data_dir)], env={**ENV, **(env or {})}, cwd=ROOT)
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+            r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+            if r.status_code == 200 and (not until_ok or r.json().get("status") == "ok"):
                 return proc
-        except httpx.HTTPError:
-            time.sleep(0.3)
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.3)
     proc.kill()
     raise AssertionError("server did not start")
 
@@ -44,7 +49,7 @@ def test_kill_9_during_ingest_then_restart_leaves_no_duplicates(tmp_path):
     video = tmp_path / "long.mp4"
     make_video(video, TWO_SCENES * 3)
     data, port = tmp_path / "data", free_port()
-    proc = _serve(data, port)
+    proc = serve_process(data, port)
     base = f"http://127.0.0.1:{port}/v1"
     try:
         with open(video, "rb") as fh:
@@ -58,7 +63,7 @@ def test_kill_9_during_ingest_then_restart_leaves_no_duplicates(tmp_path):
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
-    proc = _serve(data, port)  # same data dir: the interrupted job is re-queued
+    proc = serve_process(data, port)  # same data dir: the interrupted job is re-queued
     try:
         st = wait_status(httpx.Client(base_url=base), coll["id"], f["id"], want=("completed",), timeout=180,
                          fail_on_failed=True)

@@ -8,7 +8,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 
@@ -17,7 +16,7 @@ import pytest
 
 from tests.builders import add, upload, wait_status
 from tests.conftest import free_port
-from tests.integration.test_reliability import ENV, ROOT
+from tests.integration.test_reliability import serve_process
 from tests.media import TWO_SCENES, espeak_available, make_video
 
 pytestmark = [pytest.mark.integration, pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng")]
@@ -25,19 +24,8 @@ GRACE_S = 3
 
 
 def _serve(data_dir, port) -> subprocess.Popen:
-    env = {**ENV, "CLIPCITE_SHUTDOWN_GRACE_SECONDS": str(GRACE_S), "CLIPCITE_MAX_ANSWER_TOKENS": "1500"}
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "--log-level", "WARNING", "serve", "--port",
-                             str(port), "--data-dir", str(data_dir)], env=env, cwd=ROOT)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json()["status"] == "ok":
-                return proc
-        except (httpx.HTTPError, KeyError, ValueError):
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    raise AssertionError("server did not become ready")
+    return serve_process(data_dir, port, {"CLIPCITE_SHUTDOWN_GRACE_SECONDS": str(GRACE_S),
+                                          "CLIPCITE_MAX_ANSWER_TOKENS": "1500"}, until_ok=True)
 
 
 def test_sigterm_finishes_within_the_grace_period_and_hands_jobs_back(tmp_path):
