@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""Soak test on loopback: N uploads (each added to a collection), M concurrent chat clients and D
-streaming clients that hang up at a random point, for a bounded time against a server this script starts
+"""Soak test on loopback: N uploads (each added to a collection), M concurrent chat clients, D
+streaming clients that hang up at a random point and O clients sending oversized requests (a body over the
+cap, a conversation far over the context, one enormous message), for a bounded time against a server this script starts
 (or --url). Prints requests served, errors, p50/p99 latency per kind, wedged model slots after the run
 (from /metrics: slots still held, requests still admitted), the latency of one normal request after
 it, and the server's RSS growth after warm-up. Every loop is bounded in count and time.
 
-    python scripts/soak.py --uploads 4 --chat-clients 8 --disconnecting-clients 4 --seconds 120
+    python scripts/soak.py --uploads 4 --chat-clients 8 --disconnecting-clients 4 --oversized-clients 2 \
+                           --seconds 600
+
+Passes when no request got a 5xx (503 with Retry-After is the admission bound working), oversized requests
+were refused with a 4xx, nothing stayed wedged and RSS grew less than 10 % after warm-up.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ def main() -> int:
     p.add_argument("--chat-clients", type=int, default=8)
     p.add_argument("--disconnecting-clients", type=int, default=4,
                    help="streaming clients that close the connection after a random number of chunks")
+    p.add_argument("--oversized-clients", type=int, default=2,
+                   help="clients sending requests over the limits, which must get a 4xx at once")
     p.add_argument("--seconds", type=float, default=120)
     p.add_argument("--max-requests", type=int, default=2000)
     p.add_argument("--chat-model", default="smollm2-135m-instruct")
@@ -66,7 +73,7 @@ def main() -> int:
     client = httpx.Client(base_url=f"{url}/v1", timeout=300)
     coll = client.post("/collections", json={"name": "soak"}).json()["id"]
     rss_start = rss_kb(proc.pid) if proc else 0
-    lat: dict[str, list[float]] = {"upload": [], "chat": [], "dropped_stream": []}
+    lat: dict[str, list[float]] = {"upload": [], "chat": [], "dropped_stream": [], "oversized": []}
     errors: list[str] = []
     served = {"n": 0}
     lock = threading.Lock()
@@ -131,7 +138,34 @@ def main() -> int:
             except Exception as exc:  # noqa: BLE001
                 record("dropped_stream", t0, None, f"stream: {exc}")
 
+    def oversized(i: int) -> None:
+        """Requests no server may take in whole: each is refused with a 4xx at once, except a long
+        conversation, which may be answered from its latest turns (history is trimmed to fit)."""
+        big = "word " * 200_000
+        history = [{"role": "user" if k % 2 == 0 else "assistant", "content": "filler " * 1500} for k in range(299)]
+        cases = [  # (body, may be answered)
+            ({"messages": [{"role": "user", "content": big * 5}]}, False),  # over the body cap: 413
+            ({"messages": [{"role": "user", "content": big}]}, False),  # far over the context: 400
+            ({"messages": [*history, {"role": "user", "content": "What is the badge code?"}]}, True),
+        ]
+        with httpx.Client(base_url=f"{url}/v1", timeout=300) as c:
+            n = i
+            while time.time() < deadline and served["n"] < args.max_requests:
+                body, may_answer = cases[n % len(cases)]
+                n += 1
+                t0 = time.perf_counter()
+                try:
+                    r = c.post("/chat/completions", json={"model": "nimbus-001", "collections": [coll], **body})
+                    if r.status_code >= 500 or (r.status_code < 400 and not may_answer):
+                        record("oversized", t0, None, f"oversized got {r.status_code}: {r.text[:120]}")
+                    else:
+                        record("oversized", t0, r)
+                except Exception as exc:  # noqa: BLE001
+                    record("oversized", t0, None, f"oversized: {exc}")
+                time.sleep(0.5)
+
     threads = [threading.Thread(target=uploader, args=(i,)) for i in range(args.uploads)]
+    threads += [threading.Thread(target=oversized, args=(i,)) for i in range(args.oversized_clients)]
     threads += [threading.Thread(target=chatter, args=(i,)) for i in range(args.chat_clients)]
     threads += [threading.Thread(target=dropper, args=(i,)) for i in range(args.disconnecting_clients)]
     t_start = time.time()
@@ -159,6 +193,8 @@ def main() -> int:
         "wedged_slots": wedged, "request_after_soak_s": after_s,
         "dropped_stream": {"n": len(lat["dropped_stream"]), "p50_s": pct(lat["dropped_stream"], 0.5),
                            "p99_s": pct(lat["dropped_stream"], 0.99)},
+        "oversized": {"n": len(lat["oversized"]), "p50_s": pct(lat["oversized"], 0.5),
+                      "p99_s": pct(lat["oversized"], 0.99)},
         "error_samples": errors[:5],
         "upload": {"n": len(lat["upload"]), "p50_s": pct(lat["upload"], 0.5), "p99_s": pct(lat["upload"], 0.99)},
         "chat": {"n": len(lat["chat"]), "p50_s": pct(lat["chat"], 0.5), "p99_s": pct(lat["chat"], 0.99),
@@ -171,10 +207,13 @@ def main() -> int:
         report["rss_growth_mb"] = round(report["rss_end_mb"] - report["rss_start_mb"], 1)
         report["rss_after_first_chat_mb"] = round(warm["rss"] / 1024, 1)
         report["rss_growth_after_warmup_mb"] = round(report["rss_end_mb"] - warm["rss"] / 1024, 1)
+        report["rss_growth_after_warmup_pct"] = round(100 * report["rss_growth_after_warmup_mb"]
+                                                      / max(warm["rss"] / 1024, 1), 1)
         proc.terminate()
         proc.wait(30)
     sys.stdout.write(json.dumps(report, indent=2) + "\n")
-    return 1 if errors or wedged else 0
+    grew = report.get("rss_growth_after_warmup_pct", 0) >= 10
+    return 1 if errors or wedged or grew else 0
 
 
 def wedged_slots(client: httpx.Client, url: str, settle_s: float = 30.0) -> int:
