@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from engine import languages
+from engine import languages, lexical
 from engine.evidence import Evidence, Line
 from engine.generation import GenerationParams, TextGenerator
 from engine.grounding import Grounding, Verdict
@@ -44,6 +44,12 @@ SYSTEM_PROMPT = (
     "Question: When is the bus shown?\nLines: 4\nAnswer: The bus is shown at 00:16-00:20.\n"
     "Question: Who drives the night bus?\nLines: none"
 )
+
+
+def example_terms(prompt: str = SYSTEM_PROMPT) -> frozenset[str]:
+    """The words only the system prompt's worked example uses: an answer holding them copied the example."""
+    head, _, example = prompt.partition("Example lines:")
+    return frozenset(lexical.tokens(example)) - frozenset(lexical.tokens(head))
 
 
 def grammar(count: int) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from clipcite.domain import ScoredSegment
 from clipcite.errors import ContextLengthExceeded, InvalidRequest
 from engine import languages
-from engine.answering import SYSTEM_PROMPT, Answerer, Outcome, user_message
+from engine.answering import SYSTEM_PROMPT, Answerer, Outcome, example_terms, user_message
 from engine.catalog import Catalog, IndexStatus
 from engine.citations import Citation, ToolCitation, from_lines, strip_markers
 from engine.conversation import Turn, last_user_message, prompt_question, search_query, user_turns
@@ -167,7 +167,7 @@ class ChatService:
         self.strict_grounding = strict_grounding
         self.relative_floor = relative_floor
         self.budget = budget or Budget()
-        self.grounding = Grounding(retriever.embedder)
+        self.grounding = Grounding(retriever.embedder, example_terms())
         self.answerer = Answerer(generator, self.grounding)
         self.crosslingual = CrossLingualCheck(retriever.embedder)
 

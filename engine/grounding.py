@@ -22,6 +22,7 @@ false refusals can be counted by cause.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 import unicodedata
@@ -38,7 +39,8 @@ from engine.prompting import fmt_time
 log = logging.getLogger(__name__)
 
 _NUMBER = re.compile(r"\d+(?:[,.'’]\d+|:\d\d|\s\d{3}(?!\d))*")
-_CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[^\W\d_])[\w]+(?:-[\w]+)*")  # letters and digits mixed
+# Letters and digits mixed; never the tail of a decimal ("1.8M" is a figure, not a code "8m").
+_CODE = re.compile(r"(?<![\w-])(?<!\d[.,])(?=[\w-]*\d)(?=[\w-]*[^\W\d_])[\w]+(?:-[\w]+)*")
 _NAME = re.compile(r"(?<![\w'’-])[A-ZÀ-ÖØ-ÞĀ-ſА-ЯΑ-Ω][\w'’-]*")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\n]\s*|[\"“(\[¿¡]\s*)$")
 TEXT2NUM_LANGS = ("en", "fr", "es", "pt", "de", "nl", "da", "it")
@@ -77,10 +79,32 @@ def _grouped(token: str) -> bool:
     return len(groups) > 1 and 1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])
 
 
+# A figure times a scale: "1.8 million", "1,8 millones", "2.5 Mrd", "$1.8M", "40k" (number_value's spelling
+# of the product), and text2num's "1.8 1000000" for "1.8 million". Scale words of the languages text2num reads.
+_SCALES = {"thousand": 3, "thousands": 3, "k": 3, "mille": 3, "mil": 3, "tausend": 3, "mila": 3, "duizend": 3,
+           "million": 6, "millions": 6, "m": 6, "mio": 6, "millón": 6, "millones": 6, "millon": 6, "milhão": 6,
+           "milhões": 6, "millionen": 6, "milione": 6, "milioni": 6, "miljoen": 6, "millioner": 6,
+           "billion": 9, "billions": 9, "bn": 9, "milliard": 9, "milliards": 9, "milliarde": 9, "milliarden": 9,
+           "mrd": 9, "miliardo": 9, "miliardi": 9, "miljard": 9, "1000": 3, "1000000": 6, "1000000000": 9}
+_SCALED = re.compile(r"(?<![\d.,])(\d+(?:[.,]\d+)?)(?:(k|m|bn|mrd|mio)\b|\s(\w+)\b)", re.I)
+
+
+def _scaled(text: str) -> str:
+    def product(m: re.Match[str]) -> str:
+        word = (m.group(2) or m.group(3) or "").casefold()
+        if word not in _SCALES or (m.group(3) and word in ("k", "m")):  # "10 m" is ten metres
+            return m.group(0)
+        value = float(m.group(1).replace(",", ".")) * 10 ** _SCALES[word]
+        return f"{value:.0f}" if value == int(value) else f"{value:g}"
+
+    return _SCALED.sub(product, text)
+
+
 def numbers(text: str, lang: str | None = None) -> set[str]:
-    """Every number the text states, one spelling each ("1 200" is one number, "2024 100" two)."""
+    """Every number the text states, one spelling each ("1 200" is one number, "2024 100" two; "1.8 million"
+    and "$1.8M" are both 1800000)."""
     out: set[str] = set()
-    for m in _NUMBER.finditer(digits(text, lang)):
+    for m in _NUMBER.finditer(_scaled(digits(text, lang))):
         token = m.group()
         parts = [token] if " " not in token or _grouped(token) else token.split()
         out.update(number_value(p) for p in parts)
@@ -93,8 +117,17 @@ def fold(text: str) -> str:
     return "".join(c for c in nfkd if not unicodedata.combining(c))
 
 
+# An ordinal is a figure in any of its spellings ("6th", "6e", "6º", "6.º"), never a code.
+_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th|e|er|re|eme|ème|º|ª|o|a|te|ten|de|ste)", re.I)
+
+
+def _strip_codes(text: str) -> str:
+    """The text without its codes (a code's digits are not figures); ordinals stay."""
+    return _CODE.sub(lambda m: m.group() if _ORDINAL.fullmatch(m.group()) else " ", text)
+
+
 def codes(text: str) -> set[str]:
-    return {re.sub(r"[\W_]", "", fold(m.group())) for m in _CODE.finditer(text)}
+    return {re.sub(r"[\W_]", "", fold(m.group())) for m in _CODE.finditer(text) if not _ORDINAL.fullmatch(m.group())}
 
 
 def names(text: str) -> set[str]:
@@ -119,6 +152,7 @@ class Grounding:
     """The checks, with the embedder that judges meaning across languages."""
 
     embedder: Embedder | None = None
+    foreign: frozenset[str] = frozenset()  # the prompt's own example words: never evidence
 
     def check(self, answer: str, question: str, cited: Sequence[Line], lang: str,
               contexts: Sequence[str] = (), named: int | None = None) -> Verdict:
@@ -143,14 +177,17 @@ class Grounding:
         times = " ".join(f"{fmt_time(ln.start)} {fmt_time(ln.end)} {round(ln.start)} {round(ln.end)}"
                          for ln in cited if ln.kind != "tool")
         have_numbers = numbers(evidence, said_in) | numbers(evidence, written_in) | numbers(times)
-        for n in sorted(numbers(_CODE.sub(" ", text), written_in) - q_numbers):  # a code's digits are its own
+        for n in sorted(numbers(_strip_codes(text), written_in) - q_numbers):  # a code's digits are its own
             if n not in have_numbers:
                 return Verdict(False, f"figure {n} is in no cited line", text)
         if not said_in or not written_in or said_in == written_in:
             folded = fold(evidence)
-            for name in sorted(names(text) - q_names):
+            asked_words = set(_WORD.findall(fold(question)))  # "the east quay" asked, "the East Quay" answered
+            for name in sorted(names(text) - q_names - asked_words):
                 if name not in folded and not lexical.has_term(name, set(lexical.tokens(evidence))):
                     return Verdict(False, f"name {name!r} is in no cited line", text)
+        if (off := self.words(text, question, evidence, said_in, written_in)) is not None:
+            return Verdict(False, off, text)
         if (off := self.subject(question, cited, lang, said_in, contexts)) is not None:
             return Verdict(False, off, text)
         used = used_lines(text, question, cited, lang, named)
@@ -158,10 +195,29 @@ class Grounding:
             return Verdict(False, low, text, used)
         return Verdict(True, None, text, used)
 
+    def words(self, text: str, question: str, evidence: str, said_in: str | None, written_in: str | None
+              ) -> str | None:
+        """None when the answer's own words come from the cited lines; else the reason. An answer must add
+        something to the question (a reply that restates it, "the project was installed", answers nothing);
+        in the lines' language, most of the words it adds are the lines' (a small model fills gaps with
+        words from nowhere, its prompt's example among them, which no check of figures or names sees)."""
+        asked = set(lexical.tokens(question))
+        added = [t for t in dict.fromkeys(lexical.tokens(_strip_codes(text)))
+                 if not t[0].isdigit() and not lexical.has_term(t, asked)]
+        if not added and not self.anchors(text, question, written_in or "en"):
+            return "the answer adds nothing to the question"
+        have = set(lexical.tokens(evidence))
+        missing = [t for t in added if not lexical.has_term(t, have)]
+        if leaked := [t for t in missing if t in self.foreign]:
+            return f"the answer copies the prompt's example: {', '.join(leaked)}"
+        if (not said_in or not written_in or said_in == written_in) and len(missing) * 2 > len(added):
+            return f"the answer's words are in no cited line: {', '.join(missing)}"
+        return None
+
     @staticmethod
     def anchors(answer: str, question: str, lang: str) -> set[str]:
         """The figures, codes and names the answer states beyond the question's (folded, one spelling each)."""
-        return ((numbers(_CODE.sub(" ", answer), lang) - numbers(question, lang)) | (codes(answer) - codes(question))
+        return ((numbers(_strip_codes(answer), lang) - numbers(question, lang)) | (codes(answer) - codes(question))
                 | (names(answer) - names(question)))
 
     @staticmethod
@@ -233,7 +289,8 @@ def reconcile(answer: str, cited: Sequence[Line]) -> str:
     """Speech and screen at the same moment, one spelling: a word the answer took from a cited utterance is
     replaced by the screen's word where a screen line visible while it was said has that word's neighbour
     beside another word that reads as a name or figure (a digit, a capital or a hyphen: "stop for" said,
-    "stop 4" shown; "teotow boots" said, "steel-toe boots" shown). Function words are never replaced."""
+    "stop 4" shown; "teotow boots" said, "steel-toe boots" shown) and could have been heard as it. Function
+    words are never replaced."""
     said = [ln for ln in cited if ln.kind == "said"]
     shown = [ln for ln in cited if ln.kind == "screen"]
     if not said or not shown:
@@ -251,7 +308,9 @@ def reconcile(answer: str, cited: Sequence[Line]) -> str:
                 if low in folded_written or low in lexical.STOPWORDS or word not in words:
                     continue
                 for j, other in enumerate(written):
-                    if folded_written[j] in folded_spoken or not _nameish(other):
+                    if folded_written[j] in folded_spoken or not _nameish(other) \
+                            or not (_heard_as(low, folded_written[j])
+                                    or (i > 0 and _heard_as(folded_spoken[i - 1] + low, folded_written[j]))):
                         continue
                     before = i > 0 and j > 0 and folded_spoken[i - 1] == folded_written[j - 1]
                     after = i + 1 < len(spoken) and j + 1 < len(written) and \
@@ -262,6 +321,15 @@ def reconcile(answer: str, cited: Sequence[Line]) -> str:
     for old, new in swaps.items():
         answer = re.sub(rf"(?<![\w'’-]){re.escape(old)}(?![\w'’-])", new, answer)
     return answer
+
+
+def _heard_as(spoken: str, written: str) -> bool:
+    """Could the recogniser have heard `written` as `spoken`? A figure is heard as a short word ("4" as
+    "for"), anything else as a word spelt much alike ("steel-toe" as "teotow"); "Sales reached" beside
+    "Sales: $2.4M" is no mishearing of the figure."""
+    if any(c.isdigit() for c in written):
+        return len(spoken) <= 5
+    return difflib.SequenceMatcher(None, spoken, written).ratio() >= 0.5
 
 
 def _nameish(word: str) -> bool:

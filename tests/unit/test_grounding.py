@@ -87,9 +87,29 @@ def test_meaning_far_from_the_cited_lines_fails():
         def embed_cached(self, texts, persist=True, query=False):
             return np.eye(len(texts), 4, dtype=np.float32)
 
-    v = Grounding(Apart()).check("The roof is green.", "What colour is the roof?", [said("The roof was repaired.")],
-                                 "en")
+    v = Grounding(Apart()).check("The roof is green.", "What colour is the roof?",
+                                 [said("The roof was repaired; the green door was not.")], "en")
     assert not v.supported and v.failed.startswith("the answer's meaning is far")
+
+
+def test_an_answer_adds_what_its_lines_say_and_nothing_from_elsewhere():
+    cited = [said("Kettle boil time: four minutes on the low ring.")]
+    q = "How long does the kettle take to boil?"
+    assert check("The kettle boils in four minutes on the low ring.", q, cited).supported
+    assert check("The kettle boils.", q, cited).failed == "the answer adds nothing to the question"
+    failed = check("The kettle boils in four minutes beside the purple lantern.", q, cited).failed
+    assert failed.startswith("the answer's words are in no cited line")
+    leak = Grounding(None, frozenset({"tram", "platform"})).check(
+        "The kettle boils on the tram platform in four minutes.", q, cited, "en").failed
+    assert leak == "the answer copies the prompt's example: tram, platform"
+
+
+def test_a_scaled_figure_is_one_number_in_any_spelling():
+    cited = [shown("Sales: $2.4M"), said("Sales reached two point four million dollars.")]
+    assert check("Sales reached $2.4 million.", "What were the sales?", cited).supported
+    assert check("Sales reached 2,4 millones de dólares.", "¿Cuáles fueron las ventas?", cited, "es").supported
+    assert not check("Sales reached $2.5 million.", "What were the sales?", cited).supported
+    assert numbers("walk 10 m north") == {"10"}
 
 
 def test_the_screen_spelling_of_a_word_said_at_the_same_moment_is_used():
@@ -109,3 +129,11 @@ def test_text_without_cited_lines_is_checked_by_its_words():
     segs = [ScoredSegment(Segment("c", "f", "s", 0, 0, 20, speech=[SpeechPart("Orders doubled in May.", 1, 4)]), 1.0)]
     assert lexically_grounded("Orders doubled in May.", "summary", segs)
     assert not lexically_grounded("Orders tripled after 42 adverts in Lisbon.", "summary", segs)
+
+
+def test_an_ordinal_is_a_figure_and_a_name_the_question_gives_in_lower_case_counts_as_asked():
+    cited = [shown("Glass annex: Tuesday 6 June")]
+    assert check("Work on the Glass Annex starts on Tuesday 6th June.", "When does work on the glass annex start?",
+                 cited).supported
+    assert not check("Work on the Glass Annex starts on Tuesday 7th June.", "When does work on the glass annex start?",
+                     cited).supported
