@@ -38,7 +38,7 @@ SYSTEM_PROMPT = (
     "Video depot_update.mp4:\n"
     "[1] 00:04-00:09 said: The night bus now leaves from stop for.\n"
     "[2] 00:04-00:11 on screen: Night bus: stop 4\n"
-    "[3] 00:12-00:15 said: Tickets are sold on board for two euros.\n"
+    "[3] 00:12-00:15 said: Tickets are sold on board.\n"
     "[4] 00:16-00:20 picture: A picture of a bus in the centre.\n"
     "Question: Where does the night bus leave from?\nLines: 2, 1\nAnswer: The night bus leaves from stop 4.\n"
     "Question: When is the bus shown?\nLines: 4\nAnswer: The bus is shown at 00:16-00:20.\n"

@@ -207,10 +207,12 @@ class Grounding:
         if not added and not self.anchors(text, question, written_in or "en"):
             return "the answer adds nothing to the question"
         have = set(lexical.tokens(evidence))
-        missing = [t for t in added if not lexical.has_term(t, have)]
-        if leaked := [t for t in missing if t in self.foreign]:
+        missing = [t for t in added if not _shares_stem(t, have)]
+        if len(leaked := [t for t in missing if t in self.foreign]) >= 2:
             return f"the answer copies the prompt's example: {', '.join(leaked)}"
-        if (not said_in or not written_in or said_in == written_in) and len(missing) * 2 > len(added):
+        # One stray word is an inflection or a unit ("euros" for "€"); two and most of what it adds are not.
+        same = not said_in or not written_in or said_in == written_in
+        if same and len(missing) >= 2 and len(missing) * 2 > len(added):
             return f"the answer's words are in no cited line: {', '.join(missing)}"
         return None
 
@@ -321,6 +323,13 @@ def reconcile(answer: str, cited: Sequence[Line]) -> str:
     for old, new in swaps.items():
         answer = re.sub(rf"(?<![\w'’-]){re.escape(old)}(?![\w'’-])", new, answer)
     return answer
+
+
+def _shares_stem(term: str, terms: set[str]) -> bool:
+    """`lexical.has_term`, and a term that begins another of three letters or more ("hir" and "hire",
+    "eur" and "euro": the stemmer is crude)."""
+    return lexical.has_term(term, terms) or any(
+        len(a) >= 3 and b.startswith(a) for t in terms for a, b in ((term, t), (t, term)))
 
 
 def _heard_as(spoken: str, written: str) -> bool:

@@ -97,9 +97,10 @@ def test_an_answer_adds_what_its_lines_say_and_nothing_from_elsewhere():
     q = "How long does the kettle take to boil?"
     assert check("The kettle boils in four minutes on the low ring.", q, cited).supported
     assert check("The kettle boils.", q, cited).failed == "the answer adds nothing to the question"
+    assert check("The kettle boiled in four minutes on the low rings.", q, cited).supported  # one stray word
     failed = check("The kettle boils in four minutes beside the purple lantern.", q, cited).failed
     assert failed.startswith("the answer's words are in no cited line")
-    leak = Grounding(None, frozenset({"tram", "platform"})).check(
+    leak = Grounding(None, frozenset({"tram", "platform", "ticket"})).check(
         "The kettle boils on the tram platform in four minutes.", q, cited, "en").failed
     assert leak == "the answer copies the prompt's example: tram, platform"
 
