@@ -276,7 +276,8 @@ def used_lines(answer: str, question: str, cited: Sequence[Line], lang: str, nam
     figs = (numbers(answer, lang) | codes(answer)) - numbers(question, lang)
 
     def shares(ln: Line) -> bool:
-        stated = numbers(ln.text, lang) | codes(ln.text) | numbers(f"{fmt_time(ln.start)} {fmt_time(ln.end)}")
+        # A line's time is its start: the line that ends when the answer's moment begins gives nothing.
+        stated = numbers(ln.text, lang) | codes(ln.text) | numbers(fmt_time(ln.start))
         return ln.kind == "tool" or bool(own & set(lexical.tokens(ln.text))) or bool(figs & stated)
 
     used = [ln for ln in cited if shares(ln)]
@@ -307,8 +308,8 @@ def reconcile(answer: str, cited: Sequence[Line]) -> str:
             folded_written = [fold(w) for w in written]
             for i, word in enumerate(spoken):
                 low = folded_spoken[i]
-                if low in folded_written or low in lexical.STOPWORDS or word not in words:
-                    continue
+                if low in folded_written or low in lexical.STOPWORDS or word not in words or low[0].isdigit():
+                    continue  # a figure said is compared by its value, never respelt
                 for j, other in enumerate(written):
                     if folded_written[j] in folded_spoken or not _nameish(other) \
                             or not (_heard_as(low, folded_written[j])

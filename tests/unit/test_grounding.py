@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.evidence import Line
-from engine.grounding import Grounding, codes, lexically_grounded, names, numbers, reconcile
+from engine.grounding import Grounding, codes, lexically_grounded, names, numbers, reconcile, used_lines
 
 
 def said(text: str, start: float = 10.0, end: float = 14.0, lang: str | None = "en") -> Line:
@@ -111,6 +111,15 @@ def test_a_scaled_figure_is_one_number_in_any_spelling():
     assert check("Sales reached 2,4 millones de dólares.", "¿Cuáles fueron las ventas?", cited, "es").supported
     assert not check("Sales reached $2.5 million.", "What were the sales?", cited).supported
     assert numbers("walk 10 m north") == {"10"}
+    said_too = [shown("Sales: $2.4M"), said("Sales reached 2.4 million dollars.")]
+    assert check("Sales reached 2.4 million dollars.", "What were the sales?", said_too).text == \
+        "Sales reached 2.4 million dollars."
+
+
+def test_a_moment_cites_the_line_that_begins_then_not_the_one_that_ends():
+    before = Line("picture", "A slide of text.", 0.0, 6.0, 0, "f1")
+    horse = Line("picture", "A picture of a horse in the centre.", 6.0, 11.0, 0, "f1")
+    assert used_lines("A horse is shown at 00:06-00:11.", "When is a horse shown?", [before, horse], "en") == [horse]
 
 
 def test_the_screen_spelling_of_a_word_said_at_the_same_moment_is_used():
