@@ -72,6 +72,13 @@ def main() -> int:
     make_video(video, TWO_SCENES)
     client = httpx.Client(base_url=f"{url}/v1", timeout=300)
     coll = client.post("/collections", json={"name": "soak"}).json()["id"]
+    ask = {"model": "nimbus-001", "collections": [coll],
+           "messages": [{"role": "user", "content": "What is the badge code?"}]}
+    baseline: list[float] = []
+    for _ in range(3):  # the usual time of a normal request, alone (the model loaded by the first)
+        t0 = time.perf_counter()
+        client.post("/chat/completions", json=ask)
+        baseline.append(time.perf_counter() - t0)
     rss_start = rss_kb(proc.pid) if proc else 0
     lat: dict[str, list[float]] = {"upload": [], "chat": [], "dropped_stream": [], "oversized": []}
     errors: list[str] = []
@@ -197,6 +204,8 @@ def main() -> int:
                       "p99_s": pct(lat["oversized"], 0.99)},
         "error_samples": errors[:5],
         "upload": {"n": len(lat["upload"]), "p50_s": pct(lat["upload"], 0.5), "p99_s": pct(lat["upload"], 0.99)},
+        "normal_alone_s": round(statistics.median(baseline[1:]), 3),
+        "chat_p50_over_alone": round((pct(lat["chat"], 0.5) or 0) / max(statistics.median(baseline[1:]), 1e-3), 2),
         "chat": {"n": len(lat["chat"]), "p50_s": pct(lat["chat"], 0.5), "p99_s": pct(lat["chat"], 0.99),
                  "mean_s": round(statistics.mean(lat["chat"]), 3) if lat["chat"] else None},
         "ingest_failed": sum(v["status"] == "failed" for v in client.get(f"/collections/{coll}/videos").json()["data"]),
