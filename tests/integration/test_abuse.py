@@ -16,7 +16,7 @@ import pytest
 
 from tests.builders import add, index, upload, wait_status
 from tests.conftest import free_port
-from tests.integration.test_reliability import _serve
+from tests.integration.test_reliability import serve_process as _serve
 from tests.media import TWO_SCENES, espeak_available, make_video
 
 pytestmark = [pytest.mark.integration]
