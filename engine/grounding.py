@@ -139,6 +139,47 @@ def names(text: str) -> set[str]:
     return out
 
 
+def name_runs(text: str) -> list[str]:
+    """The question's multi-word names as one folded string each ("Kestrel Airways" -> "kestrelairways")."""
+    runs: list[list[str]] = []
+    last_end = -2
+    for m in _NAME.finditer(text):
+        if _SENTENCE_START.search(text[:m.start()]):
+            continue
+        word = re.sub(r"[\W_]", "", fold(re.sub(r"['’]s?$", "", m.group())))
+        if runs and text[last_end:m.start()].strip() == "":
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+        last_end = m.end()
+    return ["".join(r) for r in runs if len(r) > 1]
+
+
+def mentions(context: str, asked: set[str], runs: Sequence[str] = ()) -> bool:
+    """Does `context` name one of the `asked` names? Written as asked, or spelt much alike: a recogniser
+    writes a rare name as the nearest words it knows ("Ironbark" as "Iron Mark", "Kestrel Airways" as
+    "Castrolairways"), so a name is matched against runs of one to three words with spaces and hyphens
+    dropped. Long names only, and close spellings only (a multi-word name at 0.8 of its letters, a single
+    word of six letters or more at 0.85): "Northfield" is not "Northwind"."""
+    folded = fold(context)
+    if any(n in folded for n in asked):
+        return True
+    targets = [(r, 0.8) for r in runs if len(r) >= 8] + [(n, 0.85) for n in asked if len(n) >= 6]
+    if not targets:
+        return False
+    toks = [t for t in (re.sub(r"[\W_]", "", w) for w in folded.split()) if t]
+    windows = {"".join(toks[i:i + k]) for k in (1, 2, 3) for i in range(len(toks) - k + 1)}
+    for target, floor in targets:
+        matcher = difflib.SequenceMatcher(None, b=target)
+        for w in windows:
+            if abs(len(w) - len(target)) * 3 > len(target):
+                continue
+            matcher.set_seq1(w)
+            if matcher.real_quick_ratio() >= floor and matcher.quick_ratio() >= floor and matcher.ratio() >= floor:
+                return True
+    return False
+
+
 @dataclass
 class Verdict:
     supported: bool
@@ -238,8 +279,9 @@ class Grounding:
         evidence = " ".join(ln.text for ln in cited)
         asked = names(question)
         if asked:
+            runs = name_runs(question)
             for ctx in contexts or [evidence]:
-                if not any(n in fold(ctx) for n in asked):
+                if not mentions(ctx, asked, runs):
                     return f"the cited lines do not mention {', '.join(sorted(asked))}"
             return None
         terms = set(lexical.tokens(question))

@@ -75,8 +75,9 @@ def test_tool_result_round_trip_continues_the_conversation(client):
     assert msg.content and msg.content.strip()
     plain = client.chat.completions.create(model="nimbus-001", tools=TOOLS, max_tokens=5, tool_choice="none",
                                            messages=[{"role": "user", "content": "What is the weather in Oslo?"}])
-    # The call and its result were in the prompt: ~30 more tokens than the same question alone.
-    assert follow.usage.prompt_tokens >= plain.usage.prompt_tokens + 20
+    # The result was in the prompt as a numbered evidence line: at least its own ~8 tokens more than the
+    # same question alone (the call itself is not evidence, so it is not repeated).
+    assert follow.usage.prompt_tokens >= plain.usage.prompt_tokens + 8
 
 
 def test_auto_lets_a_tool_trained_model_decide(qwen_server):

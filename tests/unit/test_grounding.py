@@ -147,3 +147,31 @@ def test_an_ordinal_is_a_figure_and_a_name_the_question_gives_in_lower_case_coun
                  cited).supported
     assert not check("Work on the Glass Annex starts on Tuesday 7th June.", "When does work on the glass annex start?",
                      cited).supported
+
+
+def test_a_misheard_name_still_names_the_subject():
+    from engine.grounding import mentions, name_runs
+
+    q = "Where will Quillborne Maritime open its next depot?"
+    assert name_runs(q) == ["quillbornemaritime"]
+    assert name_runs("Who leads Zarvik?") == []
+    # The recogniser wrote the rare name as words it knows; a near spelling of the whole name counts.
+    assert mentions("Quill Bourne Maritim will open its next depot in Osk.", names(q), name_runs(q))
+    assert mentions("Welcome to the Tellarvex update", {"tellarvex"}, [])
+    assert mentions("welcome to the telar vex update", {"tellarvex"}, [])
+    # Another name that merely shares letters does not.
+    assert not mentions("Quarry Borne Marine will open a depot in Osk.", names(q), name_runs(q))
+    assert not mentions("Northfield opens a depot", {"northwind"}, [])
+    assert not mentions("Vex opens a depot", {"vexa"}, [])  # short names only as written
+
+
+def test_the_subject_check_reads_a_misheard_name_in_the_videos_context():
+    g = Grounding()
+    line = said("They will open the next depot in Osk.")
+    ctx = ["ops update Welcome to the Quill Bourne Maritim update. They will open the next depot in Osk."]
+    assert g.check("The next depot is in Osk.", "Where will Quillborne Maritime open its next depot?",
+                   [line], "en", ctx).supported
+    other = ["ops update Welcome to the Harrow Freight update. They will open the next depot in Osk."]
+    verdict = g.check("The next depot is in Osk.", "Where will Quillborne Maritime open its next depot?",
+                      [line], "en", other)
+    assert not verdict.supported and "do not mention" in (verdict.failed or "")
