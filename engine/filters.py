@@ -258,32 +258,46 @@ def parse_filter(raw: dict[str, Any] | None, param: str = "filter") -> Group:
             if not isinstance(crit, dict):
                 raise InvalidRequest("filter criterion must be an object", param=p)
             keys = _validate_path(crit.get("path"), p)
-            path = ".".join(keys)
-            if section == "metadata":
-                scope = crit.get("scope", "file")
-                if scope == "segment" and path == "speaker":
-                    key = "speakers"  # labels of who speaks in the segment (speaker_1, speaker_2, ...)
-                else:
-                    key = field_path("segment_metadata" if scope == "segment" else "metadata", *keys)
-            elif section == "tags":  # path = the tag's label; its values as the file's and segment's tags
-                if crit.get("operator") not in TAG_OPERATORS:
-                    raise InvalidRequest(f"tag filters take {', '.join(TAG_OPERATORS)}", param=f"{p}.operator")
-                key = field_path("tags", *keys)
-            elif section == "video_info":
-                if path not in VIDEO_INFO_PATHS:
-                    raise InvalidRequest(f"video_info path must be one of {VIDEO_INFO_PATHS}", param=f"{p}.path")
-                scope = crit.get("scope", "file")
-                if scope not in ("file", "segment"):
-                    raise InvalidRequest("scope must be 'file' or 'segment'", param=f"{p}.scope")
-                if scope == "segment":
-                    if path != "duration_seconds":
-                        raise InvalidRequest("only duration_seconds has segment scope", param=f"{p}.path")
-                    key = "segment_duration"
-                else:
-                    key = f"video_info.{path}"
-            else:
-                if path not in FILE_PATHS:
-                    raise InvalidRequest(f"file path must be one of {sorted(FILE_PATHS)}", param=f"{p}.path")
-                key = FILE_PATHS[path]
+            key = _SECTION_KEYS[section](keys, crit, p)
             root.must.append(criterion_to_node(key, crit, p))
     return root
+
+
+# Where each filter section's criterion looks in a stored point: (path parts, criterion, param) -> field.
+
+def _metadata_key(keys: list[str], crit: dict[str, Any], p: str) -> str:
+    scope = crit.get("scope", "file")
+    if scope == "segment" and keys == ["speaker"]:
+        return "speakers"  # labels of who speaks in the segment (speaker_1, speaker_2, ...)
+    return field_path("segment_metadata" if scope == "segment" else "metadata", *keys)
+
+
+def _tags_key(keys: list[str], crit: dict[str, Any], p: str) -> str:
+    """path = the tag's label; its values as the file's and segment's tags."""
+    if crit.get("operator") not in TAG_OPERATORS:
+        raise InvalidRequest(f"tag filters take {', '.join(TAG_OPERATORS)}", param=f"{p}.operator")
+    return field_path("tags", *keys)
+
+
+def _video_info_key(keys: list[str], crit: dict[str, Any], p: str) -> str:
+    path = ".".join(keys)
+    if path not in VIDEO_INFO_PATHS:
+        raise InvalidRequest(f"video_info path must be one of {VIDEO_INFO_PATHS}", param=f"{p}.path")
+    scope = crit.get("scope", "file")
+    if scope not in ("file", "segment"):
+        raise InvalidRequest("scope must be 'file' or 'segment'", param=f"{p}.scope")
+    if scope == "file":
+        return f"video_info.{path}"
+    if path != "duration_seconds":
+        raise InvalidRequest("only duration_seconds has segment scope", param=f"{p}.path")
+    return "segment_duration"
+
+
+def _file_key(keys: list[str], crit: dict[str, Any], p: str) -> str:
+    path = ".".join(keys)
+    if path not in FILE_PATHS:
+        raise InvalidRequest(f"file path must be one of {sorted(FILE_PATHS)}", param=f"{p}.path")
+    return FILE_PATHS[path]
+
+
+_SECTION_KEYS = {"metadata": _metadata_key, "video_info": _video_info_key, "file": _file_key, "tags": _tags_key}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from clipcite.domain import TimeRange
 from clipcite.errors import InvalidRequest
@@ -53,72 +53,17 @@ class SegmentationConfig:
         if not isinstance(raw, dict):
             raise InvalidRequest("segmentation config must be an object", param=param)
         strategy = raw.get("strategy")
-        common: dict[str, Any] = {
-            "start_time_seconds": _opt_float(raw.get("start_time_seconds"), f"{param}.start_time_seconds"),
-            "end_time_seconds": _opt_float(raw.get("end_time_seconds"), f"{param}.end_time_seconds"),
-            **_keyframes(raw.get("keyframe_config"), f"{param}.keyframe_config"),
-        }
-        if strategy == "uniform":
-            cfg = raw.get("uniform_config") or {}
-            window = _opt_float(cfg.get("window_seconds"), f"{param}.uniform_config.window_seconds")
-            window = default_window if window is None else window  # 0 is a bad value, not "use the default"
-            hop = _opt_float(cfg.get("hop_seconds"), f"{param}.uniform_config.hop_seconds")
-            if not 1 <= window <= 120:
-                raise InvalidRequest("window_seconds must be between 1 and 120",
-                                     param=f"{param}.uniform_config.window_seconds")
-            if hop is not None and not 1 <= hop <= 120:
-                raise InvalidRequest("hop_seconds must be between 1 and 120",
-                                     param=f"{param}.uniform_config.hop_seconds")
-            return cls(strategy="uniform", window_seconds=window, hop_seconds=hop, **common)
-        if strategy == "shot-detector":
-            cfg = raw.get("shot_detector_config") or {}
-            detector = cfg.get("detector", "content")
-            if detector not in ("content", "adaptive"):
-                raise InvalidRequest("detector must be 'content' or 'adaptive'",
-                                     param=f"{param}.shot_detector_config.detector")
-            min_s = _opt_float(cfg.get("min_seconds"), f"{param}.shot_detector_config.min_seconds") or 1.0
-            max_s = _opt_float(cfg.get("max_seconds"), f"{param}.shot_detector_config.max_seconds") or 300.0
-            if min_s > max_s:
-                raise InvalidRequest("min_seconds exceeds max_seconds", param=f"{param}.shot_detector_config")
-            return cls(strategy="shot-detector", detector=detector,
-                       threshold=_opt_float(cfg.get("threshold"), f"{param}.shot_detector_config.threshold"),
-                       min_seconds=min_s, max_seconds=max_s, fill_gaps=bool(cfg.get("fill_gaps", True)), **common)
-        if strategy == "manual":
-            cfg = raw.get("manual_config") or {}
-            items = cfg.get("segments")
-            if not isinstance(items, list) or not items:
-                raise InvalidRequest("manual_config.segments must be a non-empty list",
-                                     param=f"{param}.manual_config.segments")
-            ranges = []
-            for i, item in enumerate(items):
-                p = f"{param}.manual_config.segments[{i}]"
-                start = _opt_float(item.get("start_time"), f"{p}.start_time")
-                end = _opt_float(item.get("end_time"), f"{p}.end_time")
-                if start is None or end is None or end <= start or start < 0:
-                    raise InvalidRequest("each segment needs 0 <= start_time < end_time", param=p)
-                ranges.append(TimeRange(start, end))
-            return cls(strategy="manual", manual=tuple(sorted(ranges, key=lambda r: r.start)), **common)
-        if strategy == "narrative":
-            cfg = raw.get("narrative_config") or {}
-            if not isinstance(cfg, dict):
-                raise InvalidRequest("narrative_config must be an object", param=f"{param}.narrative_config")
-            counts = {k: _opt_count(cfg.get(k), f"{param}.narrative_config.{k}")
-                      for k in ("number_of_chapters", "min_chapters", "max_chapters")}
-            low, high = counts["min_chapters"], counts["max_chapters"]
-            if low is not None and high is not None and low > high:
-                raise InvalidRequest("min_chapters exceeds max_chapters", param=f"{param}.narrative_config")
-            prompt = cfg.get("prompt")
-            if prompt is not None and (not isinstance(prompt, str) or len(prompt) > 2000):
-                raise InvalidRequest("prompt must be text of at most 2000 characters",
-                                     param=f"{param}.narrative_config.prompt")
-            kind = cfg.get("strategy")
-            if kind not in (None, "comprehensive", "balanced", "transcript"):
-                raise InvalidRequest("narrative strategy must be comprehensive, balanced or transcript",
-                                     param=f"{param}.narrative_config.strategy")
-            return cls(strategy="narrative", chapters=counts["number_of_chapters"], min_chapters=low,
-                       max_chapters=high, narrative_prompt=prompt, narrative_strategy=kind, **common)
-        raise InvalidRequest("strategy must be one of uniform, shot-detector, manual, narrative",
-                             param=f"{param}.strategy")
+        if not isinstance(strategy, str) or strategy not in _STRATEGIES:
+            raise InvalidRequest("strategy must be one of uniform, shot-detector, manual, narrative",
+                                 param=f"{param}.strategy")
+        key = strategy.replace("-", "_") + "_config"
+        cfg = raw.get(key) or {}
+        if not isinstance(cfg, dict):
+            raise InvalidRequest(f"{key} must be an object", param=f"{param}.{key}")
+        return cls(strategy=cast(Strategy, strategy), **_STRATEGIES[strategy](cfg, param, default_window),
+                   start_time_seconds=_opt_float(raw.get("start_time_seconds"), f"{param}.start_time_seconds"),
+                   end_time_seconds=_opt_float(raw.get("end_time_seconds"), f"{param}.end_time_seconds"),
+                   **_keyframes(raw.get("keyframe_config"), f"{param}.keyframe_config"))
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {"strategy": self.strategy}
@@ -252,3 +197,65 @@ def plan_segments(cfg: SegmentationConfig, duration: float, path: Path | None = 
 
 
 __all__ = ["SegmentationConfig", "plan_segments", "span", "uniform_windows", "shots_to_windows", "detect_shots"]
+
+
+# One parser per strategy: its `<strategy>_config` object (wire names) -> SegmentationConfig fields.
+
+def _uniform(cfg: dict[str, Any], param: str, default_window: float) -> dict[str, Any]:
+    window = _opt_float(cfg.get("window_seconds"), f"{param}.uniform_config.window_seconds")
+    window = default_window if window is None else window  # 0 is a bad value, not "use the default"
+    hop = _opt_float(cfg.get("hop_seconds"), f"{param}.uniform_config.hop_seconds")
+    if not 1 <= window <= 120:
+        raise InvalidRequest("window_seconds must be between 1 and 120", param=f"{param}.uniform_config.window_seconds")
+    if hop is not None and not 1 <= hop <= 120:
+        raise InvalidRequest("hop_seconds must be between 1 and 120", param=f"{param}.uniform_config.hop_seconds")
+    return {"window_seconds": window, "hop_seconds": hop}
+
+
+def _shot_detector(cfg: dict[str, Any], param: str, default_window: float) -> dict[str, Any]:
+    p = f"{param}.shot_detector_config"
+    detector = cfg.get("detector", "content")
+    if detector not in ("content", "adaptive"):
+        raise InvalidRequest("detector must be 'content' or 'adaptive'", param=f"{p}.detector")
+    min_s = _opt_float(cfg.get("min_seconds"), f"{p}.min_seconds") or 1.0
+    max_s = _opt_float(cfg.get("max_seconds"), f"{p}.max_seconds") or 300.0
+    if min_s > max_s:
+        raise InvalidRequest("min_seconds exceeds max_seconds", param=p)
+    return {"detector": detector, "threshold": _opt_float(cfg.get("threshold"), f"{p}.threshold"),
+            "min_seconds": min_s, "max_seconds": max_s, "fill_gaps": bool(cfg.get("fill_gaps", True))}
+
+
+def _manual(cfg: dict[str, Any], param: str, default_window: float) -> dict[str, Any]:
+    items = cfg.get("segments")
+    if not isinstance(items, list) or not items:
+        raise InvalidRequest("manual_config.segments must be a non-empty list", param=f"{param}.manual_config.segments")
+    ranges = []
+    for i, item in enumerate(items):
+        p = f"{param}.manual_config.segments[{i}]"
+        if not isinstance(item, dict):
+            raise InvalidRequest("each segment must be an object", param=p)
+        start = _opt_float(item.get("start_time"), f"{p}.start_time")
+        end = _opt_float(item.get("end_time"), f"{p}.end_time")
+        if start is None or end is None or end <= start or start < 0:
+            raise InvalidRequest("each segment needs 0 <= start_time < end_time", param=p)
+        ranges.append(TimeRange(start, end))
+    return {"manual": tuple(sorted(ranges, key=lambda r: r.start))}
+
+
+def _narrative(cfg: dict[str, Any], param: str, default_window: float) -> dict[str, Any]:
+    p = f"{param}.narrative_config"
+    counts = {k: _opt_count(cfg.get(k), f"{p}.{k}") for k in ("number_of_chapters", "min_chapters", "max_chapters")}
+    low, high = counts["min_chapters"], counts["max_chapters"]
+    if low is not None and high is not None and low > high:
+        raise InvalidRequest("min_chapters exceeds max_chapters", param=p)
+    prompt = cfg.get("prompt")
+    if prompt is not None and (not isinstance(prompt, str) or len(prompt) > 2000):
+        raise InvalidRequest("prompt must be text of at most 2000 characters", param=f"{p}.prompt")
+    kind = cfg.get("strategy")
+    if kind not in (None, "comprehensive", "balanced", "transcript"):
+        raise InvalidRequest("narrative strategy must be comprehensive, balanced or transcript", param=f"{p}.strategy")
+    return {"chapters": counts["number_of_chapters"], "min_chapters": low, "max_chapters": high,
+            "narrative_prompt": prompt, "narrative_strategy": kind}
+
+
+_STRATEGIES = {"uniform": _uniform, "shot-detector": _shot_detector, "manual": _manual, "narrative": _narrative}
