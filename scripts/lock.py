@@ -107,8 +107,9 @@ def deps(extras: str, root: str = "clipcite") -> int:
         sys.stderr.write("Clipcite's dependencies are not consistent:\n  " + "\n  ".join(problems) + "\n")
         return 1
     ours = {k.split("[", 1)[0] for k in seen}
-    clash = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True).stdout
-    foreign = [ln for ln in clash.splitlines() if ln.strip() and _norm(ln.split()[0]) not in ours]
+    clash = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True)
+    foreign = [ln for ln in clash.stdout.splitlines() if ln.strip() and _norm(ln.split()[0]) not in ours] \
+        if clash.returncode else []
     if foreign:
         sys.stderr.write("warning: packages outside Clipcite's tree disagree with it (not Clipcite's):\n  "
                          + "\n  ".join(foreign) + "\n")
