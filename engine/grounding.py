@@ -26,7 +26,7 @@ import difflib
 import logging
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -130,23 +130,24 @@ def codes(text: str) -> set[str]:
     return {re.sub(r"[\W_]", "", fold(m.group())) for m in _CODE.finditer(text) if not _ORDINAL.fullmatch(m.group())}
 
 
-def names(text: str) -> set[str]:
-    """Capitalised words that do not start a sentence (a name, not a sentence's first word)."""
-    out = set()
+def _name_matches(text: str) -> Iterator[tuple[re.Match[str], str]]:
+    """Capitalised words that do not start a sentence (a name, not a sentence's first word), each with its
+    folded spelling without a possessive."""
     for m in _NAME.finditer(text):
         if not _SENTENCE_START.search(text[:m.start()]):
-            out.add(fold(re.sub(r"['’]s?$", "", m.group())))
-    return out
+            yield m, fold(re.sub(r"['’]s?$", "", m.group()))
+
+
+def names(text: str) -> set[str]:
+    return {name for _, name in _name_matches(text)}
 
 
 def name_runs(text: str) -> list[str]:
     """The question's multi-word names as one folded string each ("Kestrel Airways" -> "kestrelairways")."""
     runs: list[list[str]] = []
     last_end = -2
-    for m in _NAME.finditer(text):
-        if _SENTENCE_START.search(text[:m.start()]):
-            continue
-        word = re.sub(r"[\W_]", "", fold(re.sub(r"['’]s?$", "", m.group())))
+    for m, name in _name_matches(text):
+        word = re.sub(r"[\W_]", "", name)
         if runs and text[last_end:m.start()].strip() == "":
             runs[-1].append(word)
         else:
@@ -222,10 +223,10 @@ class Grounding:
             if n not in have_numbers:
                 return Verdict(False, f"figure {n} is in no cited line", text)
         if not said_in or not written_in or said_in == written_in:
-            folded = fold(evidence)
+            folded, terms = fold(evidence), set(lexical.tokens(evidence))
             asked_words = set(_WORD.findall(fold(question)))  # "the east quay" asked, "the East Quay" answered
             for name in sorted(names(text) - q_names - asked_words):
-                if name not in folded and not lexical.has_term(name, set(lexical.tokens(evidence))):
+                if name not in folded and not lexical.has_term(name, terms):
                     return Verdict(False, f"name {name!r} is in no cited line", text)
         if (off := self.words(text, question, evidence, said_in, written_in)) is not None:
             return Verdict(False, off, text)

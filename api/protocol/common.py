@@ -31,3 +31,12 @@ def day_ms(day: str | None, param: str) -> int | None:
     except ValueError:
         raise InvalidRequest(f"{param} must be a date (YYYY-MM-DD)", param=param) from None
     return int(dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC).timestamp() * 1000)
+
+
+def require_source(source: str, collections: list[str] | None, files: list[str] | None) -> None:
+    """A knowledge base's `source` names what it searches: that list must be given (responses and deep
+    search share the shape)."""
+    if source == "collections" and not collections:
+        raise ValueError("knowledge_base.collections is required for source collections")
+    if source == "files" and not files:
+        raise ValueError("knowledge_base.files is required for source files")

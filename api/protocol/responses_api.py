@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from api.protocol.chat import LOGPROBS_DOC
-from api.protocol.common import LenientModel
+from api.protocol.common import LenientModel, require_source
 
 
 class ResponseInputPart(LenientModel):
@@ -106,10 +106,7 @@ class KnowledgeBase(LenientModel):
 
     @model_validator(mode="after")
     def _source(self) -> KnowledgeBase:
-        if self.source == "collections" and not self.collections:
-            raise ValueError("knowledge_base.collections is required for source collections")
-        if self.source == "files" and not self.files:
-            raise ValueError("knowledge_base.files is required for source files")
+        require_source(self.source, self.collections, self.files)
         if self.type == "entity_backed_knowledge":
             raise ValueError("entity_backed_knowledge is not supported (no entity collections); use "
                              "general_question_answering")

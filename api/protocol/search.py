@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from api.protocol.common import LenientModel
+from api.protocol.common import LenientModel, require_source
 
 
 class SearchRequest(LenientModel):
@@ -31,10 +31,7 @@ class DeepSearchKnowledgeBase(LenientModel):
 
     @model_validator(mode="after")
     def _source(self) -> DeepSearchKnowledgeBase:
-        if self.source == "collections" and not self.collections:
-            raise ValueError("knowledge_base.collections is required for source collections")
-        if self.source == "files" and not self.files:
-            raise ValueError("knowledge_base.files is required for source files")
+        require_source(self.source, self.collections, self.files)
         return self
 
 
