@@ -143,7 +143,8 @@ def names(text: str) -> set[str]:
 
 
 def name_runs(text: str) -> list[str]:
-    """The question's multi-word names as one folded string each ("Kestrel Airways" -> "kestrelairways")."""
+    """The question's multi-word names as one folded string each ("Quillborne Maritime" ->
+    "quillbornemaritime")."""
     runs: list[list[str]] = []
     last_end = -2
     for m, name in _name_matches(text):
@@ -158,8 +159,8 @@ def name_runs(text: str) -> list[str]:
 
 def mentions(context: str, asked: set[str], runs: Sequence[str] = ()) -> bool:
     """Does `context` name one of the `asked` names? Written as asked, or spelt much alike: a recogniser
-    writes a rare name as the nearest words it knows ("Ironbark" as "Iron Mark", "Kestrel Airways" as
-    "Castrolairways"), so a name is matched against runs of one to three words with spaces and hyphens
+    writes a rare name as the nearest words it knows ("Tellarvex" as "Telar Vex", "Quillborne Maritime" as
+    "Quill Bourne Maritim"), so a name is matched against runs of one to three words with spaces and hyphens
     dropped. Long names only, and close spellings only (a multi-word name at 0.8 of its letters, a single
     word of six letters or more at 0.85): "Northfield" is not "Northwind"."""
     folded = fold(context)
