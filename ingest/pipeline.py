@@ -89,6 +89,11 @@ class Analyzer:
             if has_frames:
                 self._frames(path, info, out, advance)
         out.merge(heard)
+        try:
+            for stage in audio:
+                stage.finish(path, out)
+        finally:
+            forget_decoded()
         return out
 
     @staticmethod

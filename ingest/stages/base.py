@@ -61,6 +61,11 @@ class AudioStage(Stage, Protocol):
         """Analyse the whole file (it has audio) and write the results into `out`."""
         ...
 
+    def finish(self, path: Path, out: FileAnalysis) -> None:
+        """After every stage has run (`out` holds the keyframe stages' findings too): revise what this
+        stage wrote in their light, e.g. speech against the text on screen."""
+        ...
+
 
 @dataclass(frozen=True)
 class FrameRun:

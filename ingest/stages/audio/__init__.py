@@ -44,6 +44,9 @@ class AudioEventStage:
         out.timings["audio_description"] = time.perf_counter() - t0
         progress("audio_description", 1.0)
 
+    def finish(self, path: Path, out: FileAnalysis) -> None:
+        """Sound events need nothing from the other stages."""
+
 
 def build(env: StageEnv) -> AudioEventStage | None:
     s = env.settings

@@ -14,7 +14,8 @@ from ingest.analysis import FileAnalysis
 from ingest.readiness import Check
 from ingest.stages.base import Reads, StageEnv, StageProgress, StageSpec
 from ingest.stages.speech.speakers import DiarizationOptions, SpeakerDiarizer
-from ingest.stages.speech.whisper import RoutedTranscriber, WhisperTranscriber
+from ingest.stages.speech.rehear import REHEAR_VERSION, rehear
+from ingest.stages.speech.whisper import RoutedTranscriber, WhisperTranscriber, decode
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +25,11 @@ class SpeechStage:
     reads: Reads = "audio"
     adds = ("speech", "language")
 
-    def __init__(self, transcriber: RoutedTranscriber, diarizer: SpeakerDiarizer | None = None) -> None:
+    def __init__(self, transcriber: RoutedTranscriber, diarizer: SpeakerDiarizer | None = None,
+                 screen_hints: bool = True) -> None:
         self.transcriber = transcriber
         self.diarizer = diarizer
+        self.screen_hints = screen_hints
 
     def checks(self) -> list[Check]:
         out = [Check(f"speech ({m.options.model})", ("faster-whisper", "ctranslate2"), m.smoke)
@@ -36,8 +39,11 @@ class SpeechStage:
         return out
 
     def options(self) -> dict[str, Any]:
-        return {"speech": self.transcriber.route_key(),
-                "speakers": asdict(self.diarizer.options) if self.diarizer else None}
+        opts: dict[str, Any] = {"speech": self.transcriber.route_key(),
+                                "speakers": asdict(self.diarizer.options) if self.diarizer else None}
+        if self.screen_hints:  # absent when off, so caches written before the option existed still hit
+            opts["speech_screen_hints"] = REHEAR_VERSION
+        return opts
 
     def run(self, path: Path, info: VideoInfo, out: FileAnalysis, progress: StageProgress) -> None:
         duration = max(info.duration_seconds, 1e-3)
@@ -54,6 +60,18 @@ class SpeechStage:
             out.timings["speakers"] = time.perf_counter() - t0
             out.options["speakers"] = asdict(self.diarizer.options)
         progress("speech", 1.0)
+
+    def finish(self, path: Path, out: FileAnalysis) -> None:
+        """Re-hear unsure utterances with the words on screen at the time (`rehear`)."""
+        if not (self.screen_hints and out.speech and out.texts):
+            return
+        t0 = time.perf_counter()
+        language = out.language
+        changed = rehear(out.speech, out.texts, lambda: decode(path),
+                         lambda audio, hints: self.transcriber.for_language(language).hear(audio, hints, language))
+        out.timings["speech_screen_hints"] = time.perf_counter() - t0
+        if changed:
+            log.info("%s: %d utterances re-heard with the screen's words", path.name, changed)
 
 
 def build(env: StageEnv) -> SpeechStage | None:
@@ -78,7 +96,7 @@ def build(env: StageEnv) -> SpeechStage | None:
         else:
             diarizer = SpeakerDiarizer(DiarizationOptions(threshold=s.speaker_threshold), th.speech,
                                        env.devices.device)
-    return SpeechStage(transcriber, diarizer)
+    return SpeechStage(transcriber, diarizer, screen_hints=s.speech_screen_hints)
 
 
 SPEC = StageSpec("speech", build, absent={"speech": None, "speakers": None})

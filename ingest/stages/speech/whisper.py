@@ -252,6 +252,20 @@ class WhisperTranscriber:
         return SpeechResult(spans=spans, language=getattr(info, "language", None), options=options,
                             confidence=confidence)
 
+    def hear(self, audio: np.ndarray, hints: str, language: str | None = None) -> list[Word]:
+        """Words of a short stretch of `audio` (at most 30 s: `rehear` packs it) decoded with `hints` as
+        hotwords: greedy, one temperature, no VAD (the stretch is speech already)."""
+        lang = (language if self.multilingual else None) or self.options.language
+        with self._lock:
+            try:
+                segments, _ = self._load().transcribe(
+                    audio, language=lang, beam_size=self.options.beam_size, vad_filter=False,
+                    word_timestamps=True, condition_on_previous_text=False, temperature=[0.0], hotwords=hints)
+                return [Word(w.word.strip(), round(w.start, 3), round(w.end, 3), round(w.probability, 3))
+                        for s in segments for w in (s.words or []) if w.word.strip()]
+            except Exception as exc:
+                raise MediaError(f"audio could not be decoded: {type(exc).__name__}: {exc}") from exc
+
 
 class RoutedTranscriber:
     """The English fast path and the multilingual model behind one `transcribe`.
@@ -277,6 +291,12 @@ class RoutedTranscriber:
         return {"language": self.language,
                 "english": self.english.options.to_dict() if self.english else None,
                 "multilingual": self.multilingual.options.to_dict() if self.multilingual else None}
+
+    def for_language(self, language: str | None) -> WhisperTranscriber:
+        """The model that transcribes speech in `language` (the same routing as `transcribe`)."""
+        if self.multilingual is None or (language == "en" and self.english is not None):
+            return self.english or self.multilingual  # type: ignore[return-value]
+        return self.multilingual
 
     def transcribe(self, path: Path, on_progress: Callable[[float], None] | None = None) -> SpeechResult:
         if self.multilingual is None or self.language == "en":
