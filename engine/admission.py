@@ -39,13 +39,21 @@ def current_stop() -> threading.Event | None:
     return getattr(_current, "stop", None)
 
 
-class Ticket:
-    """An admitted request's place under the bound; `release` is idempotent, so every exit path may call it."""
+DEFAULT_COST = 1024.0  # prompt tokens assumed for model work that does not say (summaries, describe, tags)
+# How fast waiting makes up for cost: a request waiting this many seconds goes before one that is this many
+# tokens cheaper (on one CPU core prompt reading runs at roughly this rate), so nothing waits for ever.
+AGING_TOKENS_PER_SECOND = 400.0
 
-    def __init__(self, gate: ModelAccess) -> None:
+
+class Ticket:
+    """An admitted request's place under the bound; `release` is idempotent, so every exit path may call it.
+    `cost` (estimated prompt tokens) orders the waiters for the model slot (`SlotQueue`)."""
+
+    def __init__(self, gate: ModelAccess, cost: float = DEFAULT_COST) -> None:
         self._gate = gate
         self._held = True
         self.admitted = time.monotonic()  # the request's deadline counts from here
+        self.cost = cost
 
     def release(self) -> None:
         if self._held:
@@ -174,6 +182,51 @@ class _Failure:
         self.exc = exc
 
 
+class SlotQueue:
+    """The model slots, handed to the cheapest waiter first, with aging.
+
+    Why not first come, first served: one CPU model serves everyone in turn, so under load a short question
+    waited behind every long conversation and every full-context request queued before it (33x its time
+    alone in the soak). Served cheapest-first, a request waits only behind those no costlier than it, plus
+    the one running; its priority improves with the time it has waited, so a costly request is delayed, never
+    starved. A waiter cancelled (client gone, deadline) leaves the queue; one cancelled just after being
+    handed a slot passes it on."""
+
+    def __init__(self, slots: int) -> None:
+        self.free = slots
+        self._waiters: list[tuple[float, float, asyncio.Future]] = []  # (cost, since, future)
+
+    @property
+    def waiting(self) -> int:
+        return sum(not f.done() for _, _, f in self._waiters)
+
+    async def acquire(self, cost: float, since: float) -> None:
+        if self.free > 0 and not self.waiting:
+            self.free -= 1
+            return
+        entry = (cost, since, asyncio.get_running_loop().create_future())
+        self._waiters.append(entry)
+        try:
+            await entry[2]
+        except BaseException:
+            if entry in self._waiters:
+                self._waiters.remove(entry)
+            elif entry[2].done() and not entry[2].cancelled():
+                self.release()  # handed the slot as it was cancelled: the next waiter gets it
+            raise
+
+    def release(self) -> None:
+        now = time.monotonic()
+        live = [w for w in self._waiters if not w[2].done()]
+        if not live:
+            self._waiters.clear()
+            self.free += 1
+            return
+        best = min(live, key=lambda w: (w[0] - AGING_TOKENS_PER_SECOND * (now - w[1]), w[1]))
+        self._waiters.remove(best)
+        best[2].set_result(None)
+
+
 class ModelAccess:
     """Admission bound + one model slot + the model's worker threads; `close()` stops live streams."""
 
@@ -185,7 +238,7 @@ class ModelAccess:
         self.timeout = timeout  # a request's deadline from admission (None: none); background work passes None
         self._in_flight = 0
         self._lock = threading.Lock()
-        self._slot: asyncio.Semaphore | None = None
+        self._slot: SlotQueue | None = None
         self._leases: set[Lease] = set()
         self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=slots + 2, thread_name_prefix="model")
 
@@ -207,23 +260,24 @@ class ModelAccess:
         held = time.monotonic() - min(lease.started for lease in list(self._leases))
         return max(0.0, held - self.timeout - 5.0)
 
-    def admit(self) -> Ticket:
+    def admit(self, cost: float = DEFAULT_COST) -> Ticket:
         """A place under the bound, or `Overloaded` at once. Take it before a response starts, so the 503 is
-        a status code and not an in-band stream error."""
+        a status code and not an in-band stream error. `cost`: estimated prompt tokens (the ticket's `cost`
+        may also be set once the prompt is built)."""
         with self._lock:
             if self._in_flight >= self.max_in_flight:
                 raise Overloaded(f"{self._in_flight} chat requests are already running or waiting; retry shortly",
                                  retry_after=self.retry_after)
             self._in_flight += 1
-        return Ticket(self)
+        return Ticket(self, cost)
 
     def _leave(self) -> None:
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
 
-    def _semaphore(self) -> asyncio.Semaphore:
+    def _queue(self) -> SlotQueue:
         if self._slot is None:
-            self._slot = asyncio.Semaphore(self.slots)
+            self._slot = SlotQueue(self.slots)
         return self._slot
 
     @asynccontextmanager
@@ -234,9 +288,9 @@ class ModelAccess:
         ticket = ticket or self.admit()
         limit = self.timeout if deadline else None
         remaining = None if limit is None else max(0.0, limit - (time.monotonic() - ticket.admitted))
-        slot = self._semaphore()
+        slot = self._queue()
         try:
-            await asyncio.wait_for(slot.acquire(), remaining)
+            await asyncio.wait_for(slot.acquire(ticket.cost, ticket.admitted), remaining)
         except TimeoutError:
             ticket.release()
             raise RequestTimeout(f"no model slot came free within the request deadline ({limit or 0:.0f} s); "

@@ -128,6 +128,7 @@ class Prepared:
     messages: list[dict[str, Any]]
     evidence: Evidence
     timings: dict[str, float]
+    prompt_tokens: int = 0  # the fitting's estimate (0: no model call); orders the wait for the model slot
 
     @property
     def segments(self) -> list[ScoredSegment]:
@@ -235,7 +236,7 @@ class ChatService:
                             len(evidence.lines), [], self.generator.count_tokens, self.generator.n_ctx,
                             self._answer_tokens(req))
         return Prepared(req, plan, fitted.messages, evidence.top(fitted.kept_segments),
-                        {"retrieve": t1 - t0, "prompt": time.perf_counter() - t1})
+                        {"retrieve": t1 - t0, "prompt": time.perf_counter() - t1}, fitted.prompt_tokens)
 
     @staticmethod
     def _answer_tokens(req: ChatRequest) -> int:

@@ -218,3 +218,58 @@ def test_unused_ticket_released_by_its_owner():
     ticket.release()
     access.admit().release()
     assert access.in_flight == 0
+
+
+def test_the_cheapest_waiter_gets_the_model_next_and_waiting_ages_a_costly_one():
+    access = ModelAccess(8)
+    gate = threading.Event()
+    order: list[str] = []
+
+    async def main():
+        running = asyncio.create_task(access.call(gate.wait, 5))
+        await asyncio.sleep(0.05)
+        tasks = []
+        for name, cost in (("long history", 4000), ("question", 600), ("other question", 700)):
+            tasks.append(asyncio.create_task(access.call(order.append, name, ticket=access.admit(cost))))
+            await asyncio.sleep(0.02)
+        gate.set()
+        await asyncio.gather(running, *tasks)
+        assert order == ["question", "other question", "long history"]
+
+        # A costly request that has waited long enough goes before a cheap one that just arrived.
+        gate.clear()
+        order.clear()
+        running = asyncio.create_task(access.call(gate.wait, 5))
+        await asyncio.sleep(0.05)
+        old = access.admit(1000)
+        old.admitted -= 10.0  # as if it had waited 10 s: 4000 tokens of aging
+        tasks = [asyncio.create_task(access.call(order.append, "waited", ticket=old))]
+        await asyncio.sleep(0.02)
+        tasks.append(asyncio.create_task(access.call(order.append, "fresh", ticket=access.admit(100))))
+        await asyncio.sleep(0.02)
+        gate.set()
+        await asyncio.gather(running, *tasks)
+        assert order == ["waited", "fresh"]
+        await _idle(access)
+
+    _run(main())
+
+
+def test_a_waiter_cancelled_as_it_is_handed_the_slot_passes_it_on():
+    from engine.admission import SlotQueue
+
+    async def main():
+        q = SlotQueue(1)
+        await q.acquire(0, 0)
+        a = asyncio.create_task(q.acquire(10, 1))
+        b = asyncio.create_task(q.acquire(20, 2))
+        await asyncio.sleep(0.01)
+        q.release()  # handed to a ...
+        a.cancel()  # ... which is cancelled before it runs
+        with pytest.raises(asyncio.CancelledError):
+            await a
+        await asyncio.wait_for(b, 1)  # b got the slot a passed on
+        q.release()
+        assert q.free == 1 and q.waiting == 0
+
+    _run(main())
