@@ -40,6 +40,9 @@ from api.services import Services, build_services
 from clipcite.settings import Settings, load_settings
 from ingest.jobs import owner_is_dead
 from ingest.readiness import run_checks
+from models.memory import cap_arenas, trim
+
+HEAP_TRIM_SECONDS = 60.0
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent / "web"
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        cap_arenas()  # before the thread pools allocate (models.memory)
         svc = services or build_services(settings)
         app.state.services = svc
         if failed := svc.catalog.stored.fail_unfinished("the server restarted before it finished", owner_is_dead):
@@ -63,6 +67,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         starter = threading.Thread(target=_check_then_start, args=(svc, settings, closing, on_fatal),
                                    name="startup-checks", daemon=True)
         starter.start()
+        threading.Thread(target=_trim_heap, args=(closing,), name="heap-trim", daemon=True).start()
         log.info("clipcite listening: data in %s, device %s", settings.resolved_data_dir, svc.devices.device)
         try:
             yield
@@ -131,6 +136,12 @@ def _docs(app: FastAPI, dependencies: list) -> None:
     @app.get("/redoc", include_in_schema=False, dependencies=dependencies)
     def redoc() -> HTMLResponse:
         return get_redoc_html(openapi_url="/openapi.json", title="Clipcite API")
+
+
+def _trim_heap(closing: threading.Event) -> None:
+    """Free heap back to the system once a minute (request bodies, tokenizer and embedding buffers)."""
+    while not closing.wait(HEAP_TRIM_SECONDS):
+        trim()
 
 
 def _check_then_start(svc: Services, settings: Settings, closing: threading.Event,

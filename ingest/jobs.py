@@ -35,6 +35,7 @@ from ingest.pipeline import Analyzer, Progress
 from ingest.readiness import Check, Readiness, run_checks
 from ingest.segment import SegmentationConfig
 from ingest.sinks import SegmentSink
+from models.memory import trim
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +284,7 @@ class IngestWorker:
         finally:
             self._running.pop(job.id, None)
             self._progress.pop(key, None)
+            trim()  # a job's decoded frames and audio are freed: give the pages back
         # Only the lease holder ends the job: one taken over meanwhile completes once, by its new worker.
         if not cat.jobs.finish(job.id, JobState.COMPLETED, owner=job.owner):
             return

@@ -13,8 +13,8 @@ from clipcite.domain import VideoInfo
 from ingest.analysis import FileAnalysis
 from ingest.readiness import Check
 from ingest.stages.base import Reads, StageEnv, StageProgress, StageSpec
-from ingest.stages.speech.speakers import DiarizationOptions, SpeakerDiarizer
 from ingest.stages.speech.rehear import REHEAR_VERSION, rehear
+from ingest.stages.speech.speakers import DiarizationOptions, SpeakerDiarizer
 from ingest.stages.speech.whisper import RoutedTranscriber, WhisperTranscriber, decode
 
 log = logging.getLogger(__name__)

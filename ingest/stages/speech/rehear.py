@@ -69,7 +69,7 @@ def resembles_screen(span: SpeechSpan, lines: Sequence[str]) -> bool:
     said = {_norm(w.text) for w in span.words}
     screen = {w for w in _screen_words(lines) - said if len(w) >= 3 or any(ch.isdigit() for ch in w)}
     low = [_norm(w.text) for w in span.words if w.probability < UNSURE]
-    runs = [r for r in low + [a + b for a, b in zip(low, low[1:])] if len(r) >= 2]
+    runs = [r for r in low + [a + b for a, b in zip(low, low[1:], strict=False)] if len(r) >= 2]
     return any(difflib.SequenceMatcher(None, r, s).ratio() >= RESEMBLES for r in runs for s in screen)
 
 
@@ -131,7 +131,8 @@ def rehear(speech: list[SpeechSpan], texts: Sequence[FrameText], load: Callable[
     total = len(audio) / SAMPLE_RATE
     changed = 0
     for group in _windows(found, total):
-        pieces, offsets = [], []
+        pieces: list[np.ndarray] = []
+        offsets: list[tuple[float, float, float]] = []
         at = 0.0
         silence = np.zeros(int(GAP * SAMPLE_RATE), dtype=np.float32)
         for c in group:
@@ -145,7 +146,7 @@ def rehear(speech: list[SpeechSpan], texts: Sequence[FrameText], load: Callable[
             at += len(clip) / SAMPLE_RATE
         hints = " ".join(dict.fromkeys(line for c in group for line in c.lines))
         heard = decode(np.concatenate(pieces), hints)
-        for c, (lo, hi, start) in zip(group, offsets):
+        for c, (lo, hi, start) in zip(group, offsets, strict=True):
             mine = [replace(w, start=round(w.start - lo + start, 3), end=round(w.end - lo + start, 3))
                     for w in heard if lo <= (w.start + w.end) / 2 < hi]
             new = merge(c.span, mine, c.lines)
