@@ -82,3 +82,11 @@ def test_nothing_is_read_or_decoded_when_nothing_is_unsure():
 
     speech = [utterance("welcome everyone")]
     assert rehear(speech, [FrameText(0.0, 9.0, SLIDE)], fail, fail) == 0
+
+
+def test_text_is_rebuilt_with_spaces_only_where_the_script_has_them():
+    from ingest.stages.speech.rehear import joined
+
+    assert joined(heard("welcome Orlaith Brennagh")) == "welcome Orlaith Brennagh"
+    assert joined(heard("欢迎 林 小 姐 。")) == "欢迎林小姐。"
+    assert joined(heard("会议 在 Glenmorrow 举行")) == "会议在 Glenmorrow 举行"

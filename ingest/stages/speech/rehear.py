@@ -103,7 +103,24 @@ def merge(span: SpeechSpan, heard: Sequence[Word], lines: Sequence[str]) -> Spee
             words += old[i1:i2]
     if not changed:
         return span
-    return replace(span, text=" ".join(w.text for w in words), words=tuple(words))
+    return replace(span, text=joined(words), words=tuple(words))
+
+
+# Scripts written without spaces between words (Han, kana, Thai, Lao, Khmer, Myanmar).
+_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"  # Thai, Lao, Myanmar, Khmer
+                       "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"  # CJK marks, kana, Han
+                       "\uf900-\ufaff\uff00-\uffef]")  # compatibility Han, full-width forms
+
+
+def joined(words: Sequence[Word]) -> str:
+    """The utterance's text from its words: a space between two words unless both sides of the gap are in
+    a script written without spaces."""
+    out = ""
+    for w in words:
+        if out and not (_UNSPACED.match(out[-1]) and _UNSPACED.match(w.text[:1])):
+            out += " "
+        out += w.text
+    return out
 
 
 def _windows(found: Sequence[Candidate], total: float) -> list[list[Candidate]]:
