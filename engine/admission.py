@@ -40,9 +40,11 @@ def current_stop() -> threading.Event | None:
 
 
 DEFAULT_COST = 1024.0  # prompt tokens assumed for model work that does not say (summaries, describe, tags)
-# How fast waiting makes up for cost: a request waiting this many seconds goes before one that is this many
-# tokens cheaper (on one CPU core prompt reading runs at roughly this rate), so nothing waits for ever.
-AGING_TOKENS_PER_SECOND = 400.0
+# How fast waiting makes up for cost: each second waited counts as this many tokens cheaper, so nothing
+# waits for ever (a 2000-token prompt goes before a 700-token one that came 26 s later). Faster aging
+# undoes the order exactly when it matters: with eight requests queued, waits of 20 s made it first come,
+# first served (soak: 400 tokens a second left a short question 22.7 s behind the long conversations).
+AGING_TOKENS_PER_SECOND = 50.0
 
 
 class Ticket:
@@ -54,6 +56,7 @@ class Ticket:
         self._held = True
         self.admitted = time.monotonic()  # the request's deadline counts from here
         self.cost = cost
+        self.granted: float | None = None  # when it was handed the model slot
 
     def release(self) -> None:
         if self._held:
@@ -298,6 +301,7 @@ class ModelAccess:
         except BaseException:
             ticket.release()
             raise
+        ticket.granted = time.monotonic()
         loop = asyncio.get_running_loop()
         lease = Lease(self, ticket, loop)
         if limit is not None:

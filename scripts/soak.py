@@ -100,6 +100,7 @@ def main() -> int:
     lat: dict[str, list[float]] = {"upload": [], "chat": [], "dropped_stream": [], "oversized": [],
                                    "long_history": [], "chat_normal_load": []}
     errors: list[str] = []
+    parts: dict[str, list[dict[str, float]]] = {}  # Server-Timing of each normal chat, per phase
     served = {"n": 0}
     lock = threading.Lock()
     deadline = time.time() + args.baseline_seconds + args.seconds
@@ -136,6 +137,8 @@ def main() -> int:
                         time.sleep(float(r.headers.get("Retry-After", "1")))
                         continue
                     record(kind, t0, r)
+                    with lock:
+                        parts.setdefault(kind, []).append(server_timing(r))
                 except Exception as exc:  # noqa: BLE001
                     record(kind, t0, None, f"chat: {exc}")
 
@@ -238,6 +241,9 @@ def main() -> int:
         "chat_over_3x_normal_load": sum(t > 3 * usual_loaded for t in lat["chat"]),
         "chat": {"n": len(lat["chat"]), "p50_s": pct(lat["chat"], 0.5), "p99_s": pct(lat["chat"], 0.99),
                  "mean_s": round(statistics.mean(lat["chat"]), 3) if lat["chat"] else None},
+        "chat_server_timing_p50_s": {kind: {name: pct([t.get(name, 0.0) for t in rows], 0.5)
+                                            for name in dict.fromkeys(n for t in rows for n in t)}
+                                     for kind, rows in parts.items()},
         "ingest_failed": sum(v["status"] == "failed" for v in client.get(f"/collections/{coll}/videos").json()["data"]),
     }
     if proc:
@@ -251,6 +257,16 @@ def main() -> int:
     sys.stdout.write(json.dumps(report, indent=2) + "\n")
     grew = report.get("rss_growth_after_warmup_pct", 0) >= 10
     return 1 if errors or wedged or grew or report["chat_over_3x_normal_load"] else 0
+
+
+def server_timing(resp: httpx.Response) -> dict[str, float]:
+    """Where the server says a reply's time went (`Server-Timing`: wait for the model, retrieve, ...), s."""
+    out: dict[str, float] = {}
+    for part in resp.headers.get("server-timing", "").split(","):
+        name, _, dur = part.strip().partition(";dur=")
+        if name and dur:
+            out[name] = float(dur) / 1000
+    return out
 
 
 def wedged_slots(client: httpx.Client, url: str, settle_s: float = 30.0) -> int:

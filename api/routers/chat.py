@@ -129,8 +129,10 @@ async def create_chat_completion(svc: ServicesDep, body: ChatCompletionRequest, 
         return TicketedStream(ticket, _sse(svc, prepared, body, cid, created_ms, request, ticket),
                               media_type="text/event-stream",
                               headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    asked = time.monotonic()
     ans = await svc.model.call(svc.chat.answer, req, prepared, ticket=ticket)
-    response.headers["Server-Timing"] = server_timing(ans.timings)
+    waited = {"wait": (ticket.granted or asked) - asked}  # for the model slot, behind other requests
+    response.headers["Server-Timing"] = server_timing({**waited, **ans.timings})
     out = completion(cid, created_ms, body.model, ans, _payload_echo(body))
     svc.catalog.stored.put_completion(cid, created_ms, wire_json(out))
     return out

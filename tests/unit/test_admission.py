@@ -242,7 +242,7 @@ def test_the_cheapest_waiter_gets_the_model_next_and_waiting_ages_a_costly_one()
         running = asyncio.create_task(access.call(gate.wait, 5))
         await asyncio.sleep(0.05)
         old = access.admit(1000)
-        old.admitted -= 10.0  # as if it had waited 10 s: 4000 tokens of aging
+        old.admitted -= 30.0  # as if it had waited 30 s: 1500 tokens of aging
         tasks = [asyncio.create_task(access.call(order.append, "waited", ticket=old))]
         await asyncio.sleep(0.02)
         tasks.append(asyncio.create_task(access.call(order.append, "fresh", ticket=access.admit(100))))
