@@ -47,6 +47,10 @@ class Candidate:
     span: SpeechSpan
     lines: tuple[str, ...]  # screen lines visible during the utterance
 
+    def clip(self, total: float) -> tuple[float, float]:
+        """The stretch of audio decoded for it: the utterance and `PAD` either side, within the file."""
+        return max(self.span.start - PAD, 0.0), min(self.span.end + PAD, total)
+
 
 def _norm(word: str) -> str:
     return re.sub(r"[^\w]", "", word.casefold())
@@ -127,7 +131,8 @@ def _windows(found: Sequence[Candidate], total: float) -> list[list[Candidate]]:
     groups: list[list[Candidate]] = []
     length = 0.0
     for c in found:
-        clip = min(c.span.end + PAD, total) - max(c.span.start - PAD, 0.0)
+        start, end = c.clip(total)
+        clip = end - start
         if groups and length + GAP + clip <= WINDOW:
             groups[-1].append(c)
             length += GAP + clip
@@ -147,14 +152,14 @@ def rehear(speech: list[SpeechSpan], texts: Sequence[FrameText], load: Callable[
     audio = load()
     total = len(audio) / SAMPLE_RATE
     changed = 0
+    silence = np.zeros(int(GAP * SAMPLE_RATE), dtype=np.float32)
     for group in _windows(found, total):
         pieces: list[np.ndarray] = []
         offsets: list[tuple[float, float, float]] = []
         at = 0.0
-        silence = np.zeros(int(GAP * SAMPLE_RATE), dtype=np.float32)
         for c in group:
-            start = max(c.span.start - PAD, 0.0)
-            clip = audio[int(start * SAMPLE_RATE):int(min(c.span.end + PAD, total) * SAMPLE_RATE)]
+            start, end = c.clip(total)
+            clip = audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
             if pieces:
                 pieces.append(silence)
                 at += GAP

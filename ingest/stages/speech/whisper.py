@@ -241,11 +241,8 @@ class WhisperTranscriber:
                     if not s.text.strip():
                         continue
                     probs += [w.probability for w in (s.words or [])]
-                    spans.append(SpeechSpan(
-                        text=s.text.strip(), start=round(s.start, 3), end=round(s.end, 3),
-                        words=tuple(Word(w.word.strip(), round(w.start, 3), round(w.end, 3), round(w.probability, 3))
-                                    for w in (s.words or [])),
-                    ))
+                    spans.append(SpeechSpan(text=s.text.strip(), start=round(s.start, 3), end=round(s.end, 3),
+                                            words=tuple(_word(w) for w in (s.words or []))))
             except Exception as exc:  # corrupt audio streams surface here as decoder errors
                 raise MediaError(f"audio could not be decoded: {type(exc).__name__}: {exc}") from exc
         confidence = Confidence(len(probs), float(np.mean(probs)) if probs else 0.0, logprob, compression, complete)
@@ -261,10 +258,14 @@ class WhisperTranscriber:
                 segments, _ = self._load().transcribe(
                     audio, language=lang, beam_size=self.options.beam_size, vad_filter=False,
                     word_timestamps=True, condition_on_previous_text=False, temperature=[0.0], hotwords=hints)
-                return [Word(w.word.strip(), round(w.start, 3), round(w.end, 3), round(w.probability, 3))
-                        for s in segments for w in (s.words or []) if w.word.strip()]
+                return [_word(w) for s in segments for w in (s.words or []) if w.word.strip()]
             except Exception as exc:
                 raise MediaError(f"audio could not be decoded: {type(exc).__name__}: {exc}") from exc
+
+
+def _word(w) -> Word:
+    """A faster-whisper word as stored: text stripped, times and probability to three decimals."""
+    return Word(w.word.strip(), round(w.start, 3), round(w.end, 3), round(w.probability, 3))
 
 
 class RoutedTranscriber:
