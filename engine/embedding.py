@@ -23,6 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
+from engine.catalog.db import wal
 from models.loading import Lazy
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class VectorCache:
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            wal(self._db)
             self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vec BLOB NOT NULL)")
 
     @staticmethod

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -131,6 +133,24 @@ def database_url(target: str | Path) -> str:
     return s
 
 
+WAL_WAIT_SECONDS = 30.0  # as long as the connection's busy timeout
+
+
+def wal(conn: sqlite3.Connection, wait: float = WAL_WAIT_SECONDS) -> None:
+    """Put a SQLite database in WAL mode, waiting while another connection holds the lock. Switching the
+    journal mode can answer "database is locked" at once, without the busy handler, while another process
+    is creating or converting the same new file (replicas and workers started together): it is retried."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
@@ -141,7 +161,7 @@ def _make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
-            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+            wal(dbapi_conn)
             dbapi_conn.execute("PRAGMA synchronous=NORMAL")
 
         @event.listens_for(engine, "begin")

@@ -162,3 +162,26 @@ def test_processes_opening_one_new_database_at_once_all_start(target):
     assert all(c.jobs.depth() == 0 for c in cats)
     for c in cats:
         c.close()
+
+
+def test_wal_switch_waits_out_a_lock_and_gives_up_on_other_errors():
+    import sqlite3
+
+    from engine.catalog.db import wal
+
+    class Conn:
+        def __init__(self, failures: list[str]) -> None:
+            self.failures, self.calls = failures, 0
+
+        def execute(self, sql: str) -> None:
+            self.calls += 1
+            if self.failures:
+                raise sqlite3.OperationalError(self.failures.pop(0))
+
+    busy = Conn(["database is locked", "database is locked"])
+    wal(busy)
+    assert busy.calls == 3
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        wal(Conn(["disk I/O error"]))
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        wal(Conn(["database is locked"] * 1000), wait=0.1)
