@@ -127,5 +127,10 @@ def render(svc: Any, requests: RequestMetrics) -> str:
     gauge("clipcite_chat_in_flight", "Chat requests admitted and not finished.", [("", float(svc.model.in_flight))])
     gauge("clipcite_model_slots_busy", "Model slots held (a lease whose thread has not finished counts).",
           [("", float(svc.model.busy))])
+    prompts = getattr(svc.generator, "prompts", None)
+    if prompts is not None:
+        gauge("clipcite_prompt_states", "Saved prompt states and their bytes (engine.prompt_cache).",
+              [('what="states"', float(len(prompts))), ('what="bytes"', float(prompts.nbytes)),
+               ('what="hits"', float(prompts.hits)), ('what="tokens_not_reread"', float(prompts.tokens_saved))])
     lines.extend(requests.lines())
     return "\n".join(lines) + "\n"

@@ -46,7 +46,8 @@ class Services(IngestRuntime):
 def chat_generator(settings: Settings, registry: ModelRegistry, devices: DevicePlan) -> LlamaGenerator:
     return LlamaGenerator(registry.resolve(settings.chat_model, "chat"), settings.chat_model, n_ctx=settings.n_ctx,
                           threads=devices.stage_threads.chat, threads_batch=devices.stage_threads.chat_batch,
-                          n_gpu_layers=devices.llama_gpu_layers(settings.n_gpu_layers))
+                          n_gpu_layers=devices.llama_gpu_layers(settings.n_gpu_layers),
+                          prompt_cache_bytes=settings.prompt_cache_mb << 20)
 
 
 def chat_check(generator: LlamaGenerator) -> Check:

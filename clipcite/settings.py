@@ -69,6 +69,10 @@ class Settings(BaseSettings):
         description="Other model ids the API answers to with the chat model (the names Cloudglue, BibiGPT and "
         "VideoDB clients send); `name/*` accepts any id under that prefix. Listed in /v1/models.")
     n_ctx: int = Field(4096, ge=512, le=131072, description="LLM context window in tokens.")
+    prompt_cache_mb: int = Field(128, ge=0, le=1 << 20, description="Memory for the model states of recent "
+                                 "prompts (0: none), so a prompt that starts like a recent one (a retry, a "
+                                 "conversation's next turn, another question on the same evidence) reads only "
+                                 "what differs, also when other requests ran in between.")
     n_gpu_layers: int | None = Field(None, description="Layers offloaded to the GPU; None = all on cuda.")
     max_answer_tokens: int = Field(256, ge=1, le=8192, description="Default cap on generated tokens.")
     max_structured_tokens: int = Field(1024, ge=16, le=8192, description="Default cap on generated tokens when a "

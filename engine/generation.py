@@ -2,7 +2,9 @@
 
 One model handle per process behind a lock: llama.cpp contexts are not re-entrant, and on a 2-core CPU
 one request at a time is also the fastest schedule. llama-cpp-python keeps the previous prompt's tokens
-and only evaluates the part after the longest common prefix, so the fixed system prompt is read once.
+and only evaluates the part after the longest common prefix, so the fixed system prompt is read once; the
+states of recent prompts are kept too (`engine.prompt_cache`), so interleaved requests do not read each
+other's prompts again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, Protocol
 
 from clipcite.errors import ContextLengthExceeded, InvalidRequest, ModelUnavailable, RequestTimeout
 from engine.admission import current_stop
+from engine.prompt_cache import PromptCache
 from engine.schemas import fit_schema
 from models.loading import Lazy
 
@@ -57,18 +60,7 @@ def _grammar(text: str) -> Any:
 
 
 class _Stopped(Exception):
-    """Raised between two tokens when the lease's stop signal is set (deadline, shutdown)."""
-
-
-def _stop_check(stop: threading.Event) -> Any:
-    """A llama.cpp logits processor that ends generation between tokens once `stop` is set: the only hook
-    llama-cpp-python's chat completion calls per token (it has no stopping criteria there)."""
-    def check(input_ids: Any, scores: Any) -> Any:
-        if stop.is_set():
-            raise _Stopped
-        return scores
-
-    return check
+    """Raised between two tokens when the lease's stop signal is set (deadline, shutdown, client gone)."""
 
 
 @contextmanager
@@ -101,7 +93,8 @@ class TextGenerator(Protocol):
 
 class LlamaGenerator:
     def __init__(self, model_path: Path, model_name: str, *, n_ctx: int = 4096, threads: int = 1,
-                 n_gpu_layers: int = 0, seed: int = 0, threads_batch: int | None = None) -> None:
+                 n_gpu_layers: int = 0, seed: int = 0, threads_batch: int | None = None,
+                 prompt_cache_bytes: int = 0) -> None:
         self.model_path = Path(model_path)
         self.model_name = model_name
         self.n_ctx = n_ctx
@@ -109,19 +102,20 @@ class LlamaGenerator:
         self.threads_batch = threads_batch or threads
         self.n_gpu_layers = n_gpu_layers
         self.seed = seed
+        self.prompts = PromptCache(prompt_cache_bytes)  # recent prompts' states (engine.prompt_cache)
         self._llm = Lazy("chat", self._build, "pip install llama-cpp-python")
         self.lock = threading.Lock()  # held for a whole generation, streaming included
         self.load_seconds: float | None = None
 
     def _build(self):
-        from llama_cpp import Llama
+        from engine.llama_states import CachingLlama
 
         if not self.model_path.is_file():
             raise ModelUnavailable(f"chat model file {self.model_path} is missing; see `clipcite models`")
         t0 = time.perf_counter()
         log.info("loading chat model %s (n_ctx=%d, threads=%d, prompt threads=%d, gpu_layers=%d)",
                  self.model_path.name, self.n_ctx, self.threads, self.threads_batch, self.n_gpu_layers)
-        llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
+        llm = CachingLlama(self.prompts, model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
                     n_threads_batch=self.threads_batch, n_gpu_layers=self.n_gpu_layers, seed=self.seed,
                     verbose=False)
         self.load_seconds = time.perf_counter() - t0
@@ -146,10 +140,6 @@ class LlamaGenerator:
                                   frequency_penalty=p.frequency_penalty)
         if p.seed is not None:
             kw["seed"] = p.seed
-        if (stop := current_stop()) is not None:
-            from llama_cpp import LogitsProcessorList
-
-            kw["logits_processor"] = LogitsProcessorList([_stop_check(stop)])
         if p.grammar:
             kw["grammar"] = _grammar(p.grammar)
         if p.response_format:
@@ -160,23 +150,29 @@ class LlamaGenerator:
         return kw
 
     def chat(self, messages: list[dict[str, Any]], params: GenerationParams) -> Generation:
-        llm = self.load()
-        with self.lock, _model_errors(self.n_ctx):
-            t0 = time.perf_counter()
-            out = llm.create_chat_completion(**self._kwargs(messages, params))
-        choice = out["choices"][0]
-        usage = out.get("usage") or {}
-        return Generation(text=choice["message"].get("content") or "", prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                          completion_tokens=int(usage.get("completion_tokens", 0)),
-                          finish_reason=choice.get("finish_reason") or "stop",
-                          timings={"generate": time.perf_counter() - t0})
+        """The whole reply, read token by token like `stream` so that it stops between two tokens too."""
+        t0 = time.perf_counter()
+        parts: list[str] = []
+        finish = "stop"
+        for delta, reason in self.stream(messages, params):
+            parts.append(delta)
+            finish = reason or finish
+        prompt_tokens, completion_tokens = self.load().usage
+        return Generation(text="".join(parts), prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                          finish_reason=finish, timings={"generate": time.perf_counter() - t0})
 
     def stream(self, messages: list[dict[str, Any]],
                params: GenerationParams) -> Generator[tuple[str, str | None], None, None]:
-        """Yields (delta_text, finish_reason); the lock is held until the iterator is exhausted or closed."""
+        """Yields (delta_text, finish_reason); the lock is held until the iterator is exhausted or closed.
+        Generation ends before the next token once the lease's stop signal is set: checked here, between
+        tokens, because an exception raised in a llama.cpp callback (a logits processor) is swallowed by
+        ctypes and generation would run on to its token limit."""
         llm = self.load()
+        stop = current_stop()
         with self.lock, _model_errors(self.n_ctx):
             for chunk in llm.create_chat_completion(stream=True, **self._kwargs(messages, params)):
+                if stop is not None and stop.is_set():
+                    raise _Stopped
                 choice = chunk["choices"][0]
                 delta = (choice.get("delta") or {}).get("content") or ""
                 yield delta, choice.get("finish_reason")
@@ -195,6 +191,7 @@ class LlamaGenerator:
 
     def _close(self) -> None:
         llm = self._llm.clear()
+        self.prompts.clear()
         if llm is not None:
             with contextlib.suppress(Exception):  # best effort at shutdown
                 llm.close()

@@ -1,0 +1,92 @@
+"""A llama-cpp-python model that resumes each prompt from the longest saved prefix (`engine.prompt_cache`
+says why). Imported only where the chat model is built, so the engine imports without llama-cpp-python.
+
+llama-cpp-python's own `set_cache` is not used: its states carry a copy of the n_batch x n_vocab logits table
+(300 MB for Qwen2.5's vocabulary) and are taken only after a whole answer, so a dropped stream leaves
+nothing. Here a state is sequence 0's KV cells alone (llama.cpp's per-sequence state API), taken as soon as
+the prompt has been read.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import mmap
+from collections.abc import Generator, Sequence
+from typing import Any
+
+import llama_cpp
+from llama_cpp import Llama
+
+from engine.prompt_cache import PromptCache, common_prefix
+
+log = logging.getLogger(__name__)
+
+SEQ = 0  # llama-cpp-python decodes everything as sequence 0
+
+
+class CachingLlama(Llama):
+    def __init__(self, prompts: PromptCache, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.prompts = prompts
+        self.usage = (0, 0)  # the last generation's prompt and generated tokens (streams carry no usage)
+
+    def generate(self, tokens: Sequence[int], *args: Any, **kw: Any) -> Generator[int, Any, None]:
+        """`Llama.generate`, first moved to the best saved prefix of `tokens`; the prompt's state is saved once
+        it has been read (at the first sampled token)."""
+        tokens = list(tokens)
+        self._resume(tokens)
+        self.usage = (len(tokens), 0)
+        inner = super().generate(tokens, *args, **kw)
+        try:
+            try:
+                token = next(inner)
+            except StopIteration:
+                return
+            self._save()
+            eos = self.token_eos()
+            while True:
+                if token != eos:
+                    self.usage = (self.usage[0], self.usage[1] + 1)
+                sent = yield token
+                try:
+                    token = inner.send(sent)
+                except StopIteration:
+                    return
+        finally:
+            inner.close()
+
+    def _resume(self, tokens: list[int]) -> None:
+        live = common_prefix(self.input_ids[: self.n_tokens].tolist(), tokens)
+        found = self.prompts.best(tokens, live)
+        if found is None:
+            return
+        saved, shared = found
+        buf = (ctypes.c_uint8 * saved.size).from_buffer(saved.state)
+        try:
+            self._ctx.kv_cache_seq_rm(SEQ, 0, -1)
+            ok = llama_cpp.llama_state_seq_set_data(self._ctx.ctx, buf, saved.size, SEQ) > 0
+        finally:
+            del buf  # the map cannot be closed (evicted) while a ctypes view of it exists
+        if not ok:  # the sequence is empty now: the prompt is read whole
+            log.warning("a saved prompt state could not be restored; reading the prompt whole")
+            self.n_tokens = 0
+            return
+        n = len(saved.tokens)
+        self.input_ids[:n] = saved.tokens
+        self.n_tokens = n
+        self._requires_eval = True  # Llama.generate trims to the shared prefix and reads the rest
+        log.debug("prompt resumed at token %d of %d", shared, len(tokens))
+
+    def _save(self) -> None:
+        ctx = self._ctx.ctx
+        size = int(llama_cpp.llama_state_seq_get_size(ctx, SEQ))
+
+        def write(state: mmap.mmap) -> int:
+            buf = (ctypes.c_uint8 * size).from_buffer(state)
+            try:
+                return int(llama_cpp.llama_state_seq_get_data(ctx, buf, size, SEQ))
+            finally:
+                del buf
+
+        self.prompts.put(self.input_ids[: self.n_tokens].tolist(), size, write)
