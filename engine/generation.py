@@ -86,6 +86,7 @@ class TextGenerator(Protocol):
     n_ctx: int
 
     def count_tokens(self, text: str) -> int: ...
+    def unread(self, messages: list[dict[str, Any]]) -> int | None: ...
     def chat(self, messages: list[dict[str, Any]], params: GenerationParams) -> Generation: ...
     def stream(self, messages: list[dict[str, Any]],
                params: GenerationParams) -> Generator[tuple[str, str | None], None, None]: ...
@@ -133,6 +134,10 @@ class LlamaGenerator:
 
     def count_tokens(self, text: str) -> int:
         return len(self.load().tokenize(text.encode(), add_bos=False, special=True))
+
+    def unread(self, messages: list[dict[str, Any]]) -> int | None:
+        """The prompt tokens `messages` would have the model read now (see `CachingLlama.unread`)."""
+        return self.load().unread(messages)
 
     def _kwargs(self, messages: list[dict[str, Any]], p: GenerationParams) -> dict[str, Any]:
         kw: dict[str, Any] = dict(messages=messages, max_tokens=p.max_tokens, temperature=p.temperature,

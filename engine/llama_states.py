@@ -17,6 +17,7 @@ from typing import Any
 
 import llama_cpp
 from llama_cpp import Llama
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from engine.prompt_cache import PromptCache, common_prefix
 
@@ -30,6 +31,11 @@ class CachingLlama(Llama):
         super().__init__(**kw)
         self.prompts = prompts
         self.usage = (0, 0)  # the last generation's prompt and generated tokens (streams carry no usage)
+        template = self.metadata.get("tokenizer.chat_template")
+        eos, bos = self.token_eos(), self.token_bos()
+        self._formatter = None if self.chat_format != "chat_template.default" or not template else \
+            Jinja2ChatFormatter(template=template, eos_token=self._model.token_get_text(eos) if eos != -1 else "",
+                                bos_token=self._model.token_get_text(bos) if bos != -1 else "")
 
     def generate(self, tokens: Sequence[int], *args: Any, **kw: Any) -> Generator[int, Any, None]:
         """`Llama.generate`, first moved to the best saved prefix of `tokens`; the prompt's state is saved once
@@ -55,6 +61,17 @@ class CachingLlama(Llama):
                     return
         finally:
             inner.close()
+
+    def unread(self, messages: list[dict[str, Any]]) -> int | None:
+        """How many tokens of the prompt for `messages` the model would read, given the saved states; None
+        when the model's chat template is unknown. The live sequence is not counted: by the time a waiting
+        request is served others have replaced it (counting it, a 3,500-token conversation that had just run
+        looked free, was served next, and read its whole prompt again each time)."""
+        if self._formatter is None:
+            return None
+        result = self._formatter(messages=messages)
+        tokens = self.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+        return len(tokens) - self.prompts.longest(tokens)
 
     def _resume(self, tokens: list[int]) -> None:
         live = common_prefix(self.input_ids[: self.n_tokens].tolist(), tokens)

@@ -80,6 +80,11 @@ class PromptCache:
             self.tokens_saved += length - live
             return found, length
 
+    def longest(self, tokens: Sequence[int]) -> int:
+        """The longest prefix of `tokens` a saved state holds (an estimate of the work saved; nothing moves)."""
+        with self._lock:
+            return max((common_prefix(saved.tokens, tokens) for saved in self._saved.values()), default=0)
+
     def put(self, tokens: Sequence[int], size: int, write: Callable[[mmap.mmap], int]) -> bool:
         """Keep the state of `tokens`: `write` fills a map of `size` bytes and returns the bytes written (0 on
         failure). A prompt already saved is only marked recent. A saved prompt that the new one shares all but a

@@ -49,6 +49,9 @@ class FakeGenerator:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
+    def unread(self, messages) -> None:
+        return None  # unknown: the admission cost falls back to the fitted prompt's size
+
     def chat(self, messages, params):
         self.seen.append(messages)
         return Generation(self.reply, sum(self.count_tokens(m["content"]) for m in messages),

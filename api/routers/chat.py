@@ -121,7 +121,7 @@ async def create_chat_completion(svc: ServicesDep, body: ChatCompletionRequest, 
         # Retrieval and prompt fitting need no model slot; done before the first byte, so a prompt that
         # cannot fit is a 400 status, not an error inside a started stream.
         prepared = await run_in_threadpool(svc.chat.prepare, req)
-        ticket.cost = prepared.prompt_tokens  # cheaper requests are handed the model first (SlotQueue)
+        ticket.cost = prepared.cost  # cheaper requests are handed the model first (SlotQueue)
     except BaseException:
         ticket.release()
         raise

@@ -197,7 +197,7 @@ async def create_response(svc: ServicesDep, body: ResponseRequest, request: Requ
     ticket = svc.model.admit()
     try:
         prepared = await run_in_threadpool(svc.chat.prepare, req)
-        ticket.cost = prepared.prompt_tokens  # cheaper requests are handed the model first (SlotQueue)
+        ticket.cost = prepared.cost  # cheaper requests are handed the model first (SlotQueue)
     except BaseException:
         ticket.release()
         raise

@@ -29,7 +29,11 @@ def test_interleaved_prompts_resume_from_their_saved_state_with_the_same_answers
     cached = LlamaGenerator(path, "smollm2", n_ctx=2048, prompt_cache_bytes=64 << 20)
     plain = LlamaGenerator(path, "smollm2", n_ctx=2048)
     try:
-        with_states = [cached.chat(m, params) for m in asked]
+        with_states = [cached.chat(m, params) for m in asked[:2]]
+        # the admission cost of the next prompt: what neither the live sequence nor a saved state holds
+        whole = cached.load().usage[0]
+        assert cached.unread(asked[2]) < 30 < whole
+        with_states += [cached.chat(m, params) for m in asked[2:]]
         assert cached.prompts.hits == 2 and len(cached.prompts) == 2  # one state per context
         assert cached.prompts.tokens_saved > 2 * 300
         streamed = "".join(d for d, _ in cached.stream(asked[0], params))  # a stream resumes too

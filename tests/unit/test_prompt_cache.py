@@ -17,6 +17,7 @@ def test_the_longest_shared_prefix_wins_when_it_beats_the_live_one():
     saved, shared = cache.best([1, 2, 3, 4, 5, 6, 7, 8, 50, 51], live=2)
     assert saved.tokens == (1, 2, 3, 4, 5, 6, 7, 8) and shared == 8
     assert cache.best([1, 2, 3, 4, 5, 6, 7, 8, 50], live=6) is None  # the live prefix is nearly as good
+    assert cache.longest([1, 2, 9, 9, 7]) == 4 and cache.longest([4]) == 0
     assert cache.best([7, 7, 7], live=0) is None
 
 
