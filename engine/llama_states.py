@@ -13,7 +13,7 @@ import ctypes
 import logging
 import mmap
 from collections.abc import Generator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import llama_cpp
 from llama_cpp import Llama
@@ -69,7 +69,7 @@ class CachingLlama(Llama):
         looked free, was served next, and read its whole prompt again each time)."""
         if self._formatter is None:
             return None
-        result = self._formatter(messages=messages)
+        result = self._formatter(messages=cast(Any, messages))  # OpenAI-shaped dicts, typed loosely here
         tokens = self.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
         return len(tokens) - self.prompts.longest(tokens)
 
