@@ -50,9 +50,8 @@ class CachingLlama(Llama):
             except StopIteration:
                 return
             self._save()
-            eos = self.token_eos()
             while True:
-                if token != eos:
+                if not llama_cpp.llama_vocab_is_eog(self._model.vocab, token):  # the end is no token of the reply
                     self.usage = (self.usage[0], self.usage[1] + 1)
                 sent = yield token
                 try:
@@ -69,7 +68,11 @@ class CachingLlama(Llama):
         looked free, was served next, and read its whole prompt again each time)."""
         if self._formatter is None:
             return None
-        result = self._formatter(messages=cast(Any, messages))  # OpenAI-shaped dicts, typed loosely here
+        try:  # a template may refuse the messages (roles must alternate): the generation reports that, as a 400
+            result = self._formatter(messages=cast(Any, messages))  # OpenAI-shaped dicts, typed loosely here
+        except Exception:  # noqa: BLE001 - an estimate only
+            log.debug("chat template refused the messages; cost left to the fitted size", exc_info=True)
+            return None
         tokens = self.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
         return len(tokens) - self.prompts.longest(tokens)
 
@@ -85,8 +88,9 @@ class CachingLlama(Llama):
             ok = llama_cpp.llama_state_seq_set_data(self._ctx.ctx, buf, saved.size, SEQ) > 0
         finally:
             del buf  # the map cannot be closed (evicted) while a ctypes view of it exists
-        if not ok:  # the sequence is empty now: the prompt is read whole
+        if not ok:  # the sequence is empty now: the prompt is read whole, and the state is not offered again
             log.warning("a saved prompt state could not be restored; reading the prompt whole")
+            self.prompts.discard(saved.tokens)
             self.n_tokens = 0
             return
         n = len(saved.tokens)
@@ -106,4 +110,7 @@ class CachingLlama(Llama):
             finally:
                 del buf
 
-        self.prompts.put(self.input_ids[: self.n_tokens].tolist(), size, write)
+        try:  # a cache: the answer goes on without it (no memory left for a map, say)
+            self.prompts.put(self.input_ids[: self.n_tokens].tolist(), size, write)
+        except Exception:  # noqa: BLE001
+            log.warning("could not keep a prompt state", exc_info=True)

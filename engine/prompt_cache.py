@@ -115,6 +115,14 @@ class PromptCache:
                 self._drop(self._saved.popitem(last=False)[1])
         return True
 
+    def discard(self, tokens: Sequence[int]) -> None:
+        """Forget the state of `tokens` (llama.cpp could not restore it)."""
+        with self._lock:
+            saved = self._saved.pop(tuple(tokens), None)
+            if saved is not None:
+                self._drop(saved)
+                self.hits -= 1
+
     def _drop(self, saved: SavedPrompt) -> None:
         saved.state.close()
         self._bytes -= saved.size
