@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from typing import Annotated
 
@@ -44,3 +45,13 @@ def require_api_key(request: Request) -> None:
     presented = presented or ""
     if not any(hmac.compare_digest(presented.encode(), k.encode()) for k in keys):
         raise Unauthorized("missing or invalid API key")
+
+
+def client_identity(request: Request) -> str:
+    """Who is asking, for the order of the model slot (`engine.client_standing`): the API key presented
+    (hashed: the table outlives the request), else the peer's address. SDK clients always present a key, so
+    users of one server without keys are still told apart unless they share one."""
+    key = _presented_key(request) or request.cookies.get(KEY_COOKIE)
+    if key:
+        return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    return "addr:" + (request.client.host if request.client else "")

@@ -127,6 +127,9 @@ def render(svc: Any, requests: RequestMetrics) -> str:
     gauge("clipcite_chat_in_flight", "Chat requests admitted and not finished.", [("", float(svc.model.in_flight))])
     gauge("clipcite_model_slots_busy", "Model slots held (a lease whose thread has not finished counts).",
           [("", float(svc.model.busy))])
+    gauge("clipcite_model_answers", "Requests the model worked for, read to the end or abandoned by their "
+          "reader (engine.client_standing).",
+          [(f'outcome="{k}"', float(v)) for k, v in svc.model.standing.answers.items()])
     prompts = getattr(svc.generator, "prompts", None)
     if prompts is not None:
         gauge("clipcite_prompt_states", "Saved prompt states and their bytes (engine.prompt_cache).",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi.responses import StreamingResponse
@@ -22,3 +25,14 @@ class TicketedStream(StreamingResponse):
             await super().__call__(scope, receive, send)
         finally:
             self.ticket.release()
+
+
+@asynccontextmanager
+async def read_or_abandoned(ticket: Ticket) -> AsyncIterator[None]:
+    """Around a stream's model work: a reader that leaves before the answer ends (the body cancelled or
+    closed) marks the ticket abandoned, before the lease gives the slot back (`engine.client_standing`)."""
+    try:
+        yield
+    except (asyncio.CancelledError, GeneratorExit):
+        ticket.abandon()
+        raise

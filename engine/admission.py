@@ -26,6 +26,7 @@ from contextlib import asynccontextmanager
 from typing import TypeVar
 
 from clipcite.errors import Overloaded, RequestTimeout
+from engine.client_standing import ClientStanding
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -49,18 +50,26 @@ AGING_TOKENS_PER_SECOND = 50.0
 
 class Ticket:
     """An admitted request's place under the bound; `release` is idempotent, so every exit path may call it.
-    `cost` (estimated prompt tokens) orders the waiters for the model slot (`SlotQueue`)."""
+    `cost` (estimated prompt tokens) orders the waiters for the model slot (`SlotQueue`); `client` says whose
+    request it is (`ClientStanding`); `abandon()` marks an answer its reader left before the end."""
 
-    def __init__(self, gate: ModelAccess, cost: float = DEFAULT_COST) -> None:
+    def __init__(self, gate: ModelAccess, cost: float = DEFAULT_COST, client: str = "") -> None:
         self._gate = gate
         self._held = True
         self.admitted = time.monotonic()  # the request's deadline counts from here
         self.cost = cost
+        self.client = client
         self.granted: float | None = None  # when it was handed the model slot
+        self.abandoned = False
+
+    def abandon(self) -> None:
+        self.abandoned = True
 
     def release(self) -> None:
         if self._held:
             self._held = False
+            if self.granted is not None:  # the model worked for it: read or walked away from
+                self._gate.standing.record(self.client, self.abandoned)
             self._gate._leave()
 
 
@@ -192,8 +201,9 @@ class SlotQueue:
     waited behind every long conversation and every full-context request queued before it (33x its time
     alone in the soak). Served cheapest-first, a request waits only behind those no costlier than it, plus
     the one running; its priority improves with the time it has waited, so a costly request is delayed, never
-    starved. A waiter cancelled (client gone, deadline) leaves the queue; one cancelled just after being
-    handed a slot passes it on."""
+    starved. A client that walked away from its recent answers waits as if its request were costlier
+    (`engine.client_standing`, added by `ModelAccess.lease`). A waiter cancelled (client gone, deadline)
+    leaves the queue; one cancelled just after being handed a slot passes it on."""
 
     def __init__(self, slots: int) -> None:
         self.free = slots
@@ -243,6 +253,7 @@ class ModelAccess:
         self._lock = threading.Lock()
         self._slot: SlotQueue | None = None
         self._leases: set[Lease] = set()
+        self.standing = ClientStanding()
         self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=slots + 2, thread_name_prefix="model")
 
     @property
@@ -263,16 +274,16 @@ class ModelAccess:
         held = time.monotonic() - min(lease.started for lease in list(self._leases))
         return max(0.0, held - self.timeout - 5.0)
 
-    def admit(self, cost: float = DEFAULT_COST) -> Ticket:
+    def admit(self, cost: float = DEFAULT_COST, client: str = "") -> Ticket:
         """A place under the bound, or `Overloaded` at once. Take it before a response starts, so the 503 is
         a status code and not an in-band stream error. `cost`: estimated prompt tokens (the ticket's `cost`
-        may also be set once the prompt is built)."""
+        may also be set once the prompt is built); `client`: who asks (`ClientStanding`)."""
         with self._lock:
             if self._in_flight >= self.max_in_flight:
                 raise Overloaded(f"{self._in_flight} chat requests are already running or waiting; retry shortly",
                                  retry_after=self.retry_after)
             self._in_flight += 1
-        return Ticket(self, cost)
+        return Ticket(self, cost, client)
 
     def _leave(self) -> None:
         with self._lock:
@@ -293,7 +304,8 @@ class ModelAccess:
         remaining = None if limit is None else max(0.0, limit - (time.monotonic() - ticket.admitted))
         slot = self._queue()
         try:
-            await asyncio.wait_for(slot.acquire(ticket.cost, ticket.admitted), remaining)
+            cost = ticket.cost + self.standing.penalty(ticket.client)
+            await asyncio.wait_for(slot.acquire(cost, ticket.admitted), remaining)
         except TimeoutError:
             ticket.release()
             raise RequestTimeout(f"no model slot came free within the request deadline ({limit or 0:.0f} s); "

@@ -16,6 +16,10 @@ times as long as one). Then the full mix. Passes when no request got a 5xx (503 
 admission bound working), oversized requests were refused with a 4xx, nothing stayed wedged, every normal
 chat of the mix was answered within 3x the usual time under normal load, and RSS grew less than 10 %; the
 ratio to the time alone is reported too.
+
+Each simulated client has its own API key, as separate users would (the server tells clients apart by key
+to serve those that read their answers before those that hang up: `engine.client_standing`); `--one-key`
+gives them all one key, as when one application proxies every user.
 """
 
 from __future__ import annotations
@@ -65,7 +69,18 @@ def main() -> int:
                    help="the chat clients alone first, for the usual time of a normal chat under normal load")
     p.add_argument("--max-requests", type=int, default=2000)
     p.add_argument("--chat-model", default="smollm2-135m-instruct")
+    p.add_argument("--one-key", action="store_true", help="every client uses one API key (not told apart)")
     args = p.parse_args()
+
+    def auth(who: str) -> dict[str, str]:
+        """The headers of one simulated client (its own key unless --one-key; none against --url)."""
+        if args.url:
+            return {}
+        return {"Authorization": f"Bearer soak-{'shared' if args.one_key else who}"}
+
+    roles = (["admin"] + [f"upload-{i}" for i in range(args.uploads)] + [f"chat-{i}" for i in range(args.chat_clients)]
+             + [f"drop-{i}" for i in range(args.disconnecting_clients)]
+             + [f"big-{i}" for i in range(args.oversized_clients)])
 
     from tests.media import TWO_SCENES, make_video
 
@@ -73,11 +88,13 @@ def main() -> int:
     proc = None
     url = args.url
     if not url:
+        keys = sorted({auth(r)["Authorization"][7:] for r in roles})
         proc, url = start_server(tmp / "data", {"CLIPCITE_CHAT_MODEL": args.chat_model,
-                                                "CLIPCITE_MAX_ANSWER_TOKENS": "32"})
+                                                "CLIPCITE_MAX_ANSWER_TOKENS": "32",
+                                                "CLIPCITE_API_KEYS": json.dumps(keys)})
     video = tmp / "soak.mp4"
     make_video(video, TWO_SCENES)
-    client = httpx.Client(base_url=f"{url}/v1", timeout=300)
+    client = httpx.Client(base_url=f"{url}/v1", timeout=300, headers=auth("admin"))
     coll = client.post("/collections", json={"name": "soak"}).json()["id"]
     ask = {"model": "nimbus-001", "collections": [coll],
            "messages": [{"role": "user", "content": "What is the badge code?"}]}
@@ -115,7 +132,7 @@ def main() -> int:
                 lat[kind].append(time.perf_counter() - t0)
 
     def uploader(i: int) -> None:
-        with httpx.Client(base_url=f"{url}/v1", timeout=300) as c:
+        with httpx.Client(base_url=f"{url}/v1", timeout=300, headers=auth(f"upload-{i}")) as c:
             t0 = time.perf_counter()
             try:
                 with open(video, "rb") as fh:
@@ -127,7 +144,7 @@ def main() -> int:
                 record("upload", t0, None, f"upload: {exc}")
 
     def chatter(i: int, until: float | None = None, kind: str = "chat") -> None:
-        with httpx.Client(base_url=f"{url}/v1", timeout=300) as c:
+        with httpx.Client(base_url=f"{url}/v1", timeout=300, headers=auth(f"chat-{i}")) as c:
             while time.time() < (until or deadline) and served["n"] < args.max_requests:
                 t0 = time.perf_counter()
                 try:
@@ -151,7 +168,7 @@ def main() -> int:
             t0 = time.perf_counter()
             hang_up_after = rng.randint(0, 6)  # 0: before reading any chunk
             try:
-                with httpx.Client(base_url=f"{url}/v1", timeout=300) as c, \
+                with httpx.Client(base_url=f"{url}/v1", timeout=300, headers=auth(f"drop-{i}")) as c, \
                         c.stream("POST", "/chat/completions", json=body) as r:
                     if r.status_code == 503:
                         time.sleep(float(r.headers.get("Retry-After", "1")))
@@ -173,7 +190,7 @@ def main() -> int:
             ({"messages": [{"role": "user", "content": big}]}, False),  # far over the context: 400
             ({"messages": [*history, {"role": "user", "content": "What is the badge code?"}]}, True),
         ]
-        with httpx.Client(base_url=f"{url}/v1", timeout=300) as c:
+        with httpx.Client(base_url=f"{url}/v1", timeout=300, headers=auth(f"big-{i}")) as c:
             n = i
             while time.time() < deadline and served["n"] < args.max_requests:
                 body, may_answer = cases[n % len(cases)]
@@ -245,6 +262,7 @@ def main() -> int:
         "chat_server_timing_p50_s": {kind: {name: pct([t.get(name, 0.0) for t in rows], 0.5)
                                             for name in dict.fromkeys(n for t in rows for n in t)}
                                      for kind, rows in parts.items()},
+        "model_answers": model_answers(client, url),
         "ingest_failed": sum(v["status"] == "failed" for v in client.get(f"/collections/{coll}/videos").json()["data"]),
     }
     if proc:
@@ -275,6 +293,15 @@ def prompt_state_bytes(client: httpx.Client, url: str) -> float:
     return 0.0
 
 
+def model_answers(client: httpx.Client, url: str) -> dict[str, float]:
+    """Requests the model worked for, by outcome (read / abandoned), as the server counted them."""
+    out = {}
+    for line in client.get(f"{url}/metrics").text.splitlines():
+        if line.startswith("clipcite_model_answers{"):
+            out[line.split('"')[1]] = float(line.rsplit(" ", 1)[1])
+    return out
+
+
 def server_timing(resp: httpx.Response) -> dict[str, float]:
     """Where the server says a reply's time went (`Server-Timing`: wait for the model, retrieve, ...), s."""
     out: dict[str, float] = {}
@@ -290,7 +317,7 @@ def wedged_slots(client: httpx.Client, url: str, settle_s: float = 30.0) -> int:
     settle: a stream's thread stops before its next token)."""
     deadline = time.time() + settle_s
     while True:
-        text = httpx.get(f"{url}/metrics", timeout=30).text
+        text = client.get(f"{url}/metrics", timeout=30).text
         vals = {ln.split()[0]: float(ln.split()[1]) for ln in text.splitlines()
                 if ln.startswith(("clipcite_model_slots_busy ", "clipcite_chat_in_flight "))}
         held = int(vals.get("clipcite_model_slots_busy", 0) + vals.get("clipcite_chat_in_flight", 0))

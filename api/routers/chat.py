@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api import model_names
-from api.deps import MAX_OFFSET, ServicesDep
+from api.deps import MAX_OFFSET, ServicesDep, client_identity
 from api.errors import error_body
 from api.image_queries import QueryImage, last_vector, read_all
 from api.paging import window
@@ -26,7 +26,7 @@ from api.protocol import ChatCompletionRequest, ChatMessageIn, no_logprobs
 from api.responses import CHAT_RESPONSES, ChatCompletion, ChatCompletionList, Deleted, Delta, errors
 from api.serialize import chunk, completion, page, tool_call, usage_chunk, wire_json
 from api.services import Services
-from api.streams import TicketedStream
+from api.streams import TicketedStream, read_or_abandoned
 from api.tool_choice import tool_use
 from api.video_links import linked_video
 from clipcite.errors import ClipciteError, InvalidRequest
@@ -116,7 +116,7 @@ async def create_chat_completion(svc: ServicesDep, body: ChatCompletionRequest, 
     req = await run_in_threadpool(to_engine_request, svc, body, linked)
     cid = f"chatcmpl-{uuid.uuid4().hex}"
     created_ms = int(time.time() * 1000)
-    ticket = svc.model.admit()  # 503 + Retry-After past the bound, before any byte is sent
+    ticket = svc.model.admit(client=client_identity(request))  # 503 + Retry-After past the bound, at once
     try:
         # Retrieval and prompt fitting need no model slot; done before the first byte, so a prompt that
         # cannot fit is a 400 status, not an error inside a started stream.
@@ -148,7 +148,7 @@ async def _sse(svc: Services, prepared: Prepared, body: ChatCompletionRequest, c
     model, req = body.model, prepared.request
     try:
         yield _sse_data(wire_json(chunk(cid, created_ms, model, Delta(role="assistant", content=""))))
-        async with svc.model.lease(ticket) as lease:
+        async with svc.model.lease(ticket) as lease, read_or_abandoned(ticket):
             async for item in lease.iterate(lambda: svc.chat.stream(req, prepared)):
                 if isinstance(item, ChatAnswer):
                     if item.tool_calls:
@@ -163,6 +163,7 @@ async def _sse(svc: Services, prepared: Prepared, body: ChatCompletionRequest, c
                 yield _sse_data(wire_json(chunk(cid, created_ms, model, Delta(content=item))))
                 if await request.is_disconnected():
                     log.info("client went away; stopping generation of %s", cid)
+                    ticket.abandon()
                     break
     except ClipciteError as exc:
         yield _sse_data(error_body(exc.message, exc.error_type, exc.param, exc.code or exc.status_code))

@@ -23,7 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api import model_names
 from api.background import Background
-from api.deps import MAX_OFFSET, ServicesDep
+from api.deps import MAX_OFFSET, ServicesDep, client_identity
 from api.image_queries import QueryImage, last_vector, read_all
 from api.paging import window
 from api.protocol import ResponseInputItem, ResponseRequest, day_ms, no_logprobs
@@ -40,7 +40,7 @@ from api.responses import (
 )
 from api.serialize import response_object, wire_json
 from api.services import Services
-from api.streams import TicketedStream
+from api.streams import TicketedStream, read_or_abandoned
 from api.tool_choice import tool_use
 from clipcite.errors import ClipciteError, InvalidRequest, NotFound
 from clipcite.media import file_id_of
@@ -194,7 +194,7 @@ async def create_response(svc: ServicesDep, body: ResponseRequest, request: Requ
     req, cont = await to_engine_request(svc, body)
     job = _Job(f"resp_{uuid.uuid4().hex}", int(time.time() * 1000), body, cont)
     media = body.media_descriptions()
-    ticket = svc.model.admit()
+    ticket = svc.model.admit(client=client_identity(request))
     try:
         prepared = await run_in_threadpool(svc.chat.prepare, req)
         ticket.cost = prepared.cost  # cheaper requests are handed the model first (SlotQueue)
@@ -258,7 +258,7 @@ async def _sse(svc: Services, job: _Job, prepared: Prepared, request: Request, t
     failed: ResponseObject | None = None
     parts: list[str] = []
     try:
-        async with svc.model.lease(ticket) as lease:
+        async with svc.model.lease(ticket) as lease, read_or_abandoned(ticket):
             async for item in lease.iterate(lambda: svc.chat.stream(prepared.request, prepared)):
                 if isinstance(item, ChatAnswer):
                     final = _with_message_id(job.obj("completed", item, media=media,
@@ -278,6 +278,7 @@ async def _sse(svc: Services, job: _Job, prepared: Prepared, request: Request, t
                          logprobs=[])
                 if await request.is_disconnected():
                     log.info("client went away; stopping response %s", job.id)
+                    ticket.abandon()
                     return
     except ClipciteError as exc:
         failed = job.obj("failed", error=exc)

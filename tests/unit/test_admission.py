@@ -273,3 +273,48 @@ def test_a_waiter_cancelled_as_it_is_handed_the_slot_passes_it_on():
         assert q.free == 1 and q.waiting == 0
 
     _run(main())
+
+
+def test_a_client_that_abandoned_its_answers_waits_behind_readers_and_earns_its_place_back():
+    from engine.client_standing import ABANDONED_COST, ClientStanding
+
+    standing = ClientStanding(max_clients=2)
+    for _ in range(8):
+        standing.record("key:quitter", abandoned=True)
+    standing.record("key:reader", abandoned=False)
+    assert standing.penalty("key:reader") == 0.0
+    assert 0.9 * ABANDONED_COST < standing.penalty("key:quitter") <= ABANDONED_COST
+    for _ in range(8):  # reading answers again brings the client back
+        standing.record("key:quitter", abandoned=False)
+    assert standing.penalty("key:quitter") < 0.1 * ABANDONED_COST
+    standing.record("key:third", abandoned=True)  # bounded: the least recently seen client is forgotten
+    assert standing.share("key:reader") == 0.0 and standing.share("key:third") > 0
+    standing.record("", abandoned=True)  # background work: counted, never ranked
+    assert standing.answers == {"read": 9, "abandoned": 10} and standing.penalty("") == 0.0
+
+    access = ModelAccess(8)
+    gate = threading.Event()
+    order: list[str] = []
+
+    async def main():
+        # The quitter's answer reaches the model and its reader walks away from it.
+        quit_ticket = access.admit(600, client="key:quitter")
+        async with access.lease(quit_ticket):
+            quit_ticket.abandon()
+        unserved = access.admit(600, client="key:never-served")
+        unserved.release()  # refused before the model worked for it: no standing either way
+        assert access.standing.answers == {"read": 0, "abandoned": 1}
+        assert access.standing.share("key:never-served") == 0.0
+        running = asyncio.create_task(access.call(gate.wait, 5))
+        await asyncio.sleep(0.05)
+        quitter, reader = access.admit(600, client="key:quitter"), access.admit(700, client="key:reader")
+        tasks = [asyncio.create_task(access.call(order.append, "quitter", ticket=quitter))]
+        await asyncio.sleep(0.02)
+        tasks.append(asyncio.create_task(access.call(order.append, "reader", ticket=reader)))
+        await asyncio.sleep(0.02)
+        gate.set()
+        await asyncio.gather(running, *tasks)
+        assert order == ["reader", "quitter"]  # the cheaper, earlier request of the quitter waited
+        await _idle(access)
+
+    _run(main())

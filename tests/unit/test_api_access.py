@@ -124,3 +124,19 @@ def test_openapi_documents_every_route(client):
             assert "400" in op["responses"], where
         assert "HTTPValidationError" not in str(op["responses"].get("422", "")), where
     assert "HTTPValidationError" not in spec["components"]["schemas"]
+
+
+def test_clients_are_told_apart_by_the_key_they_present_else_by_address():
+    from starlette.requests import Request
+
+    from api.deps import client_identity
+
+    def request(headers: dict[str, str], host: str = "10.0.0.5") -> Request:
+        return Request({"type": "http", "client": (host, 40000),
+                        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]})
+
+    one = client_identity(request({"Authorization": "Bearer key-one"}))
+    assert one == client_identity(request({"x-api-key": "key-one"}, host="10.0.0.9"))  # same key, any address
+    assert one != client_identity(request({"Authorization": "Bearer key-two"}))
+    assert "key-one" not in one  # the table of standings never holds a key
+    assert client_identity(request({})) == "addr:10.0.0.5" != client_identity(request({}, host="10.0.0.9"))
