@@ -231,7 +231,7 @@ class Grounding:
                     return Verdict(False, f"name {name!r} is in no cited line", text)
         if (off := self.words(text, question, evidence, said_in, written_in)) is not None:
             return Verdict(False, off, text)
-        if (off := self.subject(question, cited, lang, said_in, contexts)) is not None:
+        if (off := self.subject(question, cited, lang, said_in, contexts, named)) is not None:
             return Verdict(False, off, text)
         used = used_lines(text, question, cited, lang, named)
         if (low := self.meaning(text, used or cited)) is not None:
@@ -271,32 +271,44 @@ class Grounding:
             or anchor in fold(line.text)
 
     def subject(self, question: str, cited: Sequence[Line], lang: str, said_in: str | None,
-                contexts: Sequence[str] = ()) -> str | None:
+                contexts: Sequence[str] = (), named: int | None = None) -> str | None:
         """None when the cited lines are about what the question asks (see the module doc); else the reason.
         A name the question gives must be named by each cited video (in the cited lines, its other lines or
-        its file name: a figure from another company's video is no answer); its other words must be in
-        the cited lines themselves."""
+        its file name: a figure from another company's video is no answer), and the lines the model named
+        (`named`: the first of `cited`, before their neighbours) must hold one of the question's other words:
+        what it asks of that name ("how many drivers did <company> hire" is not answered by the company's
+        line about nurses). A question naming no one needs one of its words in the cited lines."""
         if any(ln.kind == "tool" for ln in cited):
             return None  # a tool result answers the request it was called for
-        evidence = " ".join(ln.text for ln in cited)
         asked = names(question)
-        if asked:
-            runs = name_runs(question)
-            for ctx in contexts or [evidence]:
-                if not mentions(ctx, asked, runs):
-                    return f"the cited lines do not mention {', '.join(sorted(asked))}"
+        if not asked:
+            return self._about(question, set(lexical.tokens(question)), cited, lang, said_in,
+                               "the cited lines share no word with the question")
+        runs = name_runs(question)
+        evidence = " ".join(ln.text for ln in cited)
+        for ctx in contexts or [evidence]:
+            if not mentions(ctx, asked, runs):
+                return f"the cited lines do not mention {', '.join(sorted(asked))}"
+        name_terms = set(lexical.tokens(" ".join(asked)))
+        rest = {t for t in lexical.tokens(question) if not lexical.has_term(t, name_terms)}
+        return self._about(question, rest, cited[:named] if named else cited, lang, said_in,
+                           "the cited lines do not say what the question asks of "
+                           f"{', '.join(sorted(asked))}")
+
+    def _about(self, question: str, terms: set[str], lines: Sequence[Line], lang: str, said_in: str | None,
+               reason: str) -> str | None:
+        """None when the lines hold one of the question's `terms` (or, asked in another language than the
+        lines', when one line is about the question by the multilingual embedding); else `reason`."""
+        if not terms or not lines:
             return None
-        terms = set(lexical.tokens(question))
-        if not terms:
-            return None
-        have = set(lexical.tokens(evidence))
+        have = set(lexical.tokens(" ".join(ln.text for ln in lines)))
         if any(lexical.has_term(t, have) for t in terms):
             return None
         if said_in != lang and self.embedder is not None:  # asked in another language (or the lines' is unknown)
-            vecs = self.embedder.embed_cached([question] + [ln.text for ln in cited], persist=False, query=False)
+            vecs = self.embedder.embed_cached([question] + [ln.text for ln in lines], persist=False, query=False)
             floor = getattr(self.embedder, "related_floor", 0.3)
             return None if float((vecs[1:] @ vecs[0]).max()) >= floor else "the cited lines are not about the question"
-        return "the cited lines share no word with the question"
+        return reason
 
     def meaning(self, text: str, lines: Sequence[Line]) -> str | None:
         """None when one cited line says what the answer says (cosine at or above the embedder's floor for

@@ -71,6 +71,21 @@ def test_an_answer_about_another_subject_fails():
     assert check("Orchard Freight hired 30 drivers.", "How many drivers did Orchard Freight hire?", cited).supported
 
 
+def test_a_line_about_the_named_subject_must_say_what_is_asked_of_it():
+    cited = [shown("New welders: 14"), said("Orchard Freight hired thirty drivers.")]
+    g = Grounding(Flat())
+    # the video names the company, but the line the model named is about welders, not drivers
+    v = g.check("Orchard Freight hired 14 drivers.", "How many drivers did Orchard Freight hire?", cited, "en",
+                ["orchard freight update New welders: 14 Orchard Freight hired thirty drivers."], named=1)
+    assert not v.supported and v.failed == "the cited lines do not say what the question asks of freight, orchard"
+    # a slide that holds what is asked answers for the company the video is about
+    assert g.check("Orchard Freight hired 14 welders.", "How many welders did Orchard Freight hire?", cited, "en",
+                   ["orchard freight update New welders: 14"], named=1).supported
+    # a question that asks nothing but the name ("Who is Ilse Varkonyi?") needs no other word
+    assert g.check("Ilse Varkonyi leads the pump crew.", "Who is Ilse Varkonyi?",
+                   [said("Ilse Varkonyi leads the pump crew.")], "en").supported
+
+
 def test_a_translated_answer_keeps_its_figures_and_may_rename_common_words():
     cited = [said("Orchard Freight hired thirty drivers.")]
     v = check("Orchard Freight contrató a 30 conductores.", "¿Cuántos conductores contrató Orchard Freight?",
