@@ -10,10 +10,12 @@ something the videos never give). Each check names a failure that holds for any 
   where answer and lines share a language (a translation may rename a common noun, never a figure);
 - meaning: the answer says what a cited line says, by the multilingual embedding's similarity (a
   recombination of shown words scores under the embedder's unrelated floor);
-- subject: the cited lines are about what the question asks: they (or the answer) hold one of the names the
-  question gives, or, for a question naming no one, one of its content words (across languages: the
-  embedding's similarity instead). "Who heads safety at <company A>?" answered from a line about company B,
-  or "how much did <metric> fall?" from a line about another metric, fails here;
+- subject: the cited lines are about what the question asks: their video names the names the question
+  gives and the lines the model named hold one of its other words (what it asks of that name), or, for a
+  question naming no one, the cited lines hold one of its content words (across languages: the embedding's
+  similarity instead). "Who heads safety at <company A>?" answered from a line about company B, "how many
+  drivers did <company A> hire?" from A's line about nurses, or "how much did <metric> fall?" from a line
+  about another metric, fails here;
 - use: a cited line that shares nothing with the answer is dropped from the citations.
 
 A failure says which check failed (logged, and returned in the response's `grounding` extension), so

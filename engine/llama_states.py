@@ -90,7 +90,7 @@ class CachingLlama(Llama):
             del buf  # the map cannot be closed (evicted) while a ctypes view of it exists
         if not ok:  # the sequence is empty now: the prompt is read whole, and the state is not offered again
             log.warning("a saved prompt state could not be restored; reading the prompt whole")
-            self.prompts.discard(saved.tokens)
+            self.prompts.discard(saved.tokens, counted=shared - live)
             self.n_tokens = 0
             return
         n = len(saved.tokens)

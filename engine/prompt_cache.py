@@ -115,13 +115,15 @@ class PromptCache:
                 self._drop(self._saved.popitem(last=False)[1])
         return True
 
-    def discard(self, tokens: Sequence[int]) -> None:
-        """Forget the state of `tokens` (llama.cpp could not restore it)."""
+    def discard(self, tokens: Sequence[int], counted: int = 0) -> None:
+        """Forget the state of `tokens` (llama.cpp could not restore it), and take back the hit and the
+        `counted` tokens `best` had counted as not read again."""
         with self._lock:
             saved = self._saved.pop(tuple(tokens), None)
             if saved is not None:
                 self._drop(saved)
                 self.hits -= 1
+                self.tokens_saved -= counted
 
     def _drop(self, saved: SavedPrompt) -> None:
         saved.state.close()

@@ -18,8 +18,10 @@ def test_the_longest_shared_prefix_wins_when_it_beats_the_live_one():
     assert saved.tokens == (1, 2, 3, 4, 5, 6, 7, 8) and shared == 8
     assert cache.best([1, 2, 3, 4, 5, 6, 7, 8, 50], live=6) is None  # the live prefix is nearly as good
     assert cache.longest([1, 2, 9, 9, 7]) == 4 and cache.longest([4]) == 0
-    cache.discard(saved.tokens)  # llama.cpp could not restore it: not offered again, not counted as a hit
+    counted = cache.tokens_saved
+    cache.discard(saved.tokens, counted)  # llama.cpp could not restore it: not offered again, not counted
     assert cache.best([1, 2, 3, 4, 5, 6, 7, 8, 50, 51], live=2) is None and cache.hits == 0
+    assert cache.tokens_saved == 0
     assert cache.best([7, 7, 7], live=0) is None
 
 
