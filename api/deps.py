@@ -49,9 +49,10 @@ def require_api_key(request: Request) -> None:
 
 def client_identity(request: Request) -> str:
     """Who is asking, for the order of the model slot (`engine.client_standing`): the API key presented
-    (hashed: the table outlives the request), else the peer's address. SDK clients always present a key, so
-    users of one server without keys are still told apart unless they share one."""
+    (hashed: the table outlives the request) where the server has keys, else the peer's address. Without
+    server keys a presented key proves nothing (a client would send a new one to shed its standing); behind
+    a reverse proxy, run uvicorn with its proxy headers or every keyless user is one client."""
     key = _presented_key(request) or request.cookies.get(KEY_COOKIE)
-    if key:
+    if key and request.app.state.services.settings.api_keys:
         return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
     return "addr:" + (request.client.host if request.client else "")

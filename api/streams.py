@@ -16,14 +16,22 @@ class TicketedStream(StreamingResponse):
     """A stream that gives its admission back however the response ends, also when the client left before
     the body was started (then the body generator never runs, so its own `finally` cannot)."""
 
-    def __init__(self, ticket: Ticket, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
+    def __init__(self, ticket: Ticket, content: AsyncIterator[str], *args: Any, **kw: Any) -> None:
+        super().__init__(self._to_the_end(content), *args, **kw)
         self.ticket = ticket
+        self._ended = False
+
+    async def _to_the_end(self, content: AsyncIterator[str]) -> AsyncIterator[str]:
+        async for part in content:
+            yield part
+        self._ended = True
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
+            if not self._ended:  # the reader left first (the body may be closed only later, by the GC)
+                self.ticket.abandon()
             self.ticket.release()
 
 

@@ -193,7 +193,8 @@ class Answerer:
 
     def _check(self, sentence: str, question: str, evidence: Evidence, named: list[Line], lang: str) -> Verdict:
         cited = evidence.with_neighbours(named)
-        return self.grounding.check(sentence, question, cited, lang, evidence.contexts(named), len(named))
+        return self.grounding.check(sentence, question, cited, lang, evidence.contexts(named), len(named),
+                                    evidence.lines)
 
     def _stating(self, sentence: str, question: str, evidence: Evidence, named: list[Line], lang: str) -> list[Line]:
         """The shown lines that state the answer's figures, codes and names, when the named lines do not: a

@@ -11,8 +11,10 @@ queue's aging rate. A client that stops once in a while (the web page's stop but
 that and earns it back with each answer it reads; one that hangs up on every answer is served after the
 readers that came up to 40 s later, never starved.
 
-Clients are told apart by the caller (`api.deps.client_identity`: the API key presented, else the address);
-the table is bounded (least recently seen clients forgotten).
+Clients are told apart by the caller (`api.deps.client_identity`: the API key presented where the server has
+keys, else the address); the table is bounded (least recently seen clients forgotten). A walk-away is seen
+on streamed answers (the stream ends before its last event); a non-streamed request whose client gives up
+is still answered whole and counts as read.
 """
 
 from __future__ import annotations
@@ -35,11 +37,11 @@ class ClientStanding:
         self.answers = {"read": 0, "abandoned": 0}  # requests the model worked for, by how they ended
 
     def record(self, client: str, abandoned: bool) -> None:
-        """One request the model worked for has ended; `client` "" (background work) is only counted."""
+        """A client's request the model worked for has ended (background work, `client` "", is no one's)."""
+        if not client:
+            return
         with self._lock:
             self.answers["abandoned" if abandoned else "read"] += 1
-            if not client:
-                return
             share = self._share.pop(client, 0.0)
             self._share[client] = (1 - WEIGHT) * share + WEIGHT * (1.0 if abandoned else 0.0)
             while len(self._share) > self._max:

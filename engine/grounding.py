@@ -28,7 +28,7 @@ import difflib
 import logging
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -200,11 +200,11 @@ class Grounding:
     foreign: frozenset[str] = frozenset()  # the prompt's own example words: never evidence
 
     def check(self, answer: str, question: str, cited: Sequence[Line], lang: str,
-              contexts: Sequence[str] = (), named: int | None = None) -> Verdict:
+              contexts: Sequence[str] = (), named: int | None = None, shown: Sequence[Line] = ()) -> Verdict:
         """`cited`: the lines the answer names (tool results included); `lang`: the answer's language;
         `contexts`: what is known around the cited lines, per video (its name and other lines shown), where
         the question's subject may be named; `named`: how many of `cited` the model named (the rest are
-        their neighbours)."""
+        their neighbours); `shown`: every line the model was shown."""
         text = reconcile(answer, cited)
         if not cited:
             return Verdict(False, "the answer cites no line", text)
@@ -233,7 +233,7 @@ class Grounding:
                     return Verdict(False, f"name {name!r} is in no cited line", text)
         if (off := self.words(text, question, evidence, said_in, written_in)) is not None:
             return Verdict(False, off, text)
-        if (off := self.subject(question, cited, lang, said_in, contexts, named)) is not None:
+        if (off := self.subject(question, cited, lang, said_in, contexts, named, shown)) is not None:
             return Verdict(False, off, text)
         used = used_lines(text, question, cited, lang, named)
         if (low := self.meaning(text, used or cited)) is not None:
@@ -273,13 +273,16 @@ class Grounding:
             or anchor in fold(line.text)
 
     def subject(self, question: str, cited: Sequence[Line], lang: str, said_in: str | None,
-                contexts: Sequence[str] = (), named: int | None = None) -> str | None:
+                contexts: Sequence[str] = (), named: int | None = None, shown: Sequence[Line] = ()
+                ) -> str | None:
         """None when the cited lines are about what the question asks (see the module doc); else the reason.
         A name the question gives must be named by each cited video (in the cited lines, its other lines or
         its file name: a figure from another company's video is no answer), and the lines the model named
-        (`named`: the first of `cited`, before their neighbours) must hold one of the question's other words:
-        what it asks of that name ("how many drivers did <company> hire" is not answered by the company's
-        line about nurses). A question naming no one needs one of its words in the cited lines."""
+        (`named`: the first of `cited`, before their neighbours) must hold one of the question's other words
+        that some `shown` line holds: what it asks of that name ("how many drivers did <company> hire" is not
+        answered by the company's line about nurses when another line speaks of drivers). Words no shown line
+        holds ("what did <person> say?", a language's capitalised nouns read as names) tell no line from
+        another and ask nothing. A question naming no one needs one of its words in the cited lines."""
         if any(ln.kind == "tool" for ln in cited):
             return None  # a tool result answers the request it was called for
         asked = names(question)
@@ -292,19 +295,21 @@ class Grounding:
             if not mentions(ctx, asked, runs):
                 return f"the cited lines do not mention {', '.join(sorted(asked))}"
         name_terms = set(lexical.tokens(" ".join(asked)))
-        rest = {t for t in lexical.tokens(question) if not lexical.has_term(t, name_terms)}
+        everywhere = set(lexical.tokens(" ".join(ln.text for ln in shown or cited)))
+        rest = {t for t in lexical.tokens(_POSSESSIVE.sub("", question))
+                if len(t) >= 3 and not lexical.has_term(t, name_terms) and _shares_stem(t, everywhere)}
         return self._about(question, rest, cited[:named] if named else cited, lang, said_in,
                            "the cited lines do not say what the question asks of "
-                           f"{', '.join(sorted(asked))}")
+                           f"{', '.join(sorted(asked))}", _shares_stem)
 
     def _about(self, question: str, terms: set[str], lines: Sequence[Line], lang: str, said_in: str | None,
-               reason: str) -> str | None:
+               reason: str, holds: Callable[[str, set[str]], bool] = lexical.has_term) -> str | None:
         """None when the lines hold one of the question's `terms` (or, asked in another language than the
         lines', when one line is about the question by the multilingual embedding); else `reason`."""
         if not terms or not lines:
             return None
         have = set(lexical.tokens(" ".join(ln.text for ln in lines)))
-        if any(lexical.has_term(t, have) for t in terms):
+        if any(holds(t, have) for t in terms):
             return None
         if said_in != lang and self.embedder is not None:  # asked in another language (or the lines' is unknown)
             vecs = self.embedder.embed_cached([question] + [ln.text for ln in lines], persist=False, query=False)
@@ -343,6 +348,7 @@ def used_lines(answer: str, question: str, cited: Sequence[Line], lang: str, nam
 
 
 _WORD = re.compile(r"[\w'’-]+")
+_POSSESSIVE = re.compile(r"['’]s?\b")
 _MARKERS = re.compile(r"\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
 
 

@@ -19,7 +19,8 @@ ratio to the time alone is reported too.
 
 Each simulated client has its own API key, as separate users would (the server tells clients apart by key
 to serve those that read their answers before those that hang up: `engine.client_standing`); `--one-key`
-gives them all one key, as when one application proxies every user.
+gives them all one key, as when one application proxies every user. With `--url` the clients send no key (the
+server must have none, and then tells clients apart by address only: on loopback, not at all).
 """
 
 from __future__ import annotations

@@ -289,8 +289,8 @@ def test_a_client_that_abandoned_its_answers_waits_behind_readers_and_earns_its_
     assert standing.penalty("key:quitter") < 0.1 * ABANDONED_COST
     standing.record("key:third", abandoned=True)  # bounded: the least recently seen client is forgotten
     assert standing.share("key:reader") == 0.0 and standing.share("key:third") > 0
-    standing.record("", abandoned=True)  # background work: counted, never ranked
-    assert standing.answers == {"read": 9, "abandoned": 10} and standing.penalty("") == 0.0
+    standing.record("", abandoned=True)  # background work: no one's
+    assert standing.answers == {"read": 9, "abandoned": 9} and standing.penalty("") == 0.0
 
     access = ModelAccess(8)
     gate = threading.Event()

@@ -131,8 +131,14 @@ def test_clients_are_told_apart_by_the_key_they_present_else_by_address():
 
     from api.deps import client_identity
 
+    class App:
+        class state:
+            class services:
+                class settings:
+                    api_keys = ["key-one", "key-two"]
+
     def request(headers: dict[str, str], host: str = "10.0.0.5") -> Request:
-        return Request({"type": "http", "client": (host, 40000),
+        return Request({"type": "http", "client": (host, 40000), "app": App,
                         "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]})
 
     one = client_identity(request({"Authorization": "Bearer key-one"}))
@@ -140,3 +146,5 @@ def test_clients_are_told_apart_by_the_key_they_present_else_by_address():
     assert one != client_identity(request({"Authorization": "Bearer key-two"}))
     assert "key-one" not in one  # the table of standings never holds a key
     assert client_identity(request({})) == "addr:10.0.0.5" != client_identity(request({}, host="10.0.0.9"))
+    App.state.services.settings.api_keys = []  # a server without keys: a key proves nothing, the address counts
+    assert client_identity(request({"Authorization": "Bearer key-one"})) == "addr:10.0.0.5"

@@ -81,6 +81,12 @@ def test_a_line_about_the_named_subject_must_say_what_is_asked_of_it():
     # a slide that holds what is asked answers for the company the video is about
     assert g.check("Orchard Freight hired 14 welders.", "How many welders did Orchard Freight hire?", cited, "en",
                    ["orchard freight update New welders: 14"], named=1).supported
+    # words no shown line holds ask nothing ("what did <name> say?"); inflections and possessives still match
+    shown_lines = [said("Ilse Varkonyi leads the pump crew."), said("Revenue rose to nine million.")]
+    for question in ("What did Ilse Varkonyi say?", "What is Ilse Varkonyi's role?", "Who does Ilse Varkonyi lead?"):
+        assert g.subject(question, shown_lines[:1], "en", "en", named=1, shown=shown_lines) is None, question
+    assert g.subject("What was Ilse Varkonyi's revenue?", shown_lines[:1], "en", "en", named=1,
+                     shown=shown_lines) is not None  # another shown line speaks of revenue
     # a question that asks nothing but the name ("Who is Ilse Varkonyi?") needs no other word
     assert g.check("Ilse Varkonyi leads the pump crew.", "Who is Ilse Varkonyi?",
                    [said("Ilse Varkonyi leads the pump crew.")], "en").supported
