@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi.responses import StreamingResponse
@@ -19,6 +17,7 @@ class TicketedStream(StreamingResponse):
     def __init__(self, ticket: Ticket, content: AsyncIterator[str], *args: Any, **kw: Any) -> None:
         super().__init__(self._to_the_end(content), *args, **kw)
         self.ticket = ticket
+        ticket.streamed = True  # its lease may end before the stream: the stream says how the reader left
         self._ended = False
 
     async def _to_the_end(self, content: AsyncIterator[str]) -> AsyncIterator[str]:
@@ -30,17 +29,6 @@ class TicketedStream(StreamingResponse):
         try:
             await super().__call__(scope, receive, send)
         finally:
-            if not self._ended:  # the reader left first (the body may be closed only later, by the GC)
-                self.ticket.abandon()
+            # a reader that left first cut the body short (cancelled, or left for the GC to close)
+            self.ticket.settle(self._ended)
             self.ticket.release()
-
-
-@asynccontextmanager
-async def read_or_abandoned(ticket: Ticket) -> AsyncIterator[None]:
-    """Around a stream's model work: a reader that leaves before the answer ends (the body cancelled or
-    closed) marks the ticket abandoned, before the lease gives the slot back (`engine.client_standing`)."""
-    try:
-        yield
-    except (asyncio.CancelledError, GeneratorExit):
-        ticket.abandon()
-        raise

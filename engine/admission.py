@@ -51,7 +51,9 @@ AGING_TOKENS_PER_SECOND = 50.0
 class Ticket:
     """An admitted request's place under the bound; `release` is idempotent, so every exit path may call it.
     `cost` (estimated prompt tokens) orders the waiters for the model slot (`SlotQueue`); `client` says whose
-    request it is (`ClientStanding`); `abandon()` marks an answer its reader left before the end."""
+    request it is (`ClientStanding`); `abandon()` marks an answer its reader left before the end. How the
+    request ended goes to the client's standing once, if the model worked for it: at `release`, or, for a
+    `streamed` ticket (whose lease may end before the stream does), at `settle`."""
 
     def __init__(self, gate: ModelAccess, cost: float = DEFAULT_COST, client: str = "") -> None:
         self._gate = gate
@@ -61,15 +63,21 @@ class Ticket:
         self.client = client
         self.granted: float | None = None  # when it was handed the model slot
         self.abandoned = False
+        self.streamed = False
 
     def abandon(self) -> None:
         self.abandoned = True
 
+    def settle(self, ended: bool) -> None:
+        """A streamed request's end: `ended`, whether its body ran to its last event."""
+        if self.granted is not None:  # the model worked for it: read or walked away from
+            self._gate.standing.record(self.client, self.abandoned or not ended)
+
     def release(self) -> None:
         if self._held:
             self._held = False
-            if self.granted is not None:  # the model worked for it: read or walked away from
-                self._gate.standing.record(self.client, self.abandoned)
+            if not self.streamed:
+                self.settle(ended=True)
             self._gate._leave()
 
 

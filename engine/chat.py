@@ -128,8 +128,8 @@ class Prepared:
     messages: list[dict[str, Any]]
     evidence: Evidence
     timings: dict[str, float]
-    prompt_tokens: int = 0  # the fitting's estimate (0: no model call)
-    cost: int = 0  # the prompt tokens the model would read (its saved states discounted): orders the wait for it
+    cost: int = 0  # the prompt tokens the model would read (its saved states discounted; the fitting's estimate
+    # where the chat template is unknown; 0: no model call): orders the wait for the model slot
 
     @property
     def segments(self) -> list[ScoredSegment]:
@@ -238,7 +238,7 @@ class ChatService:
                             self._answer_tokens(req))
         unread = self.generator.unread(fitted.messages)
         return Prepared(req, plan, fitted.messages, evidence.top(fitted.kept_segments),
-                        {"retrieve": t1 - t0, "prompt": time.perf_counter() - t1}, fitted.prompt_tokens,
+                        {"retrieve": t1 - t0, "prompt": time.perf_counter() - t1},
                         fitted.prompt_tokens if unread is None else unread)
 
     @staticmethod

@@ -26,7 +26,7 @@ from api.protocol import ChatCompletionRequest, ChatMessageIn, no_logprobs
 from api.responses import CHAT_RESPONSES, ChatCompletion, ChatCompletionList, Deleted, Delta, errors
 from api.serialize import chunk, completion, page, tool_call, usage_chunk, wire_json
 from api.services import Services
-from api.streams import TicketedStream, read_or_abandoned
+from api.streams import TicketedStream
 from api.tool_choice import tool_use
 from api.video_links import linked_video
 from clipcite.errors import ClipciteError, InvalidRequest
@@ -148,7 +148,7 @@ async def _sse(svc: Services, prepared: Prepared, body: ChatCompletionRequest, c
     model, req = body.model, prepared.request
     try:
         yield _sse_data(wire_json(chunk(cid, created_ms, model, Delta(role="assistant", content=""))))
-        async with svc.model.lease(ticket) as lease, read_or_abandoned(ticket):
+        async with svc.model.lease(ticket) as lease:
             async for item in lease.iterate(lambda: svc.chat.stream(req, prepared)):
                 if isinstance(item, ChatAnswer):
                     if item.tool_calls:

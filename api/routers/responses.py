@@ -40,7 +40,7 @@ from api.responses import (
 )
 from api.serialize import response_object, wire_json
 from api.services import Services
-from api.streams import TicketedStream, read_or_abandoned
+from api.streams import TicketedStream
 from api.tool_choice import tool_use
 from clipcite.errors import ClipciteError, InvalidRequest, NotFound
 from clipcite.media import file_id_of
@@ -258,7 +258,7 @@ async def _sse(svc: Services, job: _Job, prepared: Prepared, request: Request, t
     failed: ResponseObject | None = None
     parts: list[str] = []
     try:
-        async with svc.model.lease(ticket) as lease, read_or_abandoned(ticket):
+        async with svc.model.lease(ticket) as lease:
             async for item in lease.iterate(lambda: svc.chat.stream(prepared.request, prepared)):
                 if isinstance(item, ChatAnswer):
                     final = _with_message_id(job.obj("completed", item, media=media,

@@ -301,9 +301,18 @@ def test_a_client_that_abandoned_its_answers_waits_behind_readers_and_earns_its_
         quit_ticket = access.admit(600, client="key:quitter")
         async with access.lease(quit_ticket):
             quit_ticket.abandon()
+        # A stream's lease may end before the stream does: its reader's leaving is known only at the end.
+        streamed = access.admit(600, client="key:streamer")
+        streamed.streamed = True
+        async with access.lease(streamed):
+            pass
+        await _idle(access)  # the lease released the ticket; nothing is recorded yet
+        assert access.standing.answers == {"read": 0, "abandoned": 1}
+        streamed.settle(ended=False)  # the body never reached its last event
+        assert access.standing.answers == {"read": 0, "abandoned": 2} and access.standing.share("key:streamer") > 0
         unserved = access.admit(600, client="key:never-served")
         unserved.release()  # refused before the model worked for it: no standing either way
-        assert access.standing.answers == {"read": 0, "abandoned": 1}
+        assert access.standing.answers == {"read": 0, "abandoned": 2}
         assert access.standing.share("key:never-served") == 0.0
         running = asyncio.create_task(access.call(gate.wait, 5))
         await asyncio.sleep(0.05)
