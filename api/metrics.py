@@ -106,33 +106,34 @@ def route_template(scope: dict[str, Any]) -> str:
 
 
 def render(svc: Any, requests: RequestMetrics) -> str:
-    """The whole exposition: gauges from the catalog, store and worker, then the request histograms."""
+    """The whole exposition: gauges from the catalog, store and worker (a counter where the value only
+    grows), then the request histograms."""
     lines: list[str] = []
 
-    def gauge(name: str, help_: str, samples: list[tuple[str, float]]) -> None:
+    def family(name: str, help_: str, samples: list[tuple[str, float]], kind: str = "gauge") -> None:
         lines.append(f"# HELP {name} {help_}")
-        lines.append(f"# TYPE {name} gauge")
+        lines.append(f"# TYPE {name} {kind}")
         for labels, value in samples:
             lines.append(f"{name}{{{labels}}} {value}" if labels else f"{name} {value}")
 
     jobs = svc.catalog.jobs.counts()
-    gauge("clipcite_ingest_jobs", "Ingest jobs by state.",
+    family("clipcite_ingest_jobs", "Ingest jobs by state.",
           [(f'state="{s}"', float(jobs.get(s, 0))) for s in JobState])
-    gauge("clipcite_ingest_queue_depth", "Jobs queued or running.", [("", float(svc.catalog.jobs.depth()))])
-    gauge("clipcite_segments_indexed", "Segment points in the vector store.", [("", float(svc.store.count()))])
-    gauge("clipcite_video_seconds_indexed", "Seconds of video indexed (per collection entry).",
+    family("clipcite_ingest_queue_depth", "Jobs queued or running.", [("", float(svc.catalog.jobs.depth()))])
+    family("clipcite_segments_indexed", "Segment points in the vector store.", [("", float(svc.store.count()))])
+    family("clipcite_video_seconds_indexed", "Seconds of video indexed (per collection entry).",
           [("", round(svc.catalog.library.indexed_video_seconds(), 3))])
-    gauge("clipcite_model_load_seconds", "Wall time each model took to load (once, lazily).",
+    family("clipcite_model_load_seconds", "Wall time each model took to load (once, lazily).",
           [(f'role="{r}"', round(s, 4)) for r, s in sorted(load_seconds().items())])
-    gauge("clipcite_chat_in_flight", "Chat requests admitted and not finished.", [("", float(svc.model.in_flight))])
-    gauge("clipcite_model_slots_busy", "Model slots held (a lease whose thread has not finished counts).",
+    family("clipcite_chat_in_flight", "Chat requests admitted and not finished.", [("", float(svc.model.in_flight))])
+    family("clipcite_model_slots_busy", "Model slots held (a lease whose thread has not finished counts).",
           [("", float(svc.model.busy))])
-    gauge("clipcite_model_answers", "Requests the model worked for, read to the end or abandoned by their "
+    family("clipcite_model_answers_total", "Requests the model worked for, read to the end or abandoned by their "
           "reader (engine.client_standing).",
-          [(f'outcome="{k}"', float(v)) for k, v in svc.model.standing.answers.items()])
+          [(f'outcome="{k}"', float(v)) for k, v in svc.model.standing.answers.items()], kind="counter")
     prompts = getattr(svc.generator, "prompts", None)
     if prompts is not None:
-        gauge("clipcite_prompt_states", "Saved prompt states and their bytes (engine.prompt_cache).",
+        family("clipcite_prompt_states", "Saved prompt states and their bytes (engine.prompt_cache).",
               [('what="states"', float(len(prompts))), ('what="bytes"', float(prompts.nbytes)),
                ('what="hits"', float(prompts.hits)), ('what="tokens_not_reread"', float(prompts.tokens_saved))])
     lines.extend(requests.lines())

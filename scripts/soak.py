@@ -298,7 +298,7 @@ def model_answers(client: httpx.Client, url: str) -> dict[str, float]:
     """Requests the model worked for, by outcome (read / abandoned), as the server counted them."""
     out = {}
     for line in client.get(f"{url}/metrics").text.splitlines():
-        if line.startswith("clipcite_model_answers{"):
+        if line.startswith("clipcite_model_answers_total{"):
             out[line.split('"')[1]] = float(line.rsplit(" ", 1)[1])
     return out
 

@@ -99,8 +99,8 @@ def test_streaming_clients_that_hang_up_anywhere_leave_the_server_serving(live_s
     assert lines[-1] == "data: [DONE]" and not any('"error"' in ln for ln in lines)
     _settled(url)
     # answers the model started and the reader left are told from answers read (engine.client_standing)
-    assert _metric(url, 'clipcite_model_answers{outcome="abandoned"}') >= 1
-    assert _metric(url, 'clipcite_model_answers{outcome="read"}') >= 2
+    assert _metric(url, 'clipcite_model_answers_total{outcome="abandoned"}') >= 1
+    assert _metric(url, 'clipcite_model_answers_total{outcome="read"}') >= 2
     # the prompts read were kept for the next request, within their budget (engine.prompt_cache)
     assert _metric(url, 'clipcite_prompt_states{what="states"}') >= 1
     assert 0 < _metric(url, 'clipcite_prompt_states{what="bytes"}') <= live_server.settings.prompt_cache_mb << 20
