@@ -166,15 +166,9 @@ class Budget:
 
 def select(question: str, lines: list[Line], embedder: Embedder | None, budget: Budget = Budget()
            ) -> tuple[list[Line], list[int]]:
-    """The lines worth showing, in reading order, and each one's rank in relevance: the best by meaning and
-    by rare shared words, each with what completes it (the rest of its sentence; the screen text visible while
-    it is said), within the budget.
-
-    Reading order groups lines by video (its name and title slide are context for the rest) and orders the
-    videos by their best line's relevance, then time within a video. A small model leans on the lines it
-    reads first: with videos in search order, the line that best matches the question often came last, after
-    a video of same-shaped lines about other subjects ("work on <another project> starts on ..."), and the
-    model took its figure from one of those."""
+    """The lines worth showing, in reading order (file by retrieval rank, then time), and each one's rank in
+    relevance: the best by meaning and by rare shared words, each with what completes it (the rest of its
+    sentence; the screen text visible while it is said), within the budget."""
     if not lines:
         return [], []
     scores = _relevance(question, lines, embedder)
@@ -197,11 +191,12 @@ def select(question: str, lines: list[Line], embedder: Embedder | None, budget: 
             break
         for j in _completing(i, lines):
             take(j)
-    best: dict[str, int] = {}  # file -> the relevance rank of its best shown line
-    for i, rank in chosen.items():
-        best[lines[i].file_id] = min(rank, best.get(lines[i].file_id, rank))
-    shown = sorted(chosen, key=lambda i: (best[lines[i].file_id], lines[i].start, lines[i].kind != "screen"))
+    shown = sorted(chosen, key=lambda i: (_file_rank(lines[i], lines), lines[i].start, lines[i].kind != "screen"))
     return [lines[i] for i in shown], [chosen[i] for i in shown]
+
+
+def _file_rank(line: Line, lines: list[Line]) -> int:
+    return next(k.segment for k in lines if k.file_id == line.file_id) if line.segment >= 0 else 10**6
 
 
 def _completing(i: int, lines: list[Line]) -> list[int]:
