@@ -118,23 +118,23 @@ def render(svc: Any, requests: RequestMetrics) -> str:
 
     jobs = svc.catalog.jobs.counts()
     family("clipcite_ingest_jobs", "Ingest jobs by state.",
-          [(f'state="{s}"', float(jobs.get(s, 0))) for s in JobState])
+           [(f'state="{s}"', float(jobs.get(s, 0))) for s in JobState])
     family("clipcite_ingest_queue_depth", "Jobs queued or running.", [("", float(svc.catalog.jobs.depth()))])
     family("clipcite_segments_indexed", "Segment points in the vector store.", [("", float(svc.store.count()))])
     family("clipcite_video_seconds_indexed", "Seconds of video indexed (per collection entry).",
-          [("", round(svc.catalog.library.indexed_video_seconds(), 3))])
+           [("", round(svc.catalog.library.indexed_video_seconds(), 3))])
     family("clipcite_model_load_seconds", "Wall time each model took to load (once, lazily).",
-          [(f'role="{r}"', round(s, 4)) for r, s in sorted(load_seconds().items())])
+           [(f'role="{r}"', round(s, 4)) for r, s in sorted(load_seconds().items())])
     family("clipcite_chat_in_flight", "Chat requests admitted and not finished.", [("", float(svc.model.in_flight))])
     family("clipcite_model_slots_busy", "Model slots held (a lease whose thread has not finished counts).",
-          [("", float(svc.model.busy))])
+           [("", float(svc.model.busy))])
     family("clipcite_model_answers_total", "Requests the model worked for, read to the end or abandoned by their "
-          "reader (engine.client_standing).",
-          [(f'outcome="{k}"', float(v)) for k, v in svc.model.standing.answers.items()], kind="counter")
+           "reader (engine.client_standing).",
+           [(f'outcome="{k}"', float(v)) for k, v in svc.model.standing.answers.items()], kind="counter")
     prompts = getattr(svc.generator, "prompts", None)
     if prompts is not None:
         family("clipcite_prompt_states", "Saved prompt states and their bytes (engine.prompt_cache).",
-              [('what="states"', float(len(prompts))), ('what="bytes"', float(prompts.nbytes)),
-               ('what="hits"', float(prompts.hits)), ('what="tokens_not_reread"', float(prompts.tokens_saved))])
+               [('what="states"', float(len(prompts))), ('what="bytes"', float(prompts.nbytes)),
+                ('what="hits"', float(prompts.hits)), ('what="tokens_not_reread"', float(prompts.tokens_saved))])
     lines.extend(requests.lines())
     return "\n".join(lines) + "\n"
